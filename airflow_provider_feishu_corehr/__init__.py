@@ -1,0 +1,6 @@
+"""Apache Airflow provider for Feishu People (CoreHR) offboardings."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]

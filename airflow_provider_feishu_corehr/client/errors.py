@@ -1,0 +1,98 @@
+"""Typed errors of the Feishu client.
+
+Every error raised towards a caller is a :class:`FeishuError`. Callers branch on the type, never on the text:
+
+* :class:`FeishuInvalidInputError` – refused before any request was sent (bad argument, bad connection).
+* :class:`FeishuAuthError` – token could not be obtained, or was rejected again after one refresh.
+* :class:`FeishuRateLimitError` – still rate limited when the retry budget was spent.
+* :class:`FeishuTransientError` – network/5xx/system errors until the retry budget was spent.
+* :class:`FeishuBusinessError` – any other non-zero ``code``: permanent, never retried.
+
+:attr:`FeishuError.permanent` tells an Airflow operator whether another task try could help.
+The text of an error never contains a token, a secret, a header or a body.
+"""
+
+from __future__ import annotations
+
+
+class FeishuError(Exception):
+    """Base of all errors of this package.
+
+    :param msg: the Feishu ``msg`` or a description of what went wrong.
+    :param code: the Feishu ``code`` (``None`` when no Feishu body was read).
+    :param log_id: ``X-Tt-Logid`` header, else ``error.log_id`` of the body.
+    :param http_status: HTTP status of the last response, if any.
+    :param endpoint: logical endpoint name (``token``, ``revoke``, ``edit``, ``search``).
+    :param advice: what the API page advises for this code, in English.
+    :param attempts: how many HTTP attempts were made.
+    :param elapsed: seconds spent over all attempts.
+    """
+
+    permanent: bool = True
+
+    def __init__(
+        self,
+        msg: str,
+        *,
+        code: int | None = None,
+        log_id: str | None = None,
+        http_status: int | None = None,
+        endpoint: str | None = None,
+        advice: str | None = None,
+        attempts: int = 0,
+        elapsed: float = 0.0,
+    ) -> None:
+        self.msg = msg
+        self.code = code
+        self.log_id = log_id
+        self.http_status = http_status
+        self.endpoint = endpoint
+        self.advice = advice
+        self.attempts = attempts
+        self.elapsed = elapsed
+        super().__init__(msg)
+
+    def __str__(self) -> str:
+        parts = []
+        if self.endpoint:
+            parts.append(f"[{self.endpoint}]")
+        if self.code is not None:
+            parts.append(f"code {self.code}:")
+        parts.append(self.msg)
+        details = []
+        if self.http_status is not None:
+            details.append(f"HTTP {self.http_status}")
+        if self.log_id:
+            details.append(f"log_id {self.log_id}")
+        if self.attempts:
+            details.append(f"{self.attempts} attempt(s) over {self.elapsed:.1f}s")
+        text = " ".join(parts)
+        if details:
+            text += f" ({', '.join(details)})"
+        if self.advice:
+            text += f". Advice: {self.advice}"
+        return text
+
+
+class FeishuInvalidInputError(FeishuError, ValueError):
+    """An argument or connection setting is invalid; nothing was sent."""
+
+
+class FeishuAuthError(FeishuError):
+    """The tenant access token could not be obtained, or was refused after one refresh and replay."""
+
+
+class FeishuRateLimitError(FeishuError):
+    """Still rate limited (HTTP 429 / code 99991400) when the retry budget was spent."""
+
+    permanent = False
+
+
+class FeishuTransientError(FeishuError):
+    """Network error, timeout, 5xx, non-JSON body or documented system error, retried until the budget ran out."""
+
+    permanent = False
+
+
+class FeishuBusinessError(FeishuError):
+    """A non-zero Feishu ``code`` that no retry can fix (bad id, wrong state, permission, ...)."""

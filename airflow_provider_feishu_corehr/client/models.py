@@ -1,0 +1,100 @@
+"""Small typed values that cross the client boundary: settings in, results out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+FEISHU_BASE_URL = "https://open.feishu.cn"
+LARK_BASE_URL = "https://open.larksuite.com"
+DEFAULT_USER_ID_TYPE = "people_corehr_id"
+USER_ID_TYPES = ("open_id", "union_id", "user_id", "people_corehr_id")
+OFFBOARDING_STATUSES = ("Approving", "Approved", "Offboarded", "Rejected", "Withdrawn", "NoNeedApproval")
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Everything the client needs, already validated (see ``hooks/connection.py`` for the Airflow side).
+
+    :param base_url: origin only, e.g. ``https://open.feishu.cn`` (``http://`` only for loopback hosts).
+    :param app_id: the App ID.
+    :param app_secret: the App Secret; excluded from ``repr``.
+    :param timeout: seconds for connect and for read, per attempt.
+    :param max_attempts: retry budget: attempts per call, the first included.
+    :param max_elapsed: retry budget: seconds per call over all attempts.
+    :param backoff_base: first backoff in seconds (doubled per attempt, full jitter).
+    :param backoff_max: cap of one backoff sleep.
+    :param rate_limit_wait_max: cap of one wait on ``x-ogw-ratelimit-reset``.
+    :param user_id_type: default ``user_id_type`` for the v2 write endpoints.
+    :param rate_limits: per endpoint name, ``(requests, window seconds)``, or ``None`` to switch the
+        client-side limiter off for that endpoint; missing names use the documented limits.
+    """
+
+    base_url: str
+    app_id: str
+    app_secret: str = field(repr=False)
+    timeout: float = 30.0
+    max_attempts: int = 5
+    max_elapsed: float = 120.0
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    rate_limit_wait_max: float = 60.0
+    user_id_type: str = DEFAULT_USER_ID_TYPE
+    rate_limits: dict[str, tuple[int, float] | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FieldValue:
+    """One ``update_data`` entry as sent to the edit endpoint (both parts are strings on the wire)."""
+
+    field_name: str
+    value: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"field_name": self.field_name, "value": self.value}
+
+
+@dataclass(frozen=True)
+class RevokeResult:
+    """Outcome of one revoke. ``already_withdrawn`` is True when Feishu answered 1160202."""
+
+    offboarding_id: str
+    already_withdrawn: bool
+    log_id: str | None
+
+
+@dataclass(frozen=True)
+class EditResult:
+    """Outcome of one edit, with the fields Feishu echoed back."""
+
+    offboarding_id: str
+    fields: tuple[FieldValue, ...]
+    log_id: str | None
+
+
+@dataclass(frozen=True)
+class OffboardingRecord:
+    """One item of ``/corehr/v1/offboardings/search``, flattened to what pipelines need.
+
+    ``raw`` keeps the whole item for callers that need more; it may hold personal data, so never log it.
+    """
+
+    offboarding_id: str
+    employment_id: str | None
+    status: str
+    expected_offboarding_date: str | None
+    offboarding_date: str | None
+    checklist_status: str | None
+    apply_initiating_time: str | None
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    def summary(self) -> dict[str, str | None]:
+        """A small JSON-safe dict without personal fields (for XCom and logs)."""
+        return {
+            "offboarding_id": self.offboarding_id,
+            "employment_id": self.employment_id,
+            "status": self.status,
+            "offboarding_date": self.offboarding_date,
+            "expected_offboarding_date": self.expected_offboarding_date,
+            "checklist_status": self.checklist_status,
+        }
