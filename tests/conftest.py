@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 _HOME = Path(os.environ.get("FEISHU_TEST_AIRFLOW_HOME") or tempfile.mkdtemp(prefix="feishu-airflow-home-"))
 os.environ["AIRFLOW_HOME"] = str(_HOME)
