@@ -1,0 +1,3 @@
+"""Feishu CoreHR emulator (work in progress)."""
+
+from __future__ import annotations
