@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UV_VERSION=0.13.8
+export UV_PYTHON_DOWNLOADS=never
 PY=${PYTHON:-python3}
 if ! command -v uv >/dev/null 2>&1; then
   if [ ! -x .build/uv/bin/uv ]; then
