@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The benchmark command (make bench): set up .venv, then run every script in benchmarks/ in turn, or only
+# the scripts given as arguments. Each script prints its figures as ratios against a baseline measured in
+# the same run. Exit status is non-zero if any script failed; the others still run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+export AIRFLOW_HOME="${AIRFLOW_HOME:-$(mktemp -d -t feishu-bench-home-XXXXXX)}"
+export AIRFLOW__CORE__LOAD_EXAMPLES=False
+if [ $# -gt 0 ]; then scripts=("$@"); else scripts=(benchmarks/*.py); fi
+failed=()
+for script in "${scripts[@]}"; do
+  echo "== ${script}"
+  if ! .venv/bin/python "$script"; then
+    failed+=("$script")
+  fi
+  echo
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "failed: ${failed[*]}" >&2
+  exit 1
+fi

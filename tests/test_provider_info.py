@@ -1,0 +1,115 @@
+"""The installed package registers with Airflow: provider list, connection type, form fields, schema, modules."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_feishu_corehr.get_provider_info import get_provider_info
+
+DISTRIBUTION = "airflow-provider-feishu-corehr"
+ENTRY_POINT = "airflow_provider_feishu_corehr.get_provider_info:get_provider_info"
+CONN_FIELDS = {"domain", "timeout", "max_attempts", "user_id_type", "rate_limits"}
+
+
+def _our_entry_point() -> importlib.metadata.EntryPoint:
+    matches = [ep for ep in importlib.metadata.entry_points(group="apache_airflow_provider") if ep.value == ENTRY_POINT]
+    assert len(matches) == 1, f"expected one apache_airflow_provider entry point {ENTRY_POINT}, found {matches}"
+    return matches[0]
+
+
+def _provider_info_validator() -> Any:
+    """The validator Airflow itself uses on every provider at start-up (``provider_info.schema.json``)."""
+    from airflow.providers_manager import _create_provider_info_schema_validator
+
+    return _create_provider_info_schema_validator()
+
+
+def test_package_name_equals_installed_distribution_name() -> None:
+    from packaging.utils import canonicalize_name
+
+    dist = _our_entry_point().dist
+    assert dist is not None
+    # Airflow compares the canonicalized metadata name with "package-name"; a mismatch breaks every command.
+    assert canonicalize_name(dist.metadata["Name"]) == get_provider_info()["package-name"] == DISTRIBUTION
+    assert get_provider_info()["versions"][0] == dist.version
+
+
+def test_entry_point_loads_the_same_provider_info() -> None:
+    assert _our_entry_point().load()() == get_provider_info()
+
+
+def test_provider_info_validates_against_airflow_schema() -> None:
+    validator = _provider_info_validator()
+    validator.validate(get_provider_info())
+    # The validator is not vacuous: a broken copy is refused.
+    broken = {**get_provider_info(), "package-name": 42}
+    assert list(validator.iter_errors(broken)), "Airflow's schema accepted a non-string package-name"
+
+
+def test_airflow_providers_list_reports_the_package() -> None:
+    env = {**os.environ, "AIRFLOW__LOGGING__LOGGING_LEVEL": "ERROR"}
+    airflow = Path(sys.executable).with_name("airflow")
+    out = subprocess.run(
+        [str(airflow), "providers", "list", "--output", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=120,
+    ).stdout
+    providers = {p["package_name"]: p for p in json.loads(out[out.index("[") :])}
+    assert DISTRIBUTION in providers, f"not in `airflow providers list`: {sorted(providers)}"
+    assert providers[DISTRIBUTION]["version"] == importlib.metadata.version(DISTRIBUTION)
+
+
+def test_connection_type_and_form_fields_are_registered() -> None:
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    assert DISTRIBUTION in manager.providers
+
+    ui = {meta.connection_type: meta for meta in manager.iter_connection_type_hook_ui_metadata()}
+    assert "feishu" in ui
+    feishu = ui["feishu"]
+    assert feishu.hook_class_name == "airflow_provider_feishu_corehr.hooks.feishu.FeishuHook"
+    assert feishu.field_behaviour is not None
+    assert feishu.field_behaviour["relabeling"] == {"login": "App ID", "password": "App Secret", "host": "Base URL"}
+    assert set(feishu.field_behaviour["hidden_fields"]) == {"schema", "port", "extra"}
+
+    widgets = {
+        info.field_name: info
+        for name, info in manager.connection_form_widgets.items()
+        if name.startswith("extra__feishu__")
+    }
+    assert set(widgets) == CONN_FIELDS
+    assert all(info.package_name == DISTRIBUTION for info in widgets.values())
+    assert widgets["domain"].field["schema"]["enum"] == ["feishu", "lark", None]
+    assert widgets["user_id_type"].field["value"] == "people_corehr_id"
+
+
+def test_hook_class_matches_connection_type() -> None:
+    from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
+
+    assert FeishuHook.conn_type == "feishu"
+    assert FeishuHook.default_conn_name == "feishu_default"
+    assert FeishuHook.conn_name_attr == "feishu_conn_id"
+    assert FeishuHook.hook_name == "Feishu"
+
+
+@pytest.mark.parametrize(
+    "section", ["hooks", "operators", "sensors", "triggers"], ids=["hooks", "operators", "sensors", "triggers"]
+)
+def test_every_listed_module_imports(section: str) -> None:
+    modules = [m for entry in get_provider_info()[section] for m in entry["python-modules"]]
+    assert modules
+    for module in modules:
+        importlib.import_module(module)
