@@ -1,0 +1,278 @@
+"""Async Feishu client on :class:`httpx.AsyncClient` (for triggers and other asyncio code).
+
+The twin of :mod:`.sync`: the same request builders and parsers (:mod:`.api`), the same attempt loop and decisions
+(:mod:`.exchange`, :mod:`.policy`), the same process-wide token cache and rate limiters; only I/O and sleeping are
+awaited here. ``httpx`` is imported when the first request is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random as _random
+import time
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_feishu_corehr.client import api
+from airflow_provider_feishu_corehr.client.exchange import (
+    DropToken,
+    GetToken,
+    HttpResponse,
+    Send,
+    Sleep,
+    TransportFailure,
+    exchange,
+)
+from airflow_provider_feishu_corehr.client.policy import FailureKind, RetryPolicy
+from airflow_provider_feishu_corehr.client.ratelimit import limiter_for
+from airflow_provider_feishu_corehr.client.tokens import TOKENS, TokenCache, TokenKey
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+
+    import httpx
+
+    from airflow_provider_feishu_corehr.client.api import ApiRequest
+    from airflow_provider_feishu_corehr.client.codes import Endpoint
+    from airflow_provider_feishu_corehr.client.models import (
+        ClientSettings,
+        EditResult,
+        FieldValue,
+        OffboardingRecord,
+        RevokeResult,
+    )
+    from airflow_provider_feishu_corehr.client.policy import Reply
+    from airflow_provider_feishu_corehr.client.ratelimit import RateLimiter
+
+POOL_SIZE = 32
+
+
+def _classify(exc: Exception) -> FailureKind:
+    """Map an ``httpx`` transport exception to a :class:`FailureKind` (the exception text is dropped)."""
+    import httpx
+
+    if isinstance(exc, httpx.TimeoutException):
+        return FailureKind.TIMEOUT
+    if isinstance(exc, httpx.ConnectError):
+        return FailureKind.CONNECT
+    if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.RemoteProtocolError):
+        return FailureKind.RESET
+    return FailureKind.PROTOCOL
+
+
+class AsyncFeishuClient:
+    """Async client of the Feishu CoreHR offboarding API; use as ``async with AsyncFeishuClient(...) as c:``.
+
+    Without ``async with`` it works too; call :meth:`aclose` when done. One instance belongs to one event loop.
+
+    :param settings: validated client settings.
+    :param on_token: called with every newly fetched tenant access token this client uses, before it is sent
+        anywhere (triggers pass Airflow's ``mask_secret``).
+    :param sleep: the async sleep function (tests inject a recorder).
+    :param random: source of randomness in ``[0, 1)`` for backoff jitter.
+    :param clock: monotonic clock in seconds.
+    :param token_cache: the token cache; default the process-wide one.
+    """
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        *,
+        on_token: Callable[[str], None] | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        random: Callable[[], float] = _random.random,
+        clock: Callable[[], float] = time.monotonic,
+        token_cache: TokenCache = TOKENS,
+    ) -> None:
+        self.settings = settings
+        self._on_token = on_token
+        self._sleep = sleep
+        self._clock = clock
+        self._policy = RetryPolicy.from_settings(settings, random=random)
+        self._tokens = token_cache
+        self._token_key = TokenKey.for_settings(settings)
+        self._announced: str | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._limiters: dict[Endpoint, RateLimiter | None] = {}
+
+    # -- plumbing -----------------------------------------------------------------------------------------
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.settings.timeout),
+                limits=httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE),
+            )
+        return self._client
+
+    def _limiter(self, endpoint: Endpoint) -> RateLimiter | None:
+        if endpoint not in self._limiters:
+            self._limiters[endpoint] = limiter_for(self.settings, endpoint)
+        return self._limiters[endpoint]
+
+    def _announce(self, token: str) -> str:
+        if token != self._announced:
+            if self._on_token is not None:
+                self._on_token(token)
+            self._announced = token
+        return token
+
+    async def _send(self, action: Send) -> HttpResponse | TransportFailure:
+        import httpx
+
+        request = action.request
+        limiter = self._limiter(request.endpoint)
+        if limiter is not None:
+            await limiter.aacquire(self._sleep)
+        try:
+            response = await self._http().post(
+                request.url(self.settings.base_url),
+                content=request.body(),
+                headers=request.headers(action.token),
+            )
+        except httpx.TransportError as exc:
+            return TransportFailure(_classify(exc))
+        return HttpResponse(response.status_code, response.headers, response.content)
+
+    async def _call(self, request: ApiRequest, *, fresh_token: bool = False) -> Reply:
+        """Run the shared attempt loop for ``request``, awaiting its actions."""
+        steps = exchange(self._policy, request, clock=self._clock)
+        result: Any = None
+        try:
+            while True:
+                action = steps.send(result)
+                if isinstance(action, Send):
+                    result = await self._send(action)
+                elif isinstance(action, GetToken):
+                    result = await self._token(fresh=fresh_token)
+                    fresh_token = False
+                elif isinstance(action, Sleep):
+                    await self._sleep(action.seconds)
+                    result = None
+                elif isinstance(action, DropToken):
+                    self._tokens.invalidate(self._token_key, action.token)
+                    result = None
+        except StopIteration as done:
+            reply: Reply = done.value
+            return reply
+
+    async def _grant(self) -> api.TokenGrant:
+        return api.parse_token(await self._call(api.token_request(self.settings)))
+
+    async def _token(self, *, fresh: bool = False) -> str:
+        token, _ = await self._tokens.aget(self._token_key, self._grant, fresh=fresh)
+        return self._announce(token)
+
+    # -- API ----------------------------------------------------------------------------------------------
+
+    async def fetch_token(self, *, fresh: bool = False) -> str:
+        """Return a tenant access token (cached unless due for refresh); for diagnostics and tests.
+
+        :param fresh: fetch a new one from the server even if one is cached.
+        """
+        return await self._token(fresh=fresh)
+
+    async def revoke_offboarding(
+        self, offboarding_id: str, *, operator_id: str | None = None, user_id_type: str | None = None
+    ) -> RevokeResult:
+        """Revoke (withdraw) an offboarding; 1160202 (already withdrawn) gives ``already_withdrawn=True``.
+
+        :param offboarding_id: the offboarding to revoke.
+        :param operator_id: operator's employment id; ``None`` = system operator.
+        :param user_id_type: id type of ``operator_id``; ``None`` = ``settings.user_id_type``.
+        """
+        request = api.revoke_request(self.settings, offboarding_id, operator_id=operator_id, user_id_type=user_id_type)
+        return api.parse_revoke(request, await self._call(request))
+
+    async def edit_offboarding(
+        self,
+        offboarding_id: str,
+        update_data: Sequence[FieldValue],
+        *,
+        operator_id: str | None = None,
+        user_id_type: str | None = None,
+    ) -> EditResult:
+        """Edit fields of an offboarding; returns the fields Feishu echoed.
+
+        :param offboarding_id: the offboarding to edit.
+        :param update_data: fields in wire form.
+        :param operator_id: operator's employment id; ``None`` = system operator.
+        :param user_id_type: id type of ``operator_id`` and person fields; ``None`` = ``settings.user_id_type``.
+        """
+        request = api.edit_request(
+            self.settings, offboarding_id, update_data, operator_id=operator_id, user_id_type=user_id_type
+        )
+        return api.parse_edit(request, await self._call(request))
+
+    def search_offboardings(
+        self,
+        *,
+        employment_ids: Iterable[str] | str | None = None,
+        statuses: Iterable[str] | str | None = None,
+        offboarding_date_start: dt.date | str | None = None,
+        offboarding_date_end: dt.date | str | None = None,
+        expected_offboarding_date_start: dt.date | str | None = None,
+        expected_offboarding_date_end: dt.date | str | None = None,
+        user_id_type: str | None = None,
+        page_size: int = api.MAX_PAGE_SIZE,
+    ) -> AsyncIterator[OffboardingRecord]:
+        """Search offboardings; ``async for`` over every record of every page.
+
+        Filters are validated when this method is called (it is not a coroutine); pages are fetched lazily.
+
+        :param employment_ids: employment ids; ``None`` = all employments.
+        :param statuses: statuses, OR-ed (at most 10); ``None`` or empty = all.
+        :param offboarding_date_start: offboarding-date range start (``date`` or ``YYYY-MM-DD``; with the end).
+        :param offboarding_date_end: offboarding-date range end.
+        :param expected_offboarding_date_start: expected-offboarding-date range start (with the end).
+        :param expected_offboarding_date_end: expected-offboarding-date range end.
+        :param user_id_type: id type of ``employment_ids`` and of ids in the records; ``None`` = settings.
+        :param page_size: records per page, 1-100.
+        """
+        pager = api.search_pager(
+            self.settings,
+            employment_ids=employment_ids,
+            statuses=statuses,
+            offboarding_date_start=offboarding_date_start,
+            offboarding_date_end=offboarding_date_end,
+            expected_offboarding_date_start=expected_offboarding_date_start,
+            expected_offboarding_date_end=expected_offboarding_date_end,
+            user_id_type=user_id_type,
+            page_size=page_size,
+        )
+        return self._pages(pager)
+
+    async def _pages(self, pager: api.SearchPager) -> AsyncIterator[OffboardingRecord]:
+        while (request := pager.next_request()) is not None:
+            for record in pager.feed(await self._call(request)):
+                yield record
+
+    async def get_offboarding(
+        self, employment_id: str, *, offboarding_id: str | None = None, user_id_type: str | None = None
+    ) -> OffboardingRecord | None:
+        """Fetch one offboarding of an employment.
+
+        :param employment_id: the employment.
+        :param offboarding_id: a specific offboarding id; ``None`` = the most recent offboarding.
+        :param user_id_type: id type of ``employment_id``; ``None`` = ``settings.user_id_type``.
+        :return: the record, or ``None`` when there is no such offboarding.
+        """
+        pager, wanted = api.get_offboarding_pager(
+            self.settings, employment_id, offboarding_id=offboarding_id, user_id_type=user_id_type
+        )
+        records = [record async for record in self._pages(pager)]
+        return api.pick_offboarding(records, wanted)
+
+    async def aclose(self) -> None:
+        """Close the HTTP connection pool."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    async def __aenter__(self) -> AsyncFeishuClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

@@ -1,0 +1,411 @@
+"""Request building and response parsing of the four endpoints, shared by the sync and the async client.
+
+Nothing here does I/O. Builders validate their arguments (raising :class:`FeishuInvalidInputError` before anything
+is sent) and return an :class:`ApiRequest`; parsers turn an accepted :class:`~.policy.Reply` into the small typed
+results of :mod:`.models`. Keeping both in one module is what stops the two transports from drifting apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from airflow_provider_feishu_corehr.client.codes import Endpoint
+from airflow_provider_feishu_corehr.client.errors import FeishuAuthError, FeishuBusinessError, FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.models import EditResult, FieldValue, OffboardingRecord, RevokeResult
+from airflow_provider_feishu_corehr.client.validation import check_statuses, check_user_id_type, optional_id, require_id
+
+if TYPE_CHECKING:
+    from airflow_provider_feishu_corehr.client.models import ClientSettings
+    from airflow_provider_feishu_corehr.client.policy import Reply
+
+ALREADY_WITHDRAWN = 1160202
+MAX_PAGE_SIZE = 100
+MAX_STATUSES = 10
+USER_AGENT = "airflow-provider-feishu-corehr"
+_JSON = "application/json; charset=utf-8"
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """One request, ready to send: endpoint, query parameters and JSON body.
+
+    :param endpoint: logical endpoint (gives the path and the error table).
+    :param params: query parameters.
+    :param payload: JSON body (may hold the App Secret for the token endpoint: never log it).
+    :param authorized: whether a tenant access token must be sent.
+    :param accept: non-zero codes that are an answer for this request rather than an error.
+    """
+
+    endpoint: Endpoint
+    params: Mapping[str, str] = field(default_factory=dict)
+    payload: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    authorized: bool = True
+    accept: frozenset[int] = frozenset()
+
+    def url(self, base_url: str) -> str:
+        """Full URL of the request on ``base_url`` (an origin without trailing slash).
+
+        :param base_url: e.g. ``https://open.feishu.cn``.
+        """
+        url = base_url + self.endpoint.path
+        return f"{url}?{urlencode(self.params)}" if self.params else url
+
+    def body(self) -> bytes:
+        """The JSON body as UTF-8 bytes."""
+        return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    def headers(self, token: str | None) -> dict[str, str]:
+        """Request headers; ``Authorization`` only when ``token`` is given.
+
+        :param token: tenant access token, or ``None``.
+        """
+        headers = {"Content-Type": _JSON, "User-Agent": USER_AGENT}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+
+# -- token --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """A tenant access token and its remaining lifetime.
+
+    :param token: the token (a secret: never log it).
+    :param expire: seconds until it expires, as the server said.
+    """
+
+    token: str = field(repr=False)
+    expire: float
+
+    def __repr__(self) -> str:
+        return f"TokenGrant(token=***, expire={self.expire})"
+
+
+def token_request(settings: ClientSettings) -> ApiRequest:
+    """Build the ``tenant_access_token/internal`` request.
+
+    :param settings: client settings (App ID and App Secret are sent in the body).
+    """
+    return ApiRequest(
+        Endpoint.TOKEN, payload={"app_id": settings.app_id, "app_secret": settings.app_secret}, authorized=False
+    )
+
+
+def parse_token(reply: Reply) -> TokenGrant:
+    """Read the token and its lifetime from a successful token reply.
+
+    :param reply: accepted reply of the token endpoint.
+    """
+    token = reply.body.get("tenant_access_token")
+    expire = reply.body.get("expire")
+    if not isinstance(token, str) or not token or not isinstance(expire, int | float) or isinstance(expire, bool):
+        raise FeishuAuthError(
+            "token response has no tenant_access_token or no expire",
+            code=reply.code,
+            log_id=reply.log_id,
+            http_status=reply.http_status,
+            endpoint=Endpoint.TOKEN.value,
+        )
+    return TokenGrant(token=token, expire=float(expire))
+
+
+# -- revoke -------------------------------------------------------------------------------------------------
+
+
+def _user_id_type(settings: ClientSettings, user_id_type: str | None) -> str:
+    return check_user_id_type(settings.user_id_type if user_id_type is None else user_id_type)
+
+
+def revoke_request(
+    settings: ClientSettings, offboarding_id: str, *, operator_id: str | None, user_id_type: str | None
+) -> ApiRequest:
+    """Build a revoke request; code 1160202 (already withdrawn) is accepted as an answer.
+
+    :param settings: client settings (default ``user_id_type``).
+    :param offboarding_id: the offboarding to revoke.
+    :param operator_id: operator's employment id; ``None`` or ``""`` = system operator.
+    :param user_id_type: id type of ``operator_id``; ``None`` = ``settings.user_id_type``.
+    """
+    payload = {"offboarding_id": require_id("offboarding_id", offboarding_id)}
+    operator = optional_id("operator_id", operator_id)
+    if operator is not None:
+        payload["operator_id"] = operator
+    return ApiRequest(
+        Endpoint.REVOKE,
+        params={"user_id_type": _user_id_type(settings, user_id_type)},
+        payload=payload,
+        accept=frozenset({ALREADY_WITHDRAWN}),
+    )
+
+
+def parse_revoke(request: ApiRequest, reply: Reply) -> RevokeResult:
+    """Turn a revoke reply into a :class:`RevokeResult`.
+
+    :param request: the request that was sent.
+    :param reply: its accepted reply (code 0 or 1160202).
+    """
+    return RevokeResult(
+        offboarding_id=request.payload["offboarding_id"],
+        already_withdrawn=reply.code == ALREADY_WITHDRAWN,
+        log_id=reply.log_id,
+    )
+
+
+# -- edit ---------------------------------------------------------------------------------------------------
+
+
+def edit_request(
+    settings: ClientSettings,
+    offboarding_id: str,
+    update_data: Sequence[FieldValue],
+    *,
+    operator_id: str | None,
+    user_id_type: str | None,
+) -> ApiRequest:
+    """Build an edit request from ``update_data`` already in wire form.
+
+    Conversion of Python values and the edit rules (limits, non-editable fields) live in
+    :mod:`.fields`; here only the structure is checked.
+
+    :param settings: client settings (default ``user_id_type``).
+    :param offboarding_id: the offboarding to edit.
+    :param update_data: the fields to change (non-empty).
+    :param operator_id: operator's employment id; ``None`` or ``""`` = system operator.
+    :param user_id_type: id type of ``operator_id`` and of person fields; ``None`` = ``settings.user_id_type``.
+    """
+    oid = require_id("offboarding_id", offboarding_id)
+    if isinstance(update_data, str | bytes | Mapping) or not isinstance(update_data, Sequence):
+        raise FeishuInvalidInputError(f"update_data must be a sequence of FieldValue, got {type(update_data).__name__}")
+    if not update_data:
+        raise FeishuInvalidInputError("update_data must not be empty")
+    entries = []
+    for index, item in enumerate(update_data):
+        if not isinstance(item, FieldValue):
+            raise FeishuInvalidInputError(f"update_data[{index}] must be a FieldValue, got {type(item).__name__}")
+        require_id(f"update_data[{index}].field_name", item.field_name)
+        if not isinstance(item.value, str):
+            raise FeishuInvalidInputError(
+                f"update_data[{index}].value must be a string, got {type(item.value).__name__}"
+            )
+        entries.append(item.to_json())
+    payload: dict[str, Any] = {"offboarding_id": oid, "update_data": entries}
+    operator = optional_id("operator_id", operator_id)
+    if operator is not None:
+        payload["operator_id"] = operator
+    return ApiRequest(Endpoint.EDIT, params={"user_id_type": _user_id_type(settings, user_id_type)}, payload=payload)
+
+
+def parse_edit(request: ApiRequest, reply: Reply) -> EditResult:
+    """Turn an edit reply into an :class:`EditResult` with the fields Feishu echoed.
+
+    :param request: the request that was sent.
+    :param reply: its accepted reply.
+    """
+    echoed = reply.data.get("data")
+    fields: list[FieldValue] = []
+    if isinstance(echoed, list):
+        for item in echoed:
+            if isinstance(item, Mapping) and isinstance(item.get("field_name"), str):
+                value = item.get("value")
+                fields.append(FieldValue(item["field_name"], value if isinstance(value, str) else json.dumps(value)))
+    return EditResult(offboarding_id=request.payload["offboarding_id"], fields=tuple(fields), log_id=reply.log_id)
+
+
+# -- search -------------------------------------------------------------------------------------------------
+
+
+def _date(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        raise FeishuInvalidInputError(f"{name} must be a date (YYYY-MM-DD), not a datetime")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str) and _DATE.match(value.strip()):
+        text = value.strip()
+        try:
+            dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            return text
+    raise FeishuInvalidInputError(f"{name} must be a date or a YYYY-MM-DD string, got {value!r}")
+
+
+def _range(body: dict[str, Any], prefix: str, start: Any, end: Any) -> None:
+    first, last = _date(f"{prefix}_start", start), _date(f"{prefix}_end", end)
+    if (first is None) != (last is None):
+        given, missing = (f"{prefix}_start", f"{prefix}_end") if first else (f"{prefix}_end", f"{prefix}_start")
+        raise FeishuInvalidInputError(f"{given} needs {missing} too: Feishu takes date ranges only in pairs")
+    if first is not None and last is not None:
+        if first > last:
+            raise FeishuInvalidInputError(f"{prefix}_start {first} is after {prefix}_end {last}")
+        body[f"{prefix}_start"] = first
+        body[f"{prefix}_end"] = last
+
+
+@dataclass
+class SearchPager:
+    """The pages of one search: :meth:`next_request` until it returns ``None``, :meth:`feed` each reply.
+
+    Build it with :func:`search_pager` (which validates the filters).
+
+    :param params: query parameters of every page (``page_size``, ``user_id_type``).
+    :param payload: the filter body of every page.
+    """
+
+    params: dict[str, str]
+    payload: dict[str, Any]
+    _page_token: str | None = None
+    _done: bool = False
+    _seen_tokens: set[str] = field(default_factory=set)
+
+    def next_request(self) -> ApiRequest | None:
+        """The request of the next page, or ``None`` when every page was read."""
+        if self._done:
+            return None
+        params = dict(self.params)
+        if self._page_token:
+            params["page_token"] = self._page_token
+        return ApiRequest(Endpoint.SEARCH, params=params, payload=self.payload)
+
+    def feed(self, reply: Reply) -> list[OffboardingRecord]:
+        """Read one page: return its records and remember where the next page starts.
+
+        :param reply: accepted reply of the page request.
+        """
+        data = reply.data
+        items = data.get("items")
+        records = [parse_record(item) for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
+        token = data.get("page_token")
+        if data.get("has_more") is True and isinstance(token, str) and token:
+            if token in self._seen_tokens:
+                raise FeishuBusinessError(
+                    "search returned a page_token it had already returned; stopping to avoid an endless loop",
+                    code=reply.code,
+                    log_id=reply.log_id,
+                    http_status=reply.http_status,
+                    endpoint=Endpoint.SEARCH.value,
+                )
+            self._seen_tokens.add(token)
+            self._page_token = token
+        else:
+            self._done = True
+        return records
+
+
+def search_pager(
+    settings: ClientSettings,
+    *,
+    employment_ids: Iterable[str] | str | None = None,
+    statuses: Iterable[str] | str | None = None,
+    offboarding_date_start: dt.date | str | None = None,
+    offboarding_date_end: dt.date | str | None = None,
+    expected_offboarding_date_start: dt.date | str | None = None,
+    expected_offboarding_date_end: dt.date | str | None = None,
+    user_id_type: str | None = None,
+    page_size: int = MAX_PAGE_SIZE,
+) -> SearchPager:
+    """Validate search filters and return the pager of the search.
+
+    :param settings: client settings (default ``user_id_type``; it is always sent, also to search, whose own
+        server-side default would be ``open_id``).
+    :param employment_ids: employment ids (one string counts as one id); ``None`` = all employments.
+    :param statuses: offboarding statuses, OR-ed (at most 10); ``None`` or empty = all.
+    :param offboarding_date_start: start of the offboarding-date range (pair with the end).
+    :param offboarding_date_end: end of the offboarding-date range (pair with the start).
+    :param expected_offboarding_date_start: start of the expected-offboarding-date range.
+    :param expected_offboarding_date_end: end of the expected-offboarding-date range.
+    :param user_id_type: id type of ``employment_ids`` and of ids in the records; ``None`` = settings.
+    :param page_size: records per page, 1-100.
+    """
+    payload: dict[str, Any] = {}
+    if employment_ids is not None:
+        ids = (employment_ids,) if isinstance(employment_ids, str) else tuple(employment_ids)
+        if not ids:
+            raise FeishuInvalidInputError("employment_ids must not be empty; pass None to search every employment")
+        payload["employment_ids"] = [require_id(f"employment_ids[{i}]", v) for i, v in enumerate(ids)]
+    if statuses is not None:
+        checked = check_statuses("statuses", statuses)
+        if len(checked) > MAX_STATUSES:
+            raise FeishuInvalidInputError(f"statuses takes at most {MAX_STATUSES} values, got {len(checked)}")
+        if checked:
+            payload["statuses"] = list(checked)
+    _range(payload, "offboarding_date", offboarding_date_start, offboarding_date_end)
+    _range(payload, "expected_offboarding_date", expected_offboarding_date_start, expected_offboarding_date_end)
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise FeishuInvalidInputError(f"page_size must be an integer from 1 to {MAX_PAGE_SIZE}, got {page_size!r}")
+    params = {"page_size": str(page_size), "user_id_type": _user_id_type(settings, user_id_type)}
+    return SearchPager(params=params, payload=payload)
+
+
+def _text(source: Mapping[str, Any], key: str) -> str | None:
+    value = source.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _object(source: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = source.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def parse_record(item: Mapping[str, Any]) -> OffboardingRecord:
+    """Flatten one ``items[]`` entry of the search response.
+
+    :param item: the item as decoded from JSON.
+    """
+    info = _object(item, "offboarding_info")
+    application = _object(item, "application_info")
+    checklist = _object(item, "offboarding_checklist")
+    return OffboardingRecord(
+        offboarding_id=str(item.get("offboarding_id") or ""),
+        employment_id=_text(info, "employment_id"),
+        status=str(item.get("status") or ""),
+        expected_offboarding_date=_text(info, "expected_offboarding_date"),
+        offboarding_date=_text(info, "offboarding_date"),
+        checklist_status=_text(checklist, "checklist_status"),
+        apply_initiating_time=_text(application, "apply_initiating_time"),
+        raw=dict(item),
+    )
+
+
+def _id_order(offboarding_id: str) -> int:
+    return int(offboarding_id) if offboarding_id.isdigit() else -1
+
+
+def pick_offboarding(records: Iterable[OffboardingRecord], offboarding_id: str | None) -> OffboardingRecord | None:
+    """Choose the record :meth:`get_offboarding` returns.
+
+    With ``offboarding_id``: that record, or ``None``. Without: the most recent one (latest
+    ``apply_initiating_time``; ties broken by the larger numeric offboarding id), or ``None`` when there is none.
+
+    :param records: the employment's offboardings.
+    :param offboarding_id: a specific offboarding id, or ``None``.
+    """
+    if offboarding_id is not None:
+        return next((r for r in records if r.offboarding_id == offboarding_id), None)
+    return max(records, key=lambda r: (r.apply_initiating_time or "", _id_order(r.offboarding_id)), default=None)
+
+
+def get_offboarding_pager(
+    settings: ClientSettings, employment_id: str, *, offboarding_id: str | None, user_id_type: str | None
+) -> tuple[SearchPager, str | None]:
+    """Validate the arguments of ``get_offboarding`` and return the pager of its search and the wanted id.
+
+    :param settings: client settings.
+    :param employment_id: the employment whose offboarding is wanted.
+    :param offboarding_id: a specific offboarding id, or ``None`` for the most recent one.
+    :param user_id_type: id type of ``employment_id``; ``None`` = settings.
+    """
+    eid = require_id("employment_id", employment_id)
+    oid = optional_id("offboarding_id", offboarding_id)
+    return search_pager(settings, employment_ids=[eid], user_id_type=user_id_type), oid

@@ -1,0 +1,292 @@
+"""Blocking Feishu client on a pooled :class:`requests.Session`.
+
+Only I/O and sleeping happen here: requests are built and replies parsed by :mod:`.api`, every retry / refresh
+decision is made by :mod:`.policy` through the shared attempt loop of :mod:`.exchange`. ``requests`` is imported
+when the first request is sent, so importing this module (and the hook) stays cheap for DAG parsing.
+"""
+
+from __future__ import annotations
+
+import random as _random
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_feishu_corehr.client import api
+from airflow_provider_feishu_corehr.client.exchange import (
+    DropToken,
+    GetToken,
+    HttpResponse,
+    Send,
+    Sleep,
+    TransportFailure,
+    exchange,
+)
+from airflow_provider_feishu_corehr.client.policy import FailureKind, RetryPolicy
+from airflow_provider_feishu_corehr.client.ratelimit import limiter_for
+from airflow_provider_feishu_corehr.client.tokens import TOKENS, TokenCache, TokenKey
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Callable, Iterable, Iterator, Sequence
+
+    import requests
+
+    from airflow_provider_feishu_corehr.client.api import ApiRequest
+    from airflow_provider_feishu_corehr.client.codes import Endpoint
+    from airflow_provider_feishu_corehr.client.models import (
+        ClientSettings,
+        EditResult,
+        FieldValue,
+        OffboardingRecord,
+        RevokeResult,
+    )
+    from airflow_provider_feishu_corehr.client.policy import Reply
+    from airflow_provider_feishu_corehr.client.ratelimit import RateLimiter
+
+POOL_SIZE = 32
+
+
+def _classify(exc: Exception) -> FailureKind:
+    """Map a ``requests`` exception to a :class:`FailureKind` (the exception text is dropped)."""
+    import requests
+
+    if isinstance(exc, requests.Timeout):
+        return FailureKind.TIMEOUT
+    if isinstance(exc, requests.ConnectionError):
+        text = type(exc.args[0]).__name__ if exc.args else ""
+        return FailureKind.RESET if "Protocol" in text or "Reset" in text else FailureKind.CONNECT
+    return FailureKind.PROTOCOL
+
+
+class FeishuClient:
+    """Blocking client of the Feishu CoreHR offboarding API; safe to share between threads.
+
+    :param settings: validated client settings (see ``hooks/connection.py`` for the Airflow side).
+    :param on_token: called with every newly fetched tenant access token this client uses, before it is
+        sent anywhere (the hook passes Airflow's ``mask_secret``).
+    :param sleep: the sleep function (tests inject a recorder).
+    :param random: source of randomness in ``[0, 1)`` for backoff jitter.
+    :param clock: monotonic clock in seconds.
+    :param token_cache: the token cache; default the process-wide one.
+    """
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        *,
+        on_token: Callable[[str], None] | None = None,
+        sleep: Callable[[float], object] = time.sleep,
+        random: Callable[[], float] = _random.random,
+        clock: Callable[[], float] = time.monotonic,
+        token_cache: TokenCache = TOKENS,
+    ) -> None:
+        self.settings = settings
+        self._on_token = on_token
+        self._sleep = sleep
+        self._clock = clock
+        self._policy = RetryPolicy.from_settings(settings, random=random)
+        self._tokens = token_cache
+        self._token_key = TokenKey.for_settings(settings)
+        self._announced: str | None = None
+        self._session: requests.Session | None = None
+        self._session_lock = threading.Lock()
+        self._limiters: dict[Endpoint, RateLimiter | None] = {}
+
+    # -- plumbing -----------------------------------------------------------------------------------------
+
+    def _http(self) -> requests.Session:
+        session = self._session
+        if session is None:
+            with self._session_lock:
+                session = self._session
+                if session is None:
+                    import requests
+                    from requests.adapters import HTTPAdapter
+
+                    session = requests.Session()
+                    session.trust_env = True
+                    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0)
+                    session.mount("https://", adapter)
+                    session.mount("http://", adapter)
+                    self._session = session
+        return session
+
+    def _limiter(self, endpoint: Endpoint) -> RateLimiter | None:
+        if endpoint not in self._limiters:
+            self._limiters[endpoint] = limiter_for(self.settings, endpoint)
+        return self._limiters[endpoint]
+
+    def _announce(self, token: str) -> str:
+        # Tell on_token about every token this client is about to use for the first time (tokens fetched by
+        # another client of the process included), so a token is always masked before it is sent.
+        if token != self._announced:
+            if self._on_token is not None:
+                self._on_token(token)
+            self._announced = token
+        return token
+
+    def _send(self, action: Send) -> HttpResponse | TransportFailure:
+        request = action.request
+        limiter = self._limiter(request.endpoint)
+        if limiter is not None:
+            limiter.acquire(self._sleep)
+        try:
+            response = self._http().post(
+                request.url(self.settings.base_url),
+                data=request.body(),
+                headers=request.headers(action.token),
+                timeout=self.settings.timeout,
+            )
+            body = response.content
+        except Exception as exc:  # requests raises many types; each maps to one failure kind
+            import requests
+
+            if not isinstance(exc, requests.RequestException):
+                raise
+            return TransportFailure(_classify(exc))
+        return HttpResponse(response.status_code, response.headers, body)
+
+    def _call(self, request: ApiRequest, *, fresh_token: bool = False) -> Reply:
+        """Run the shared attempt loop for ``request``, performing its actions."""
+        steps = exchange(self._policy, request, clock=self._clock)
+        result: Any = None
+        try:
+            while True:
+                action = steps.send(result)
+                if isinstance(action, Send):
+                    result = self._send(action)
+                elif isinstance(action, GetToken):
+                    result = self._token(fresh=fresh_token)
+                    fresh_token = False
+                elif isinstance(action, Sleep):
+                    self._sleep(action.seconds)
+                    result = None
+                elif isinstance(action, DropToken):
+                    self._tokens.invalidate(self._token_key, action.token)
+                    result = None
+        except StopIteration as done:
+            reply: Reply = done.value
+            return reply
+
+    def _grant(self) -> api.TokenGrant:
+        return api.parse_token(self._call(api.token_request(self.settings)))
+
+    def _token(self, *, fresh: bool = False) -> str:
+        token, _ = self._tokens.get(self._token_key, self._grant, fresh=fresh)
+        return self._announce(token)
+
+    # -- API ----------------------------------------------------------------------------------------------
+
+    def fetch_token(self, *, fresh: bool = False) -> str:
+        """Return a tenant access token (cached unless due for refresh); for diagnostics and tests.
+
+        :param fresh: fetch a new one from the server even if one is cached (``test_connection`` does).
+        """
+        return self._token(fresh=fresh)
+
+    def revoke_offboarding(
+        self, offboarding_id: str, *, operator_id: str | None = None, user_id_type: str | None = None
+    ) -> RevokeResult:
+        """Revoke (withdraw) an offboarding.
+
+        An offboarding that is already withdrawn (code 1160202) is an answer, not an error:
+        ``RevokeResult(already_withdrawn=True)``. Any other failure raises a typed :class:`FeishuError`.
+
+        :param offboarding_id: the offboarding to revoke.
+        :param operator_id: operator's employment id; ``None`` = system operator.
+        :param user_id_type: id type of ``operator_id``; ``None`` = ``settings.user_id_type``.
+        """
+        request = api.revoke_request(self.settings, offboarding_id, operator_id=operator_id, user_id_type=user_id_type)
+        return api.parse_revoke(request, self._call(request))
+
+    def edit_offboarding(
+        self,
+        offboarding_id: str,
+        update_data: Sequence[FieldValue],
+        *,
+        operator_id: str | None = None,
+        user_id_type: str | None = None,
+    ) -> EditResult:
+        """Edit fields of an offboarding; returns the fields Feishu echoed.
+
+        :param offboarding_id: the offboarding to edit.
+        :param update_data: fields in wire form (see :func:`..fields.normalize_update_data`).
+        :param operator_id: operator's employment id; ``None`` = system operator.
+        :param user_id_type: id type of ``operator_id`` and person fields; ``None`` = ``settings.user_id_type``.
+        """
+        request = api.edit_request(
+            self.settings, offboarding_id, update_data, operator_id=operator_id, user_id_type=user_id_type
+        )
+        return api.parse_edit(request, self._call(request))
+
+    def search_offboardings(
+        self,
+        *,
+        employment_ids: Iterable[str] | str | None = None,
+        statuses: Iterable[str] | str | None = None,
+        offboarding_date_start: dt.date | str | None = None,
+        offboarding_date_end: dt.date | str | None = None,
+        expected_offboarding_date_start: dt.date | str | None = None,
+        expected_offboarding_date_end: dt.date | str | None = None,
+        user_id_type: str | None = None,
+        page_size: int = api.MAX_PAGE_SIZE,
+    ) -> Iterator[OffboardingRecord]:
+        """Search offboardings and iterate over every record of every page.
+
+        Filters are validated when this method is called; pages are fetched lazily while iterating.
+
+        :param employment_ids: employment ids; ``None`` = all employments.
+        :param statuses: statuses, OR-ed (at most 10); ``None`` or empty = all.
+        :param offboarding_date_start: offboarding-date range start (``date`` or ``YYYY-MM-DD``; with the end).
+        :param offboarding_date_end: offboarding-date range end.
+        :param expected_offboarding_date_start: expected-offboarding-date range start (with the end).
+        :param expected_offboarding_date_end: expected-offboarding-date range end.
+        :param user_id_type: id type of ``employment_ids`` and of ids in the records; ``None`` = settings.
+        :param page_size: records per page, 1-100.
+        """
+        pager = api.search_pager(
+            self.settings,
+            employment_ids=employment_ids,
+            statuses=statuses,
+            offboarding_date_start=offboarding_date_start,
+            offboarding_date_end=offboarding_date_end,
+            expected_offboarding_date_start=expected_offboarding_date_start,
+            expected_offboarding_date_end=expected_offboarding_date_end,
+            user_id_type=user_id_type,
+            page_size=page_size,
+        )
+        return self._pages(pager)
+
+    def _pages(self, pager: api.SearchPager) -> Iterator[OffboardingRecord]:
+        while (request := pager.next_request()) is not None:
+            yield from pager.feed(self._call(request))
+
+    def get_offboarding(
+        self, employment_id: str, *, offboarding_id: str | None = None, user_id_type: str | None = None
+    ) -> OffboardingRecord | None:
+        """Fetch one offboarding of an employment.
+
+        :param employment_id: the employment.
+        :param offboarding_id: a specific offboarding id; ``None`` = the employment's most recent offboarding
+            (latest ``apply_initiating_time``).
+        :param user_id_type: id type of ``employment_id``; ``None`` = ``settings.user_id_type``.
+        :return: the record, or ``None`` when there is no such offboarding.
+        """
+        pager, wanted = api.get_offboarding_pager(
+            self.settings, employment_id, offboarding_id=offboarding_id, user_id_type=user_id_type
+        )
+        return api.pick_offboarding(self._pages(pager), wanted)
+
+    def close(self) -> None:
+        """Close the pooled HTTP connections (the client can still be used; a new pool is opened then)."""
+        with self._session_lock:
+            session, self._session = self._session, None
+        if session is not None:
+            session.close()
+
+    def __enter__(self) -> FeishuClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

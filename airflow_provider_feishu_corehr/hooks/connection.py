@@ -1,0 +1,284 @@
+"""Airflow connection -> :class:`ClientSettings`, with every field checked and typed.
+
+Connection type ``feishu``:
+
+* ``login`` = App ID, ``password`` = App Secret (both required);
+* ``host`` = base URL: a full origin (``https://open.feishu.cn``, ``http://127.0.0.1:8080``) or a bare host name
+  (then ``https`` is used); the ``port`` field is honoured when the host has none. Plain ``http`` is accepted
+  only for loopback hosts (127.0.0.0/8, ::1, ``localhost``): the emulator. Empty host: extra ``domain``;
+* extras (JSON form, URI query or the UI form; values may arrive as strings and are coerced):
+
+  ======================== ===================================================================================
+  ``domain``               ``feishu`` (``https://open.feishu.cn``, default) or ``lark``
+                           (``https://open.larksuite.com``); used only when ``host`` is empty
+  ``timeout``              seconds (> 0) for connect and for read, per attempt; default 30
+  ``max_attempts``         retry budget: attempts per call, the first included (integer >= 1); default 5
+  ``max_elapsed``          retry budget: seconds per call (> 0); default 120
+  ``backoff_base``         first backoff ceiling in seconds (>= 0); default 0.5
+  ``backoff_max``          cap of one backoff sleep (>= 0); default 30
+  ``rate_limit_wait_max``  cap of one wait on ``x-ogw-ratelimit-reset`` (>= 0); default 60
+  ``user_id_type``         default ``user_id_type``: people_corehr_id (default), open_id, union_id, user_id
+  ``rate_limits``          per endpoint (``revoke``, ``edit``, ``search``): ``N`` (N per the documented window:
+                           1 s for revoke/edit, 60 s for search), ``"N/W"`` (N per W seconds), ``[N, W]``, or
+                           ``null`` (client-side limiter off); as an object or its JSON text. ``"off"`` switches
+                           every limiter off. Unnamed endpoints keep the documented limits.
+  ======================== ===================================================================================
+
+Extras written by the Airflow UI form as ``extra__feishu__<name>`` are read too; empty values mean "default".
+Any other extra key, and any bad value, raises :class:`FeishuInvalidInputError` naming the connection and the field.
+No Airflow import: this works on any object with the attributes of an Airflow ``Connection``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import math
+from collections.abc import Mapping
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from airflow_provider_feishu_corehr.client.codes import Endpoint
+from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.models import FEISHU_BASE_URL, LARK_BASE_URL, USER_ID_TYPES, ClientSettings
+
+DOMAINS = {"feishu": FEISHU_BASE_URL, "lark": LARK_BASE_URL}
+_UI_PREFIX = "extra__feishu__"
+_LIMITED_ENDPOINTS = tuple(e.value for e in Endpoint if e.default_rate_limit is not None)
+
+
+class ConnectionLike(Protocol):
+    """The attributes of an Airflow ``Connection`` that are read."""
+
+    @property
+    def conn_id(self) -> str | None: ...
+    @property
+    def host(self) -> str | None: ...
+    @property
+    def login(self) -> str | None: ...
+    @property
+    def password(self) -> str | None: ...
+    @property
+    def port(self) -> int | None: ...
+    @property
+    def schema(self) -> str | None: ...
+    @property
+    def extra_dejson(self) -> dict[str, Any]: ...
+
+
+class _Problem(Exception):
+    """A bad value of one field; turned into a FeishuInvalidInputError that names the connection."""
+
+    def __init__(self, field: str, rule: str) -> None:
+        super().__init__(f"{field}: {rule}")
+        self.field = field
+        self.rule = rule
+
+
+def is_loopback(hostname: str) -> bool:
+    """Whether ``hostname`` is ``localhost`` or a loopback IP address (127.0.0.0/8, ::1).
+
+    :param hostname: host name without port or brackets.
+    """
+    if hostname.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def base_url_from(host: str | None, port: int | None, domain: Any) -> str:
+    """Return the API origin (``scheme://host[:port]``) for the connection's host, port and ``domain`` extra.
+
+    :param host: the connection's host: a URL, a bare host name, or empty.
+    :param port: the connection's port field, or ``None``.
+    :param domain: the ``domain`` extra (``feishu``, ``lark`` or ``None``).
+    """
+    text = (host or "").strip()
+    if not text:
+        if domain is None:
+            domain = "feishu"
+        if not isinstance(domain, str) or domain.strip().lower() not in DOMAINS:
+            raise _Problem("domain", f"must be one of {', '.join(DOMAINS)}, got {domain!r}")
+        if port is not None:
+            raise _Problem("port", "is set but the host is empty; put the full base URL in the host field")
+        return DOMAINS[domain.strip().lower()]
+    if "://" not in text:
+        text = "https://" + text
+    try:
+        parts = urlsplit(text)
+        url_port = parts.port
+    except ValueError as exc:
+        raise _Problem("host", f"is not a valid base URL ({exc})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise _Problem("host", f"must be an http(s) URL, got scheme {parts.scheme!r}")
+    hostname = parts.hostname
+    if not hostname:
+        raise _Problem("host", "has no host name")
+    if parts.username is not None or parts.password is not None:
+        raise _Problem("host", "must not contain credentials; use the login and password fields")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise _Problem("host", "must be an origin only (scheme, host, port), without path, query or fragment")
+    if port is not None:
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            raise _Problem("port", f"must be 1-65535, got {port!r}")
+        if url_port is not None and url_port != port:
+            raise _Problem("port", f"is {port} but the host URL says {url_port}")
+        url_port = port
+    if scheme == "http" and not is_loopback(hostname):
+        raise _Problem(
+            "host",
+            "plain http:// is refused for a non-loopback host: tokens and the App Secret would cross the "
+            "network unencrypted. Use https://, or http:// only with 127.0.0.1, ::1 or localhost (the emulator)",
+        )
+    netloc = f"[{hostname}]" if ":" in hostname else hostname
+    if url_port is not None:
+        netloc += f":{url_port}"
+    return f"{scheme}://{netloc}"
+
+
+def _number(field: str, value: Any, *, minimum: float, strict: bool) -> float:
+    if isinstance(value, bool):
+        raise _Problem(field, f"must be a number, got {value!r}")
+    try:
+        number = float(value.strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise _Problem(field, f"must be a number, got {value!r}") from None
+    if not math.isfinite(number) or number < minimum or (strict and number == minimum):
+        raise _Problem(field, f"must be {'>' if strict else '>='} {minimum:g}, got {value!r}")
+    return number
+
+
+def _integer(field: str, value: Any, *, minimum: int) -> int:
+    if isinstance(value, bool):
+        raise _Problem(field, f"must be an integer, got {value!r}")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        number = int(value.strip())
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    else:
+        raise _Problem(field, f"must be an integer, got {value!r}")
+    if number < minimum:
+        raise _Problem(field, f"must be >= {minimum}, got {value!r}")
+    return number
+
+
+def _rate(endpoint: str, value: Any) -> tuple[int, float] | None:
+    field = f"rate_limits.{endpoint}"
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("off", "null", "none")):
+        return None
+    default = Endpoint(endpoint).default_rate_limit
+    window = default[1] if default else 1.0
+    if isinstance(value, list | tuple):
+        if len(value) != 2:
+            raise _Problem(field, f"as a list must be [requests, window seconds], got {value!r}")
+        limit, window = _integer(field, value[0], minimum=1), _number(field, value[1], minimum=0, strict=True)
+    elif isinstance(value, str) and "/" in value:
+        left, _, right = value.partition("/")
+        limit, window = _integer(field, left, minimum=1), _number(field, right, minimum=0, strict=True)
+    else:
+        limit = _integer(field, value, minimum=1)
+    return limit, window
+
+
+def parse_rate_limits(value: Any) -> dict[str, tuple[int, float] | None]:
+    """Parse the ``rate_limits`` extra (object, JSON text, or ``"off"``) into ``ClientSettings.rate_limits``.
+
+    :param value: the raw extra value.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return {}
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() == "off":
+            return dict.fromkeys(_LIMITED_ENDPOINTS)
+        try:
+            value = json.loads(text)
+        except ValueError:
+            raise _Problem(
+                "rate_limits", f'must be a JSON object like {{"revoke": 10}} or "off", got {text!r}'
+            ) from None
+    if not isinstance(value, Mapping):
+        raise _Problem("rate_limits", f"must be an object mapping endpoint to rate, got {type(value).__name__}")
+    rates: dict[str, tuple[int, float] | None] = {}
+    for name, rate in value.items():
+        if name not in _LIMITED_ENDPOINTS:
+            raise _Problem(f"rate_limits.{name}", f"unknown endpoint; known: {', '.join(_LIMITED_ENDPOINTS)}")
+        rates[name] = _rate(name, rate)
+    return rates
+
+
+_FLOAT_EXTRAS: dict[str, tuple[float, bool]] = {
+    # name: (minimum, strictly greater)
+    "timeout": (0.0, True),
+    "max_elapsed": (0.0, True),
+    "backoff_base": (0.0, False),
+    "backoff_max": (0.0, False),
+    "rate_limit_wait_max": (0.0, False),
+}
+KNOWN_EXTRAS = frozenset({"domain", "max_attempts", "user_id_type", "rate_limits", *_FLOAT_EXTRAS})
+
+
+def _extras(conn: ConnectionLike) -> dict[str, Any]:
+    try:
+        raw = conn.extra_dejson
+    except Exception as exc:  # Airflow raises different types for broken extra JSON across versions
+        raise _Problem("extra", f"is not a JSON object ({type(exc).__name__})") from None
+    if not isinstance(raw, Mapping):
+        raise _Problem("extra", "must be a JSON object")
+    extras: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = key[len(_UI_PREFIX) :] if key.startswith(_UI_PREFIX) else key
+        if name not in KNOWN_EXTRAS:
+            raise _Problem(f"extra.{key}", f"unknown extra; known: {', '.join(sorted(KNOWN_EXTRAS))}")
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        extras[name] = value
+    return extras
+
+
+def _settings(conn: ConnectionLike) -> ClientSettings:
+    app_id = (conn.login or "").strip()
+    if not app_id:
+        raise _Problem("login", "App ID is missing (put it in the login field)")
+    secret = conn.password or ""
+    if not secret.strip():
+        raise _Problem("password", "App Secret is missing (put it in the password field)")
+    if conn.schema:
+        raise _Problem("schema", "is not used by feishu connections; leave it empty")
+    extras = _extras(conn)
+    kwargs: dict[str, Any] = {
+        "base_url": base_url_from(conn.host, conn.port, extras.get("domain")),
+        "app_id": app_id,
+        "app_secret": secret,
+    }
+    for name, (minimum, strict) in _FLOAT_EXTRAS.items():
+        if name in extras:
+            kwargs[name] = _number(name, extras[name], minimum=minimum, strict=strict)
+    if "max_attempts" in extras:
+        kwargs["max_attempts"] = _integer("max_attempts", extras["max_attempts"], minimum=1)
+    if "user_id_type" in extras:
+        value = extras["user_id_type"]
+        if value not in USER_ID_TYPES:
+            raise _Problem("user_id_type", f"must be one of {', '.join(USER_ID_TYPES)}, got {value!r}")
+        kwargs["user_id_type"] = value
+    if "rate_limits" in extras:
+        kwargs["rate_limits"] = parse_rate_limits(extras["rate_limits"])
+    return ClientSettings(**kwargs)
+
+
+def settings_from_connection(conn: ConnectionLike) -> ClientSettings:
+    """Build validated :class:`ClientSettings` from an Airflow connection (sync or async-fetched).
+
+    :param conn: an Airflow ``Connection`` (any object with its attributes).
+    :raises FeishuInvalidInputError: naming the connection id and the field, for a missing App ID or App Secret,
+        a malformed base URL, plain http to a non-loopback host, an unknown extra or a bad extra value.
+    """
+    try:
+        return _settings(conn)
+    except _Problem as problem:
+        raise FeishuInvalidInputError(f"Connection {conn.conn_id!r}, field {problem.field}: {problem.rule}") from None

@@ -1,0 +1,160 @@
+"""``FeishuHook``: an Airflow connection of type ``feishu`` turned into a Feishu CoreHR client.
+
+DAG files import this module on every parse, so it imports neither ``requests`` nor ``httpx``: the client opens
+its HTTP pool on the first call.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import BaseHook, mask_secret
+
+from airflow_provider_feishu_corehr.client.errors import FeishuError
+from airflow_provider_feishu_corehr.hooks.connection import settings_from_connection
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Iterable, Iterator, Sequence
+
+    from airflow_provider_feishu_corehr.client.models import (
+        ClientSettings,
+        EditResult,
+        FieldValue,
+        OffboardingRecord,
+        RevokeResult,
+    )
+    from airflow_provider_feishu_corehr.client.sync import FeishuClient
+
+
+class FeishuHook(BaseHook):
+    """Interact with Feishu People (CoreHR) offboardings through a ``feishu`` connection.
+
+    The connection holds the App ID (login), the App Secret (password), the base URL (host, or the ``domain``
+    extra: ``feishu`` or ``lark``) and optional extras (``timeout``, ``max_attempts``, ``user_id_type``,
+    ``rate_limits``, ...); see :mod:`airflow_provider_feishu_corehr.hooks.connection`. The App Secret and every
+    tenant access token are registered with Airflow's secret masker.
+
+    :param feishu_conn_id: id of the ``feishu`` connection.
+    :param kwargs: passed to :class:`BaseHook` (e.g. ``logger_name``).
+    """
+
+    conn_name_attr = "feishu_conn_id"
+    default_conn_name = "feishu_default"
+    conn_type = "feishu"
+    hook_name = "Feishu"
+
+    def __init__(self, feishu_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.feishu_conn_id = feishu_conn_id
+
+    @cached_property
+    def settings(self) -> ClientSettings:
+        """Client settings read from the connection (fetched once per hook).
+
+        :raises FeishuInvalidInputError: naming the connection and the field when the connection is not usable.
+        """
+        conn = self.get_connection(self.feishu_conn_id)
+        if conn.password:
+            mask_secret(conn.password)
+        return settings_from_connection(conn)
+
+    @cached_property
+    def _client(self) -> FeishuClient:
+        from airflow_provider_feishu_corehr.client.sync import FeishuClient
+
+        return FeishuClient(self.settings, on_token=mask_secret)
+
+    def get_conn(self) -> FeishuClient:
+        """Return the (cached) :class:`FeishuClient` of this hook."""
+        return self._client
+
+    def revoke_offboarding(
+        self, offboarding_id: str, *, operator_id: str | None = None, user_id_type: str | None = None
+    ) -> RevokeResult:
+        """Revoke (withdraw) an offboarding; an already withdrawn one gives ``already_withdrawn=True``.
+
+        :param offboarding_id: the offboarding to revoke.
+        :param operator_id: operator's employment id; ``None`` = system operator.
+        :param user_id_type: id type of ``operator_id``; ``None`` = the connection's default.
+        """
+        return self.get_conn().revoke_offboarding(offboarding_id, operator_id=operator_id, user_id_type=user_id_type)
+
+    def edit_offboarding(
+        self,
+        offboarding_id: str,
+        update_data: Sequence[FieldValue],
+        *,
+        operator_id: str | None = None,
+        user_id_type: str | None = None,
+    ) -> EditResult:
+        """Edit fields of an offboarding; returns the fields Feishu echoed.
+
+        :param offboarding_id: the offboarding to edit.
+        :param update_data: fields in wire form (see ``client.fields.normalize_update_data``).
+        :param operator_id: operator's employment id; ``None`` = system operator.
+        :param user_id_type: id type of ``operator_id`` and person fields; ``None`` = the connection's default.
+        """
+        return self.get_conn().edit_offboarding(
+            offboarding_id, update_data, operator_id=operator_id, user_id_type=user_id_type
+        )
+
+    def search_offboardings(
+        self,
+        *,
+        employment_ids: Iterable[str] | str | None = None,
+        statuses: Iterable[str] | str | None = None,
+        offboarding_date_start: dt.date | str | None = None,
+        offboarding_date_end: dt.date | str | None = None,
+        expected_offboarding_date_start: dt.date | str | None = None,
+        expected_offboarding_date_end: dt.date | str | None = None,
+        user_id_type: str | None = None,
+        page_size: int = 100,
+    ) -> Iterator[OffboardingRecord]:
+        """Search offboardings and iterate over every record of every page.
+
+        :param employment_ids: employment ids; ``None`` = all employments.
+        :param statuses: statuses, OR-ed (at most 10); ``None`` or empty = all.
+        :param offboarding_date_start: offboarding-date range start (``date`` or ``YYYY-MM-DD``; with the end).
+        :param offboarding_date_end: offboarding-date range end.
+        :param expected_offboarding_date_start: expected-offboarding-date range start (with the end).
+        :param expected_offboarding_date_end: expected-offboarding-date range end.
+        :param user_id_type: id type of ``employment_ids`` and of ids in the records; ``None`` = connection default.
+        :param page_size: records per page, 1-100.
+        """
+        return self.get_conn().search_offboardings(
+            employment_ids=employment_ids,
+            statuses=statuses,
+            offboarding_date_start=offboarding_date_start,
+            offboarding_date_end=offboarding_date_end,
+            expected_offboarding_date_start=expected_offboarding_date_start,
+            expected_offboarding_date_end=expected_offboarding_date_end,
+            user_id_type=user_id_type,
+            page_size=page_size,
+        )
+
+    def get_offboarding(
+        self, employment_id: str, *, offboarding_id: str | None = None, user_id_type: str | None = None
+    ) -> OffboardingRecord | None:
+        """Fetch one offboarding of an employment (the most recent one unless ``offboarding_id`` is given).
+
+        :param employment_id: the employment.
+        :param offboarding_id: a specific offboarding id, or ``None``.
+        :param user_id_type: id type of ``employment_id``; ``None`` = the connection's default.
+        """
+        return self.get_conn().get_offboarding(employment_id, offboarding_id=offboarding_id, user_id_type=user_id_type)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check the connection by obtaining a new tenant access token, and nothing else (no read, no write).
+
+        :return: ``(True, message)`` on success, ``(False, message)`` with the Feishu code and log id on failure;
+            never raises.
+        """
+        try:
+            self.get_conn().fetch_token(fresh=True)
+        except FeishuError as error:
+            return False, str(error)
+        except Exception as error:  # test_connection must report, never raise
+            return False, f"{type(error).__name__}: {error}"
+        return True, f"Obtained a tenant access token from {self.settings.base_url} for app {self.settings.app_id}"
