@@ -1,0 +1,1 @@
+"""Operators: :mod:`.offboarding` (``RevokeOffboardingOperator``, ``EditOffboardingOperator``)."""

@@ -1,0 +1,203 @@
+"""What the two offboarding operators share: record lists, bounded concurrency, outcomes and the XCom value.
+
+No Airflow import here: the operators turn a :class:`BatchReport` into ``AirflowFailException`` (every failure
+permanent) or ``AirflowException`` (another try could help).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from airflow_provider_feishu_corehr.client.errors import (
+    FeishuAuthError,
+    FeishuBusinessError,
+    FeishuError,
+    FeishuInvalidInputError,
+    FeishuRateLimitError,
+    FeishuTransientError,
+)
+from airflow_provider_feishu_corehr.client.models import FieldValue
+
+FAILED = "failed"
+MAX_WORKERS_LIMIT = 32
+_TEMPLATE_MARKERS = ("{{", "{%", "{#")
+_PLAIN_TYPES = (bool, int, float, type(None))
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def check_max_workers(value: Any) -> int:
+    """``max_workers`` must be an int from 1 to :data:`MAX_WORKERS_LIMIT`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WORKERS_LIMIT:
+        raise FeishuInvalidInputError(f"max_workers must be an integer from 1 to {MAX_WORKERS_LIMIT}; got {value!r}")
+    return value
+
+
+def is_static(value: Any) -> bool:
+    """True when ``value`` is final at DAG parse time: plain data without Jinja markers or XCom references.
+
+    Only static arguments are validated in ``__init__``; everything is validated again after rendering.
+    """
+    if isinstance(value, str):
+        return not any(marker in value for marker in _TEMPLATE_MARKERS)
+    if isinstance(value, Mapping):
+        return all(is_static(k) and is_static(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(is_static(item) for item in value)
+    return isinstance(value, (*_PLAIN_TYPES, Decimal, dt.date, dt.datetime, FieldValue))
+
+
+def as_record_list(name: str, value: Any) -> list[Any]:
+    """A list of records from a sequence or its JSON text (a rendered template); anything else is refused."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as err:
+            hint = (
+                " (it looks like a Python list rendered as text: pass the XComArg itself, e.g. task.output, "
+                "or set render_template_as_native_obj=True on the DAG)"
+                if value.lstrip().startswith("[")
+                else ""
+            )
+            raise FeishuInvalidInputError(
+                f"{name} is text but not a JSON array ({err.msg} at line {err.lineno} column {err.colno}){hint}"
+            ) from None
+        if not isinstance(value, list):
+            raise FeishuInvalidInputError(f"{name} JSON must be an array, got {type(value).__name__}")
+    if isinstance(value, (Mapping, bytes, bytearray)) or not isinstance(value, Sequence):
+        raise FeishuInvalidInputError(f"{name} must be a list (or its JSON text), got {type(value).__name__}")
+    return list(value)
+
+
+def duplicates(ids: Sequence[str | None]) -> dict[str, list[int]]:
+    """Ids that occur more than once, with the positions where they occur."""
+    counts = Counter(i for i in ids if i is not None)
+    positions: dict[str, list[int]] = {}
+    for index, offboarding_id in enumerate(ids):
+        if offboarding_id is not None and counts[offboarding_id] > 1:
+            positions.setdefault(offboarding_id, []).append(index)
+    return positions
+
+
+def duplicate_error(offboarding_id: str, positions: list[int]) -> FeishuInvalidInputError:
+    where = ", ".join(map(str, positions))
+    return FeishuInvalidInputError(
+        f"record {positions[0]}: offboarding {offboarding_id} is listed more than once (records {where}); "
+        "none of them was sent: list each offboarding once"
+    )
+
+
+def run_bounded(items: Sequence[T], work: Callable[[T], R], *, max_workers: int) -> list[R | Exception]:
+    """Run ``work`` on every item, at most ``max_workers`` at a time; results in input order.
+
+    An exception of one item is returned in its place, so one failure never stops the others. Throughput is
+    bounded by the client's process-wide rate limiter, not here. If the caller is interrupted (task killed),
+    items not started yet are cancelled.
+    """
+    if max_workers <= 1 or len(items) <= 1:
+        return [_capture(work, item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(max_workers, len(items)), thread_name_prefix="feishu-record") as pool:
+        futures = [pool.submit(_capture, work, item) for item in items]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def _capture(work: Callable[[T], R], item: T) -> R | Exception:
+    try:
+        return work(item)
+    except Exception as exc:  # one record's failure is that record's outcome
+        return exc
+
+
+def error_kind(exc: BaseException) -> str:
+    """Short, stable name of the error type for XCom (``invalid_input``, ``business``, ``auth``, ...)."""
+    for cls, kind in (
+        (FeishuInvalidInputError, "invalid_input"),
+        (FeishuBusinessError, "business"),
+        (FeishuAuthError, "auth"),
+        (FeishuRateLimitError, "rate_limited"),
+        (FeishuTransientError, "transient"),
+        (FeishuError, "feishu"),
+    ):
+        if isinstance(exc, cls):
+            return kind
+    return "unexpected"
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Only Feishu errors marked permanent are; anything unexpected may pass on another try."""
+    return isinstance(exc, FeishuError) and exc.permanent
+
+
+def error_info(exc: BaseException) -> dict[str, Any]:
+    """JSON-only description of a failure: type, Feishu code, message, advice, log id, permanence."""
+    if isinstance(exc, FeishuError):
+        return {
+            "kind": error_kind(exc),
+            "code": exc.code,
+            "message": exc.msg,
+            "advice": exc.advice,
+            "log_id": exc.log_id,
+            "permanent": exc.permanent,
+        }
+    return {
+        "kind": "unexpected",
+        "code": None,
+        "message": f"{type(exc).__name__}: {exc}",
+        "advice": None,
+        "log_id": None,
+        "permanent": False,
+    }
+
+
+def describe_failure(offboarding_id: str | None, exc: BaseException) -> str:
+    """One log line about a failed record (no value of any field)."""
+    if isinstance(exc, FeishuError):
+        return f"offboarding {offboarding_id}: {exc}"
+    return f"offboarding {offboarding_id}: unexpected {type(exc).__name__}: {exc}"
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """The XCom value of a batch and what the task must do at the end."""
+
+    value: dict[str, Any]
+    failures: list[tuple[str | None, BaseException]]
+
+    @property
+    def all_permanent(self) -> bool:
+        return all(is_permanent(exc) for _, exc in self.failures)
+
+    def failure_text(self, action: str) -> str:
+        total = self.value["total"]
+        shown = ", ".join(
+            f"{oid} ({exc.code if isinstance(exc, FeishuError) and exc.code is not None else error_kind(exc)})"
+            for oid, exc in self.failures[:10]
+        )
+        more = f" and {len(self.failures) - 10} more" if len(self.failures) > 10 else ""
+        return (
+            f"{action} failed for {len(self.failures)} of {total} offboarding(s): {shown}{more}. "
+            "Every record's outcome is in the XCom return_value."
+        )
+
+
+def batch_report(
+    records: list[dict[str, Any]], failures: list[tuple[str | None, BaseException]], outcomes: Sequence[str]
+) -> BatchReport:
+    """Assemble ``{"total", "counts", "records"}``; ``counts`` has every outcome name, zeros included."""
+    counts = dict.fromkeys(outcomes, 0)
+    for record in records:
+        counts[record["outcome"]] = counts.get(record["outcome"], 0) + 1
+    return BatchReport(value={"total": len(records), "counts": counts, "records": records}, failures=failures)
