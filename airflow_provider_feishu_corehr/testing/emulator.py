@@ -1,0 +1,255 @@
+"""The public face of the emulator: :class:`FeishuEmulator` (start/stop, seed, control, faults, observability)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from airflow_provider_feishu_corehr.client.models import USER_ID_TYPES
+from airflow_provider_feishu_corehr.testing import ids
+from airflow_provider_feishu_corehr.testing.clock import Clock
+from airflow_provider_feishu_corehr.testing.errors import EmulatorError
+from airflow_provider_feishu_corehr.testing.faults import FaultPlan, make_fault
+from airflow_provider_feishu_corehr.testing.handlers import control
+from airflow_provider_feishu_corehr.testing.observe import RequestLog, RequestRecord
+from airflow_provider_feishu_corehr.testing.ratelimit import RateLimitConfig, RateLimiter, resolve_limits
+from airflow_provider_feishu_corehr.testing.seed import SeedSource, load_seed
+from airflow_provider_feishu_corehr.testing.service import Service
+from airflow_provider_feishu_corehr.testing.state import Store
+from airflow_provider_feishu_corehr.testing.tokens import TokenStore
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from airflow_provider_feishu_corehr.testing.server import EmulatorHTTPServer
+
+DEFAULT_APPS = {"cli_emulator": "emulator-secret"}
+
+
+def _check_apps(apps: Any) -> dict[str, str]:
+    ok = isinstance(apps, Mapping) and len(apps) > 0
+    ok = ok and all(isinstance(k, str) and k and isinstance(v, str) and v for k, v in apps.items())
+    if not ok:
+        raise EmulatorError("apps must be a non-empty dict of app id -> app secret (non-empty strings)")
+    return dict(apps)
+
+
+class FeishuEmulator:
+    """A Feishu CoreHR offboarding API on 127.0.0.1, for tests, demos and users' own DAG tests.
+
+    :param apps: app id -> app secret; the first one is :attr:`app_id` / :attr:`app_secret`.
+    :param token_ttl: tenant access token lifetime in seconds (Feishu: 7200).
+    :param token_refresh_window: below this many seconds left a token request gets a new token (the old one
+        stays valid); default ``min(1800, token_ttl / 4)`` (Feishu: 1800 of 7200).
+    :param rate_limits: ``None`` = documented limits (revoke, edit 20 per 1 s; search 100 per 60 s; token none);
+        a dict overrides per endpoint name with ``(requests, window seconds)`` or ``None`` (unlimited);
+        ``"off"`` = no limit anywhere.
+    :param token_invalid_http_status: HTTP status sent with 99991663 (200 or 400; both occur in the wild).
+    :param seed: dict or path of a JSON seed (see :mod:`.seed`); ``None`` = the built-in default seed.
+    :param host: interface to listen on (loopback: Feishu SDKs accept plain ``http://`` only there).
+    :param port: TCP port; 0 picks a free one.
+    :param random_seed: seed of the random choices of ratio faults (for repeatable runs).
+    """
+
+    def __init__(
+        self,
+        apps: Mapping[str, str] | None = None,
+        token_ttl: float = 7200,
+        rate_limits: RateLimitConfig = None,
+        token_invalid_http_status: int = 400,
+        seed: SeedSource = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        token_refresh_window: float | None = None,
+        random_seed: int | None = None,
+    ) -> None:
+        self._apps = _check_apps(DEFAULT_APPS if apps is None else apps)
+        if token_invalid_http_status not in (200, 400):
+            raise EmulatorError(f"token_invalid_http_status must be 200 or 400, got {token_invalid_http_status!r}")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise EmulatorError(f"port must be 0 (any free port) or 1-65535, got {port!r}")
+        self.host, self._port = host, port
+        self._clock = Clock()
+        self._tokens = TokenStore(self._clock, token_ttl, token_refresh_window)
+        self._limiter = RateLimiter(self._clock, resolve_limits(rate_limits))
+        self._faults = FaultPlan(random_seed)
+        self._log = RequestLog()
+        self._store = Store(*load_seed(seed))
+        self._service = Service(
+            apps=self._apps,
+            clock=self._clock,
+            store=self._store,
+            tokens=self._tokens,
+            limiter=self._limiter,
+            faults=self._faults,
+            log=self._log,
+            token_invalid_http_status=token_invalid_http_status,
+            control=lambda request, log_id: control.handle(self, request, log_id),
+        )
+        self._server: EmulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- life cycle -------------------------------------------------------------------------------------------
+    def start(self) -> FeishuEmulator:
+        """Bind and serve in a background thread; returns self."""
+        from airflow_provider_feishu_corehr.testing.server import EmulatorHTTPServer
+
+        if self._server is not None:
+            raise EmulatorError("the emulator is already running")
+        try:
+            self._server = EmulatorHTTPServer((self.host, self._port), self._service)
+        except OSError as exc:
+            raise EmulatorError(f"cannot listen on {self.host}:{self._port}: {exc.strerror or exc}") from None
+        self._service.stopping.clear()
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="feishu-emulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, wake delayed requests, close every connection. Safe to call twice."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._service.stopping.set()
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FeishuEmulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- connection details -------------------------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise EmulatorError("the emulator is not running: call start() first")
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` (the emulator must be running)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def app_id(self) -> str:
+        return next(iter(self._apps))
+
+    @property
+    def app_secret(self) -> str:
+        return self._apps[self.app_id]
+
+    def airflow_conn_json(self) -> str:
+        """JSON for ``AIRFLOW_CONN_FEISHU_DEFAULT``."""
+        conn = {"conn_type": "feishu", "login": self.app_id, "password": self.app_secret, "host": self.base_url}
+        return json.dumps(conn)
+
+    def airflow_conn_uri(self) -> str:
+        """URI form of :meth:`airflow_conn_json` (the host URL percent-encoded, as Airflow documents)."""
+        login, secret = quote(self.app_id, safe=""), quote(self.app_secret, safe="")
+        return f"feishu://{login}:{secret}@{quote(self.base_url, safe='')}"
+
+    # -- records -------------------------------------------------------------------------------------------------
+    def add_offboarding(self, *, employment_id: str, status: str = "Approved", **fields: Any) -> str:
+        """Add a record (flat form: record keys, scenario flags, schema field values); returns its id.
+
+        ``offboarding_id`` is generated (19 digits) unless given. Raises :class:`SeedError` naming a bad key.
+        """
+        return self._store.add({"employment_id": employment_id, "status": status, **fields})
+
+    def get_offboarding(self, offboarding_id: str) -> dict[str, Any]:
+        """The record as search returns it, with ``people_corehr_id`` ids."""
+        return self._store.item(offboarding_id)
+
+    def offboardings(self) -> list[dict[str, Any]]:
+        return self._store.items()
+
+    def record(self, offboarding_id: str) -> dict[str, Any]:
+        """The record in its flat seed form, flags and facts included (``pending_approval``, ...)."""
+        return self._store.seed_form(offboarding_id)
+
+    def set_status(self, offboarding_id: str, status: str) -> None:
+        """Set a record's status (e.g. an approval finished); ends a pending modification/withdrawal approval."""
+        self._store.set_status(offboarding_id, status)
+
+    def update_offboarding(self, offboarding_id: str, **changes: Any) -> None:
+        """Change keys of a record (flags, facts, field values), validated like seed data."""
+        self._store.update(offboarding_id, changes)
+
+    def employment_id_as(self, employment_id: str, user_id_type: str) -> str:
+        """How ``employment_id`` appears for ``user_id_type`` (search defaults to ``open_id``)."""
+        if user_id_type not in USER_ID_TYPES:
+            raise EmulatorError(f"user_id_type must be one of {', '.join(USER_ID_TYPES)}, got {user_id_type!r}")
+        return ids.as_type(employment_id, user_id_type)
+
+    # -- faults, tokens, time --------------------------------------------------------------------------------------
+    def inject_fault(
+        self, endpoint: str, kind: str, *, count: int | None = None, ratio: float | None = None, **params: Any
+    ) -> None:
+        """Make the next ``count`` requests (default 1) to ``endpoint`` fail with ``kind``; with ``ratio`` that
+        share of requests instead (all of them while no ``count`` is given). See :mod:`.faults` for the kinds."""
+        self._faults.add(make_fault(endpoint, kind, count, ratio, params))
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    def faults(self) -> list[dict[str, Any]]:
+        """Pending fault rules."""
+        return self._faults.pending()
+
+    def invalidate_tokens(self) -> None:
+        """Every token issued so far answers 99991663 from now on."""
+        self._tokens.invalidate_all()
+
+    def advance_time(self, seconds: float) -> None:
+        """Move the emulator clock forward: tokens age and expire, rate-limit windows pass."""
+        self._clock.advance(seconds)
+
+    # -- observability -------------------------------------------------------------------------------------------
+    @property
+    def requests(self) -> list[RequestRecord]:
+        return self._log.all()
+
+    def request_count(
+        self, endpoint: str | None = None, *, code: int | None = None, http_status: int | None = None
+    ) -> int:
+        return self._log.count(endpoint, code=code, http_status=http_status)
+
+    @property
+    def tokens_issued(self) -> int:
+        return self._tokens.issued
+
+    def reset_counters(self) -> None:
+        """Forget recorded requests and the tokens-issued count (records, tokens and faults stay)."""
+        self._log.clear()
+        self._tokens.reset_counter()
+
+    def state(self) -> dict[str, Any]:
+        """A JSON-safe snapshot (what ``GET /_emulator/state`` returns)."""
+        counts: dict[str, int] = {}
+        for record in self._log.all():
+            counts[record.endpoint] = counts.get(record.endpoint, 0) + 1
+        return {
+            "base_url": self.base_url if self._server is not None else None,
+            "apps": list(self._apps),
+            "offboardings": self.offboardings(),
+            "requests": counts,
+            "tokens_issued": self.tokens_issued,
+            "faults": self.faults(),
+            "rate_limits": {name: list(limit) if limit else None for name, limit in self._limiter.limits.items()},
+            "token_ttl": self._tokens.ttl,
+            "token_refresh_window": self._tokens.refresh_window,
+        }

@@ -1,0 +1,28 @@
+"""One module per Feishu endpoint; each turns a :class:`Call` into a :class:`~..wire.Response`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from airflow_provider_feishu_corehr.client.codes import Endpoint
+    from airflow_provider_feishu_corehr.testing.state import Store
+    from airflow_provider_feishu_corehr.testing.tokens import TokenStore
+    from airflow_provider_feishu_corehr.testing.wire import Request
+
+
+@dataclass
+class Call:
+    """A request on its way through the emulator; handlers fill in ``app_id`` and ``offboarding_id``."""
+
+    request: Request
+    endpoint: Endpoint
+    log_id: str
+    store: Store
+    tokens: TokenStore
+    apps: Mapping[str, str]
+    app_id: str | None = None
+    offboarding_id: str | None = None

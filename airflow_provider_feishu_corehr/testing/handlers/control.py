@@ -1,0 +1,97 @@
+"""The control API over HTTP (``/_emulator/...``), for other processes: the CLI's users, the demo.
+
+=======  ===================================  ==================================================================
+GET      /_emulator/state                     base URL, apps, offboardings, request counts, tokens issued, faults
+GET      /_emulator/requests                  every recorded request with its outcome
+POST     /_emulator/offboardings              add a record (flat form, see ``records``) -> ``offboarding_id``
+GET      /_emulator/offboardings/<id>         the record as search returns it (``people_corehr_id``)
+POST     /_emulator/offboardings/<id>         change keys of a record (flags, facts, field values)
+POST     /_emulator/offboardings/<id>/status  ``{"status": "Approved"}``; ends a pending approval
+POST     /_emulator/faults                    ``{"endpoint", "kind", "count"?, "ratio"?, ...parameters}``
+DELETE   /_emulator/faults                    drop every pending fault
+POST     /_emulator/tokens/invalidate         every token issued so far is invalid
+POST     /_emulator/reset-counters            forget recorded requests and the tokens-issued count
+POST     /_emulator/clock/advance             ``{"seconds": 1800}``: tokens age, rate-limit windows pass
+=======  ===================================  ==================================================================
+
+Success is HTTP 200 with a JSON object; a bad call is HTTP 400 ``{"error": "<what is wrong>"}``, an unknown
+offboarding or route HTTP 404.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_feishu_corehr.testing import wire
+from airflow_provider_feishu_corehr.testing.errors import EmulatorError, UnknownOffboardingError
+
+if TYPE_CHECKING:
+    from airflow_provider_feishu_corehr.testing.emulator import FeishuEmulator
+
+PREFIX = "/_emulator/"
+
+
+def _body(request: wire.Request) -> dict[str, Any]:
+    try:
+        return wire.json_object(request.body)
+    except wire.BadJson as exc:
+        raise EmulatorError(f"the body must be a JSON object ({exc})") from None
+
+
+def _route(emu: FeishuEmulator, request: wire.Request) -> Any:
+    parts = request.path[len(PREFIX) :].strip("/").split("/")
+    method = request.method
+    if method == "GET" and parts == ["state"]:
+        return emu.state()
+    if method == "GET" and parts == ["requests"]:
+        return {"requests": [dataclasses.asdict(r) for r in emu.requests]}
+    if method == "POST" and parts == ["offboardings"]:
+        return {"offboarding_id": emu.add_offboarding(**_body(request))}
+    if parts[0] == "offboardings" and len(parts) == 2 and method == "GET":
+        return emu.get_offboarding(parts[1])
+    if parts[0] == "offboardings" and len(parts) == 2 and method == "POST":
+        emu.update_offboarding(parts[1], **_body(request))
+        return emu.get_offboarding(parts[1])
+    if parts[0] == "offboardings" and parts[2:] == ["status"] and len(parts) == 3 and method == "POST":
+        status = _body(request).get("status")
+        if not isinstance(status, str):
+            raise EmulatorError('the body must be {"status": "<status>"}')
+        emu.set_status(parts[1], status)
+        return emu.get_offboarding(parts[1])
+    if parts == ["faults"] and method == "POST":
+        spec = _body(request)
+        endpoint, kind = spec.pop("endpoint", None), spec.pop("kind", None)
+        if not isinstance(endpoint, str) or not isinstance(kind, str):
+            raise EmulatorError('the body must name "endpoint" and "kind"')
+        emu.inject_fault(endpoint, kind, **spec)
+        return {"faults": emu.faults()}
+    if parts == ["faults"] and method == "DELETE":
+        emu.clear_faults()
+        return {"faults": []}
+    if parts == ["tokens", "invalidate"] and method == "POST":
+        emu.invalidate_tokens()
+        return {"invalidated": True}
+    if parts == ["reset-counters"] and method == "POST":
+        emu.reset_counters()
+        return {"reset": True}
+    if parts == ["clock", "advance"] and method == "POST":
+        seconds = _body(request).get("seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise EmulatorError(f'the body must be {{"seconds": <number>}}, got seconds={seconds!r}')
+        emu.advance_time(seconds)
+        return {"advanced": True}
+    return None
+
+
+def handle(emu: FeishuEmulator, request: wire.Request, log_id: str) -> wire.Response:
+    """Serve one control call; errors name the problem."""
+    try:
+        result = _route(emu, request)
+    except UnknownOffboardingError as exc:
+        return wire.json_response(404, {"error": str(exc)})
+    except (EmulatorError, TypeError) as exc:
+        return wire.json_response(400, {"error": str(exc)})
+    if result is None:
+        return wire.json_response(404, {"error": f"no control route {request.method} {request.path}"})
+    return wire.json_response(200, result)

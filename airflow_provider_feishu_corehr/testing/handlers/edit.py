@@ -1,0 +1,76 @@
+"""``POST /open-apis/corehr/v2/offboardings/edit``.
+
+Request checks (1160102): body a JSON object, ``offboarding_id`` a non-empty string, ``update_data`` a list of
+1 to 10,000 ``{"field_name": str, "value": str}`` objects with distinct names, ``operator_id`` a string if given,
+known ``user_id_type``. Then: record missing 1160625, operator unknown 1160624 (``operator_id`` in
+``user_id_type``), then :mod:`.edit_rules`. Success changes the record (an empty value clears the field) and
+echoes ``update_data`` as ``data.data``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_feishu_corehr.client.codes import Endpoint
+from airflow_provider_feishu_corehr.client.models import USER_ID_TYPES
+from airflow_provider_feishu_corehr.testing import ids, wire
+from airflow_provider_feishu_corehr.testing.handlers import edit_rules
+
+if TYPE_CHECKING:
+    from airflow_provider_feishu_corehr.testing.handlers import Call
+
+ILLEGAL = 1160102
+MAX_ITEMS = 10_000
+
+
+def _fail(call: Call, code: int) -> wire.Response:
+    return wire.error(Endpoint.EDIT, code, call.log_id)
+
+
+def parse_updates(raw: Any) -> dict[str, str] | None:
+    """``update_data`` as an ordered name -> value dict, or None when it breaks the request rules."""
+    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_ITEMS:
+        return None
+    updates: dict[str, str] = {}
+    for item in raw:
+        if not isinstance(item, dict):
+            return None
+        name, value = item.get("field_name"), item.get("value")
+        if not isinstance(name, str) or not name or not isinstance(value, str) or name in updates:
+            return None
+        updates[name] = value
+    return updates
+
+
+def handle(call: Call) -> wire.Response:
+    try:
+        body = wire.json_object(call.request.body)
+    except wire.BadJson:
+        return _fail(call, ILLEGAL)
+    user_id_type = call.request.query.get("user_id_type", "people_corehr_id")
+    offboarding_id, operator = body.get("offboarding_id"), body.get("operator_id")
+    updates = parse_updates(body.get("update_data"))
+    if user_id_type not in USER_ID_TYPES or updates is None:
+        return _fail(call, ILLEGAL)
+    if not isinstance(offboarding_id, str) or not offboarding_id.strip():
+        return _fail(call, ILLEGAL)
+    if operator is not None and not isinstance(operator, str):
+        return _fail(call, ILLEGAL)
+    call.offboarding_id = offboarding_id
+    store = call.store
+    with store.lock:
+        record = store.get(offboarding_id)
+        if record is None:
+            return _fail(call, 1160625)
+        people = store.people()
+        if operator and ids.to_employment(operator, user_id_type, people) is None:
+            return _fail(call, 1160624)
+        code = edit_rules.check(record, updates, store.schema, people)
+        if code is not None:
+            return _fail(call, code)
+        for name, value in updates.items():
+            if value == "":
+                record.values.pop(name, None)
+            else:
+                record.values[name] = value
+    return wire.success({"data": [{"field_name": name, "value": value} for name, value in updates.items()]})

@@ -1,0 +1,73 @@
+"""``POST /open-apis/corehr/v2/offboardings/revoke``.
+
+Checks in order: request (1160102: body not a JSON object, ``offboarding_id`` missing/empty, ``operator_id`` not
+a string, unknown ``user_id_type``), record missing (1160201), already ``Withdrawn`` (1160202), modification /
+withdrawal approval pending (1160205 / 1160206), ``concurrent_revokes`` left (1160204, one used per revoke),
+``department_disabled`` (1160203), ``Rejected`` (1160102, see below).
+
+Revocable: ``Approving``, ``Approved``, ``NoNeedApproval`` and ``Offboarded`` (an offboarding that took effect
+can still be withdrawn in Feishu People). A revocable record becomes ``Withdrawn``, or, with
+``revoke_needs_approval``, keeps its status and enters a withdrawal approval (``pending_approval="withdrawal"``)
+until the control API sets its status.
+
+A ``Rejected`` offboarding never took effect and has nothing to withdraw; the page documents no code for it.
+It answers 1160102 "parameter is illegal" (permanent, "check offboarding_id"): not 1160202, which clients treat
+as "already withdrawn, done", and not 1160201, which would claim the record does not exist.
+
+``operator_id`` is not checked against known people: the revoke page has no code for an unknown operator.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from airflow_provider_feishu_corehr.client.codes import Endpoint
+from airflow_provider_feishu_corehr.client.models import USER_ID_TYPES
+from airflow_provider_feishu_corehr.testing import wire
+
+if TYPE_CHECKING:
+    from airflow_provider_feishu_corehr.testing.handlers import Call
+
+ILLEGAL = 1160102
+REVOCABLE = frozenset({"Approving", "Approved", "NoNeedApproval", "Offboarded"})
+
+
+def _fail(call: Call, code: int) -> wire.Response:
+    return wire.error(Endpoint.REVOKE, code, call.log_id)
+
+
+def handle(call: Call) -> wire.Response:
+    try:
+        body = wire.json_object(call.request.body)
+    except wire.BadJson:
+        return _fail(call, ILLEGAL)
+    offboarding_id, operator = body.get("offboarding_id"), body.get("operator_id")
+    if call.request.query.get("user_id_type", "people_corehr_id") not in USER_ID_TYPES:
+        return _fail(call, ILLEGAL)
+    if not isinstance(offboarding_id, str) or not offboarding_id.strip():
+        return _fail(call, ILLEGAL)
+    if operator is not None and not isinstance(operator, str):
+        return _fail(call, ILLEGAL)
+    call.offboarding_id = offboarding_id
+    with call.store.lock:
+        record = call.store.get(offboarding_id)
+        if record is None:
+            return _fail(call, 1160201)
+        if record.status == "Withdrawn":
+            return _fail(call, 1160202)
+        if record.pending_approval == "modification":
+            return _fail(call, 1160205)
+        if record.pending_approval == "withdrawal":
+            return _fail(call, 1160206)
+        if record.concurrent_revokes > 0:
+            record.concurrent_revokes -= 1
+            return _fail(call, 1160204)
+        if record.department_disabled:
+            return _fail(call, 1160203)
+        if record.status not in REVOCABLE:
+            return _fail(call, ILLEGAL)
+        if record.revoke_needs_approval:
+            record.pending_approval = "withdrawal"
+        else:
+            record.status = "Withdrawn"
+    return wire.success({})

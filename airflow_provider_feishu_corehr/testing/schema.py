@@ -1,0 +1,185 @@
+"""The offboarding field schema: field api names, their types, enum options and editability.
+
+Field types: ``text`` (single line, 255), ``long_text`` (multi-line, 6000), ``hyperlink``, ``bool``, ``number``,
+``enum``, ``multi_enum``, ``date`` (``YYYY-MM-DD``), ``datetime`` (``YYYY-MM-DD HH:mm:ss``), ``attachment``
+(never editable through the API: 1160637) and ``person`` (an employment id). Names ending in ``__c`` are custom
+fields (reported under ``custom_fields`` by search). The system names below are the ones ``feishu-api.md`` §6
+infers; the documented not-editable names (:data:`NOT_EDITABLE`) always answer 1160623.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_feishu_corehr.testing.errors import SeedError
+
+TYPES = (
+    "text",
+    "long_text",
+    "hyperlink",
+    "bool",
+    "number",
+    "enum",
+    "multi_enum",
+    "date",
+    "datetime",
+    "attachment",
+    "person",
+)
+DEFAULT_MAX_LENGTH = {"text": 255, "long_text": 6000, "hyperlink": 255}
+# Documented list of api names the edit endpoint refuses (edit page, "not editable").
+NOT_EDITABLE = frozenset(
+    {
+        "wk_id",
+        "wk_tenant_id",
+        "employment",
+        "process_id",
+        "flow_id",
+        "node_id",
+        "initiator_id",
+        "status",
+        "checklist_status",
+        "checklist_process_id",
+        "type",
+        "hrbp_ids",
+        "hrbp_list",
+        "probation_id",
+        "wk_created_at",
+        "wk_created_by",
+        "wk_updated_at",
+        "wk_updated_by",
+        "wk_deleted_at",
+        "wk_is_deleted",
+        "noncompete_agreement_id",
+        "social_insurance_end_date",
+        "provident_fund_end_date",
+        "sign_type",
+    }
+)
+# Search ``custom_fields[].type`` numbers (1 text, 2 bool, 3 number, 4 enum, 5 lookup, 8 time, 9 attachment).
+CUSTOM_TYPE_NUMBERS = {
+    "text": 1,
+    "long_text": 1,
+    "hyperlink": 1,
+    "bool": 2,
+    "number": 3,
+    "enum": 4,
+    "multi_enum": 4,
+    "person": 5,
+    "date": 8,
+    "datetime": 8,
+    "attachment": 9,
+}
+_REASONS = [
+    "reason_personal",
+    "reason_career_development",
+    "reason_compensation",
+    "reason_family",
+    "reason_health",
+    "reason_relocation",
+    "reason_dismissal",
+    "reason_contract_expired",
+]
+
+DEFAULT_SCHEMA: dict[str, dict[str, Any]] = {
+    "offboarding_date": {"type": "date", "label": "Offboarding date"},
+    "expected_offboarding_date": {"type": "date", "label": "Expected offboarding date"},
+    "last_attendance_date": {"type": "date", "label": "Last attendance date"},
+    "apply_initiating_time": {"type": "datetime", "label": "Application time"},
+    "apply_finish_time": {"type": "datetime", "label": "Approval time"},
+    "reason": {"type": "enum", "options": _REASONS, "label": "Offboarding reason"},
+    "employee_reason": {"type": "enum", "options": _REASONS, "label": "Offboarding reason (employee)"},
+    "reason_explanation": {"type": "long_text", "label": "Reason explanation"},
+    "employee_reason_explanation": {"type": "long_text", "label": "Reason explanation (employee)"},
+    "add_block_list": {"type": "bool", "label": "Add to block list"},
+    "block_reason": {
+        "type": "enum",
+        "options": ["block_reason_misconduct", "block_reason_fraud", "block_reason_other"],
+        "label": "Block reason",
+    },
+    "block_reason_explanation": {"type": "long_text", "label": "Block reason explanation"},
+    "retain_account": {"type": "bool", "label": "Retain account"},
+    "is_transfer_with_workforce": {"type": "bool", "label": "Transfer with workforce"},
+    "enforce_noncompete_agreement": {"type": "bool", "label": "Enforce non-compete agreement"},
+    "noncompete_agreement_company": {"type": "text", "label": "Non-compete company"},
+    "noncompete_agreement_start_date": {"type": "date", "label": "Non-compete start date"},
+    "noncompete_agreement_end_date": {"type": "date", "label": "Non-compete end date"},
+    "handover_note__c": {"type": "text", "label": "Handover note"},
+    "exit_interview_summary__c": {"type": "long_text", "label": "Exit interview summary"},
+    "exit_interview_done__c": {"type": "bool", "label": "Exit interview done"},
+    "severance_months__c": {"type": "number", "label": "Severance (months)"},
+    "exit_channel__c": {
+        "type": "enum",
+        "options": ["channel_hr", "channel_manager", "channel_self"],
+        "label": "Exit channel",
+    },
+    "exit_tags__c": {
+        "type": "multi_enum",
+        "options": ["tag_rehire_ok", "tag_alumni", "tag_knowledge_transfer"],
+        "label": "Exit tags",
+    },
+    "exit_interview_time__c": {"type": "datetime", "label": "Exit interview time"},
+    "badge_return_date__c": {"type": "date", "label": "Badge return date"},
+    "handover_contact__c": {"type": "person", "label": "Handover contact"},
+    "asset_return_form__c": {"type": "hyperlink", "label": "Asset return form"},
+    "resignation_letter__c": {"type": "attachment", "label": "Resignation letter"},
+}
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of the offboarding object."""
+
+    name: str
+    type: str
+    options: tuple[str, ...] = ()
+    editable: bool = True
+    max_length: int | None = None
+    label: str | None = None
+
+    @property
+    def custom(self) -> bool:
+        return self.name.endswith("__c")
+
+
+def parse_field(name: str, raw: Any) -> FieldSpec:
+    where = f"schema field {name!r}"
+    if not isinstance(raw, Mapping):
+        raise SeedError(f"{where} must be an object like {{'type': 'text'}}, got {type(raw).__name__}")
+    unknown = sorted(set(raw) - {"type", "options", "editable", "max_length", "label"})
+    if unknown:
+        raise SeedError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: type, options, editable, ...")
+    kind = raw.get("type")
+    if kind not in TYPES:
+        raise SeedError(f"{where}: type {kind!r} is unknown; use one of {', '.join(TYPES)}")
+    options = raw.get("options", [])
+    if kind in ("enum", "multi_enum"):
+        if not isinstance(options, list) or not options or not all(isinstance(o, str) and o for o in options):
+            raise SeedError(f"{where}: a {kind} field needs 'options', a non-empty list of option api names")
+    elif "options" in raw:
+        raise SeedError(f"{where}: 'options' only applies to enum and multi_enum fields")
+    editable = raw.get("editable", True)
+    if not isinstance(editable, bool):
+        raise SeedError(f"{where}: 'editable' must be true or false")
+    max_length = raw.get("max_length", DEFAULT_MAX_LENGTH.get(kind))
+    if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1):
+        raise SeedError(f"{where}: 'max_length' must be a whole number >= 1")
+    label = raw.get("label")
+    if label is not None and not isinstance(label, str):
+        raise SeedError(f"{where}: 'label' must be a string")
+    if name in NOT_EDITABLE:
+        raise SeedError(f"{where}: {name!r} is a documented not-editable system field and cannot be in the schema")
+    return FieldSpec(name, kind, tuple(options), editable, max_length, label)
+
+
+def build_schema(extra: Any = None) -> dict[str, FieldSpec]:
+    """The default schema, with the fields of ``extra`` (a seed's ``schema``) added or replaced."""
+    if extra is not None and not isinstance(extra, Mapping):
+        raise SeedError(f"seed 'schema' must be an object of field name -> field spec, got {type(extra).__name__}")
+    merged = {**DEFAULT_SCHEMA, **(extra or {})}
+    for name in merged:
+        if not isinstance(name, str) or not name:
+            raise SeedError(f"schema field names must be non-empty strings, got {name!r}")
+    return {name: parse_field(name, raw) for name, raw in merged.items()}

@@ -1,0 +1,105 @@
+"""The HTTP adapter: a threaded stdlib server on loopback speaking HTTP/1.1 with keep-alive.
+
+Each response is written with one ``sendall`` (headers and body together, Nagle off), so clients that reuse a
+connection (``requests.Session``, ``httpx``) get no delayed-ACK stalls. Nothing is logged: bodies and headers
+carry tokens and personal data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import struct
+import sys
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from airflow_provider_feishu_corehr.testing import wire
+
+Service = Callable[[wire.Request], wire.Response]
+_LINGER_RESET = struct.pack("ii", 1, 0)
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], service: Service) -> None:
+        self.service = service
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-request is normal here (timeouts, resets): stay quiet about it."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+    def close_connections(self) -> None:
+        """Shut down the open keep-alive connections so no handler thread keeps serving after stop."""
+        with self.connections_lock:
+            open_now = list(self.connections)
+        for conn in open_now:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "FeishuEmulator/1.0"
+    sys_version = ""
+    disable_nagle_algorithm = True
+    server: EmulatorHTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.connections.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the stdlib access log (it would print paths and client addresses on stderr)."""
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        url = urlsplit(self.path)
+        request = wire.Request(
+            method=self.command,
+            path=url.path,
+            query=dict(parse_qsl(url.query, keep_blank_values=True)),
+            headers={key.lower(): value for key, value in self.headers.items()},
+            body=body,
+        )
+        response = self.server.service(request)
+        if response.drop_connection:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+            self.close_connection = True
+            self.connection.close()
+            return
+        self._write(response)
+
+    def _write(self, response: wire.Response) -> None:
+        reason = self.responses.get(response.status, ("",))[0]
+        lines = [
+            f"HTTP/1.1 {response.status} {reason}",
+            f"Content-Type: {response.content_type}",
+            f"Content-Length: {len(response.body)}",
+            f"Date: {self.date_time_string()}",
+            *(f"{name}: {value}" for name, value in response.headers.items()),
+        ]
+        if self.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self.wfile.write(head + (b"" if self.command == "HEAD" else response.body))
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
