@@ -6,13 +6,11 @@ permanent) or ``AirflowException`` (another try could help).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from airflow_provider_feishu_corehr.client.errors import (
@@ -23,12 +21,10 @@ from airflow_provider_feishu_corehr.client.errors import (
     FeishuRateLimitError,
     FeishuTransientError,
 )
-from airflow_provider_feishu_corehr.client.models import FieldValue
 
 FAILED = "failed"
 MAX_WORKERS_LIMIT = 32
 _TEMPLATE_MARKERS = ("{{", "{%", "{#")
-_PLAIN_TYPES = (bool, int, float, type(None))
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -42,17 +38,19 @@ def check_max_workers(value: Any) -> int:
 
 
 def is_static(value: Any) -> bool:
-    """True when ``value`` is final at DAG parse time: plain data without Jinja markers or XCom references.
+    """True when ``value`` is final at DAG parse time: no Jinja markers and no reference to an XCom.
 
     Only static arguments are validated in ``__init__``; everything is validated again after rendering.
     """
     if isinstance(value, str):
         return not any(marker in value for marker in _TEMPLATE_MARKERS)
+    if hasattr(value, "resolve") and hasattr(value, "iter_references"):  # XComArg and other lazy references
+        return False
     if isinstance(value, Mapping):
         return all(is_static(k) and is_static(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple, set, frozenset)):
         return all(is_static(item) for item in value)
-    return isinstance(value, (*_PLAIN_TYPES, Decimal, dt.date, dt.datetime, FieldValue))
+    return True
 
 
 def as_record_list(name: str, value: Any) -> list[Any]:
@@ -162,11 +160,26 @@ def error_info(exc: BaseException) -> dict[str, Any]:
     }
 
 
-def describe_failure(offboarding_id: str | None, exc: BaseException) -> str:
-    """One log line about a failed record (no value of any field)."""
+def describe_failure(offboarding_id: str | None, index: int, exc: BaseException) -> str:
+    """One log line about a failed record (ids and rules, no value of any field)."""
+    if isinstance(exc, FeishuInvalidInputError):
+        return f"refused before sending: {exc}"
+    where = f"offboarding {offboarding_id}" if offboarding_id else f"record {index}"
     if isinstance(exc, FeishuError):
-        return f"offboarding {offboarding_id}: {exc}"
-    return f"offboarding {offboarding_id}: unexpected {type(exc).__name__}: {exc}"
+        return f"{where}: {exc}"
+    return f"{where}: unexpected {type(exc).__name__}: {exc}"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A record that failed: its position, its id (if usable) and why."""
+
+    index: int
+    offboarding_id: str | None
+    error: BaseException
+
+    def describe(self) -> str:
+        return describe_failure(self.offboarding_id, self.index, self.error)
 
 
 @dataclass(frozen=True)
@@ -174,28 +187,24 @@ class BatchReport:
     """The XCom value of a batch and what the task must do at the end."""
 
     value: dict[str, Any]
-    failures: list[tuple[str | None, BaseException]]
+    failures: list[Failure]
 
     @property
     def all_permanent(self) -> bool:
-        return all(is_permanent(exc) for _, exc in self.failures)
+        return all(is_permanent(f.error) for f in self.failures)
 
-    def failure_text(self, action: str) -> str:
-        total = self.value["total"]
-        shown = ", ".join(
-            f"{oid} ({exc.code if isinstance(exc, FeishuError) and exc.code is not None else error_kind(exc)})"
-            for oid, exc in self.failures[:10]
-        )
-        more = f" and {len(self.failures) - 10} more" if len(self.failures) > 10 else ""
-        return (
-            f"{action} failed for {len(self.failures)} of {total} offboarding(s): {shown}{more}. "
-            "Every record's outcome is in the XCom return_value."
-        )
+    def failure_text(self, action: str, *, shown: int = 10) -> str:
+        lines = [
+            f"{action} failed for {len(self.failures)} of {self.value['total']} offboarding(s); every record's "
+            "outcome is in the XCom return_value:",
+            *(f"  - {f.describe()}" for f in self.failures[:shown]),
+        ]
+        if len(self.failures) > shown:
+            lines.append(f"  - ... and {len(self.failures) - shown} more")
+        return "\n".join(lines)
 
 
-def batch_report(
-    records: list[dict[str, Any]], failures: list[tuple[str | None, BaseException]], outcomes: Sequence[str]
-) -> BatchReport:
+def batch_report(records: list[dict[str, Any]], failures: list[Failure], outcomes: Sequence[str]) -> BatchReport:
     """Assemble ``{"total", "counts", "records"}``; ``counts`` has every outcome name, zeros included."""
     counts = dict.fromkeys(outcomes, 0)
     for record in records:

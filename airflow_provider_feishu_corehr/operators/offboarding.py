@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -26,10 +27,10 @@ from airflow_provider_feishu_corehr.client.validation import check_user_id_type,
 from airflow_provider_feishu_corehr.operators._batch import (
     FAILED,
     BatchReport,
+    Failure,
     as_record_list,
     batch_report,
     check_max_workers,
-    describe_failure,
     duplicate_error,
     duplicates,
     error_info,
@@ -39,8 +40,6 @@ from airflow_provider_feishu_corehr.operators._batch import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_feishu_corehr.client.models import FieldValue
@@ -86,6 +85,12 @@ def _id_list(value: Any) -> tuple[bool, list[Any]]:
     """``(single, ids)``: a plain string is one id; a sequence (or JSON array text) is a batch."""
     if isinstance(value, str) and not value.lstrip().startswith("["):
         return True, [value]
+    if value is None:
+        raise FeishuInvalidInputError("offboarding_id is required")
+    if not isinstance(value, str) and (isinstance(value, (Mapping, bytes)) or not isinstance(value, Sequence)):
+        raise FeishuInvalidInputError(
+            f"offboarding_id must be an id (str) or a list of ids, got {type(value).__name__}"
+        )
     return False, as_record_list("offboarding_id", value)
 
 
@@ -145,7 +150,7 @@ class _OffboardingOperator(BaseOperator):
         to_send = [job for job in plan.jobs if job.refused is None]
         if not plan.single:
             self.log.info(
-                "%s %d offboarding(s) with up to %d worker(s); %d refused before sending",
+                "%s: sending %d offboarding(s) with up to %d worker(s); %d refused before sending",
                 self._action,
                 len(to_send),
                 self.max_workers,
@@ -157,15 +162,16 @@ class _OffboardingOperator(BaseOperator):
         sent = {job.index: result for job, result in zip(to_send, results, strict=True)}
 
         records: list[dict[str, Any]] = []
-        failures: list[tuple[str | None, BaseException]] = []
+        failures: list[Failure] = []
         for job in plan.jobs:
             outcome = sent.get(job.index)
             exc: BaseException | None = job.refused if job.refused is not None else None
             if isinstance(outcome, BaseException):
                 exc = outcome
             if exc is not None:
-                self.log.warning("%s failed: %s", self._action, describe_failure(job.offboarding_id, exc))
-                failures.append((job.offboarding_id, exc))
+                failure = Failure(job.index, job.offboarding_id, exc)
+                self.log.warning("%s failed: %s", self._action, failure.describe())
+                failures.append(failure)
             record = self._record(job, exc, outcome if isinstance(outcome, dict) else None)
             if not plan.single:
                 record = {"index": job.index, **record}
@@ -175,9 +181,9 @@ class _OffboardingOperator(BaseOperator):
             value: dict[str, Any] = records[0]
             if failures:
                 self._push(context, value)
-                offboarding_id, exc = failures[0]
-                message = f"{self._action} offboarding {offboarding_id} failed: {exc}"
-                raise (AirflowFailException if is_permanent(exc) else AirflowException)(message) from exc
+                error = failures[0].error
+                message = f"{self._action} offboarding {failures[0].offboarding_id} failed: {error}"
+                raise (AirflowFailException if is_permanent(error) else AirflowException)(message) from error
             return value
 
         report: BatchReport = batch_report(records, failures, self._outcomes)
