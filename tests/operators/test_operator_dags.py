@@ -1,0 +1,152 @@
+"""The operators inside DAGs run by ``dag.test()`` on SQLite against the emulator: templating, XCom, a failed
+batch's report, dynamic task mapping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from operator_seed import APPROVED, APPROVING, NO_NEED_APPROVAL, OFFBOARDED, UNKNOWN, WITHDRAWN
+
+if TYPE_CHECKING:
+    from airflow_provider_feishu_corehr.testing import FeishuEmulator
+
+DAGS = Path(__file__).parent / "dags"
+
+
+def _states(dag_run: Any) -> dict[tuple[str, int], str]:
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return {(ti.task_id, ti.map_index): str(ti.state) for ti in dag_run.get_task_instances(session=session)}
+
+
+def _xcom(dag_run: Any, task_id: str, map_index: int = -1) -> Any:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        query = XComModel.get_many(
+            run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=task_id, key="return_value", map_indexes=map_index
+        )
+        rows = session.scalars(query).all()
+        assert len(rows) == 1, f"expected one return_value of {task_id}[{map_index}], got {len(rows)}"
+        return XComModel.deserialize_value(rows[0])
+
+
+def test_templating_from_params_and_upstream_xcom(fast_feishu: FeishuEmulator, run_dag: Any) -> None:
+    conf = {
+        "edit_id": OFFBOARDED,
+        "offboarding_date": "2026-04-30",
+        "user_id_type": "people_corehr_id",
+        "xcom_edit_ids": [APPROVED, NO_NEED_APPROVAL],
+        "revoke_ids": [APPROVING, WITHDRAWN],
+    }
+    dag_run = run_dag(DAGS / "operators_templating.py", "feishu_operators_templating", run_conf=conf)
+    states = _states(dag_run)
+    assert set(states.values()) == {"success"}, states
+
+    edited = _xcom(dag_run, "edit_from_params")
+    assert edited["offboarding_id"] == OFFBOARDED
+    assert edited["outcome"] == "edited"
+    assert fast_feishu.record(OFFBOARDED)["offboarding_date"] == "2026-04-30"
+    assert fast_feishu.record(OFFBOARDED)["exit_interview_done__c"] == "true"
+
+    from_xcom = _xcom(dag_run, "edit_from_xcom")
+    assert from_xcom["counts"] == {"edited": 2, "failed": 0}
+    assert fast_feishu.record(APPROVED)["handover_note__c"] == "correction 0"
+    assert fast_feishu.record(NO_NEED_APPROVAL)["handover_note__c"] == "correction 1"
+
+    revoked = _xcom(dag_run, "revoke_from_template")
+    assert [(r["offboarding_id"], r["outcome"]) for r in revoked["records"]] == [
+        (APPROVING, "revoked"),
+        (WITHDRAWN, "already_withdrawn"),
+    ]
+    assert fast_feishu.get_offboarding(APPROVING)["status"] == "Withdrawn"
+
+
+def test_mapped_revoke(fast_feishu: FeishuEmulator, run_dag: Any) -> None:
+    ids = [APPROVED, WITHDRAWN, NO_NEED_APPROVAL]
+    dag_run = run_dag(DAGS / "operators_mapped.py", "feishu_operators_mapped", run_conf={"ids": ids})
+    states = _states(dag_run)
+    assert states == {
+        ("offboardings_to_revoke", -1): "success",
+        ("revoke", 0): "success",
+        ("revoke", 1): "success",
+        ("revoke", 2): "success",
+        ("outcomes", -1): "success",
+    }
+    for map_index, (offboarding_id, outcome) in enumerate(
+        [(APPROVED, "revoked"), (WITHDRAWN, "already_withdrawn"), (NO_NEED_APPROVAL, "revoked")]
+    ):
+        record = _xcom(dag_run, "revoke", map_index)
+        assert (record["offboarding_id"], record["outcome"]) == (offboarding_id, outcome)
+    assert _xcom(dag_run, "outcomes") == {
+        APPROVED: "revoked",
+        WITHDRAWN: "already_withdrawn",
+        NO_NEED_APPROVAL: "revoked",
+    }
+    assert fast_feishu.request_count("revoke") == 3
+
+
+def test_mapped_revoke_one_bad_instance(fast_feishu: FeishuEmulator, run_dag: Any) -> None:
+    dag_run = run_dag(DAGS / "operators_mapped.py", "feishu_operators_mapped", run_conf={"ids": [APPROVED, UNKNOWN]})
+    states = _states(dag_run)
+    assert states[("revoke", 0)] == "success"
+    assert states[("revoke", 1)] == "failed"
+    failed = _xcom(dag_run, "revoke", 1)
+    assert failed["outcome"] == "failed"
+    assert failed["error"]["code"] == 1160201
+    assert fast_feishu.request_count("revoke") == 2  # a business error is not retried by Airflow either
+
+
+def test_batch_of_200_with_5_bad_records(fast_feishu: FeishuEmulator, run_dag: Any) -> None:
+    good = [fast_feishu.add_offboarding(employment_id=f"6920000000000000{i:03d}") for i in range(195)]
+    records: list[dict[str, Any]] = [
+        {"offboarding_id": oid, "update_data": {"handover_note__c": f"batch {n}", "severance_months__c": n % 7}}
+        for n, oid in enumerate(good)
+    ]
+    bad = {
+        17: {"offboarding_id": UNKNOWN, "update_data": {"handover_note__c": "x"}},  # 1160625 from Feishu
+        60: {"offboarding_id": APPROVING, "update_data": {"handover_note__c": "x"}},  # 1160623: not approved
+        99: {"offboarding_id": OFFBOARDED, "update_data": {"exit_channel__c": "channel_pigeon"}},  # 1160619
+        150: {"offboarding_id": APPROVED, "update_data": {"status": "Withdrawn"}},  # refused: not editable
+        190: {"offboarding_id": NO_NEED_APPROVAL, "update_data": {"handover_note__c": None}},  # refused: None
+    }
+    for index in sorted(bad):
+        records.insert(index, bad[index])
+    assert len(records) == 200
+
+    dag_run = run_dag(DAGS / "operators_batch.py", "feishu_operators_batch", run_conf={"records": records})
+    states = _states(dag_run)
+    assert states[("edit", -1)] == "failed"
+    assert states[("summary", -1)] == "success"  # downstream (all_done) read the failed task's report
+
+    report = _xcom(dag_run, "edit")
+    assert report["total"] == 200
+    assert report["counts"] == {"edited": 195, "failed": 5}
+    assert [r["index"] for r in report["records"]] == list(range(200))
+    failed = {r["index"]: r for r in report["records"] if r["outcome"] == "failed"}
+    assert sorted(failed) == sorted(bad)
+    assert {i: (failed[i]["error"]["kind"], failed[i]["error"]["code"]) for i in failed} == {
+        17: ("business", 1160625),
+        60: ("business", 1160623),
+        99: ("business", 1160619),
+        150: ("invalid_input", None),
+        190: ("invalid_input", None),
+    }
+    assert all(failed[i]["error"]["log_id"] for i in (17, 60, 99))
+    assert _xcom(dag_run, "summary") == {"edited": 195, "failed": 5}
+
+    # The emulator saw exactly the 198 valid records and applied the 195 good ones.
+    assert fast_feishu.request_count("edit") == 198
+    for n, oid in enumerate(good):
+        stored = fast_feishu.record(oid)
+        assert (stored["handover_note__c"], stored["severance_months__c"]) == (f"batch {n}", str(n % 7))
+    edited = {r["offboarding_id"]: r for r in report["records"] if r["outcome"] == "edited"}
+    assert set(edited) == set(good)
+    assert edited[good[3]]["fields"] == [
+        {"field_name": "handover_note__c", "value": "batch 3"},
+        {"field_name": "severance_months__c", "value": "3"},
+    ]
+    assert fast_feishu.record(APPROVED).get("status", "Approved") == "Approved"
