@@ -91,6 +91,7 @@ class FeishuEmulator:
             control=lambda request, log_id: control.handle(self, request, log_id),
         )
         self._server: EmulatorHTTPServer | None = None
+        self._connections_base = 0
         self._thread: threading.Thread | None = None
 
     # -- life cycle -------------------------------------------------------------------------------------------
@@ -105,6 +106,7 @@ class FeishuEmulator:
         except OSError as exc:
             raise EmulatorError(f"cannot listen on {self.host}:{self._port}: {exc.strerror or exc}") from None
         self._service.stopping.clear()
+        self._connections_base = 0
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="feishu-emulator", daemon=True
         )
@@ -185,7 +187,7 @@ class FeishuEmulator:
         """Set a record's status (e.g. an approval finished); ends a pending modification/withdrawal approval."""
         self._store.set_status(offboarding_id, status)
 
-    def update_offboarding(self, offboarding_id: str, **changes: Any) -> None:
+    def update_offboarding(self, offboarding_id: str, /, **changes: Any) -> None:
         """Change keys of a record (flags, facts, field values), validated like seed data."""
         self._store.update(offboarding_id, changes)
 
@@ -232,10 +234,17 @@ class FeishuEmulator:
     def tokens_issued(self) -> int:
         return self._tokens.issued
 
+    @property
+    def connections_opened(self) -> int:
+        """TCP connections accepted since start (or the last :meth:`reset_counters`): shows keep-alive reuse."""
+        server = self._server
+        return 0 if server is None else server.connections_opened - self._connections_base
+
     def reset_counters(self) -> None:
-        """Forget recorded requests and the tokens-issued count (records, tokens and faults stay)."""
+        """Forget recorded requests, the tokens-issued and connection counts (records, tokens, faults stay)."""
         self._log.clear()
         self._tokens.reset_counter()
+        self._connections_base = 0 if self._server is None else self._server.connections_opened
 
     def state(self) -> dict[str, Any]:
         """A JSON-safe snapshot (what ``GET /_emulator/state`` returns)."""
@@ -248,6 +257,7 @@ class FeishuEmulator:
             "offboardings": self.offboardings(),
             "requests": counts,
             "tokens_issued": self.tokens_issued,
+            "connections_opened": self.connections_opened,
             "faults": self.faults(),
             "rate_limits": {name: list(limit) if limit else None for name, limit in self._limiter.limits.items()},
             "token_ttl": self._tokens.ttl,

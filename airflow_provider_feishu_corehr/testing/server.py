@@ -31,6 +31,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], service: Service) -> None:
         self.service = service
         self.connections: set[socket.socket] = set()
+        self.connections_opened = 0
         self.connections_lock = threading.Lock()
         super().__init__(address, _Handler)
 
@@ -59,6 +60,7 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         with self.server.connections_lock:
             self.server.connections.add(self.connection)
+            self.server.connections_opened += 1
 
     def finish(self) -> None:
         with self.server.connections_lock:
