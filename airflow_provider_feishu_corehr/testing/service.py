@@ -8,6 +8,7 @@ limit of (app, endpoint), then the endpoint handler. Every response carries ``X-
 from __future__ import annotations
 
 import threading
+import traceback
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
@@ -63,10 +64,15 @@ class Service:
 
     def __call__(self, request: wire.Request) -> wire.Response:
         log_id = wire.new_log_id()
-        if request.path.startswith("/_emulator/"):
-            response = self.control(request, log_id)
-        else:
-            response = self._feishu(request, log_id)
+        try:
+            if request.path.startswith("/_emulator/"):
+                response = self.control(request, log_id)
+            else:
+                response = self._feishu(request, log_id)
+        except Exception as exc:  # an emulator bug: answer (clients must not hang), and show it on stderr
+            traceback.print_exc()
+            text = f"emulator internal error: {type(exc).__name__}"
+            response = wire.json_response(500, {"code": -1, "msg": text, "error": {"log_id": log_id}})
         response.headers[wire.LOG_ID_HEADER] = log_id
         return response
 

@@ -12,6 +12,8 @@ import pytest
 from emu_client import Api, assert_error
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
 
 TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
@@ -158,3 +160,30 @@ def test_every_response_has_exact_case_log_id_header(feishu_emulator: FeishuEmul
     assert len(set(seen)) == 3
     assert feishu_emulator.request_count() == 3
     assert feishu_emulator.request_count("unknown", http_status=404) == 1
+
+
+def test_chunked_request_body_is_read(api: Api) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"app_id": "cli_emulator",'
+        yield b' "app_secret": "emulator-secret"}'
+
+    response = api.session.post(api.url("token"), data=chunks(), timeout=10)
+    assert response.request.headers["Transfer-Encoding"] == "chunked"
+    assert response.json()["code"] == 0
+    assert api.get_token().json()["code"] == 0  # the connection is still in step
+
+
+def test_an_emulator_bug_answers_500_instead_of_hanging(
+    api: Api, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from airflow_provider_feishu_corehr.client.codes import Endpoint
+    from airflow_provider_feishu_corehr.testing import service
+
+    def broken(call: object) -> object:
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(service.HANDLERS, Endpoint.SEARCH, broken)
+    response = api.search()
+    assert response.status_code == 500
+    assert response.json()["msg"] == "emulator internal error: RuntimeError"
+    assert "RuntimeError: boom" in capsys.readouterr().err
