@@ -3,6 +3,7 @@ batch's report, dynamic task mapping."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +76,10 @@ def test_mapped_revoke(fast_feishu: FeishuEmulator, run_dag: Any) -> None:
         ("revoke", 1): "success",
         ("revoke", 2): "success",
         ("outcomes", -1): "success",
+        ("same_id", 0): "success",
+        ("same_id", 1): "success",
+        ("same_id", 2): "success",
+        ("revoke_again", -1): "success",
     }
     for map_index, (offboarding_id, outcome) in enumerate(
         [(APPROVED, "revoked"), (WITHDRAWN, "already_withdrawn"), (NO_NEED_APPROVAL, "revoked")]
@@ -86,7 +91,9 @@ def test_mapped_revoke(fast_feishu: FeishuEmulator, run_dag: Any) -> None:
         WITHDRAWN: "already_withdrawn",
         NO_NEED_APPROVAL: "revoked",
     }
-    assert fast_feishu.request_count("revoke") == 3
+    again = _xcom(dag_run, "revoke_again")
+    assert [(r["offboarding_id"], r["outcome"]) for r in again["records"]] == [(i, "already_withdrawn") for i in ids]
+    assert fast_feishu.request_count("revoke") == 6
 
 
 def test_mapped_revoke_one_bad_instance(fast_feishu: FeishuEmulator, run_dag: Any) -> None:
@@ -94,6 +101,7 @@ def test_mapped_revoke_one_bad_instance(fast_feishu: FeishuEmulator, run_dag: An
     states = _states(dag_run)
     assert states[("revoke", 0)] == "success"
     assert states[("revoke", 1)] == "failed"
+    assert states[("revoke_again", -1)] == "upstream_failed"
     failed = _xcom(dag_run, "revoke", 1)
     assert failed["outcome"] == "failed"
     assert failed["error"]["code"] == 1160201
@@ -149,4 +157,19 @@ def test_batch_of_200_with_5_bad_records(fast_feishu: FeishuEmulator, run_dag: A
         {"field_name": "handover_note__c", "value": "batch 3"},
         {"field_name": "severance_months__c", "value": "3"},
     ]
-    assert fast_feishu.record(APPROVED).get("status", "Approved") == "Approved"
+    assert fast_feishu.get_offboarding(APPROVED)["status"] == "Approved"
+    assert fast_feishu.app_secret not in json.dumps(report)
+
+
+def test_mapped_edit_with_expand_kwargs(fast_feishu: FeishuEmulator, run_dag: Any) -> None:
+    records = [
+        {"offboarding_id": APPROVED, "update_data": {"offboarding_date": "2026-07-31"}},
+        {"offboarding_id": OFFBOARDED, "update_data": [{"field_name": "exit_tags__c", "value": ["tag_alumni"]}]},
+    ]
+    dag_run = run_dag(DAGS / "operators_mapped_edit.py", "feishu_operators_mapped_edit", run_conf={"records": records})
+    states = _states(dag_run)
+    assert states == {("corrections", -1): "success", ("edit", 0): "success", ("edit", 1): "success"}
+    assert _xcom(dag_run, "edit", 0)["field_names"] == ["offboarding_date"]
+    assert _xcom(dag_run, "edit", 1)["fields"] == [{"field_name": "exit_tags__c", "value": '["tag_alumni"]'}]
+    assert fast_feishu.record(APPROVED)["offboarding_date"] == "2026-07-31"
+    assert json.loads(fast_feishu.record(OFFBOARDED)["exit_tags__c"]) == ["tag_alumni"]

@@ -21,12 +21,21 @@ with DAG(
     def offboardings_to_revoke(**context: Any) -> list[str]:
         return list(context["params"]["ids"])
 
+    ids = offboardings_to_revoke()
     revoked = RevokeOffboardingOperator.partial(
         task_id="revoke", feishu_conn_id="feishu_default", max_workers=1
-    ).expand(offboarding_id=offboardings_to_revoke())
+    ).expand(offboarding_id=ids)
 
     @task
     def outcomes(results: list[dict[str, Any]]) -> dict[str, str]:
         return {r["offboarding_id"]: r["outcome"] for r in results}
 
     outcomes(revoked.output)
+
+    @task
+    def same_id(offboarding_id: str) -> str:
+        return offboarding_id
+
+    # A batch fed by the output of a mapped task (a lazy sequence of XComs): a re-run of the same revokes.
+    again = RevokeOffboardingOperator(task_id="revoke_again", offboarding_id=same_id.expand(offboarding_id=ids))
+    revoked >> again
