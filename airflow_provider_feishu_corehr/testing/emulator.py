@@ -108,7 +108,7 @@ class FeishuEmulator:
         self._service.stopping.clear()
         self._connections_base = 0
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="feishu-emulator", daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name="feishu-emulator", daemon=True
         )
         self._thread.start()
         return self
