@@ -7,6 +7,7 @@ permanent) or ``AirflowException`` (another try could help).
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,7 @@ from airflow_provider_feishu_corehr.client.errors import (
 
 FAILED = "failed"
 MAX_WORKERS_LIMIT = 32
+SYSTEMIC_FAILURES_BEFORE_STOP = 10
 _TEMPLATE_MARKERS = ("{{", "{%", "{#")
 
 T = TypeVar("T")
@@ -119,9 +121,63 @@ def _capture(work: Callable[[T], R], item: T) -> R | Exception:
         return exc
 
 
+class RecordNotSent(Exception):
+    """A record of a batch that was not sent because the batch stopped (see :class:`Breaker`)."""
+
+    def __init__(self, cause: BaseException, reason: str) -> None:
+        super().__init__(f"not sent: {reason}; last error: {cause}")
+        self.cause = cause
+        self.reason = reason
+
+
+def is_systemic(exc: BaseException) -> bool:
+    """Errors that say nothing about the record: authentication, and whatever outlasted the retry budget."""
+    return isinstance(exc, FeishuAuthError) or not is_permanent(exc)
+
+
+class Breaker:
+    """Stops sending the rest of a batch when the failures are not about the records.
+
+    After ``threshold`` records in a row failed with a systemic error (authentication, rate limit or transient
+    errors that outlasted the client's retry budget, anything unexpected), or when the batch could not start,
+    the records not sent yet fail as ``not_sent`` instead of each spending a whole retry budget against an
+    outage. A success or a business error (the server answered about that record) resets the count.
+    """
+
+    def __init__(self, threshold: int) -> None:
+        self.threshold = threshold
+        self._lock = threading.Lock()
+        self._in_a_row = 0
+        self._stop: RecordNotSent | None = None
+
+    def trip(self, cause: BaseException, reason: str) -> None:
+        with self._lock:
+            if self._stop is None:
+                self._stop = RecordNotSent(cause, reason)
+
+    def check(self) -> None:
+        """Raise :class:`RecordNotSent` once the batch has stopped."""
+        stop = self._stop
+        if stop is not None:
+            raise RecordNotSent(stop.cause, stop.reason)
+
+    def record(self, exc: BaseException | None) -> None:
+        """Count one finished record (``exc`` None for a success)."""
+        with self._lock:
+            if exc is None or not is_systemic(exc):
+                self._in_a_row = 0
+                return
+            self._in_a_row += 1
+            if self._in_a_row >= self.threshold and self._stop is None:
+                self._stop = RecordNotSent(
+                    exc, f"{self._in_a_row} records in a row failed with {error_kind(exc)} errors"
+                )
+
+
 def error_kind(exc: BaseException) -> str:
     """Short, stable name of the error type for XCom (``invalid_input``, ``business``, ``auth``, ...)."""
     for cls, kind in (
+        (RecordNotSent, "not_sent"),
         (FeishuInvalidInputError, "invalid_input"),
         (FeishuBusinessError, "business"),
         (FeishuAuthError, "auth"),
@@ -135,12 +191,24 @@ def error_kind(exc: BaseException) -> str:
 
 
 def is_permanent(exc: BaseException) -> bool:
-    """Only Feishu errors marked permanent are; anything unexpected may pass on another try."""
+    """Only Feishu errors marked permanent are (a record not sent: its cause); anything unexpected may pass on
+    another try."""
+    if isinstance(exc, RecordNotSent):
+        return is_permanent(exc.cause)
     return isinstance(exc, FeishuError) and exc.permanent
 
 
 def error_info(exc: BaseException) -> dict[str, Any]:
     """JSON-only description of a failure: type, Feishu code, message, advice, log id, permanence."""
+    if isinstance(exc, RecordNotSent):
+        cause = error_info(exc.cause)
+        return {
+            **cause,
+            "kind": "not_sent",
+            "message": f"not sent: {exc.reason}; last error: {cause['message']}",
+            "log_id": None,
+            "permanent": is_permanent(exc),
+        }
     if isinstance(exc, FeishuError):
         return {
             "kind": error_kind(exc),
@@ -165,7 +233,7 @@ def describe_failure(offboarding_id: str | None, index: int, exc: BaseException)
     if isinstance(exc, FeishuInvalidInputError):
         return f"refused before sending: {exc}"
     where = f"offboarding {offboarding_id}" if offboarding_id else f"record {index}"
-    if isinstance(exc, FeishuError):
+    if isinstance(exc, (FeishuError, RecordNotSent)):
         return f"{where}: {exc}"
     return f"{where}: unexpected {type(exc).__name__}: {exc}"
 

@@ -7,6 +7,14 @@ template rendering, before any request. In a batch, a record that is refused or 
 the task fails at the end, after every record's outcome was pushed to XCom (``return_value``). It raises
 ``AirflowFailException`` (no task retry) when every failure is permanent (bad input, business error), else
 ``AirflowException`` (a retry may help: rate limit or transient errors outlasted the client's retry budget).
+A batch stops sending when its failures are not about the records: if no tenant access token can be obtained,
+or after 10 records in a row failed with authentication, rate-limit, transient or unexpected errors, the records
+not sent yet fail as ``not_sent`` (re-running the batch is safe: revoke answers ``already_withdrawn``, an edit
+sets the same values again).
+
+Error objects in XCom: ``{"kind", "code", "message", "advice", "log_id", "permanent"}``; ``kind`` is one of
+``invalid_input`` (refused before sending), ``business`` (a Feishu code about the record), ``auth``,
+``rate_limited``, ``transient``, ``not_sent`` and ``unexpected``; ``code`` is the Feishu code or ``None``.
 """
 
 from __future__ import annotations
@@ -21,12 +29,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, BaseOperator
 
 from airflow_provider_feishu_corehr.client.codes import Endpoint, lookup
-from airflow_provider_feishu_corehr.client.errors import FeishuBusinessError, FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.errors import FeishuBusinessError, FeishuError, FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.fields import normalize_update_data
 from airflow_provider_feishu_corehr.client.validation import check_user_id_type, optional_id, require_id
 from airflow_provider_feishu_corehr.operators._batch import (
     FAILED,
+    SYSTEMIC_FAILURES_BEFORE_STOP,
     BatchReport,
+    Breaker,
     Failure,
     as_record_list,
     batch_report,
@@ -156,9 +166,11 @@ class _OffboardingOperator(BaseOperator):
                 self.max_workers,
                 len(plan.jobs) - len(to_send),
             )
-        if to_send:
-            self.hook.get_conn()  # connection and client built once, in this thread, before any worker starts
-        results = run_bounded(to_send, lambda job: self._send(job, plan.user_id_type), max_workers=self.max_workers)
+        if plan.single:
+            self._start()
+            results = run_bounded(to_send, lambda job: self._send(job, plan.user_id_type), max_workers=1)
+        else:
+            results = self._send_batch(to_send, plan.user_id_type)
         sent = {job.index: result for job, result in zip(to_send, results, strict=True)}
 
         records: list[dict[str, Any]] = []
@@ -194,6 +206,35 @@ class _OffboardingOperator(BaseOperator):
             raise AirflowFailException(text) if report.all_permanent else AirflowException(text)
         return report.value
 
+    def _start(self) -> None:
+        """Read the connection and build the client in this thread, before any worker starts."""
+        try:
+            self.hook.get_conn()
+        except FeishuError as err:  # the connection is not usable
+            raise (AirflowException if not err.permanent else AirflowFailException)(str(err)) from err
+
+    def _send_batch(self, jobs: list[_Job], user_id_type: str | None) -> list[dict[str, Any] | Exception]:
+        if not jobs:
+            return []
+        self._start()
+        breaker = Breaker(SYSTEMIC_FAILURES_BEFORE_STOP)
+        try:  # one token for the whole batch; when that fails, no record is sent
+            self.hook.get_conn().fetch_token()
+        except FeishuError as err:
+            breaker.trip(err, "no tenant access token could be obtained")
+
+        def work(job: _Job) -> dict[str, Any]:
+            breaker.check()
+            try:
+                result = self._send(job, user_id_type)
+            except Exception as exc:
+                breaker.record(exc)
+                raise
+            breaker.record(None)
+            return result
+
+        return run_bounded(jobs, work, max_workers=self.max_workers)
+
     def _push(self, context: Context, value: dict[str, Any]) -> None:
         """Push the outcomes before failing the task, so downstream tasks (trigger rule all_done) can read them."""
         if self.do_xcom_push:
@@ -224,7 +265,7 @@ class RevokeOffboardingOperator(_OffboardingOperator):
 
     * one id: ``{"offboarding_id", "outcome", "log_id", "error"}`` with ``outcome`` ``"revoked"``,
       ``"already_withdrawn"`` or ``"failed"``; ``error`` is ``None`` or
-      ``{"kind", "code", "message", "advice", "log_id", "permanent"}``.
+      ``{"kind", "code", "message", "advice", "log_id", "permanent"}`` (module docstring).
     * a list: ``{"total", "counts": {"revoked", "already_withdrawn", "failed"}, "records": [...]}``, one record
       per input position (the above plus ``"index"``), also pushed when the task fails.
     """
@@ -344,7 +385,7 @@ class EditOffboardingOperator(_OffboardingOperator):
     * one record: ``{"offboarding_id", "outcome", "field_names", "fields", "log_id", "error"}`` with ``outcome``
       ``"edited"`` or ``"failed"``, ``field_names`` the names sent, ``fields`` the fields Feishu echoed
       (``[{"field_name", "value"}]``, ``None`` on failure), ``error`` ``None`` or
-      ``{"kind", "code", "message", "advice", "log_id", "permanent"}``.
+      ``{"kind", "code", "message", "advice", "log_id", "permanent"}`` (module docstring).
     * a batch: ``{"total", "counts": {"edited", "failed"}, "records": [...]}``, one record per input position
       (the above plus ``"index"``), also pushed when the task fails.
     """

@@ -248,3 +248,52 @@ def test_edit_records_with_their_own_operator(fast_feishu: FeishuEmulator, ti: R
     assert "Edit failed for 2 of 4" in str(info.value)
     assert fast_feishu.record(APPROVED)["handover_note__c"] == "a"
     assert fast_feishu.record(OFFBOARDED)["handover_note__c"] == "b"
+
+
+# -- a batch against an outage stops early; business errors never stop it ---------------------------------------
+
+
+def test_batch_stops_after_ten_systemic_failures_in_a_row(fast_feishu: FeishuEmulator, ti: RecordingTI) -> None:
+    ids = [fast_feishu.add_offboarding(employment_id=f"69400000000000000{i:02d}") for i in range(30)]
+    fast_feishu.inject_fault("edit", "http_503", count=1000)
+    operator = EditOffboardingOperator(
+        task_id="e", offboarding_id=ids, update_data={"handover_note__c": "x"}, max_workers=1
+    )
+    with pytest.raises(AirflowException) as info:
+        operator.execute({"ti": ti})
+    assert not isinstance(info.value, AirflowFailException)  # an outage: Airflow may retry the task
+    records = ti.pushed["return_value"]["records"]
+    assert [r["error"]["kind"] for r in records] == ["transient"] * 10 + ["not_sent"] * 20
+    assert records[10]["error"]["permanent"] is False
+    assert "10 records in a row failed with transient errors" in records[10]["error"]["message"]
+    assert fast_feishu.request_count("edit") == 10 * 2  # ten records, two attempts each (max_attempts=2)
+
+
+def test_batch_with_a_wrong_secret_sends_no_record(fast_feishu: FeishuEmulator, ti: RecordingTI) -> None:
+    import os
+
+    conn = json.loads(os.environ["AIRFLOW_CONN_FEISHU_DEFAULT"])
+    os.environ["AIRFLOW_CONN_FEISHU_WRONG"] = json.dumps({**conn, "password": "not-the-secret"})
+    try:
+        operator = RevokeOffboardingOperator(
+            task_id="r", offboarding_id=[APPROVED, OFFBOARDED, NO_NEED_APPROVAL], feishu_conn_id="feishu_wrong"
+        )
+        with pytest.raises(AirflowFailException, match="no tenant access token could be obtained"):
+            operator.execute({"ti": ti})
+    finally:
+        del os.environ["AIRFLOW_CONN_FEISHU_WRONG"]
+    records = ti.pushed["return_value"]["records"]
+    assert [r["error"]["kind"] for r in records] == ["not_sent"] * 3
+    assert all(r["error"]["permanent"] for r in records)
+    assert fast_feishu.request_count("revoke") == 0
+    assert fast_feishu.request_count("token") == 1
+    assert "not-the-secret" not in json.dumps(ti.pushed)
+
+
+def test_business_errors_in_a_row_do_not_stop_a_batch(fast_feishu: FeishuEmulator, ti: RecordingTI) -> None:
+    unknown = [f"70000000000000001{i:02d}" for i in range(15)]
+    with pytest.raises(AirflowFailException):
+        RevokeOffboardingOperator(task_id="r", offboarding_id=[*unknown, APPROVED], max_workers=1).execute({"ti": ti})
+    report = ti.pushed["return_value"]
+    assert report["counts"] == {"revoked": 1, "already_withdrawn": 0, "failed": 15}
+    assert fast_feishu.request_count("revoke") == 16
