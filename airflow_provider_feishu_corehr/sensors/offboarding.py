@@ -264,7 +264,7 @@ class OffboardingStatusSensor(BaseSensorOperator):
         self._consecutive_failures = 0
         outcome = classify(record, watch.targets, watch.failures)
         if outcome is Outcome.TARGET and record is not None:
-            self.log.info("%s reached target status %s.", watch.name, record.status)
+            self.log.info("Target status %s reached: %s.", record.status, watch.name)
             return PokeReturnValue(is_done=True, xcom_value=record.summary())
         if outcome is Outcome.FAILURE and record is not None:
             raise AirflowFailException(failure_message(watch.name, record.status, watch.failures))
@@ -284,9 +284,9 @@ class OffboardingStatusSensor(BaseSensorOperator):
         if event is not None and status == EVENT_SUCCESS:
             record: dict[str, Any] = event["record"]
             self.log.info(
-                "%s reached target status %s.",
-                describe(str(record.get("employment_id")), record.get("offboarding_id")),
+                "Target status %s reached: %s.",
                 record.get("status"),
+                describe(str(record.get("employment_id")), record.get("offboarding_id")),
             )
             return record
         if event is not None and status == EVENT_FAILURE:

@@ -73,15 +73,15 @@ def describe(employment_id: str, offboarding_id: str | None) -> str:
 
 def failure_message(watched: str, status: str, failure_statuses: tuple[str, ...]) -> str:
     """Text of the failure raised when a failure status is reached (ids and statuses only)."""
-    return f"{watched} reached failure status {status} (failure statuses: {', '.join(failure_statuses)})"
+    return f"Failure status {status} reached: {watched} (failure statuses: {', '.join(failure_statuses)})"
 
 
 def log_waiting(log: Any, watched: str, status: str | None, targets: tuple[str, ...]) -> None:
     """Log one look that did not end the wait: ids and status only, never personal fields."""
     if status is None:
-        log.info("No offboarding found yet for %s (it may not be visible yet); waiting.", watched)
+        log.info("Still waiting: no record yet for %s (a new record may not be visible at once).", watched)
     else:
-        log.info("%s is %s; waiting for %s.", watched, status, " or ".join(targets))
+        log.info("Still waiting for %s: %s is %s.", " or ".join(targets), watched, status)
 
 
 def check_poll_interval(value: Any) -> float:

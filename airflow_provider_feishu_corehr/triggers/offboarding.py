@@ -196,7 +196,7 @@ class OffboardingStatusTrigger(BaseTrigger):
                     failures = 0
                     outcome = classify(record, self.target_statuses, self.failure_statuses)
                     if outcome is Outcome.TARGET and record is not None:
-                        self.log.info("%s reached target status %s", watched, record.status)
+                        self.log.info("Target status %s reached: %s.", record.status, watched)
                         yield _event({"status": EVENT_SUCCESS, "record": record.summary()})
                         return
                     if outcome is Outcome.FAILURE and record is not None:
