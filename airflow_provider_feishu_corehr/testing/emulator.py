@@ -201,8 +201,10 @@ class FeishuEmulator:
     def inject_fault(
         self, endpoint: str, kind: str, *, count: int | None = None, ratio: float | None = None, **params: Any
     ) -> None:
-        """Make the next ``count`` requests (default 1) to ``endpoint`` fail with ``kind``; with ``ratio`` that
-        share of requests instead (all of them while no ``count`` is given). See :mod:`.faults` for the kinds."""
+        """Make the next ``count`` requests (default 1) to ``endpoint`` (or ``"*"``) fail with ``kind``.
+
+        With ``ratio``, each request fails with that probability instead, until ``count`` faults have fired (no
+        limit without ``count``). See :mod:`.faults` for the kinds and their parameters."""
         self._faults.add(make_fault(endpoint, kind, count, ratio, params))
 
     def clear_faults(self) -> None:
