@@ -136,7 +136,7 @@ class AsyncFeishuClient:
             return TransportFailure(_classify(exc))
         return HttpResponse(response.status_code, response.headers, response.content)
 
-    async def _call(self, request: ApiRequest, *, fresh_token: bool = False) -> Reply:
+    async def _call(self, request: ApiRequest) -> Reply:
         """Run the shared attempt loop for ``request``, awaiting its actions."""
         steps = exchange(self._policy, request, clock=self._clock)
         result: Any = None
@@ -146,8 +146,7 @@ class AsyncFeishuClient:
                 if isinstance(action, Send):
                     result = await self._send(action)
                 elif isinstance(action, GetToken):
-                    result = await self._token(fresh=fresh_token)
-                    fresh_token = False
+                    result = await self._token()
                 elif isinstance(action, Sleep):
                     await self._sleep(action.seconds)
                     result = None

@@ -349,7 +349,6 @@ class RetryPolicy:
             )
         assert code is not None
 
-        info = codes.lookup(endpoint, code)
         if code == 0 or code in accept:
             if status >= 500:
                 return self._retry_or_give_up(
@@ -368,6 +367,7 @@ class RetryPolicy:
             return Ok(Reply(code=code, msg=msg, body=envelope, log_id=log_id, http_status=status))
 
         # Row 4: documented system error, or an undocumented code with a 5xx status.
+        info = codes.lookup(endpoint, code)
         if (info is not None and info.treatment is Treatment.RETRY) or (info is None and status >= 500):
             return self._retry_or_give_up(
                 FeishuTransientError,

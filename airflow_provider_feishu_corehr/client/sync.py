@@ -7,6 +7,7 @@ when the first request is sent, so importing this module (and the hook) stays ch
 
 from __future__ import annotations
 
+import os
 import random as _random
 import threading
 import time
@@ -103,9 +104,17 @@ class FeishuClient:
                 if session is None:
                     import requests
                     from requests.adapters import HTTPAdapter
+                    from requests.utils import get_environ_proxies
 
                     session = requests.Session()
-                    session.trust_env = True
+                    # Read the environment once here instead of on every request (requests re-reads proxy
+                    # variables and ~/.netrc per call when trust_env is on): proxies for the base URL (NO_PROXY
+                    # honoured) and a CA bundle from REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE. No netrc credentials.
+                    session.trust_env = False
+                    session.proxies.update(get_environ_proxies(self.settings.base_url))
+                    ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+                    if ca_bundle:
+                        session.verify = ca_bundle
                     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0)
                     session.mount("https://", adapter)
                     session.mount("http://", adapter)
@@ -147,7 +156,7 @@ class FeishuClient:
             return TransportFailure(_classify(exc))
         return HttpResponse(response.status_code, response.headers, body)
 
-    def _call(self, request: ApiRequest, *, fresh_token: bool = False) -> Reply:
+    def _call(self, request: ApiRequest) -> Reply:
         """Run the shared attempt loop for ``request``, performing its actions."""
         steps = exchange(self._policy, request, clock=self._clock)
         result: Any = None
@@ -157,8 +166,7 @@ class FeishuClient:
                 if isinstance(action, Send):
                     result = self._send(action)
                 elif isinstance(action, GetToken):
-                    result = self._token(fresh=fresh_token)
-                    fresh_token = False
+                    result = self._token()
                 elif isinstance(action, Sleep):
                     self._sleep(action.seconds)
                     result = None

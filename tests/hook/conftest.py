@@ -78,16 +78,22 @@ def token_cache(emu_time: EmulatorTime) -> TokenCache:
 def make_client(
     feishu_emulator: FeishuEmulator, emu_time: EmulatorTime, token_cache: TokenCache
 ) -> Callable[..., FeishuClient]:
-    """``make_client(on_token=None, **settings_overrides)`` -> a FeishuClient on the emulator (closed after)."""
+    """``make_client(on_token=None, sleep=None, **settings_overrides)`` -> a FeishuClient on the emulator (closed
+    after); ``sleep`` defaults to the recording sleep."""
     from airflow_provider_feishu_corehr.client.sync import FeishuClient
 
     made: list[FeishuClient] = []
 
-    def make(*, on_token: Callable[[str], None] | None = None, **overrides: Any) -> FeishuClient:
+    def make(
+        *,
+        on_token: Callable[[str], None] | None = None,
+        sleep: Callable[[float], object] | None = None,
+        **overrides: Any,
+    ) -> FeishuClient:
         client = FeishuClient(
             settings_for(feishu_emulator, **overrides),
             on_token=on_token,
-            sleep=emu_time.sleep,
+            sleep=sleep or emu_time.sleep,
             random=lambda: 0.5,
             clock=emu_time,
             token_cache=token_cache,

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import pytest
 
-from airflow_provider_feishu_corehr.client.errors import FeishuAuthError, FeishuBusinessError, FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.errors import (
+    FeishuAuthError,
+    FeishuBusinessError,
+    FeishuInvalidInputError,
+    FeishuTransientError,
+)
 from airflow_provider_feishu_corehr.client.models import FieldValue
 
 if TYPE_CHECKING:
@@ -211,3 +217,51 @@ def test_fetch_token_fresh_asks_the_server_and_on_token_sees_every_new_token(
     fresh = client.fetch_token(fresh=True)
     assert fresh != token and feishu_emulator.request_count("token") == 2
     assert seen == [token, fresh]
+
+
+# -- client-side rate limiter ------------------------------------------------------------------------------
+
+
+@pytest.mark.feishu_emulator(rate_limits=None)  # the documented limits: edit 20 per 1 s
+def test_client_side_limiter_keeps_threads_within_the_documented_rate(
+    feishu_emulator: FeishuEmulator, make_client: MakeClient
+) -> None:
+    # Three threads share one limiter (the process-wide one of base URL, app and endpoint). Without it these
+    # 60 edits would reach the emulator within a fraction of a second and get at least two 429 answers (the
+    # 21st and the 41st of a burst). With it they are paced at 97 % of 20/s: no 429 expected; one is tolerated,
+    # because a scheduling hiccup of > 30 ms on a busy machine can shift a window's first request.
+    # Real sleeping here (about 3 s): the limiter paces on the real clock.
+    client = make_client(rate_limits={}, rate_limit_wait_max=2.0, sleep=time.sleep)
+    client.fetch_token()
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda _: [edit_once(client) for _ in range(20)], range(3)))
+    assert sum(map(len, results)) == 60
+    assert feishu_emulator.request_count("edit", code=0) == 60
+    assert feishu_emulator.request_count("edit", http_status=429) <= 1
+
+
+def edit_once(client: FeishuClient) -> str:
+    return client.edit_offboarding(APPROVED, DATE).offboarding_id
+
+
+def test_proxy_environment_is_honoured(
+    feishu_emulator: FeishuEmulator, make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The session reads the proxy variables once, for the base URL; NO_PROXY is honoured.
+    import socket
+
+    with socket.socket() as sock:  # a "proxy" port with nobody listening
+        sock.bind(("127.0.0.1", 0))
+        dead_proxy = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", dead_proxy)
+    monkeypatch.setenv("NO_PROXY", "")
+    monkeypatch.setenv("no_proxy", "")
+    with pytest.raises(FeishuTransientError, match="connection error"):
+        make_client(max_attempts=2).fetch_token()
+    assert feishu_emulator.requests == []  # everything went to the (dead) proxy
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    assert make_client().fetch_token()
+    assert feishu_emulator.request_count("token") == 1
