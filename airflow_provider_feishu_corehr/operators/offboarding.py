@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -60,6 +61,25 @@ ALREADY_WITHDRAWN = "already_withdrawn"
 EDITED = "edited"
 ALREADY_WITHDRAWN_CODE = 1160202
 _ENTRY_KEYS = frozenset({"offboarding_id", "update_data", "operator_id"})
+
+
+class InvalidOperatorArgumentError(FeishuInvalidInputError, AirflowFailException):
+    """A bad argument found while the operator is built.
+
+    When a DAG file is parsed it is an import error of the DAG. When a mapped task is expanded at run time
+    (``.partial().expand()`` builds the operator then), it fails the task without retry: the same input would
+    fail again.
+    """
+
+
+@contextmanager
+def _invalid_argument() -> Iterator[None]:
+    try:
+        yield
+    except InvalidOperatorArgumentError:
+        raise
+    except FeishuInvalidInputError as err:
+        raise InvalidOperatorArgumentError(err.msg) from None
 
 
 @dataclass(frozen=True)
@@ -293,16 +313,20 @@ class RevokeOffboardingOperator(_OffboardingOperator):
         self.fail_if_already_withdrawn = fail_if_already_withdrawn
         self.max_workers = max_workers
         self.feishu_conn_id = feishu_conn_id
-        check_max_workers(max_workers)
-        if not isinstance(fail_if_already_withdrawn, bool):
+        with _invalid_argument():
+            self._check_arguments()
+
+    def _check_arguments(self) -> None:
+        check_max_workers(self.max_workers)
+        if not isinstance(self.fail_if_already_withdrawn, bool):
             raise FeishuInvalidInputError(
-                f"fail_if_already_withdrawn must be True or False; got {type(fail_if_already_withdrawn).__name__}"
+                f"fail_if_already_withdrawn must be True or False; got {type(self.fail_if_already_withdrawn).__name__}"
             )
-        if is_static(user_id_type):
-            _user_id_type(user_id_type)
-        if is_static(operator_id):
-            optional_id("operator_id", operator_id)
-        if is_static(offboarding_id) and is_static(user_id_type) and is_static(operator_id):
+        if is_static(self.user_id_type):
+            _user_id_type(self.user_id_type)
+        if is_static(self.operator_id):
+            optional_id("operator_id", self.operator_id)
+        if all(is_static(a) for a in (self.offboarding_id, self.user_id_type, self.operator_id)):
             self._check_static()
 
     def _plan(self) -> _Plan:
@@ -428,18 +452,22 @@ class EditOffboardingOperator(_OffboardingOperator):
         self.timezone = timezone
         self.max_workers = max_workers
         self.feishu_conn_id = feishu_conn_id
-        check_max_workers(max_workers)
+        with _invalid_argument():
+            self._check_arguments()
+
+    def _check_arguments(self) -> None:
+        check_max_workers(self.max_workers)
         self._check_shape()
         self._tz()
-        if is_static(user_id_type):
-            _user_id_type(user_id_type)
-        if is_static(operator_id):
-            optional_id("operator_id", operator_id)
-        arguments = (offboarding_id, update_data, offboardings, operator_id, user_id_type)
+        if is_static(self.user_id_type):
+            _user_id_type(self.user_id_type)
+        if is_static(self.operator_id):
+            optional_id("operator_id", self.operator_id)
+        arguments = (self.offboarding_id, self.update_data, self.offboardings, self.operator_id, self.user_id_type)
         if all(is_static(a) for a in arguments):
             self._check_static()
-        elif offboardings is None and is_static(update_data):
-            self._normalize(update_data, "update_data")
+        elif self.offboardings is None and is_static(self.update_data):
+            self._normalize(self.update_data, "update_data")
 
     def _check_shape(self) -> None:
         if self.offboardings is not None:

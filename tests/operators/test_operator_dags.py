@@ -22,6 +22,15 @@ def _states(dag_run: Any) -> dict[tuple[str, int], str]:
         return {(ti.task_id, ti.map_index): str(ti.state) for ti in dag_run.get_task_instances(session=session)}
 
 
+def _tries(dag_run: Any, task_id: str) -> dict[int, int]:
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return {
+            ti.map_index: ti.try_number for ti in dag_run.get_task_instances(session=session) if ti.task_id == task_id
+        }
+
+
 def _xcom(dag_run: Any, task_id: str, map_index: int = -1) -> Any:
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
@@ -96,16 +105,19 @@ def test_mapped_revoke(fast_feishu: FeishuEmulator, run_dag: Any) -> None:
     assert fast_feishu.request_count("revoke") == 6
 
 
-def test_mapped_revoke_one_bad_instance(fast_feishu: FeishuEmulator, run_dag: Any) -> None:
-    dag_run = run_dag(DAGS / "operators_mapped.py", "feishu_operators_mapped", run_conf={"ids": [APPROVED, UNKNOWN]})
+def test_mapped_revoke_bad_instances_fail_without_retry(fast_feishu: FeishuEmulator, run_dag: Any) -> None:
+    ids = [APPROVED, UNKNOWN, "  "]
+    dag_run = run_dag(DAGS / "operators_mapped.py", "feishu_operators_mapped", run_conf={"ids": ids})
     states = _states(dag_run)
     assert states[("revoke", 0)] == "success"
-    assert states[("revoke", 1)] == "failed"
+    assert states[("revoke", 1)] == "failed"  # 1160201 from Feishu
+    assert states[("revoke", 2)] == "failed"  # blank id: refused when the mapped operator is built
     assert states[("revoke_again", -1)] == "upstream_failed"
+    assert _tries(dag_run, "revoke") == {0: 1, 1: 1, 2: 1}  # retries=2, none used
     failed = _xcom(dag_run, "revoke", 1)
     assert failed["outcome"] == "failed"
     assert failed["error"]["code"] == 1160201
-    assert fast_feishu.request_count("revoke") == 2  # a business error is not retried by Airflow either
+    assert fast_feishu.request_count("revoke") == 2
 
 
 def test_batch_of_200_with_5_bad_records(fast_feishu: FeishuEmulator, run_dag: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pendulum
@@ -22,8 +23,9 @@ with DAG(
         return list(context["params"]["ids"])
 
     ids = offboardings_to_revoke()
+    # Retries allowed: the tests check that bad input and business errors do not use them.
     revoked = RevokeOffboardingOperator.partial(
-        task_id="revoke", feishu_conn_id="feishu_default", max_workers=1
+        task_id="revoke", feishu_conn_id="feishu_default", retries=2, retry_delay=timedelta(0)
     ).expand(offboarding_id=ids)
 
     @task
