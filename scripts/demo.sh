@@ -11,8 +11,8 @@
 #   5. a summary: records edited and revoked, statuses before and after (from GET /_emulator/state), and the
 #      XCom results of every run (from the SQLite metadata database)
 #
-# The emulator is stopped on every exit path, Ctrl-C included. Set KEEP_DEMO_HOME=1 to keep the temporary
-# AIRFLOW_HOME (database, logs) for a look afterwards.
+# The emulator and Airflow are stopped on every exit path, Ctrl-C included. The temporary AIRFLOW_HOME
+# (database, task logs) is kept when a step fails, or always with KEEP_DEMO_HOME=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -38,15 +38,29 @@ LOG="$LOG_DIR/airflow.log"
 EMULATOR_OUT="$LOG_DIR/emulator.log"
 : >"$LOG"
 emulator_pid=""
+job_pid=""
+
+# Every long-running step runs as a background job in its own process group (set -m) and the script waits
+# for it: a Ctrl-C then interrupts the wait at once (airflow dags test does not stop on SIGINT by itself),
+# and cleanup stops each group with everything it started.
+set -m
+
+stop_group() {
+  local pid=$1
+  kill -TERM -- "-$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 50); do
+    kill -0 -- "-$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+}
 
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  if [ -n "$emulator_pid" ] && kill -0 "$emulator_pid" 2>/dev/null; then
-    kill "$emulator_pid" 2>/dev/null || true
-    wait "$emulator_pid" 2>/dev/null || true
-  fi
-  if [ "${KEEP_DEMO_HOME:-0}" = 1 ] || [ "$status" -ne 0 ]; then
+  [ -n "$job_pid" ] && stop_group "$job_pid"
+  [ -n "$emulator_pid" ] && stop_group "$emulator_pid"
+  if [ "${KEEP_DEMO_HOME:-0}" = 1 ] || { [ "$status" -ne 0 ] && [ "$status" -ne 130 ]; }; then
     echo "demo files kept in $WORK"
   else
     rm -rf "$WORK"
@@ -55,6 +69,16 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'echo; echo "interrupted"; exit 130' INT TERM
+
+# run_logged CMD...: run CMD with its output appended to the Airflow log; return its exit status.
+run_logged() {
+  "$@" >>"$LOG" 2>&1 &
+  job_pid=$!
+  local status=0
+  wait "$job_pid" || status=$?
+  job_pid=""
+  return "$status"
+}
 
 fail() {
   echo "FAILED: $1" >&2
@@ -74,7 +98,7 @@ mkdir -p "$AIRFLOW_HOME"
 echo "Airflow output goes to $LOG"
 
 echo "== airflow db migrate (SQLite in $AIRFLOW_HOME)"
-"$AIRFLOW" db migrate >>"$LOG" 2>&1 || fail "airflow db migrate"
+run_logged "$AIRFLOW" db migrate || fail "airflow db migrate"
 
 echo "== starting the Feishu emulator (seed: airflow_provider_feishu_corehr/testing/default_seed.json)"
 "$PY" -m airflow_provider_feishu_corehr.testing --print-json-line \
@@ -103,7 +127,7 @@ for dag_id in "${DAG_IDS[@]}"; do
   fi
   echo "== airflow dags test $dag_id"
   echo "==== airflow dags test $dag_id" >>"$LOG"
-  "$AIRFLOW" dags test "$dag_id" >>"$LOG" 2>&1 || fail "airflow dags test $dag_id"
+  run_logged "$AIRFLOW" dags test "$dag_id" || fail "airflow dags test $dag_id"
 done
 
 "$PY" scripts/demo_summary.py snapshot "$BASE_URL" "$WORK/state-after.json"
