@@ -157,14 +157,20 @@ class OffboardingStatusTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Look up the offboarding every ``poll_interval`` seconds; yield exactly one event."""
+        """Look up the offboarding every ``poll_interval`` seconds; yield exactly one event, then return.
+
+        The HTTP client is closed before the event is yielded.
+        """
+        yield _event(await self._wait())
+
+    async def _wait(self) -> dict[str, Any]:
+        """Poll until an outcome ends the wait; return the event payload."""
         watched = describe(self.employment_id, self.offboarding_id)
         try:
             client = await self._client()
         except FeishuError as exc:
             self.log.error("Cannot watch %s: %s", watched, exc)
-            yield _event(error_event(exc, 0))
-            return
+            return error_event(exc, 0)
         failures = 0
         async with client:
             while True:
@@ -175,15 +181,13 @@ class OffboardingStatusTrigger(BaseTrigger):
                 except FeishuError as exc:
                     if exc.permanent:
                         self.log.error("Looking up %s failed permanently: %s", watched, exc)
-                        yield _event(error_event(exc, failures))
-                        return
+                        return error_event(exc, failures)
                     failures += 1
                     if failures >= self.max_consecutive_failures:
                         self.log.error(
                             "Giving up on %s after %d transient errors in a row; last: %s", watched, failures, exc
                         )
-                        yield _event(error_event(exc, failures))
-                        return
+                        return error_event(exc, failures)
                     self.log.warning(
                         "Transient error %d of at most %d in a row looking up %s: %s; next look in %ss",
                         failures,
@@ -197,13 +201,11 @@ class OffboardingStatusTrigger(BaseTrigger):
                     outcome = classify(record, self.target_statuses, self.failure_statuses)
                     if outcome is Outcome.TARGET and record is not None:
                         self.log.info("Target status %s reached: %s.", record.status, watched)
-                        yield _event({"status": EVENT_SUCCESS, "record": record.summary()})
-                        return
+                        return {"status": EVENT_SUCCESS, "record": record.summary()}
                     if outcome is Outcome.FAILURE and record is not None:
                         message = failure_message(watched, record.status, self.failure_statuses)
                         self.log.error("%s", message)
-                        yield _event({"status": EVENT_FAILURE, "record": record.summary(), "message": message})
-                        return
+                        return {"status": EVENT_FAILURE, "record": record.summary(), "message": message}
                     log_waiting(self.log, watched, record.status if record else None, self.target_statuses)
                 await asyncio.sleep(self.poll_interval)
 

@@ -30,7 +30,7 @@ def _sensor(mode: str, **kwargs: Any) -> OffboardingStatusSensor:
         "task_id": "wait_for_offboarding",
         "target_statuses": ["Approved"],
         "poke_interval": 0.1,
-        "timeout": 60,
+        "timeout": 20,
         "deferrable": mode == "deferrable",
         "max_consecutive_failures": 3,
     }
