@@ -269,19 +269,16 @@ def test_batch_stops_after_ten_systemic_failures_in_a_row(fast_feishu: FeishuEmu
     assert fast_feishu.request_count("edit") == 10 * 2  # ten records, two attempts each (max_attempts=2)
 
 
-def test_batch_with_a_wrong_secret_sends_no_record(fast_feishu: FeishuEmulator, ti: RecordingTI) -> None:
-    import os
-
-    conn = json.loads(os.environ["AIRFLOW_CONN_FEISHU_DEFAULT"])
-    os.environ["AIRFLOW_CONN_FEISHU_WRONG"] = json.dumps({**conn, "password": "not-the-secret"})
-    try:
-        operator = RevokeOffboardingOperator(
-            task_id="r", offboarding_id=[APPROVED, OFFBOARDED, NO_NEED_APPROVAL], feishu_conn_id="feishu_wrong"
-        )
-        with pytest.raises(AirflowFailException, match="no tenant access token could be obtained"):
-            operator.execute({"ti": ti})
-    finally:
-        del os.environ["AIRFLOW_CONN_FEISHU_WRONG"]
+def test_batch_with_a_wrong_secret_sends_no_record(
+    fast_feishu: FeishuEmulator, ti: RecordingTI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = json.loads(fast_feishu.airflow_conn_json())
+    monkeypatch.setenv("AIRFLOW_CONN_FEISHU_WRONG", json.dumps({**conn, "password": "not-the-secret"}))
+    operator = RevokeOffboardingOperator(
+        task_id="r", offboarding_id=[APPROVED, OFFBOARDED, NO_NEED_APPROVAL], feishu_conn_id="feishu_wrong"
+    )
+    with pytest.raises(AirflowFailException, match="no tenant access token could be obtained"):
+        operator.execute({"ti": ti})
     records = ti.pushed["return_value"]["records"]
     assert [r["error"]["kind"] for r in records] == ["not_sent"] * 3
     assert all(r["error"]["permanent"] for r in records)
