@@ -22,6 +22,7 @@ from airflow_provider_feishu_corehr.client.validation import (
     optional_id,
     require_id,
 )
+from airflow_provider_feishu_corehr.operators.offboarding import InvalidOperatorArgumentError
 from airflow_provider_feishu_corehr.sensors.rules import (
     Outcome,
     check_max_consecutive_failures,
@@ -112,7 +113,9 @@ class OffboardingStatusSensor(BaseSensorOperator):
     list rendered with ``render_template_as_native_obj=True``; a list rendered as text is refused.
 
     Unknown status names, overlapping target and failure statuses, an empty ``employment_id`` and an unknown
-    ``user_id_type`` are refused when the task is built (static values) or rendered (templated values).
+    ``user_id_type`` are refused when the task is built (static values) or rendered (templated values), with
+    ``InvalidOperatorArgumentError`` (a ``FeishuInvalidInputError`` and an ``AirflowFailException``: a bad
+    mapped value fails its task without retry).
 
     :param employment_id: employment whose offboarding is watched, in ``user_id_type``; an int is taken as its
         decimal text (native rendering turns digit ids into ints). (templated)
@@ -166,7 +169,11 @@ class OffboardingStatusSensor(BaseSensorOperator):
         self.max_consecutive_failures = max_consecutive_failures
         self.deferrable = deferrable
         self._consecutive_failures = 0
-        self._check_static_arguments()
+        try:
+            self._check_static_arguments()
+        except FeishuInvalidInputError as exc:
+            # Also an AirflowFailException: a mapped task built with a bad value fails without retry.
+            raise InvalidOperatorArgumentError(exc.msg) from None
 
     def _check_static_arguments(self) -> None:
         """Refuse what is already wrong when the DAG is parsed; templated values are checked when rendered."""
@@ -200,7 +207,7 @@ class OffboardingStatusSensor(BaseSensorOperator):
                 user_id_type=None if self.user_id_type is None else check_user_id_type(self.user_id_type),
             )
         except FeishuInvalidInputError as exc:
-            raise AirflowFailException(f"{self.task_id}: {exc}") from exc
+            raise InvalidOperatorArgumentError(f"{self.task_id}: {exc.msg}") from exc
 
     def render_template_fields(self, context: Context, jinja_env: jinja2.Environment | None = None) -> None:
         """Render the templated fields, then refuse invalid values before anything is sent."""

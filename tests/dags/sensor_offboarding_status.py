@@ -8,7 +8,7 @@ A downstream task receives the sensor's XCom, so the tests also see that it is u
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, task
@@ -64,3 +64,26 @@ for _mode in ("poke", "reschedule", "deferrable"):
 
             received(_sensor.output)
         globals()[_dag.dag_id] = _dag
+
+with DAG(
+    dag_id="feishu_sensor_mapped",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    params={"employment_ids": []},
+    tags=["feishu", "test"],
+) as mapped_dag:
+
+    @task
+    def employments(**context: Any) -> list[Any]:
+        return list(context["params"]["employment_ids"])
+
+    # Retries allowed: the tests check that a bad mapped value does not use them.
+    OffboardingStatusSensor.partial(
+        task_id="wait_each",
+        target_statuses=["Approved", "Offboarded", "NoNeedApproval"],
+        poke_interval=0.2,
+        timeout=30,
+        retries=2,
+        retry_delay=timedelta(0),
+    ).expand(employment_id=employments())

@@ -69,6 +69,13 @@ def test_static_bad_arguments_are_refused_when_the_task_is_built(kwargs: dict[st
     assert rule in str(err.value)
 
 
+def test_build_time_refusal_also_fails_a_mapped_task_without_retry() -> None:
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    with pytest.raises(AirflowFailException, match="employment_id must not be empty"):
+        _sensor(employment_id="")
+
+
 def test_missing_employment_id_is_refused_by_python() -> None:
     with pytest.raises(TypeError, match="employment_id"):
         OffboardingStatusSensor(task_id="wait", target_statuses="Approved")  # type: ignore[call-arg]

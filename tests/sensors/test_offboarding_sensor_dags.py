@@ -140,3 +140,16 @@ def test_invalid_rendered_status_fails_before_any_request(feishu: FeishuEmulator
     assert _states(dag_run)[SENSOR] == "failed"
     assert feishu.request_count() == 0
     assert "target_statuses has unknown status 'Done'" in logs()
+
+
+def test_mapped_sensor_bad_value_fails_without_retry(feishu: FeishuEmulator, run_dag: Any) -> None:
+    """``.partial().expand()``: each employment waited for in its own task; a bad id fails its task only, once."""
+    from airflow.utils.session import create_session
+
+    good = ["6982509313466189341", "6982509313466189343", "6982509313466189346"]  # Approved, Offboarded, NoNeedApproval
+    dag_run = run_dag(DAG_FILE, "feishu_sensor_mapped", run_conf={"employment_ids": [*good, "  "]})
+    with create_session() as session:
+        tis = {ti.map_index: ti for ti in dag_run.get_task_instances(session=session) if ti.task_id == "wait_each"}
+        states = {index: (str(ti.state), ti.try_number) for index, ti in tis.items()}
+    assert states == {0: ("success", 1), 1: ("success", 1), 2: ("success", 1), 3: ("failed", 1)}
+    assert feishu.request_count("search") == 3
