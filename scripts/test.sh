@@ -3,7 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-export AIRFLOW_HOME="${AIRFLOW_HOME:-$(mktemp -d -t feishu-airflow-home-XXXXXX)}"
+AIRFLOW_HOME="$(mktemp -d -t feishu-airflow-home-XXXXXX)"
+export AIRFLOW_HOME
+trap 'rm -rf "$AIRFLOW_HOME"' EXIT
 export FEISHU_TEST_AIRFLOW_HOME="$AIRFLOW_HOME"
 echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy --strict"; .venv/bin/mypy

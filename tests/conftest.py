@@ -18,7 +18,8 @@ import pytest
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-_HOME = Path(os.environ.get("FEISHU_TEST_AIRFLOW_HOME") or tempfile.mkdtemp(prefix="feishu-airflow-home-"))
+_GIVEN_HOME = os.environ.get("FEISHU_TEST_AIRFLOW_HOME")
+_HOME = Path(_GIVEN_HOME or tempfile.mkdtemp(prefix="feishu-airflow-home-"))
 os.environ["AIRFLOW_HOME"] = str(_HOME)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_HOME / "dags")
@@ -29,6 +30,12 @@ os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_DAGS = REPO_ROOT / "example_dags"
 TEST_DAGS = Path(__file__).resolve().parent / "dags"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the temporary ``AIRFLOW_HOME`` this module created (one given by the caller is the caller's)."""
+    if not _GIVEN_HOME:
+        shutil.rmtree(_HOME, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
