@@ -49,14 +49,15 @@ POOL_SIZE = 32
 
 
 def _classify(exc: Exception) -> FailureKind:
-    """Map a ``requests`` exception to a :class:`FailureKind` (the exception text is dropped)."""
+    """Map a ``requests`` exception to a :class:`FailureKind` by type (the exception text is dropped)."""
     import requests
+    from urllib3.exceptions import ProtocolError
 
     if isinstance(exc, requests.Timeout):
         return FailureKind.TIMEOUT
     if isinstance(exc, requests.ConnectionError):
-        text = type(exc.args[0]).__name__ if exc.args else ""
-        return FailureKind.RESET if "Protocol" in text or "Reset" in text else FailureKind.CONNECT
+        cause = exc.args[0] if exc.args else None
+        return FailureKind.RESET if isinstance(cause, ProtocolError | ConnectionResetError) else FailureKind.CONNECT
     return FailureKind.PROTOCOL
 
 

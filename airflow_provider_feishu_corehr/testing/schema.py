@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_feishu_corehr.client.fields import NON_EDITABLE_FIELDS
 from airflow_provider_feishu_corehr.testing.errors import SeedError
 
 TYPES = (
@@ -29,35 +30,8 @@ TYPES = (
     "person",
 )
 DEFAULT_MAX_LENGTH = {"text": 255, "long_text": 6000, "hyperlink": 255}
-# Documented list of api names the edit endpoint refuses (edit page, "not editable").
-NOT_EDITABLE = frozenset(
-    {
-        "wk_id",
-        "wk_tenant_id",
-        "employment",
-        "process_id",
-        "flow_id",
-        "node_id",
-        "initiator_id",
-        "status",
-        "checklist_status",
-        "checklist_process_id",
-        "type",
-        "hrbp_ids",
-        "hrbp_list",
-        "probation_id",
-        "wk_created_at",
-        "wk_created_by",
-        "wk_updated_at",
-        "wk_updated_by",
-        "wk_deleted_at",
-        "wk_is_deleted",
-        "noncompete_agreement_id",
-        "social_insurance_end_date",
-        "provident_fund_end_date",
-        "sign_type",
-    }
-)
+# The documented not-editable api names: one list, shared with the client-side check.
+NOT_EDITABLE = NON_EDITABLE_FIELDS
 # Search ``custom_fields[].type`` numbers (1 text, 2 bool, 3 number, 4 enum, 5 lookup, 8 time, 9 attachment).
 CUSTOM_TYPE_NUMBERS = {
     "text": 1,
