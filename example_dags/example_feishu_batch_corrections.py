@@ -16,7 +16,8 @@ Two DAGs share the same three steps:
   its own in the UI.
 
 ``report_outcomes`` runs even when some corrections failed (``trigger_rule="all_done"``): the operator pushes
-every record's outcome before it fails the task. Which form to choose: see "Batches or mapping" in the README.
+every record's outcome before it fails the task. The report then fails too, so the DAG run shows the failure.
+Which form to choose: see "Batches or mapping" in the README.
 
 Params: ``feishu_conn_id`` (connection of type ``feishu``) and ``corrections_file`` (a CSV path; empty means
 the file shipped with this example).
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from airflow.sdk import Param, dag, task
+from airflow.providers.common.compat.sdk import AirflowFailException, Param, dag, get_current_context, task
 
 from airflow_provider_feishu_corehr.operators.offboarding import EditOffboardingOperator
 
@@ -68,7 +69,9 @@ def report_outcomes(outcomes: Any) -> dict[str, Any]:
     """Summarize the edit outcomes: counts per outcome and the failed records with code, message and log id.
 
     ``outcomes`` is the batch operator's XCom (``{"total", "counts", "records"}``) or, from the mapped task,
-    the list of per-record XComs.
+    the list of per-record XComs. The summary is the XCom ``return_value``; when a correction failed, it is
+    pushed and then the task fails too, so the DAG run is marked failed (a run that corrected nothing for some
+    records must not look green).
     """
     records = list(outcomes["records"]) if isinstance(outcomes, dict) else [r for r in outcomes if r is not None]
     counts: dict[str, int] = {}
@@ -80,7 +83,12 @@ def report_outcomes(outcomes: Any) -> dict[str, Any]:
         if r["outcome"] == "failed"
     ]
     edited = sorted(r["offboarding_id"] for r in records if r["outcome"] == "edited")
-    return {"total": len(records), "counts": counts, "edited": edited, "failed": failed}
+    summary = {"total": len(records), "counts": counts, "edited": edited, "failed": failed}
+    if failed:
+        get_current_context()["ti"].xcom_push(key="return_value", value=summary)
+        ids = ", ".join(f"{f['offboarding_id']} (code {f['code']}, log id {f['log_id']})" for f in failed)
+        raise AirflowFailException(f"{len(failed)} of {len(records)} correction(s) failed: {ids}")
+    return summary
 
 
 @dag(

@@ -18,8 +18,7 @@ Params: ``feishu_conn_id`` (connection of type ``feishu``) and ``employment_id``
 from __future__ import annotations
 
 import pendulum
-from airflow.providers.common.compat.sdk import AirflowFailException
-from airflow.sdk import Param, dag, task
+from airflow.providers.common.compat.sdk import AirflowFailException, Param, dag, task
 
 from airflow_provider_feishu_corehr.operators.offboarding import EditOffboardingOperator, RevokeOffboardingOperator
 from airflow_provider_feishu_corehr.sensors.offboarding import OffboardingStatusSensor

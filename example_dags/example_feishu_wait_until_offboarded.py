@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 import pendulum
-from airflow.sdk import Param, dag, task
+from airflow.providers.common.compat.sdk import Param, dag, task
 
 from airflow_provider_feishu_corehr.sensors.offboarding import OffboardingStatusSensor
 

@@ -159,6 +159,7 @@ def _latest_offboarding(emu: FeishuEmulator, employment_id: str) -> dict[str, An
 
 def _check_lifecycle(emu: FeishuEmulator, dag_run: Any, offboarding_id: str) -> None:
     example = _load(LIFECYCLE)
+    assert dag_run.state == "success"
     assert set(_task_states(dag_run).values()) == {"success"}
     record = emu.record(offboarding_id)
     assert record["status"] == "Withdrawn"
@@ -191,10 +192,12 @@ def test_lifecycle_edits_revokes_and_sees_withdrawn(feishu_connection: FeishuEmu
     employment_id = example.lifecycle_dag.params["employment_id"]
     latest = _latest_offboarding(feishu_connection, employment_id)
     assert latest["status"] == "Approved"
+    feishu_connection.inject_fault("revoke", "http_503", count=2)  # the client retries through these
 
     dag_run = run_dag(LIFECYCLE, "example_feishu_offboarding_lifecycle")
 
     _check_lifecycle(feishu_connection, dag_run, latest["offboarding_id"])
+    assert feishu_connection.request_count("revoke", http_status=503) == 2
 
 
 def test_lifecycle_waits_while_the_revoke_is_in_withdrawal_approval(
@@ -244,6 +247,7 @@ def test_batch_corrections_apply_every_row_of_the_shipped_csv(
 
     dag_run = run_dag(BATCH, dag_id)
 
+    assert dag_run.state == "success"
     assert set(_task_states(dag_run).values()) == {"success"}
     for offboarding_id, fields in expected.items():
         record = emu.record(offboarding_id)
@@ -287,7 +291,9 @@ def test_batch_corrections_report_a_refused_record_and_apply_the_others(
     states = _task_states(dag_run)
     apply_states = {k: v for k, v in states.items() if k.startswith("apply_correction")}
     assert sorted(apply_states.values()) == (["failed"] if len(apply_states) == 1 else ["failed", "success"])
-    assert states["report_outcomes"] == "success"  # trigger_rule all_done: it reports the failure
+    # trigger_rule all_done: the report runs, pushes its summary, then fails so the run is not green
+    assert states["report_outcomes"] == "failed"
+    assert dag_run.state == "failed"
     assert emu.record(good)["offboarding_date"] == "2026-11-30"
     assert emu.record(withdrawn) == before
 
