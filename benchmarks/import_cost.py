@@ -107,7 +107,7 @@ def main() -> None:
     for i, module in enumerate(modules):
         step = statistics.median(s.steps_ms[i] for s in ours)
         print(f"              {module:<52} {step:8.1f} ms")
-    print(f"  packages first loaded by the provider modules: {', '.join(ours[-1].new_packages) or 'none'}")
+    print(f"  top-level packages first loaded by the provider modules: {', '.join(ours[-1].new_packages) or 'none'}")
     if reference:
         ref = statistics.median(s.added_ms for s in reference)
         print(f"  added by  import {REFERENCE:<38} {ref:8.1f} ms")
