@@ -97,6 +97,14 @@ def after_searches(emu: FeishuEmulator, count: int, action: Callable[[], None]) 
         thread.join(timeout=5)
 
 
+def _feishu_conn_id(task: Any) -> str | None:
+    """The ``feishu_conn_id`` argument of a provider operator or sensor, mapped (``partial_kwargs``) or not."""
+    partial = getattr(task, "partial_kwargs", None)
+    if partial is not None:
+        return partial.get("feishu_conn_id")
+    return getattr(task, "feishu_conn_id", None)
+
+
 def _csv_records(path: Path) -> dict[str, dict[str, str]]:
     records: dict[str, dict[str, str]] = {}
     with path.open(newline="", encoding="utf-8") as handle:
@@ -118,10 +126,9 @@ def test_dagbag_imports_every_example_without_errors(airflow_db: Path) -> None:
         dag = bag.get_dag(dag_id)
         assert dag is not None
         assert dag.params["feishu_conn_id"] == "feishu_default", dag_id
-        feishu_tasks = [task for task in dag.tasks if hasattr(task, "feishu_conn_id")]
-        for task in feishu_tasks:
-            assert task.feishu_conn_id == "{{ params.feishu_conn_id }}", f"{dag_id}.{task.task_id}"
-            assert "feishu_conn_id" in task.template_fields
+        conn_ids = {task.task_id: c for task in dag.tasks if (c := _feishu_conn_id(task)) is not None}
+        assert conn_ids, f"{dag_id} has no Feishu task"
+        assert set(conn_ids.values()) == {"{{ params.feishu_conn_id }}"}, conn_ids
 
 
 def test_examples_hold_nothing_emulator_specific() -> None:
@@ -131,8 +138,8 @@ def test_examples_hold_nothing_emulator_specific() -> None:
             assert marker not in text, f"{path.name} mentions {marker!r}"
 
 
-def test_parsing_the_examples_sends_nothing_and_loads_no_http_client(tmp_path: Path) -> None:
-    """DAG files are parsed all the time: they must not import requests or open connections at parse time."""
+def test_parsing_the_examples_loads_no_http_client(tmp_path: Path) -> None:
+    """DAG files are parsed all the time: parsing them must not import an HTTP client library."""
     probe = (
         "import importlib.util, sys\n"
         "for path in sys.argv[1:]:\n"
