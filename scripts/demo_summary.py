@@ -49,6 +49,8 @@ def flatten(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _short(value: Any, limit: int = 60) -> str:
+    if value is None or value == "":
+        return "(empty)"
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -58,13 +60,15 @@ def print_changes(before: dict[str, Any], after: dict[str, Any], notes: dict[str
     new = {item["offboarding_id"]: flatten(item) for item in after["offboardings"]}
     print("Offboardings changed in the emulator (GET /_emulator/state before and after the runs)")
     print("-" * WIDTH)
-    changed = 0
+    changed = edited = revoked = 0
     for offboarding_id, fields in new.items():
         previous = old.get(offboarding_id, {})
         diff = {k: (previous.get(k), v) for k, v in fields.items() if previous.get(k) != v}
         if not diff:
             continue
         changed += 1
+        edited += any(k not in ("status", "checklist_status") for k in diff)
+        revoked += fields.get("status") == "Withdrawn" and offboarding_id not in notes
         was, now = previous.get("status"), fields.get("status")
         status = f"{was} -> {now}" if was != now else f"{now} (unchanged)"
         note = f"  [{notes[offboarding_id]}]" if offboarding_id in notes else ""
@@ -72,7 +76,9 @@ def print_changes(before: dict[str, Any], after: dict[str, Any], notes: dict[str
         for name, (old_value, new_value) in diff.items():
             if name not in ("status", "checklist_status"):
                 print(f"    {name:<24} {_short(old_value, 36):<38} -> {_short(new_value, 44)}")
-    print(f"({changed} changed, {len(new) - changed} unchanged; requests served per endpoint: {after.get('requests')})")
+    unchanged = len(new) - changed
+    print(f"{edited} offboarding(s) edited, {revoked} revoked, {changed} changed in all, {unchanged} unchanged")
+    print(f"requests the emulator served, per endpoint: {after.get('requests')}")
 
 
 def describe_xcom(value: Any) -> list[str]:
