@@ -26,7 +26,6 @@ from airflow_provider_feishu_corehr.client.errors import (
 FAILED = "failed"
 MAX_WORKERS_LIMIT = 32
 SYSTEMIC_FAILURES_BEFORE_STOP = 10
-_TEMPLATE_MARKERS = ("{{", "{%", "{#")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -37,22 +36,6 @@ def check_max_workers(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WORKERS_LIMIT:
         raise FeishuInvalidInputError(f"max_workers must be an integer from 1 to {MAX_WORKERS_LIMIT}; got {value!r}")
     return value
-
-
-def is_static(value: Any) -> bool:
-    """True when ``value`` is final at DAG parse time: no Jinja markers and no reference to an XCom.
-
-    Only static arguments are validated in ``__init__``; everything is validated again after rendering.
-    """
-    if isinstance(value, str):
-        return not any(marker in value for marker in _TEMPLATE_MARKERS)
-    if hasattr(value, "resolve") and hasattr(value, "iter_references"):  # XComArg and other lazy references
-        return False
-    if isinstance(value, Mapping):
-        return all(is_static(k) and is_static(v) for k, v in value.items())
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return all(is_static(item) for item in value)
-    return True
 
 
 def as_record_list(name: str, value: Any) -> list[Any]:

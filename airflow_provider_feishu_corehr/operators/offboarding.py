@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, BaseOperator
 
+from airflow_provider_feishu_corehr._arguments import InvalidOperatorArgumentError, invalid_argument, is_static
 from airflow_provider_feishu_corehr.client.codes import Endpoint, lookup
 from airflow_provider_feishu_corehr.client.errors import FeishuBusinessError, FeishuError, FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.fields import normalize_update_data
@@ -46,7 +46,6 @@ from airflow_provider_feishu_corehr.operators._batch import (
     duplicates,
     error_info,
     is_permanent,
-    is_static,
     run_bounded,
 )
 
@@ -56,30 +55,13 @@ if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.client.models import FieldValue
     from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
 
+__all__ = ["EditOffboardingOperator", "InvalidOperatorArgumentError", "RevokeOffboardingOperator"]
+
 REVOKED = "revoked"
 ALREADY_WITHDRAWN = "already_withdrawn"
 EDITED = "edited"
 ALREADY_WITHDRAWN_CODE = 1160202
 _ENTRY_KEYS = frozenset({"offboarding_id", "update_data", "operator_id"})
-
-
-class InvalidOperatorArgumentError(FeishuInvalidInputError, AirflowFailException):
-    """A bad argument found while the operator is built.
-
-    When a DAG file is parsed it is an import error of the DAG. When a mapped task is expanded at run time
-    (``.partial().expand()`` builds the operator then), it fails the task without retry: the same input would
-    fail again.
-    """
-
-
-@contextmanager
-def _invalid_argument() -> Iterator[None]:
-    try:
-        yield
-    except InvalidOperatorArgumentError:
-        raise
-    except FeishuInvalidInputError as err:
-        raise InvalidOperatorArgumentError(err.msg) from None
 
 
 @dataclass(frozen=True)
@@ -147,6 +129,8 @@ class _OffboardingOperator(BaseOperator):
 
     feishu_conn_id: str
     max_workers: int
+    operator_id: str | None
+    user_id_type: str | None
 
     @cached_property
     def hook(self) -> FeishuHook:
@@ -163,6 +147,14 @@ class _OffboardingOperator(BaseOperator):
 
     def _record(self, job: _Job, exc: BaseException | None, success: dict[str, Any] | None) -> dict[str, Any]:
         raise NotImplementedError
+
+    def _check_common_arguments(self) -> None:
+        """Check ``max_workers``, and ``user_id_type`` and ``operator_id`` when they are not templated."""
+        check_max_workers(self.max_workers)
+        if is_static(self.user_id_type):
+            _user_id_type(self.user_id_type)
+        if is_static(self.operator_id):
+            optional_id("operator_id", self.operator_id)
 
     def _check_static(self) -> None:
         """Validate at DAG parse time when every argument is final; a refused record is a DAG error here."""
@@ -313,19 +305,15 @@ class RevokeOffboardingOperator(_OffboardingOperator):
         self.fail_if_already_withdrawn = fail_if_already_withdrawn
         self.max_workers = max_workers
         self.feishu_conn_id = feishu_conn_id
-        with _invalid_argument():
+        with invalid_argument():
             self._check_arguments()
 
     def _check_arguments(self) -> None:
-        check_max_workers(self.max_workers)
+        self._check_common_arguments()
         if not isinstance(self.fail_if_already_withdrawn, bool):
             raise FeishuInvalidInputError(
                 f"fail_if_already_withdrawn must be True or False; got {type(self.fail_if_already_withdrawn).__name__}"
             )
-        if is_static(self.user_id_type):
-            _user_id_type(self.user_id_type)
-        if is_static(self.operator_id):
-            optional_id("operator_id", self.operator_id)
         if all(is_static(a) for a in (self.offboarding_id, self.user_id_type, self.operator_id)):
             self._check_static()
 
@@ -452,17 +440,13 @@ class EditOffboardingOperator(_OffboardingOperator):
         self.timezone = timezone
         self.max_workers = max_workers
         self.feishu_conn_id = feishu_conn_id
-        with _invalid_argument():
+        with invalid_argument():
             self._check_arguments()
 
     def _check_arguments(self) -> None:
-        check_max_workers(self.max_workers)
+        self._check_common_arguments()
         self._check_shape()
         self._tz()
-        if is_static(self.user_id_type):
-            _user_id_type(self.user_id_type)
-        if is_static(self.operator_id):
-            optional_id("operator_id", self.operator_id)
         arguments = (self.offboarding_id, self.update_data, self.offboardings, self.operator_id, self.user_id_type)
         if all(is_static(a) for a in arguments):
             self._check_static()

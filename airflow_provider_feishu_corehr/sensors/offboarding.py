@@ -15,14 +15,14 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
-from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
+from airflow_provider_feishu_corehr._arguments import invalid_argument, is_static
+from airflow_provider_feishu_corehr.client.errors import FeishuError
 from airflow_provider_feishu_corehr.client.validation import (
     check_statuses,
     check_user_id_type,
     optional_id,
     require_id,
 )
-from airflow_provider_feishu_corehr.operators.offboarding import InvalidOperatorArgumentError
 from airflow_provider_feishu_corehr.sensors.rules import (
     Outcome,
     check_max_consecutive_failures,
@@ -41,19 +41,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
-
-_JINJA_MARKERS = ("{{", "{%", "{#")
-
-
-def _is_templated(value: Any) -> bool:
-    """True when ``value`` is only known after rendering: Jinja text, or an XComArg-like reference."""
-    if value is None:
-        return False
-    if isinstance(value, str):
-        return any(marker in value for marker in _JINJA_MARKERS)
-    if isinstance(value, list | tuple | set | frozenset):
-        return any(_is_templated(item) for item in value)
-    return hasattr(value, "resolve")
 
 
 def _id_text(value: Any) -> Any:
@@ -169,25 +156,22 @@ class OffboardingStatusSensor(BaseSensorOperator):
         self.max_consecutive_failures = max_consecutive_failures
         self.deferrable = deferrable
         self._consecutive_failures = 0
-        try:
+        with invalid_argument():  # also an AirflowFailException: a bad mapped value fails without retry
             self._check_static_arguments()
-        except FeishuInvalidInputError as exc:
-            # Also an AirflowFailException: a mapped task built with a bad value fails without retry.
-            raise InvalidOperatorArgumentError(exc.msg) from None
 
     def _check_static_arguments(self) -> None:
         """Refuse what is already wrong when the DAG is parsed; templated values are checked when rendered."""
         check_max_consecutive_failures(self.max_consecutive_failures)
         if self.deferrable:
             check_poll_interval(self.poke_interval)
-        if not _is_templated(self.employment_id):
+        if is_static(self.employment_id):
             require_id("employment_id", _id_text(self.employment_id))
-        if not _is_templated(self.offboarding_id):
+        if is_static(self.offboarding_id):
             optional_id("offboarding_id", _id_text(self.offboarding_id))
-        if self.user_id_type is not None and not _is_templated(self.user_id_type):
+        if self.user_id_type is not None and is_static(self.user_id_type):
             check_user_id_type(self.user_id_type)
-        targets_known = not _is_templated(self.target_statuses)
-        failures_known = not _is_templated(self.failure_statuses)
+        targets_known = is_static(self.target_statuses)
+        failures_known = is_static(self.failure_statuses)
         if targets_known and failures_known:
             resolve_statuses(self.target_statuses, self.failure_statuses)
         elif targets_known:
@@ -197,7 +181,7 @@ class OffboardingStatusSensor(BaseSensorOperator):
 
     def _watch(self) -> _Watch:
         """Validate the rendered arguments; a bad value fails the task without retries."""
-        try:
+        with invalid_argument(f"{self.task_id}: "):
             targets, failures = resolve_statuses(self.target_statuses, self.failure_statuses)
             return _Watch(
                 employment_id=require_id("employment_id", _id_text(self.employment_id)),
@@ -206,8 +190,6 @@ class OffboardingStatusSensor(BaseSensorOperator):
                 failures=failures,
                 user_id_type=None if self.user_id_type is None else check_user_id_type(self.user_id_type),
             )
-        except FeishuInvalidInputError as exc:
-            raise InvalidOperatorArgumentError(f"{self.task_id}: {exc.msg}") from exc
 
     def render_template_fields(self, context: Context, jinja_env: jinja2.Environment | None = None) -> None:
         """Render the templated fields, then refuse invalid values before anything is sent."""
