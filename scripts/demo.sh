@@ -106,7 +106,7 @@ echo "== starting the Feishu emulator (seed: airflow_provider_feishu_corehr/test
 emulator_pid=$!
 info=""
 for _ in $(seq 1 150); do
-  info=$(head -n 1 "$EMULATOR_OUT")
+  info=$(grep -m 1 '^{' "$EMULATOR_OUT" || true)
   [[ $info == "{"* ]] && break
   kill -0 "$emulator_pid" 2>/dev/null || { cat "$EMULATOR_OUT" >&2; fail "the emulator exited"; }
   sleep 0.1
