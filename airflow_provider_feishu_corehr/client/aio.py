@@ -13,6 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.client import api
+from airflow_provider_feishu_corehr.client.base import ClientBase
 from airflow_provider_feishu_corehr.client.exchange import (
     DropToken,
     GetToken,
@@ -22,9 +23,8 @@ from airflow_provider_feishu_corehr.client.exchange import (
     TransportFailure,
     exchange,
 )
-from airflow_provider_feishu_corehr.client.policy import FailureKind, RetryPolicy
-from airflow_provider_feishu_corehr.client.ratelimit import limiter_for
-from airflow_provider_feishu_corehr.client.tokens import TOKENS, TokenCache, TokenKey
+from airflow_provider_feishu_corehr.client.policy import FailureKind
+from airflow_provider_feishu_corehr.client.tokens import TOKENS, TokenCache
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     import httpx
 
     from airflow_provider_feishu_corehr.client.api import ApiRequest
-    from airflow_provider_feishu_corehr.client.codes import Endpoint
     from airflow_provider_feishu_corehr.client.models import (
         ClientSettings,
         EditResult,
@@ -42,7 +41,6 @@ if TYPE_CHECKING:
         RevokeResult,
     )
     from airflow_provider_feishu_corehr.client.policy import Reply
-    from airflow_provider_feishu_corehr.client.ratelimit import RateLimiter
 
 POOL_SIZE = 32
 
@@ -60,7 +58,7 @@ def _classify(exc: Exception) -> FailureKind:
     return FailureKind.PROTOCOL
 
 
-class AsyncFeishuClient:
+class AsyncFeishuClient(ClientBase):
     """Async client of the Feishu CoreHR offboarding API; use as ``async with AsyncFeishuClient(...) as c:``.
 
     Without ``async with`` it works too; call :meth:`aclose` when done. One instance belongs to one event loop.
@@ -84,16 +82,9 @@ class AsyncFeishuClient:
         clock: Callable[[], float] = time.monotonic,
         token_cache: TokenCache = TOKENS,
     ) -> None:
-        self.settings = settings
-        self._on_token = on_token
+        super().__init__(settings, on_token=on_token, random=random, clock=clock, token_cache=token_cache)
         self._sleep = sleep
-        self._clock = clock
-        self._policy = RetryPolicy.from_settings(settings, random=random)
-        self._tokens = token_cache
-        self._token_key = TokenKey.for_settings(settings)
-        self._announced: str | None = None
         self._client: httpx.AsyncClient | None = None
-        self._limiters: dict[Endpoint, RateLimiter | None] = {}
 
     # -- plumbing -----------------------------------------------------------------------------------------
 
@@ -106,18 +97,6 @@ class AsyncFeishuClient:
                 limits=httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE),
             )
         return self._client
-
-    def _limiter(self, endpoint: Endpoint) -> RateLimiter | None:
-        if endpoint not in self._limiters:
-            self._limiters[endpoint] = limiter_for(self.settings, endpoint)
-        return self._limiters[endpoint]
-
-    def _announce(self, token: str) -> str:
-        if token != self._announced:
-            if self._on_token is not None:
-                self._on_token(token)
-            self._announced = token
-        return token
 
     async def _send(self, action: Send) -> HttpResponse | TransportFailure:
         import httpx

@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.client import api
+from airflow_provider_feishu_corehr.client.base import ClientBase
 from airflow_provider_feishu_corehr.client.exchange import (
     DropToken,
     GetToken,
@@ -23,9 +24,8 @@ from airflow_provider_feishu_corehr.client.exchange import (
     TransportFailure,
     exchange,
 )
-from airflow_provider_feishu_corehr.client.policy import FailureKind, RetryPolicy
-from airflow_provider_feishu_corehr.client.ratelimit import limiter_for
-from airflow_provider_feishu_corehr.client.tokens import TOKENS, TokenCache, TokenKey
+from airflow_provider_feishu_corehr.client.policy import FailureKind
+from airflow_provider_feishu_corehr.client.tokens import TOKENS, TokenCache
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     import requests
 
     from airflow_provider_feishu_corehr.client.api import ApiRequest
-    from airflow_provider_feishu_corehr.client.codes import Endpoint
     from airflow_provider_feishu_corehr.client.models import (
         ClientSettings,
         EditResult,
@@ -43,7 +42,6 @@ if TYPE_CHECKING:
         RevokeResult,
     )
     from airflow_provider_feishu_corehr.client.policy import Reply
-    from airflow_provider_feishu_corehr.client.ratelimit import RateLimiter
 
 POOL_SIZE = 32
 
@@ -61,7 +59,7 @@ def _classify(exc: Exception) -> FailureKind:
     return FailureKind.PROTOCOL
 
 
-class FeishuClient:
+class FeishuClient(ClientBase):
     """Blocking client of the Feishu CoreHR offboarding API; safe to share between threads.
 
     :param settings: validated client settings (see ``hooks/connection.py`` for the Airflow side).
@@ -83,17 +81,10 @@ class FeishuClient:
         clock: Callable[[], float] = time.monotonic,
         token_cache: TokenCache = TOKENS,
     ) -> None:
-        self.settings = settings
-        self._on_token = on_token
+        super().__init__(settings, on_token=on_token, random=random, clock=clock, token_cache=token_cache)
         self._sleep = sleep
-        self._clock = clock
-        self._policy = RetryPolicy.from_settings(settings, random=random)
-        self._tokens = token_cache
-        self._token_key = TokenKey.for_settings(settings)
-        self._announced: str | None = None
         self._session: requests.Session | None = None
         self._session_lock = threading.Lock()
-        self._limiters: dict[Endpoint, RateLimiter | None] = {}
 
     # -- plumbing -----------------------------------------------------------------------------------------
 
@@ -121,20 +112,6 @@ class FeishuClient:
                     session.mount("http://", adapter)
                     self._session = session
         return session
-
-    def _limiter(self, endpoint: Endpoint) -> RateLimiter | None:
-        if endpoint not in self._limiters:
-            self._limiters[endpoint] = limiter_for(self.settings, endpoint)
-        return self._limiters[endpoint]
-
-    def _announce(self, token: str) -> str:
-        # Tell on_token about every token this client is about to use for the first time (tokens fetched by
-        # another client of the process included), so a token is always masked before it is sent.
-        if token != self._announced:
-            if self._on_token is not None:
-                self._on_token(token)
-            self._announced = token
-        return token
 
     def _send(self, action: Send) -> HttpResponse | TransportFailure:
         request = action.request

@@ -1,0 +1,65 @@
+"""What the sync and the async client share besides the attempt loop: settings, policy, tokens, limiters.
+
+Only the transports differ (:mod:`.sync`, :mod:`.aio`); the state each client keeps, and the rule that every
+token is handed to ``on_token`` before it is first sent, live here once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from airflow_provider_feishu_corehr.client.policy import RetryPolicy
+from airflow_provider_feishu_corehr.client.ratelimit import limiter_for
+from airflow_provider_feishu_corehr.client.tokens import TokenKey
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from airflow_provider_feishu_corehr.client.codes import Endpoint
+    from airflow_provider_feishu_corehr.client.models import ClientSettings
+    from airflow_provider_feishu_corehr.client.ratelimit import RateLimiter
+    from airflow_provider_feishu_corehr.client.tokens import TokenCache
+
+
+class ClientBase:
+    """State shared by :class:`~.sync.FeishuClient` and :class:`~.aio.AsyncFeishuClient`.
+
+    :param settings: validated client settings.
+    :param on_token: called with every tenant access token this client is about to use for the first time.
+    :param random: source of randomness in ``[0, 1)`` for backoff jitter.
+    :param clock: monotonic clock in seconds.
+    :param token_cache: the token cache.
+    """
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        *,
+        on_token: Callable[[str], None] | None,
+        random: Callable[[], float],
+        clock: Callable[[], float],
+        token_cache: TokenCache,
+    ) -> None:
+        self.settings = settings
+        self._on_token = on_token
+        self._clock = clock
+        self._policy = RetryPolicy.from_settings(settings, random=random)
+        self._tokens = token_cache
+        self._token_key = TokenKey.for_settings(settings)
+        self._announced: str | None = None
+        self._limiters: dict[Endpoint, RateLimiter | None] = {}
+
+    def _limiter(self, endpoint: Endpoint) -> RateLimiter | None:
+        """The process-wide limiter of ``endpoint`` for these settings (``None`` when off)."""
+        if endpoint not in self._limiters:
+            self._limiters[endpoint] = limiter_for(self.settings, endpoint)
+        return self._limiters[endpoint]
+
+    def _announce(self, token: str) -> str:
+        """Tell ``on_token`` about a token this client is about to use for the first time (tokens fetched by
+        another client of the process included), so a token is always masked before it is sent."""
+        if token != self._announced:
+            if self._on_token is not None:
+                self._on_token(token)
+            self._announced = token
+        return token
