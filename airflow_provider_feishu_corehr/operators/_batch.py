@@ -201,10 +201,12 @@ def error_info(exc: BaseException) -> dict[str, Any]:
             "log_id": exc.log_id,
             "permanent": exc.permanent,
         }
+    # The text of an error that is not ours is unknown (it may quote a value of the record or a URL): XCom, which
+    # the secret masker does not redact, gets its type only; the task log line has the rest.
     return {
         "kind": "unexpected",
         "code": None,
-        "message": f"{type(exc).__name__}: {exc}",
+        "message": f"unexpected {type(exc).__name__} (see the task log)",
         "advice": None,
         "log_id": None,
         "permanent": False,

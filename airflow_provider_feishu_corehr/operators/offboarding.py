@@ -15,6 +15,7 @@ sets the same values again).
 Error objects in XCom: ``{"kind", "code", "message", "advice", "log_id", "permanent"}``; ``kind`` is one of
 ``invalid_input`` (refused before sending), ``business`` (a Feishu code about the record), ``auth``,
 ``rate_limited``, ``transient``, ``not_sent`` and ``unexpected``; ``code`` is the Feishu code or ``None``.
+The ``message`` of an ``unexpected`` error names its type only; its text is in the task log.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pendulum
 import pytest
@@ -96,6 +96,37 @@ def test_revoke_with_operator_and_user_id_type(fast_feishu: FeishuEmulator, ti: 
         task_id="r", offboarding_id=APPROVED, operator_id=operator_open_id, user_id_type="open_id"
     ).execute({"ti": ti})
     assert result["outcome"] == "revoked"
+
+
+def test_unexpected_error_text_stays_out_of_xcom(
+    fast_feishu: FeishuEmulator, ti: RecordingTI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A bug, not a Feishu answer (the server cannot produce it): its text may quote anything, so XCom, which
+    # the secret masker does not redact, names only its type. The other record is still revoked.
+    from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
+
+    real_revoke = FeishuHook.revoke_offboarding
+
+    def revoke(self: FeishuHook, offboarding_id: str, **kwargs: Any) -> Any:
+        if offboarding_id == OFFBOARDED:
+            raise RuntimeError("personal value and t-some-token in the text")
+        return real_revoke(self, offboarding_id, **kwargs)
+
+    monkeypatch.setattr(FeishuHook, "revoke_offboarding", revoke)
+    with pytest.raises(AirflowException) as info:
+        RevokeOffboardingOperator(task_id="r", offboarding_id=[APPROVED, OFFBOARDED]).execute({"ti": ti})
+    assert not isinstance(info.value, AirflowFailException)  # unexpected: another try may pass
+    records = ti.pushed["return_value"]["records"]
+    assert [r["outcome"] for r in records] == ["revoked", "failed"]
+    assert records[1]["error"] == {
+        "kind": "unexpected",
+        "code": None,
+        "message": "unexpected RuntimeError (see the task log)",
+        "advice": None,
+        "log_id": None,
+        "permanent": False,
+    }
+    assert "t-some-token" not in json.dumps(ti.pushed)
 
 
 def test_revoke_batch_mixed(fast_feishu: FeishuEmulator, ti: RecordingTI) -> None:
