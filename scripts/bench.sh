@@ -5,7 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-export AIRFLOW_HOME="${AIRFLOW_HOME:-$(mktemp -d -t feishu-bench-home-XXXXXX)}"
+if [ -z "${AIRFLOW_HOME:-}" ]; then
+  AIRFLOW_HOME="$(mktemp -d -t feishu-bench-home-XXXXXX)"
+  trap 'rm -rf "$AIRFLOW_HOME"' EXIT
+fi
+export AIRFLOW_HOME
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
 if [ $# -gt 0 ]; then scripts=("$@"); else scripts=(benchmarks/*.py); fi
 failed=()
