@@ -22,239 +22,42 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, BaseOperator
-
 from airflow_provider_feishu_corehr._arguments import InvalidOperatorArgumentError, invalid_argument, is_static
+from airflow_provider_feishu_corehr.client.api import ALREADY_WITHDRAWN as ALREADY_WITHDRAWN_CODE
 from airflow_provider_feishu_corehr.client.codes import Endpoint, lookup
-from airflow_provider_feishu_corehr.client.errors import FeishuBusinessError, FeishuError, FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.errors import FeishuBusinessError, FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.fields import normalize_update_data
-from airflow_provider_feishu_corehr.client.validation import check_user_id_type, optional_id, require_id
+from airflow_provider_feishu_corehr.client.validation import optional_id, require_id
+from airflow_provider_feishu_corehr.operators._base import (
+    Job,
+    OffboardingOperatorBase,
+    Plan,
+    id_list,
+    mark_duplicates,
+    user_id_type_or_none,
+)
 from airflow_provider_feishu_corehr.operators._batch import (
     FAILED,
-    SYSTEMIC_FAILURES_BEFORE_STOP,
-    BatchReport,
-    Breaker,
-    Failure,
     as_record_list,
-    batch_report,
-    check_max_workers,
-    duplicate_error,
-    duplicates,
     error_info,
-    is_permanent,
-    run_bounded,
 )
 
 if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import Context
+    from collections.abc import Sequence
 
     from airflow_provider_feishu_corehr.client.models import FieldValue
-    from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
 
 __all__ = ["EditOffboardingOperator", "InvalidOperatorArgumentError", "RevokeOffboardingOperator"]
 
 REVOKED = "revoked"
 ALREADY_WITHDRAWN = "already_withdrawn"
 EDITED = "edited"
-ALREADY_WITHDRAWN_CODE = 1160202
 _ENTRY_KEYS = frozenset({"offboarding_id", "update_data", "operator_id"})
 
 
-@dataclass(frozen=True)
-class _Job:
-    """One record to send, or a record refused before sending (``refused`` set)."""
-
-    index: int
-    offboarding_id: str | None
-    operator_id: str | None = None
-    update: list[FieldValue] = field(default_factory=list)
-    field_names: list[str] = field(default_factory=list)
-    refused: FeishuInvalidInputError | None = None
-
-
-@dataclass(frozen=True)
-class _Plan:
-    single: bool
-    jobs: list[_Job]
-    user_id_type: str | None
-
-    def refused_text(self) -> str:
-        errors = [str(job.refused) for job in self.jobs if job.refused is not None]
-        listed = "\n".join(f"  - {e}" for e in errors[:10])
-        more = f"\n  - ... and {len(errors) - 10} more" if len(errors) > 10 else ""
-        return f"{len(errors)} record(s) refused:\n{listed}{more}"
-
-
-def _user_id_type(value: Any) -> str | None:
-    return None if value is None else check_user_id_type(value)
-
-
-def _id_list(value: Any) -> tuple[bool, list[Any]]:
-    """``(single, ids)``: a plain string is one id; a sequence (or JSON array text) is a batch."""
-    if isinstance(value, str) and not value.lstrip().startswith("["):
-        return True, [value]
-    if value is None:
-        raise FeishuInvalidInputError("offboarding_id is required")
-    if not isinstance(value, str) and (isinstance(value, (Mapping, bytes)) or not isinstance(value, Sequence)):
-        raise FeishuInvalidInputError(
-            f"offboarding_id must be an id (str) or a list of ids, got {type(value).__name__}"
-        )
-    return False, as_record_list("offboarding_id", value)
-
-
-def _mark_duplicates(jobs: list[_Job]) -> list[_Job]:
-    """Refuse every occurrence of an id listed more than once (order of two writes to one record is undefined)."""
-    repeated = duplicates([job.offboarding_id if job.refused is None else None for job in jobs])
-    if not repeated:
-        return jobs
-    refused = {i: duplicate_error(oid, positions) for oid, positions in repeated.items() for i in positions}
-    return [
-        _Job(job.index, job.offboarding_id, field_names=job.field_names, refused=refused[job.index])
-        if job.index in refused
-        else job
-        for job in jobs
-    ]
-
-
-class _OffboardingOperator(BaseOperator):
-    """Shared behaviour: hook, running records, XCom value and the final outcome of the task."""
-
-    ui_color = "#3370ff"
-    _action: ClassVar[str]
-    _outcomes: ClassVar[tuple[str, ...]]
-
-    feishu_conn_id: str
-    max_workers: int
-    operator_id: str | None
-    user_id_type: str | None
-
-    @cached_property
-    def hook(self) -> FeishuHook:
-        """The :class:`FeishuHook` of ``feishu_conn_id``, built on first use (not at DAG parse)."""
-        from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
-
-        return FeishuHook(feishu_conn_id=self.feishu_conn_id)
-
-    def _plan(self) -> _Plan:
-        raise NotImplementedError
-
-    def _send(self, job: _Job, user_id_type: str | None) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def _record(self, job: _Job, exc: BaseException | None, success: dict[str, Any] | None) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def _check_common_arguments(self) -> None:
-        """Check ``max_workers``, and ``user_id_type`` and ``operator_id`` when they are not templated."""
-        check_max_workers(self.max_workers)
-        if is_static(self.user_id_type):
-            _user_id_type(self.user_id_type)
-        if is_static(self.operator_id):
-            optional_id("operator_id", self.operator_id)
-
-    def _check_static(self) -> None:
-        """Validate at DAG parse time when every argument is final; a refused record is a DAG error here."""
-        plan = self._plan()
-        if any(job.refused is not None for job in plan.jobs):
-            raise FeishuInvalidInputError(plan.refused_text())
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        try:
-            plan = self._plan()
-        except FeishuInvalidInputError as err:
-            raise AirflowFailException(str(err)) from err
-        if plan.single and plan.jobs[0].refused is not None:
-            raise AirflowFailException(str(plan.jobs[0].refused)) from plan.jobs[0].refused
-        to_send = [job for job in plan.jobs if job.refused is None]
-        if not plan.single:
-            self.log.info(
-                "%s: sending %d offboarding(s) with up to %d worker(s); %d refused before sending",
-                self._action,
-                len(to_send),
-                self.max_workers,
-                len(plan.jobs) - len(to_send),
-            )
-        if plan.single:
-            self._start()
-            results = run_bounded(to_send, lambda job: self._send(job, plan.user_id_type), max_workers=1)
-        else:
-            results = self._send_batch(to_send, plan.user_id_type)
-        sent = {job.index: result for job, result in zip(to_send, results, strict=True)}
-
-        records: list[dict[str, Any]] = []
-        failures: list[Failure] = []
-        for job in plan.jobs:
-            outcome = sent.get(job.index)
-            exc: BaseException | None = job.refused if job.refused is not None else None
-            if isinstance(outcome, BaseException):
-                exc = outcome
-            if exc is not None:
-                failure = Failure(job.index, job.offboarding_id, exc)
-                self.log.warning("%s failed: %s", self._action, failure.describe())
-                failures.append(failure)
-            record = self._record(job, exc, outcome if isinstance(outcome, dict) else None)
-            if not plan.single:
-                record = {"index": job.index, **record}
-            records.append(record)
-
-        if plan.single:
-            value: dict[str, Any] = records[0]
-            if failures:
-                self._push(context, value)
-                error = failures[0].error
-                message = f"{self._action} offboarding {failures[0].offboarding_id} failed: {error}"
-                raise (AirflowFailException if is_permanent(error) else AirflowException)(message) from error
-            return value
-
-        report: BatchReport = batch_report(records, failures, self._outcomes)
-        self.log.info("%s finished: %s", self._action, report.value["counts"])
-        if failures:
-            self._push(context, report.value)
-            text = report.failure_text(self._action)
-            raise AirflowFailException(text) if report.all_permanent else AirflowException(text)
-        return report.value
-
-    def _start(self) -> None:
-        """Read the connection and build the client in this thread, before any worker starts."""
-        try:
-            self.hook.get_conn()
-        except FeishuError as err:  # the connection is not usable
-            raise (AirflowException if not err.permanent else AirflowFailException)(str(err)) from err
-
-    def _send_batch(self, jobs: list[_Job], user_id_type: str | None) -> list[dict[str, Any] | Exception]:
-        if not jobs:
-            return []
-        self._start()
-        breaker = Breaker(SYSTEMIC_FAILURES_BEFORE_STOP)
-        try:  # one token for the whole batch; when that fails, no record is sent
-            self.hook.get_conn().fetch_token()
-        except FeishuError as err:
-            breaker.trip(err, "no tenant access token could be obtained")
-
-        def work(job: _Job) -> dict[str, Any]:
-            breaker.check()
-            try:
-                result = self._send(job, user_id_type)
-            except Exception as exc:
-                breaker.record(exc)
-                raise
-            breaker.record(None)
-            return result
-
-        return run_bounded(jobs, work, max_workers=self.max_workers)
-
-    def _push(self, context: Context, value: dict[str, Any]) -> None:
-        """Push the outcomes before failing the task, so downstream tasks (trigger rule all_done) can read them."""
-        if self.do_xcom_push:
-            context["ti"].xcom_push(key="return_value", value=value)
-
-
-class RevokeOffboardingOperator(_OffboardingOperator):
+class RevokeOffboardingOperator(OffboardingOperatorBase):
     """Revoke (withdraw) Feishu People offboardings: one record, or many in one task.
 
     Calls ``POST /open-apis/corehr/v2/offboardings/revoke`` through :class:`FeishuHook`. Revoking a record that is
@@ -318,21 +121,21 @@ class RevokeOffboardingOperator(_OffboardingOperator):
         if all(is_static(a) for a in (self.offboarding_id, self.user_id_type, self.operator_id)):
             self._check_static()
 
-    def _plan(self) -> _Plan:
-        user_id_type = _user_id_type(self.user_id_type)
+    def _plan(self) -> Plan:
+        user_id_type = user_id_type_or_none(self.user_id_type)
         operator_id = optional_id("operator_id", self.operator_id)
-        single, ids = _id_list(self.offboarding_id)
+        single, ids = id_list(self.offboarding_id)
         jobs = []
         for index, raw in enumerate(ids):
             try:
                 offboarding_id = require_id("offboarding_id", raw, record=None if single else f"record {index}")
             except FeishuInvalidInputError as err:
-                jobs.append(_Job(index, raw if isinstance(raw, str) else None, refused=err))
+                jobs.append(Job(index, raw if isinstance(raw, str) else None, refused=err))
             else:
-                jobs.append(_Job(index, offboarding_id, operator_id=operator_id))
-        return _Plan(single=single, jobs=_mark_duplicates(jobs), user_id_type=user_id_type)
+                jobs.append(Job(index, offboarding_id, operator_id=operator_id))
+        return Plan(single=single, jobs=mark_duplicates(jobs), user_id_type=user_id_type)
 
-    def _send(self, job: _Job, user_id_type: str | None) -> dict[str, Any]:
+    def _send(self, job: Job, user_id_type: str | None) -> dict[str, Any]:
         assert job.offboarding_id is not None
         result = self.hook.revoke_offboarding(
             job.offboarding_id, operator_id=job.operator_id, user_id_type=user_id_type
@@ -352,7 +155,7 @@ class RevokeOffboardingOperator(_OffboardingOperator):
         self.log.info("Revoked offboarding %s (log id %s)", job.offboarding_id, result.log_id)
         return {"outcome": REVOKED, "log_id": result.log_id}
 
-    def _record(self, job: _Job, exc: BaseException | None, success: dict[str, Any] | None) -> dict[str, Any]:
+    def _record(self, job: Job, exc: BaseException | None, success: dict[str, Any] | None) -> dict[str, Any]:
         if exc is not None or success is None:
             error = error_info(exc) if exc is not None else None
             return {
@@ -364,7 +167,7 @@ class RevokeOffboardingOperator(_OffboardingOperator):
         return {"offboarding_id": job.offboarding_id, **success, "error": None}
 
 
-class EditOffboardingOperator(_OffboardingOperator):
+class EditOffboardingOperator(OffboardingOperatorBase):
     """Edit fields of Feishu People offboardings: one record, the same change on many, or a list of changes.
 
     Calls ``POST /open-apis/corehr/v2/offboardings/edit`` through :class:`FeishuHook`. Python values are converted
@@ -480,23 +283,23 @@ class EditOffboardingOperator(_OffboardingOperator):
     def _normalize(self, update_data: Any, record: str) -> list[FieldValue]:
         return normalize_update_data(update_data, record=record, timezone=self._tz())
 
-    def _plan(self) -> _Plan:
+    def _plan(self) -> Plan:
         self._check_shape()
-        user_id_type = _user_id_type(self.user_id_type)
+        user_id_type = user_id_type_or_none(self.user_id_type)
         operator_id = optional_id("operator_id", self.operator_id)
         if self.offboardings is not None:
             jobs = [
                 self._entry_job(i, entry, operator_id)
                 for i, entry in enumerate(as_record_list("offboardings", self.offboardings))
             ]
-            return _Plan(single=False, jobs=_mark_duplicates(jobs), user_id_type=user_id_type)
+            return Plan(single=False, jobs=mark_duplicates(jobs), user_id_type=user_id_type)
 
-        single, ids = _id_list(self.offboarding_id)
+        single, ids = id_list(self.offboarding_id)
         if single:
             offboarding_id = require_id("offboarding_id", ids[0])
             update = self._normalize(self.update_data, f"offboarding {offboarding_id}")
-            job = _Job(0, offboarding_id, operator_id, update, [f.field_name for f in update])
-            return _Plan(single=True, jobs=[job], user_id_type=user_id_type)
+            job = Job(0, offboarding_id, operator_id, update, [f.field_name for f in update])
+            return Plan(single=True, jobs=[job], user_id_type=user_id_type)
         update = self._normalize(self.update_data, "update_data (shared by every offboarding_id)")
         names = [f.field_name for f in update]
         jobs = []
@@ -504,12 +307,12 @@ class EditOffboardingOperator(_OffboardingOperator):
             try:
                 offboarding_id = require_id("offboarding_id", raw, record=f"record {index}")
             except FeishuInvalidInputError as err:
-                jobs.append(_Job(index, raw if isinstance(raw, str) else None, field_names=names, refused=err))
+                jobs.append(Job(index, raw if isinstance(raw, str) else None, field_names=names, refused=err))
             else:
-                jobs.append(_Job(index, offboarding_id, operator_id, update, names))
-        return _Plan(single=False, jobs=_mark_duplicates(jobs), user_id_type=user_id_type)
+                jobs.append(Job(index, offboarding_id, operator_id, update, names))
+        return Plan(single=False, jobs=mark_duplicates(jobs), user_id_type=user_id_type)
 
-    def _entry_job(self, index: int, entry: Any, default_operator_id: str | None) -> _Job:
+    def _entry_job(self, index: int, entry: Any, default_operator_id: str | None) -> Job:
         label = f"record {index}"
         raw_id = entry.get("offboarding_id") if isinstance(entry, dict) else None
         known_id = raw_id.strip() if isinstance(raw_id, str) and raw_id.strip() else None
@@ -531,10 +334,10 @@ class EditOffboardingOperator(_OffboardingOperator):
             )
             update = self._normalize(entry.get("update_data"), f"{label} (offboarding {offboarding_id})")
         except FeishuInvalidInputError as err:
-            return _Job(index, known_id, refused=err)
-        return _Job(index, offboarding_id, operator_id, update, [f.field_name for f in update])
+            return Job(index, known_id, refused=err)
+        return Job(index, offboarding_id, operator_id, update, [f.field_name for f in update])
 
-    def _send(self, job: _Job, user_id_type: str | None) -> dict[str, Any]:
+    def _send(self, job: Job, user_id_type: str | None) -> dict[str, Any]:
         assert job.offboarding_id is not None
         result = self.hook.edit_offboarding(
             job.offboarding_id, job.update, operator_id=job.operator_id, user_id_type=user_id_type
@@ -552,7 +355,7 @@ class EditOffboardingOperator(_OffboardingOperator):
             )
         return {"fields": [f.to_json() for f in result.fields], "log_id": result.log_id}
 
-    def _record(self, job: _Job, exc: BaseException | None, success: dict[str, Any] | None) -> dict[str, Any]:
+    def _record(self, job: Job, exc: BaseException | None, success: dict[str, Any] | None) -> dict[str, Any]:
         base = {"offboarding_id": job.offboarding_id, "field_names": list(job.field_names)}
         if exc is not None or success is None:
             error = error_info(exc) if exc is not None else None
