@@ -14,15 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 import time
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="feishu-bench-"))
-os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+from _airflow_home import use_temporary_airflow_home
+
+use_temporary_airflow_home()
 
 
 class _TaskInstance:

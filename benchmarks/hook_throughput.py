@@ -20,12 +20,12 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from typing import Any
 
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="feishu-bench-"))
-os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+from _airflow_home import use_temporary_airflow_home
+
+use_temporary_airflow_home()
 
 OFFBOARDING_ID = "7095671727698478604"
 FIELD = {"field_name": "offboarding_date", "value": "2026-12-31"}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark command (make bench): set up .venv, then run every script in benchmarks/ in turn, or only
+# The benchmark command (make bench): set up .venv, then run every script in benchmarks/ in turn (not the _helpers), or only
 # the scripts given as arguments. Each script prints its figures as ratios against a baseline measured in
 # the same run. Exit status is non-zero if any script failed; the others still run.
 set -euo pipefail
@@ -11,7 +11,7 @@ if [ -z "${AIRFLOW_HOME:-}" ]; then
 fi
 export AIRFLOW_HOME
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
-if [ $# -gt 0 ]; then scripts=("$@"); else scripts=(benchmarks/*.py); fi
+if [ $# -gt 0 ]; then scripts=("$@"); else scripts=(benchmarks/[!_]*.py); fi
 failed=()
 for script in "${scripts[@]}"; do
   echo "== ${script}"
