@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 UV_VERSION=0.13.8
 export UV_PYTHON_DOWNLOADS=never
+# Trust the platform's certificate store too (machines behind a TLS-inspecting proxy add their CA there).
+export UV_SYSTEM_CERTS=1
 PY=${PYTHON:-python3}
 if ! command -v uv >/dev/null 2>&1; then
   if [ ! -x .build/uv/bin/uv ]; then
