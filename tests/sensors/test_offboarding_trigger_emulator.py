@@ -8,6 +8,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import requests
 from sensor_helpers import NEW_EMPLOYMENT, after_searches, trigger_events
 
 from airflow_provider_feishu_corehr.triggers.offboarding import OffboardingStatusTrigger
@@ -198,3 +199,19 @@ def test_undefined_connection_is_a_permanent_error_event(feishu: FeishuEmulator)
     )
     assert "feishu_nowhere" in payload["message"]
     assert feishu.request_count() == 0
+
+
+def test_the_token_the_trigger_fetches_is_registered_with_the_secret_masker(feishu: FeishuEmulator) -> None:
+    from airflow.providers.common.compat.sdk import redact
+
+    events = trigger_events(_trigger(offboarding_id=APPROVING_OFF, target_statuses="Approving"))
+    assert events[0].payload["status"] == "success"
+    assert feishu.tokens_issued == 1
+    # Within its lifetime the token endpoint hands out the same token again: the one the trigger used.
+    token = requests.post(
+        f"{feishu.base_url}/open-apis/auth/v3/tenant_access_token/internal",
+        json={"app_id": feishu.app_id, "app_secret": feishu.app_secret},
+        timeout=10,
+    ).json()["tenant_access_token"]
+    assert feishu.tokens_issued == 1
+    assert token not in str(redact(f"token={token}"))
