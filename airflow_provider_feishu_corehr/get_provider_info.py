@@ -70,7 +70,10 @@ def get_provider_info() -> dict[str, Any]:
                     },
                     "rate_limits": {
                         "label": "Rate-limit overrides",
-                        "description": 'JSON, e.g. {"revoke": 10, "search": "50/60"}; null switches the limiter off',
+                        "description": (
+                            'Empty: documented limits. JSON, e.g. {"revoke": 10, "search": "50/60", "edit": null}; '
+                            '"off" switches every limiter off'
+                        ),
                         "schema": {"type": ["object", "string", "null"]},
                     },
                 },
