@@ -12,7 +12,7 @@ import random as _random
 import time
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_feishu_corehr.client import api
+from airflow_provider_feishu_corehr.client import api, lookup
 from airflow_provider_feishu_corehr.client.base import ClientBase
 from airflow_provider_feishu_corehr.client.exchange import (
     DropToken,
@@ -242,6 +242,20 @@ class AsyncFeishuClient(ClientBase):
         )
         records = [record async for record in self._pages(pager)]
         return api.pick_offboarding(records, wanted)
+
+    async def lookup_offboardings(
+        self, employment_ids: Sequence[str], *, user_id_type: str | None = None
+    ) -> dict[str, OffboardingRecord]:
+        """The most recent offboarding of each employment: one search per up to 100 distinct ids, all pages.
+
+        :param employment_ids: employment ids (duplicates are looked up once).
+        :param user_id_type: id type of the ids; ``None`` = ``settings.user_id_type``.
+        :return: employment id -> its most recent offboarding; employments without one are absent.
+        """
+        found: list[OffboardingRecord] = []
+        for batch in lookup.employment_batches(employment_ids):
+            found.extend([r async for r in self.search_offboardings(employment_ids=batch, user_id_type=user_id_type)])
+        return lookup.latest_by_employment(found)
 
     async def aclose(self) -> None:
         """Close the HTTP connection pool."""

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_feishu_corehr.client import api
+from airflow_provider_feishu_corehr.client import api, lookup
 from airflow_provider_feishu_corehr.client.base import ClientBase
 from airflow_provider_feishu_corehr.client.exchange import (
     DropToken,
@@ -263,6 +263,20 @@ class FeishuClient(ClientBase):
             self.settings, employment_id, offboarding_id=offboarding_id, user_id_type=user_id_type
         )
         return api.pick_offboarding(self._pages(pager), wanted)
+
+    def lookup_offboardings(
+        self, employment_ids: Sequence[str], *, user_id_type: str | None = None
+    ) -> dict[str, OffboardingRecord]:
+        """The most recent offboarding of each employment: one search per up to 100 distinct ids, all pages.
+
+        :param employment_ids: employment ids (duplicates are looked up once).
+        :param user_id_type: id type of the ids; ``None`` = ``settings.user_id_type``.
+        :return: employment id -> its most recent offboarding; employments without one are absent.
+        """
+        found: list[OffboardingRecord] = []
+        for batch in lookup.employment_batches(employment_ids):
+            found.extend(self.search_offboardings(employment_ids=batch, user_id_type=user_id_type))
+        return lookup.latest_by_employment(found)
 
     def close(self) -> None:
         """Close the pooled HTTP connections (the client can still be used; a new pool is opened then)."""

@@ -145,6 +145,17 @@ class FeishuHook(BaseHook):
         """
         return self.get_conn().get_offboarding(employment_id, offboarding_id=offboarding_id, user_id_type=user_id_type)
 
+    def lookup_offboardings(
+        self, employment_ids: Sequence[str], *, user_id_type: str | None = None
+    ) -> dict[str, OffboardingRecord]:
+        """The most recent offboarding of each employment, one search per up to 100 distinct ids.
+
+        :param employment_ids: employment ids.
+        :param user_id_type: id type of the ids; ``None`` = the connection's default.
+        :return: employment id -> record; employments without an offboarding are absent.
+        """
+        return self.get_conn().lookup_offboardings(employment_ids, user_id_type=user_id_type)
+
     def test_connection(self) -> tuple[bool, str]:
         """Check the connection by obtaining a new tenant access token, and nothing else (no read, no write).
 
