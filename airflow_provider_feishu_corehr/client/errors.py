@@ -26,6 +26,9 @@ class FeishuError(Exception):
     :param advice: what the API page advises for this code, in English.
     :param attempts: how many HTTP attempts were made.
     :param elapsed: seconds spent over all attempts.
+    :param outcome_unknown: a write (revoke, edit) of which at least one attempt may have reached Feishu without a
+        definite answer (read timeout or reset after sending, HTTP 5xx, an unreadable body): Feishu may have
+        applied it. Callers report such a record as ``unknown``, never as failed or done.
     """
 
     permanent: bool = True
@@ -41,6 +44,7 @@ class FeishuError(Exception):
         advice: str | None = None,
         attempts: int = 0,
         elapsed: float = 0.0,
+        outcome_unknown: bool = False,
     ) -> None:
         self.msg = msg
         self.code = code
@@ -50,6 +54,7 @@ class FeishuError(Exception):
         self.advice = advice
         self.attempts = attempts
         self.elapsed = elapsed
+        self.outcome_unknown = outcome_unknown
         super().__init__(msg)
 
     def __str__(self) -> str:
