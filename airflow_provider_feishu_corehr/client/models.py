@@ -28,6 +28,10 @@ class ClientSettings:
     :param user_id_type: default ``user_id_type`` for the v2 write endpoints.
     :param rate_limits: per endpoint name, ``(requests, window seconds)``, or ``None`` to switch the
         client-side limiter off for that endpoint; missing names use the documented limits.
+    :param rate_limit_scope: who shares one client-side schedule: ``process`` (threads and coroutines of one
+        process) or ``host`` (every process of the machine, through a SQLite file).
+    :param rate_limit_share: part (0-1] of each limit that the scope may use (the rest is left to other hosts).
+    :param rate_limit_store: path of the host schedule's SQLite file; ``None`` = one in the temporary folder.
     """
 
     base_url: str
@@ -41,6 +45,9 @@ class ClientSettings:
     rate_limit_wait_max: float = 60.0
     user_id_type: str = DEFAULT_USER_ID_TYPE
     rate_limits: dict[str, tuple[int, float] | None] = field(default_factory=dict)
+    rate_limit_scope: str = "process"
+    rate_limit_share: float = 1.0
+    rate_limit_store: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,28 +1,67 @@
-"""Client-side rate limiter: keeps each endpoint within its documented rate, shared by the whole process.
+"""Client-side rate limiter: keeps each endpoint within its documented rate, per process or per host.
 
 Feishu counts requests per app and API in fixed windows (revoke and edit 20/s, search 100/min) and answers
 HTTP 429 beyond that. A burst-then-wait limiter would hit the server's counter at every window edge it does not
-share a clock with, so requests are paced evenly instead: one slot every ``window / (limit * HEADROOM)`` seconds.
-A sequential caller reaches ``HEADROOM`` (97 %) of the documented rate, and any window of the server's length
-holds at most ``limit`` requests even when the windows are not aligned.
+share a clock with, so requests are paced evenly instead: one slot every ``window / (limit * HEADROOM * share)``
+seconds. A sequential caller reaches ``HEADROOM`` (97 %) of the rate it may use, and any window of the server's
+length holds at most ``limit`` requests even when the windows are not aligned.
 
-Slots are booked under a lock (threads of one process, and coroutines, share one schedule per
-(base URL, app id, endpoint)); the caller then sleeps until its slot, outside the lock.
+Scopes (connection extra ``rate_limit_scope``):
+
+* ``process`` (default): slots are booked under a lock; threads and coroutines of one process share one schedule
+  per (base URL, app id, endpoint). The caller then sleeps until its slot, outside the lock.
+* ``host``: every process of the machine books its slots in one schedule kept in a small SQLite file
+  (:mod:`.budget`), so ten task processes of a worker together stay within the budget.
+
+``rate_limit_share`` (0-1] is the part of the app's limit that the scope may use: with two worker hosts and a
+triggerer host, for example 0.4, 0.4 and 0.2. The server's 429 with ``x-ogw-ratelimit-reset`` stays the backstop.
+
+A wait longer than :data:`LOG_WAIT_OVER` seconds is logged once (until the queue drains again), with the reason
+and the expected delay. :func:`within` bounds the waits of the calls made inside it (a poke must not outlive its
+sensor's timeout): a slot further away raises :class:`FeishuRateLimitError` instead of booking it.
 """
 
 from __future__ import annotations
 
+import contextvars
+import logging
 import threading
 import time
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from airflow_provider_feishu_corehr.client.errors import FeishuRateLimitError
+
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Iterator
 
     from airflow_provider_feishu_corehr.client.codes import Endpoint
     from airflow_provider_feishu_corehr.client.models import ClientSettings
 
 HEADROOM = 0.97
+LOG_WAIT_OVER = 10.0
+"""Seconds of limiter wait above which the wait is logged (once per episode)."""
+
+log = logging.getLogger(__name__)
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("feishu_rate_limit_deadline", default=None)
+
+
+@contextmanager
+def within(seconds: float) -> Iterator[None]:
+    """Inside the block, no limiter wait ends later than ``seconds`` from now (threads and tasks see their own).
+
+    :param seconds: the time left.
+    """
+    token = _deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _time_left() -> float | None:
+    deadline = _deadline.get()
+    return None if deadline is None else deadline - time.monotonic()
 
 
 class RateLimiter:
@@ -31,28 +70,84 @@ class RateLimiter:
     :param limit: requests per window (> 0).
     :param window: window length in seconds (> 0).
     :param clock: monotonic clock in seconds; injectable for tests.
+    :param share: part of the limit this limiter may use, (0, 1].
+    :param label: what the budget is, for the long-wait log line (e.g. ``search budget of app cli_x``).
+    :param endpoint: the endpoint's name, for errors.
     """
 
-    def __init__(self, limit: int, window: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+    scope = "process"
+
+    def __init__(
+        self,
+        limit: int,
+        window: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        share: float = 1.0,
+        label: str = "rate limit",
+        endpoint: str | None = None,
+    ) -> None:
         if limit <= 0 or window <= 0:
             raise ValueError("limit and window must be positive")
+        if not 0 < share <= 1:
+            raise ValueError("share must be in (0, 1]")
         self.limit = limit
         self.window = window
-        self.interval = window / (limit * HEADROOM)
+        self.share = share
+        self.label = label
+        self.endpoint = endpoint
+        self.interval = window / (limit * HEADROOM * share)
         self._clock = clock
         self._next = float("-inf")
         self._lock = threading.Lock()
+        self._warned = False
+
+    def _book(self, max_wait: float | None) -> float:
+        """Book the next free slot unless it is more than ``max_wait`` away; return the wait (may be > max_wait:
+        then nothing was booked)."""
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next)
+            if max_wait is None or slot - now <= max_wait:
+                self._next = slot + self.interval
+            return slot - now
 
     def reserve(self) -> float:
         """Book the next free slot and return how many seconds to wait for it (0 when it is now).
 
         Booking is atomic, so concurrent callers get distinct slots ``interval`` apart.
+
+        :raises FeishuRateLimitError: inside :func:`within`, when the slot is further away than the time left.
         """
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-            return slot - now
+        left = _time_left()
+        delay = self._book(None if left is None else max(left, 0.0))
+        if left is not None and delay > max(left, 0.0):
+            raise FeishuRateLimitError(
+                f"the client-side {self.label} has no free slot for {delay:.1f} s, more than the {max(left, 0):.1f} s "
+                "left to this call; not sent",
+                endpoint=self.endpoint,
+            )
+        self._note(delay)
+        return delay
+
+    def _note(self, delay: float) -> None:
+        """Log a long wait once per episode: the reason and the expected delay."""
+        if delay > LOG_WAIT_OVER:
+            if not self._warned:
+                self._warned = True
+                log.warning(
+                    "Waiting %.1f s for a slot of the %s (%d per %g s, %d %% of it used by this %s): requests queue "
+                    "to stay under Feishu's limit. Fewer looks (longer poll intervals, batched sensors) or a larger "
+                    "share shorten the queue.",
+                    delay,
+                    self.label,
+                    self.limit,
+                    self.window,
+                    round(self.share * HEADROOM * 100),
+                    self.scope,
+                )
+        elif delay < LOG_WAIT_OVER / 2:
+            self._warned = False
 
     def acquire(self, sleep: Callable[[float], object] = time.sleep) -> float:
         """Wait (blocking) until a slot is free; return the seconds waited.
@@ -75,7 +170,7 @@ class RateLimiter:
         return delay
 
 
-_registry: dict[tuple[str, str, str, int, float], RateLimiter] = {}
+_registry: dict[tuple[object, ...], RateLimiter] = {}
 _registry_lock = threading.Lock()
 
 
@@ -92,9 +187,10 @@ def rate_for(settings: ClientSettings, endpoint: Endpoint) -> tuple[int, float] 
 
 
 def limiter_for(settings: ClientSettings, endpoint: Endpoint) -> RateLimiter | None:
-    """The process-wide limiter of (base URL, app id, endpoint) at the configured rate, or ``None`` when off.
+    """The limiter of (base URL, app id, endpoint) at the configured rate, scope and share, or ``None`` when off.
 
-    Clients configured with the same rate share one limiter; a different rate gets its own.
+    Clients configured alike share one limiter object per process; ``host`` scope limiters also share their
+    schedule with the other processes of the machine.
 
     :param settings: client settings.
     :param endpoint: logical endpoint.
@@ -103,9 +199,27 @@ def limiter_for(settings: ClientSettings, endpoint: Endpoint) -> RateLimiter | N
     if rate is None:
         return None
     limit, window = rate
-    key = (settings.base_url, settings.app_id, endpoint.value, limit, window)
+    share = getattr(settings, "rate_limit_share", 1.0)
+    scope = getattr(settings, "rate_limit_scope", "process")
+    store = getattr(settings, "rate_limit_store", None)
+    key = (settings.base_url, settings.app_id, endpoint.value, limit, window, share, scope, store)
+    label = f"{endpoint.value} budget of app {settings.app_id}"
     with _registry_lock:
         limiter = _registry.get(key)
         if limiter is None:
-            limiter = _registry[key] = RateLimiter(limit, window)
+            if scope == "host":
+                from airflow_provider_feishu_corehr.client.budget import HostRateLimiter
+
+                limiter = HostRateLimiter(
+                    limit,
+                    window,
+                    share=share,
+                    label=label,
+                    endpoint=endpoint.value,
+                    key=f"{settings.base_url} {settings.app_id} {endpoint.value}",
+                    path=store,
+                )
+            else:
+                limiter = RateLimiter(limit, window, share=share, label=label, endpoint=endpoint.value)
+            _registry[key] = limiter
         return limiter

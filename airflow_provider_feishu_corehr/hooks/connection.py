@@ -22,6 +22,11 @@ Connection type ``feishu``:
                            1 s for revoke/edit, 60 s for search), ``"N/W"`` (N per W seconds), ``[N, W]``, or
                            ``null`` (client-side limiter off); as an object or its JSON text. ``"off"`` switches
                            every limiter off. Unnamed endpoints keep the documented limits.
+  ``rate_limit_scope``     who shares one client-side schedule: ``process`` (default) or ``host`` (every
+                           process of the machine, through a SQLite file)
+  ``rate_limit_share``     part of each limit the scope may use, 0 < share <= 1 (default 1): e.g. 0.5 on each
+                           of two worker hosts
+  ``rate_limit_store``     path of the host schedule's SQLite file (local disk); default in the temp folder
   ======================== ===================================================================================
 
 Extras written by the Airflow UI form as ``extra__feishu__<name>`` are read too; empty values mean "default".
@@ -220,7 +225,32 @@ _FLOAT_EXTRAS: dict[str, tuple[float, bool]] = {
     "backoff_max": (0.0, False),
     "rate_limit_wait_max": (0.0, False),
 }
-KNOWN_EXTRAS = frozenset({"domain", "max_attempts", "user_id_type", "rate_limits", *_FLOAT_EXTRAS})
+_BUDGET_EXTRAS = frozenset({"rate_limit_scope", "rate_limit_share", "rate_limit_store"})
+KNOWN_EXTRAS = frozenset({"domain", "max_attempts", "user_id_type", "rate_limits", *_FLOAT_EXTRAS, *_BUDGET_EXTRAS})
+RATE_LIMIT_SCOPES = ("process", "host")
+
+
+def _budget(extras: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings of the shared client-side budget: scope, share and store."""
+    kwargs: dict[str, Any] = {}
+    if "rate_limit_scope" in extras:
+        scope = extras["rate_limit_scope"]
+        if not isinstance(scope, str) or scope.strip().lower() not in RATE_LIMIT_SCOPES:
+            raise _Problem("rate_limit_scope", f"must be one of {', '.join(RATE_LIMIT_SCOPES)}, got {scope!r}")
+        kwargs["rate_limit_scope"] = scope.strip().lower()
+    if "rate_limit_share" in extras:
+        share = _number("rate_limit_share", extras["rate_limit_share"], minimum=0.0, strict=True)
+        if share > 1:
+            raise _Problem(
+                "rate_limit_share", f"must be at most 1 (the whole limit), got {extras['rate_limit_share']!r}"
+            )
+        kwargs["rate_limit_share"] = share
+    if "rate_limit_store" in extras:
+        store = extras["rate_limit_store"]
+        if not isinstance(store, str):
+            raise _Problem("rate_limit_store", f"must be a file path, got {store!r}")
+        kwargs["rate_limit_store"] = store.strip()
+    return kwargs
 
 
 def _extras(conn: ConnectionLike) -> dict[str, Any]:
@@ -268,6 +298,7 @@ def _settings(conn: ConnectionLike) -> ClientSettings:
         kwargs["user_id_type"] = value
     if "rate_limits" in extras:
         kwargs["rate_limits"] = parse_rate_limits(extras["rate_limits"])
+    kwargs.update(_budget(extras))
     return ClientSettings(**kwargs)
 
 

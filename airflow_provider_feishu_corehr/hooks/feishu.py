@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Iterable, Iterator, Sequence
 
+    from airflow_provider_feishu_corehr.client.aio import AsyncFeishuClient
     from airflow_provider_feishu_corehr.client.models import (
         ClientSettings,
         EditResult,
@@ -155,6 +156,62 @@ class FeishuHook(BaseHook):
         :return: employment id -> record; employments without an offboarding are absent.
         """
         return self.get_conn().lookup_offboardings(employment_ids, user_id_type=user_id_type)
+
+    # -- async path (triggers) and bounded calls (sensors) ---------------------------------------------------
+
+    async def aget_settings(self) -> ClientSettings:
+        """Async twin of :attr:`settings`: the connection is read once per hook with Airflow's async connection
+        API, and the App Secret is registered with the secret masker (``amask_secret`` where Airflow has it).
+
+        :raises FeishuInvalidInputError: naming the connection when it is not defined or not usable.
+        """
+        cached: ClientSettings | None = self.__dict__.get("_async_settings")
+        if cached is not None:
+            return cached
+        from airflow.providers.common.compat.connection import get_async_connection
+        from airflow.providers.common.compat.sdk import AirflowNotFoundException
+
+        from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
+        from airflow_provider_feishu_corehr.hooks.masking import amask
+
+        try:
+            conn = await get_async_connection(self.feishu_conn_id)
+        except AirflowNotFoundException as exc:
+            raise FeishuInvalidInputError(f"connection {self.feishu_conn_id!r} is not defined") from exc
+        if conn.password:
+            await amask(conn.password)
+        settings = settings_from_connection(conn)
+        self.__dict__["_async_settings"] = settings
+        return settings
+
+    def async_client(self, settings: ClientSettings) -> AsyncFeishuClient:
+        """An async client for ``settings`` that masks every token with the async masker before it is sent.
+
+        :param settings: settings from :meth:`aget_settings`.
+        """
+        from airflow_provider_feishu_corehr.hooks.masking import MaskingAsyncClient
+
+        return MaskingAsyncClient(settings)
+
+    async def aget_conn(self) -> AsyncFeishuClient:
+        """A new async client of this connection (close it with ``aclose`` or ``async with``)."""
+        return self.async_client(await self.aget_settings())
+
+    def get_conn_within(self, seconds: float) -> FeishuClient:
+        """A client whose calls give up within ``seconds``: the retry budget (``max_elapsed``) and the per-attempt
+        timeout are cut to it (a poke must not outlive its sensor's timeout).
+
+        :param seconds: the time left, > 0.
+        """
+        import dataclasses
+
+        from airflow_provider_feishu_corehr.client.sync import FeishuClient
+
+        settings = self.settings
+        bounded = dataclasses.replace(
+            settings, max_elapsed=min(settings.max_elapsed, seconds), timeout=min(settings.timeout, seconds)
+        )
+        return FeishuClient(bounded, on_token=mask_secret)
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the connection by obtaining a new tenant access token, and nothing else (no read, no write).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -16,22 +16,27 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_feishu_corehr._arguments import invalid_argument, is_static
-from airflow_provider_feishu_corehr.client.errors import FeishuError
-from airflow_provider_feishu_corehr.client.validation import (
-    check_statuses,
-    check_user_id_type,
-    optional_id,
-    require_id,
-)
+from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.validation import check_user_id_type, optional_id, require_id
 from airflow_provider_feishu_corehr.sensors.rules import (
+    FailureCounter,
     Outcome,
+    SlipWatch,
     check_max_consecutive_failures,
     check_poll_interval,
-    classify,
+    check_status_list,
     describe,
-    failure_message,
     log_waiting,
+    next_look_text,
     resolve_statuses,
+)
+from airflow_provider_feishu_corehr.sensors.watch import (
+    Watch,
+    build_watch,
+    check_employment_ids,
+    check_match,
+    group_by_employment,
+    id_text,
 )
 
 if TYPE_CHECKING:
@@ -40,29 +45,12 @@ if TYPE_CHECKING:
     import jinja2
     from airflow.sdk import Context
 
+    from airflow_provider_feishu_corehr.client.models import OffboardingRecord
     from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
 
-
-def _id_text(value: Any) -> Any:
-    """Ids are digit strings; native rendering (``render_template_as_native_obj``) turns them into ints."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-@dataclass(frozen=True)
-class _Watch:
-    """The sensor's arguments after rendering, validated."""
-
-    employment_id: str
-    offboarding_id: str | None
-    targets: tuple[str, ...]
-    failures: tuple[str, ...]
-    user_id_type: str | None
-
-    @property
-    def name(self) -> str:
-        return describe(self.employment_id, self.offboarding_id)
+_MIN_POKE_SECONDS = 1.0
+"""A poke never gets less than this much time for its search, even when the timeout is nearer (then Airflow's
+timeout check ends the task after the poke)."""
 
 
 class OffboardingStatusSensor(BaseSensorOperator):
@@ -71,7 +59,13 @@ class OffboardingStatusSensor(BaseSensorOperator):
     Looks the offboarding up with ``POST /open-apis/corehr/v1/offboardings/search`` (read only), by employment
     id and, optionally, offboarding id. Without ``offboarding_id`` the employment's most recent offboarding
     (latest ``apply_initiating_time``) is watched. A record that is not found yet keeps the sensor waiting
-    (new records may not be visible at once); each look is logged with ids and status only.
+    (new records may not be visible at once); each look is logged at INFO with ids and status only, what it
+    waits for and when it next looks. ``employment_ids`` watches a list of employments with one search per up to
+    100 of them per look (``match`` says whether all or any must reach a target).
+
+    One poke never outlives ``timeout``: its search (retries, backoff and client-side rate-limit waits included)
+    is bounded by the time left. Looks that slip far behind ``poke_interval`` (the app's shared search budget) are
+    reported in the task log.
 
     Modes: ``poke`` and ``reschedule`` call :class:`~airflow_provider_feishu_corehr.hooks.feishu.FeishuHook`
     every ``poke_interval`` seconds; ``deferrable=True`` hands the wait to
@@ -105,26 +99,35 @@ class OffboardingStatusSensor(BaseSensorOperator):
     mapped value fails its task without retry).
 
     :param employment_id: employment whose offboarding is watched, in ``user_id_type``; an int is taken as its
-        decimal text (native rendering turns digit ids into ints). (templated)
+        decimal text (native rendering turns digit ids into ints). Give this or ``employment_ids``. (templated)
     :param target_statuses: one status or a list of statuses that end the wait successfully: ``Approving``,
         ``Approved``, ``Offboarded``, ``Rejected``, ``Withdrawn``, ``NoNeedApproval``. (templated)
     :param offboarding_id: watch this offboarding of the employment (an int is taken as its decimal text);
-        ``None`` (default) watches the employment's most recent offboarding. (templated)
+        ``None`` (default) watches the employment's most recent offboarding. Not with ``employment_ids``.
+        (templated)
     :param failure_statuses: statuses that end the task as failed at once; must not overlap
         ``target_statuses``. ``None`` (default) means ``Rejected`` and ``Withdrawn``, minus any of them that
         is a target; ``[]`` never fails early. (templated)
-    :param user_id_type: id type of ``employment_id`` (``people_corehr_id``, ``open_id``, ``union_id``,
+    :param user_id_type: id type of the employment ids (``people_corehr_id``, ``open_id``, ``union_id``,
         ``user_id``); ``None`` uses the connection's default. (templated)
     :param feishu_conn_id: Airflow connection id of type ``feishu``. (templated)
     :param max_consecutive_failures: transient errors in a row after which the wait gives up (at least 1).
     :param deferrable: defer to the triggerer instead of poking; default from
         ``[operators] default_deferrable``. Needs ``poke_interval`` > 0.
+    :param employment_ids: a list of employments watched together, each one's most recent offboarding: one
+        search per up to 100 of them per look, in every mode. XCom is then a list with one summary per employment,
+        in the order given (``offboarding_id`` and ``status`` ``None`` for one without a record yet).
+        (templated)
+    :param match: with ``employment_ids``: ``"all"`` (default; done when every employment has a target status,
+        failed as soon as one has a failure status) or ``"any"`` (done when one has a target status, failed when
+        every one has a failure status). Named ``match`` because ``mode`` is the sensor's poke/reschedule mode.
     :param kwargs: the usual sensor arguments: ``poke_interval``, ``timeout``, ``mode``, ``soft_fail``,
         ``exponential_backoff`` (poke and reschedule modes), ...
     """
 
     template_fields: Sequence[str] = (
         "employment_id",
+        "employment_ids",
         "offboarding_id",
         "target_statuses",
         "failure_statuses",
@@ -136,18 +139,22 @@ class OffboardingStatusSensor(BaseSensorOperator):
     def __init__(
         self,
         *,
-        employment_id: str,
         target_statuses: str | Collection[str],
+        employment_id: str | None = None,
         offboarding_id: str | None = None,
         failure_statuses: str | Collection[str] | None = None,
         user_id_type: str | None = None,
         feishu_conn_id: str = "feishu_default",
         max_consecutive_failures: int = 5,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        employment_ids: Sequence[str] | None = None,
+        match: str = "all",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.employment_id = employment_id
+        self.employment_ids = employment_ids
+        self.match = match
         self.target_statuses = target_statuses
         self.offboarding_id = offboarding_id
         self.failure_statuses = failure_statuses
@@ -155,19 +162,31 @@ class OffboardingStatusSensor(BaseSensorOperator):
         self.feishu_conn_id = feishu_conn_id
         self.max_consecutive_failures = max_consecutive_failures
         self.deferrable = deferrable
-        self._consecutive_failures = 0
+        self._failures: FailureCounter | None = None
+        self._slip: SlipWatch | None = None
+        self._first_poke: float | None = None
+        self._last_poke_end: float | None = None
         with invalid_argument():  # also an AirflowFailException: a bad mapped value fails without retry
             self._check_static_arguments()
 
     def _check_static_arguments(self) -> None:
         """Refuse what is already wrong when the DAG is parsed; templated values are checked when rendered."""
         check_max_consecutive_failures(self.max_consecutive_failures)
+        check_match(self.match)
         if self.deferrable:
             check_poll_interval(self.poke_interval)
-        if is_static(self.employment_id):
-            require_id("employment_id", _id_text(self.employment_id))
+        if self.employment_id is None and self.employment_ids is None:
+            raise FeishuInvalidInputError("give employment_id (one employment) or employment_ids (a list)")
+        if self.employment_id is not None and self.employment_ids is not None:
+            raise FeishuInvalidInputError("give only one of employment_id and employment_ids")
+        if self.employment_id is not None and is_static(self.employment_id):
+            require_id("employment_id", id_text(self.employment_id))
+        if self.employment_ids is not None and is_static(self.employment_ids):
+            check_employment_ids(self.employment_ids)
+            if is_static(self.offboarding_id) and optional_id("offboarding_id", id_text(self.offboarding_id)):
+                raise FeishuInvalidInputError("offboarding_id can only be given with employment_id")
         if is_static(self.offboarding_id):
-            optional_id("offboarding_id", _id_text(self.offboarding_id))
+            optional_id("offboarding_id", id_text(self.offboarding_id))
         if self.user_id_type is not None and is_static(self.user_id_type):
             check_user_id_type(self.user_id_type)
         targets_known = is_static(self.target_statuses)
@@ -175,20 +194,22 @@ class OffboardingStatusSensor(BaseSensorOperator):
         if targets_known and failures_known:
             resolve_statuses(self.target_statuses, self.failure_statuses)
         elif targets_known:
-            check_statuses("target_statuses", self.target_statuses)
+            check_status_list("target_statuses", self.target_statuses)
         elif failures_known and self.failure_statuses is not None:
-            check_statuses("failure_statuses", self.failure_statuses)
+            check_status_list("failure_statuses", self.failure_statuses)
 
-    def _watch(self) -> _Watch:
+    def _watch(self) -> Watch:
         """Validate the rendered arguments; a bad value fails the task without retries."""
         with invalid_argument(f"{self.task_id}: "):
             targets, failures = resolve_statuses(self.target_statuses, self.failure_statuses)
-            return _Watch(
-                employment_id=require_id("employment_id", _id_text(self.employment_id)),
-                offboarding_id=optional_id("offboarding_id", _id_text(self.offboarding_id)),
+            return build_watch(
+                employment_id=self.employment_id,
+                employment_ids=self.employment_ids,
+                offboarding_id=self.offboarding_id,
                 targets=targets,
                 failures=failures,
-                user_id_type=None if self.user_id_type is None else check_user_id_type(self.user_id_type),
+                user_id_type=self.user_id_type,
+                match=self.match,
             )
 
     def render_template_fields(self, context: Context, jinja_env: jinja2.Environment | None = None) -> None:
@@ -214,7 +235,9 @@ class OffboardingStatusSensor(BaseSensorOperator):
         self.defer(
             trigger=OffboardingStatusTrigger(
                 feishu_conn_id=self.feishu_conn_id,
-                employment_id=watch.employment_id,
+                employment_id=None if watch.many else watch.employment_ids[0],
+                employment_ids=list(watch.employment_ids) if watch.many else None,
+                match=watch.match,
                 offboarding_id=watch.offboarding_id,
                 target_statuses=watch.targets,
                 failure_statuses=watch.failures,
@@ -226,42 +249,67 @@ class OffboardingStatusSensor(BaseSensorOperator):
             timeout=timedelta(seconds=self.timeout),
         )
 
+    def _time_left(self, now: float) -> float:
+        """Seconds this poke may take: what is left of ``timeout`` since the first poke of this run (poke mode),
+        the whole ``timeout`` in reschedule mode (Airflow checks the timeout between pokes there)."""
+        if self._first_poke is None:
+            self._first_poke = now
+        left = float(self.timeout) - (now - self._first_poke)
+        return max(left, _MIN_POKE_SECONDS)
+
+    def _look(self, watch: Watch, seconds: float) -> dict[str, OffboardingRecord | None]:
+        """One look: one search per up to 100 employments (pages followed), bounded by ``seconds``."""
+        from airflow_provider_feishu_corehr.client.lookup import employment_batches
+        from airflow_provider_feishu_corehr.client.ratelimit import within
+
+        found: list[OffboardingRecord] = []
+        with self.hook.get_conn_within(seconds) as client, within(seconds):
+            for batch in employment_batches(watch.employment_ids):
+                found.extend(client.search_offboardings(employment_ids=batch, user_id_type=watch.user_id_type))
+        return watch.pick(group_by_employment(found))
+
+    def _after_look(self, due: float | None, watch: Watch) -> None:
+        """Note when this look ended; say so in the task log when looks slip far behind ``poke_interval``."""
+        self._last_poke_end = now = time.monotonic()
+        if due is not None and self._slip is not None:
+            self._slip.observe(now - due, self.log, watch.name)
+
     def poke(self, context: Context) -> PokeReturnValue:
-        """Look the offboarding up once; done (with the summary as XCom) when it has a target status."""
+        """Look once at every watched employment; done (with the XCom) when the target is reached."""
         watch = self._watch()
+        if self._failures is None:
+            self._failures = FailureCounter(self.max_consecutive_failures)
+            self._slip = SlipWatch(float(self.poke_interval))
+        started = time.monotonic()
+        due = None if self._last_poke_end is None else self._last_poke_end + float(self.poke_interval)
         try:
-            record = self.hook.get_offboarding(
-                watch.employment_id, offboarding_id=watch.offboarding_id, user_id_type=watch.user_id_type
-            )
+            records = self._look(watch, self._time_left(started))
         except FeishuError as exc:
-            if exc.permanent:
-                raise AirflowFailException(f"Looking up {watch.name} failed: {exc}") from exc
-            self._consecutive_failures += 1
-            if self._consecutive_failures >= self.max_consecutive_failures:
-                self.log.error(
-                    "Giving up on %s after %d transient errors in a row.", watch.name, self._consecutive_failures
-                )
+            self._after_look(due, watch)
+            if self._failures.failure(exc, self.log, watch.name, float(self.poke_interval)):
+                if exc.permanent:
+                    raise AirflowFailException(f"Looking up {watch.name} failed: {exc}") from exc
                 raise
-            self.log.warning(
-                "Transient error %d of at most %d in a row looking up %s: %s; waiting.",
-                self._consecutive_failures,
-                self.max_consecutive_failures,
-                watch.name,
-                exc,
-            )
             return PokeReturnValue(is_done=False)
-        self._consecutive_failures = 0
-        outcome = classify(record, watch.targets, watch.failures)
-        if outcome is Outcome.TARGET and record is not None:
-            self.log.info("Target status %s reached: %s.", record.status, watch.name)
-            return PokeReturnValue(is_done=True, xcom_value=record.summary())
-        if outcome is Outcome.FAILURE and record is not None:
-            raise AirflowFailException(failure_message(watch.name, record.status, watch.failures))
-        log_waiting(self.log, watch.name, record.status if record else None, watch.targets)
+        self._after_look(due, watch)
+        self._failures.success()
+        decision = watch.decide(records)
+        if decision.outcome is Outcome.TARGET:
+            self.log.info("%s", watch.reached_text(records))
+            return PokeReturnValue(is_done=True, xcom_value=watch.xcom(records))
+        if decision.outcome is Outcome.FAILURE:
+            raise AirflowFailException(decision.message)
+        if watch.many:
+            self.log.info(
+                "Still waiting for %s: %s; %s.", watch.name, watch.progress(records), next_look_text(self.poke_interval)
+            )
+        else:
+            record = records[watch.employment_ids[0]]
+            log_waiting(self.log, watch.name, record.status if record else None, watch.targets, self.poke_interval)
         return PokeReturnValue(is_done=False)
 
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Turn the trigger's event into the task's outcome: the summary as XCom, or the error raised."""
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Turn the trigger's event into the task's outcome: the XCom, or the error raised."""
         from airflow_provider_feishu_corehr.triggers.offboarding import (
             EVENT_ERROR,
             EVENT_FAILURE,
@@ -271,6 +319,10 @@ class OffboardingStatusSensor(BaseSensorOperator):
 
         status = event.get("status") if event else None
         if event is not None and status == EVENT_SUCCESS:
+            if "records" in event:
+                records: list[dict[str, Any]] = event["records"]
+                self.log.info("Target status reached: %d employments listed in XCom.", len(records))
+                return records
             record: dict[str, Any] = event["record"]
             self.log.info(
                 "Target status %s reached: %s.",

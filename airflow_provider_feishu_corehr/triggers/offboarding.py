@@ -6,7 +6,9 @@ Event payloads (one event per run, then the trigger returns), all JSON-safe and 
 
 * ``{"status": "success", "record": {...}}`` – a target status was reached; ``record`` is
   :meth:`OffboardingRecord.summary() <airflow_provider_feishu_corehr.client.models.OffboardingRecord.summary>`.
-* ``{"status": "failure", "record": {...}, "message": "..."}`` – a failure status was reached.
+  A trigger over a list (``employment_ids``) sends ``"records": [...]`` instead: one summary per employment.
+* ``{"status": "failure", "record": {...}, "message": "..."}`` – a failure status was reached (``records`` for
+  a list).
 * ``{"status": "error", "message": "...", "permanent": bool, "consecutive_failures": int,
   "error_type": "FeishuAuthError", "msg": ..., "code": ..., "log_id": ..., "http_status": ...,
   "endpoint": ..., "advice": ..., "attempts": ..., "elapsed": ...}`` – a permanent error (at once), or
@@ -15,7 +17,6 @@ Event payloads (one event per run, then the trigger returns), all JSON-safe and 
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -28,22 +29,22 @@ from airflow_provider_feishu_corehr.client.errors import (
     FeishuRateLimitError,
     FeishuTransientError,
 )
-from airflow_provider_feishu_corehr.client.validation import check_user_id_type, optional_id, require_id
 from airflow_provider_feishu_corehr.sensors.rules import (
+    FailureCounter,
     Outcome,
+    SlipWatch,
     check_max_consecutive_failures,
     check_poll_interval,
-    classify,
-    describe,
-    failure_message,
     log_waiting,
+    next_look_text,
     resolve_statuses,
 )
+from airflow_provider_feishu_corehr.sensors.watch import build_watch
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Collection
+    from collections.abc import AsyncIterator, Collection, Sequence
 
-    from airflow_provider_feishu_corehr.client.aio import AsyncFeishuClient
+    from airflow_provider_feishu_corehr.client.models import OffboardingRecord
 
 EVENT_SUCCESS = "success"
 EVENT_FAILURE = "failure"
@@ -101,123 +102,156 @@ def error_from_event(event: dict[str, Any]) -> FeishuError:
 
 
 class OffboardingStatusTrigger(BaseTrigger):
-    """Poll an offboarding's status until it reaches a target or a failure status.
+    """Poll the status of one offboarding, or of many employments' offboardings, until the wait ends.
 
-    Sleeps ``poll_interval`` seconds after every look that did not end the trigger, errors included.
-    Permanent errors (authentication, permission, bad input) end it at once; transient ones (network, 5xx,
-    rate limit, documented system errors, after the client's own retries) end it after
-    ``max_consecutive_failures`` in a row. How long it may run is bounded by Airflow's ``timeout`` on defer.
+    Triggers of one triggerer process that share a connection target and ``user_id_type`` are polled together
+    (:mod:`._poller`): one search per up to 100 employments per round, each trigger looked at no more often than
+    its ``poll_interval``, one pooled HTTP client. A look that did not end the trigger is followed by the next
+    one after ``poll_interval`` (errors included). Permanent errors (authentication, permission, bad input) end it
+    at once; transient ones (network, 5xx, rate limit, documented system errors, after the client's own retries)
+    end it after ``max_consecutive_failures`` in a row. How long it may run is bounded by Airflow's ``timeout``.
+
+    Rows written by earlier releases (one ``employment_id``, no ``employment_ids`` / ``match``) still run.
 
     :param feishu_conn_id: Airflow connection id of type ``feishu``.
-    :param employment_id: employment whose offboarding is watched.
+    :param employment_id: the employment whose offboarding is watched (or give ``employment_ids``).
     :param target_statuses: statuses that end the wait successfully.
     :param failure_statuses: statuses that end the wait as failed; must not overlap the targets
         (``None``: ``Rejected`` and ``Withdrawn`` minus the targets).
-    :param offboarding_id: a specific offboarding; ``None`` watches the employment's most recent one.
-    :param user_id_type: id type of ``employment_id``; ``None`` means the connection's default.
+    :param offboarding_id: a specific offboarding (with ``employment_id`` only); ``None`` watches the most recent.
+    :param user_id_type: id type of the employment ids; ``None`` means the connection's default.
     :param poll_interval: seconds between two looks.
     :param max_consecutive_failures: transient errors in a row after which the trigger gives up.
+    :param employment_ids: a list of employments, watched together (instead of ``employment_id``).
+    :param match: with ``employment_ids``: ``all`` (every one must reach a target) or ``any`` (one is enough).
     """
 
     def __init__(
         self,
         *,
         feishu_conn_id: str,
-        employment_id: str,
         target_statuses: str | Collection[str],
+        employment_id: str | None = None,
         failure_statuses: str | Collection[str] | None = None,
         offboarding_id: str | None = None,
         user_id_type: str | None = None,
         poll_interval: float = 60.0,
         max_consecutive_failures: int = 5,
+        employment_ids: Sequence[str] | None = None,
+        match: str = "all",
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.feishu_conn_id = feishu_conn_id
-        self.employment_id = require_id("employment_id", employment_id)
-        self.offboarding_id = optional_id("offboarding_id", offboarding_id)
-        self.target_statuses, self.failure_statuses = resolve_statuses(target_statuses, failure_statuses)
-        self.user_id_type = None if user_id_type is None else check_user_id_type(user_id_type)
+        targets, failures = resolve_statuses(target_statuses, failure_statuses)
+        self.watch = build_watch(
+            employment_id=employment_id,
+            employment_ids=employment_ids,
+            offboarding_id=offboarding_id,
+            targets=targets,
+            failures=failures,
+            user_id_type=user_id_type,
+            match=match,
+        )
         self.poll_interval = check_poll_interval(poll_interval)
         self.max_consecutive_failures = check_max_consecutive_failures(max_consecutive_failures)
 
+    @property
+    def employment_id(self) -> str:
+        """The first (for single watches: the only) employment id."""
+        return self.watch.employment_ids[0]
+
+    @property
+    def offboarding_id(self) -> str | None:
+        return self.watch.offboarding_id
+
+    @property
+    def target_statuses(self) -> tuple[str, ...]:
+        return self.watch.targets
+
+    @property
+    def failure_statuses(self) -> tuple[str, ...]:
+        return self.watch.failures
+
+    @property
+    def user_id_type(self) -> str | None:
+        return self.watch.user_id_type
+
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        """Class path and arguments: connection id, ids, statuses and timing only (no secret, no token)."""
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
+        """Class path and arguments: connection id, ids, statuses and timing only (no secret, no token).
+
+        A single-employment trigger keeps the form earlier releases wrote; a list adds ``employment_ids`` and
+        ``match`` instead of ``employment_id``.
+        """
+        watch = self.watch
+        kwargs: dict[str, Any] = {"feishu_conn_id": self.feishu_conn_id}
+        if watch.many:
+            kwargs["employment_ids"] = list(watch.employment_ids)
+            kwargs["match"] = watch.match
+        else:
+            kwargs["employment_id"] = watch.employment_ids[0]
+            kwargs["offboarding_id"] = watch.offboarding_id
+        kwargs.update(
             {
-                "feishu_conn_id": self.feishu_conn_id,
-                "employment_id": self.employment_id,
-                "offboarding_id": self.offboarding_id,
-                "target_statuses": list(self.target_statuses),
-                "failure_statuses": list(self.failure_statuses),
-                "user_id_type": self.user_id_type,
+                "target_statuses": list(watch.targets),
+                "failure_statuses": list(watch.failures),
+                "user_id_type": watch.user_id_type,
                 "poll_interval": self.poll_interval,
                 "max_consecutive_failures": self.max_consecutive_failures,
-            },
+            }
         )
+        return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Look up the offboarding every ``poll_interval`` seconds; yield exactly one event, then return.
-
-        The HTTP client is closed before the event is yielded.
-        """
+        """Wait through the shared poller; yield exactly one event, then return (leaving the poller)."""
         yield _event(await self._wait())
 
     async def _wait(self) -> dict[str, Any]:
-        """Poll until an outcome ends the wait; return the event payload."""
-        watched = describe(self.employment_id, self.offboarding_id)
+        """Subscribe to the poller of this connection target; apply every look until one ends the wait."""
+        from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
+        from airflow_provider_feishu_corehr.triggers._poller import poller_for
+
+        watch = self.watch
+        hook = FeishuHook(feishu_conn_id=self.feishu_conn_id)
         try:
-            client = await self._client()
+            settings = await hook.aget_settings()
         except FeishuError as exc:
-            self.log.error("Cannot watch %s: %s", watched, exc)
+            self.log.error("Cannot watch %s: %s", watch.name, exc)
             return error_event(exc, 0)
-        failures = 0
-        async with client:
-            while True:
-                try:
-                    record = await client.get_offboarding(
-                        self.employment_id, offboarding_id=self.offboarding_id, user_id_type=self.user_id_type
-                    )
-                except FeishuError as exc:
-                    if exc.permanent:
-                        self.log.error("Looking up %s failed permanently: %s", watched, exc)
-                        return error_event(exc, failures)
-                    failures += 1
-                    if failures >= self.max_consecutive_failures:
-                        self.log.error(
-                            "Giving up on %s after %d transient errors in a row; last: %s", watched, failures, exc
-                        )
-                        return error_event(exc, failures)
-                    self.log.warning(
-                        "Transient error %d of at most %d in a row looking up %s: %s; next look in %ss",
-                        failures,
-                        self.max_consecutive_failures,
-                        watched,
-                        exc,
-                        self.poll_interval,
-                    )
-                else:
-                    failures = 0
-                    outcome = classify(record, self.target_statuses, self.failure_statuses)
-                    if outcome is Outcome.TARGET and record is not None:
-                        self.log.info("Target status %s reached: %s.", record.status, watched)
-                        return {"status": EVENT_SUCCESS, "record": record.summary()}
-                    if outcome is Outcome.FAILURE and record is not None:
-                        message = failure_message(watched, record.status, self.failure_statuses)
-                        self.log.error("%s", message)
-                        return {"status": EVENT_FAILURE, "record": record.summary(), "message": message}
-                    log_waiting(self.log, watched, record.status if record else None, self.target_statuses)
-                await asyncio.sleep(self.poll_interval)
-
-    async def _client(self) -> AsyncFeishuClient:
-        from airflow.providers.common.compat.connection import get_async_connection
-        from airflow.providers.common.compat.sdk import AirflowNotFoundException, mask_secret
-
-        from airflow_provider_feishu_corehr.client.aio import AsyncFeishuClient
-        from airflow_provider_feishu_corehr.hooks.connection import settings_from_connection
-
+        poller = poller_for(settings, watch.user_id_type, hook.async_client)
+        sub = poller.subscribe(watch.employment_ids, self.poll_interval)
+        counter = FailureCounter(self.max_consecutive_failures)
+        slip = SlipWatch(self.poll_interval)
         try:
-            conn = await get_async_connection(self.feishu_conn_id)
-        except AirflowNotFoundException as exc:
-            raise FeishuInvalidInputError(f"connection {self.feishu_conn_id!r} is not defined") from exc
-        return AsyncFeishuClient(settings_from_connection(conn), on_token=mask_secret)
+            while True:
+                look = await sub.next_look()
+                slip.observe(look.lateness, self.log, watch.name)
+                if look.error is not None:
+                    if counter.failure(look.error, self.log, watch.name, self.poll_interval):
+                        return error_event(look.error, counter.count)
+                    continue
+                counter.success()
+                payload = self._apply(watch.pick(look.records))
+                if payload is not None:
+                    return payload
+        finally:
+            poller.unsubscribe(sub)
+
+    def _apply(self, records: dict[str, OffboardingRecord | None]) -> dict[str, Any] | None:
+        """The event payload if this look ends the wait, else ``None`` (after logging the wait)."""
+        watch = self.watch
+        decision = watch.decide(records)
+        key = "records" if watch.many else "record"
+        if decision.outcome is Outcome.TARGET:
+            self.log.info("%s", watch.reached_text(records))
+            return {"status": EVENT_SUCCESS, key: watch.xcom(records)}
+        if decision.outcome is Outcome.FAILURE:
+            self.log.error("%s", decision.message)
+            return {"status": EVENT_FAILURE, key: watch.xcom(records), "message": decision.message}
+        if watch.many:
+            self.log.info(
+                "Still waiting for %s: %s; %s.", watch.name, watch.progress(records), next_look_text(self.poll_interval)
+            )
+        else:
+            record = records[watch.employment_ids[0]]
+            log_waiting(self.log, watch.name, record.status if record else None, watch.targets, self.poll_interval)
+        return None

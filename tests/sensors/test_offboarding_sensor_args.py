@@ -54,7 +54,7 @@ def _render(sensor: OffboardingStatusSensor, params: dict[str, Any]) -> None:
         ({"failure_statuses": ["Approved", "Rejected"]}, "target_statuses and failure_statuses", "'Approved'"),
         ({"employment_id": ""}, "employment_id", "must not be empty"),
         ({"employment_id": "   "}, "employment_id", "must not be empty"),
-        ({"employment_id": None}, "employment_id", "must be a string"),
+        ({"employment_id": None}, "employment_id", "give employment_id (one employment) or employment_ids"),
         ({"employment_id": 1.5}, "employment_id", "must be a string"),
         ({"offboarding_id": "  "}, "offboarding_id", "must not be empty"),
         ({"user_id_type": "email"}, "user_id_type", "must be one of"),
@@ -76,9 +76,9 @@ def test_build_time_refusal_also_fails_a_mapped_task_without_retry() -> None:
         _sensor(employment_id="")
 
 
-def test_missing_employment_id_is_refused_by_python() -> None:
-    with pytest.raises(TypeError, match="employment_id"):
-        OffboardingStatusSensor(task_id="wait", target_statuses="Approved")  # type: ignore[call-arg]
+def test_missing_employment_id_is_refused_naming_both_fields() -> None:
+    with pytest.raises(FeishuInvalidInputError, match=r"give employment_id .* or employment_ids"):
+        OffboardingStatusSensor(task_id="wait", target_statuses="Approved")
 
 
 def test_arguments_are_keyword_only_and_stored_unchanged() -> None:
@@ -96,13 +96,14 @@ def test_arguments_are_keyword_only_and_stored_unchanged() -> None:
 def test_int_ids_are_taken_as_their_text() -> None:
     """Native rendering turns digit ids into ints; they are accepted as their decimal text."""
     sensor = _sensor(employment_id=int(EMP), offboarding_id=7095671727698478604)
-    assert sensor._watch().employment_id == EMP
+    assert sensor._watch().employment_ids == (EMP,)
     assert sensor._watch().offboarding_id == "7095671727698478604"
 
 
 def test_template_fields_include_ids_statuses_and_conn_id() -> None:
     assert set(OffboardingStatusSensor.template_fields) == {
         "employment_id",
+        "employment_ids",
         "offboarding_id",
         "target_statuses",
         "failure_statuses",

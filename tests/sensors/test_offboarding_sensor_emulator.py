@@ -9,6 +9,7 @@ answered N searches (count-based, no sleeps in assertions).
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -134,7 +135,15 @@ def test_record_appearing_later_is_waited_for(mode: str, feishu: FeishuEmulator,
         xcom = _run(mode, _sensor(mode, employment_id=NEW_EMPLOYMENT))
     assert xcom == _summary(feishu, added[0])
     out = logs()
-    assert f"Still waiting: no record yet for the most recent offboarding of employment {NEW_EMPLOYMENT}" in out
+    waiting = (
+        f"Still waiting for Approved: no record yet for the most recent offboarding of employment {NEW_EMPLOYMENT}"
+    )
+    assert waiting in out
+    assert re.search(
+        re.escape(waiting) + r" \(a new record may not be visible at once\); next look in 0\.1 s \(about "
+        r"\d\d:\d\d:\d\d UTC\)\.",
+        out,
+    )
     assert "reason_explanation" not in out
 
 

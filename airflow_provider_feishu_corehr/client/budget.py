@@ -1,0 +1,101 @@
+"""Host-wide request schedule: the processes of one machine book their request slots in one SQLite file.
+
+Used by :func:`~airflow_provider_feishu_corehr.client.ratelimit.limiter_for` when the connection says
+``rate_limit_scope: host``. The rule is the in-process limiter's (even pacing: the next free slot, then one every
+``interval``); only where the "next free slot" is kept differs: a row per (base URL, app id, endpoint) in a table
+that every process updates inside one ``BEGIN IMMEDIATE`` transaction (SQLite's file lock makes booking atomic
+across processes). The caller then sleeps until its slot, outside the transaction.
+
+Why the standard library's ``sqlite3`` and not a rate-limit library: the shared state is one number per
+(app, endpoint), the next free slot, and booking it is one read and one write in a transaction. Libraries with a
+file or SQLite backed bucket (pyrate-limiter's ``SQLiteBucket``, for example) keep a sliding window of past
+requests and make a caller that finds the window full wait and try again. That is a different rule from the
+process limiter's (bursts up to the limit at the edge of the client's window, which a server with its own,
+unaligned windows answers with 429 unless the bucket is set to one request per interval), and it would add a
+dependency to pin in every lock file for the work of about forty lines. The file lives in the temporary folder
+(one per user); set ``rate_limit_store`` to put it elsewhere (local disk only: SQLite locking is not reliable on
+network file systems). Slots use the wall clock (``time.time``), which every process of a machine shares.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from airflow_provider_feishu_corehr.client.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+_SCHEMA = "CREATE TABLE IF NOT EXISTS slots (key TEXT PRIMARY KEY, next REAL NOT NULL)"
+_UPSERT = "INSERT INTO slots (key, next) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET next = excluded.next"
+
+
+def default_path() -> Path:
+    """The host's schedule file: ``<temp dir>/feishu-corehr-budget-<uid>.sqlite3``."""
+    uid = getattr(os, "getuid", lambda: 0)()
+    return Path(tempfile.gettempdir()) / f"feishu-corehr-budget-{uid}.sqlite3"
+
+
+class HostRateLimiter(RateLimiter):
+    """A :class:`RateLimiter` whose schedule is shared by every process of the host through a SQLite file.
+
+    :param limit: requests per window (> 0).
+    :param window: window length in seconds (> 0).
+    :param key: the schedule's row: base URL, app id and endpoint.
+    :param path: the SQLite file; ``None`` = :func:`default_path`.
+    :param share: part of the limit the host may use, (0, 1].
+    :param label: what the budget is, for the long-wait log line.
+    :param endpoint: the endpoint's name, for errors.
+    :param clock: wall clock in seconds, shared by the host's processes; injectable for tests.
+    """
+
+    scope = "host"
+
+    def __init__(
+        self,
+        limit: int,
+        window: float,
+        *,
+        key: str,
+        path: str | os.PathLike[str] | None = None,
+        share: float = 1.0,
+        label: str = "rate limit",
+        endpoint: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(limit, window, clock=clock, share=share, label=label, endpoint=endpoint)
+        self.key = key
+        self.path = Path(path) if path is not None else default_path()
+        self._db: sqlite3.Connection | None = None
+        self._pid = 0
+
+    def _connection(self) -> sqlite3.Connection:
+        """This process's connection to the file (a forked child opens its own)."""
+        if self._db is None or self._pid != os.getpid():
+            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")  # readers never block the booking writer
+            db.execute("PRAGMA synchronous=OFF")  # a schedule lost in a power cut is harmless
+            db.execute(_SCHEMA)
+            self._db, self._pid = db, os.getpid()
+        return self._db
+
+    def _book(self, max_wait: float | None) -> float:
+        with self._lock:  # one transaction at a time per process; the file lock orders the processes
+            db = self._connection()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute("SELECT next FROM slots WHERE key = ?", (self.key,)).fetchone()
+                now = self._clock()
+                slot = now if row is None else max(now, float(row[0]))
+                if max_wait is None or slot - now <= max_wait:
+                    db.execute(_UPSERT, (self.key, slot + self.interval))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return slot - now

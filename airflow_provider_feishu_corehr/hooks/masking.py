@@ -1,0 +1,63 @@
+"""The one masking rule of the provider: the App Secret and every tenant access token go to Airflow's secret masker.
+
+Sync code (the hook, poke-mode sensors, operators) uses ``mask_secret``. Async code (the trigger, through the hook's
+async path) uses ``amask_secret`` where Airflow has it (3.x): the sync ``mask_secret`` talks to the supervisor with
+a blocking call, which must not run on the triggerer's event loop. On Airflow versions without ``amask_secret`` it
+falls back to ``mask_secret``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from airflow_provider_feishu_corehr.client.aio import AsyncFeishuClient
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+
+def mask(secret: str) -> None:
+    """Register ``secret`` with Airflow's secret masker (sync code).
+
+    :param secret: the App Secret or a token.
+    """
+    from airflow.providers.common.compat.sdk import mask_secret
+
+    if secret:
+        mask_secret(secret)
+
+
+def _async_masker() -> Callable[[str], Awaitable[None]] | None:
+    try:
+        from airflow.sdk.log import amask_secret
+    except ImportError:  # Airflow 2.x: no async masker
+        return None
+    return amask_secret
+
+
+async def amask(secret: str) -> None:
+    """Register ``secret`` with Airflow's secret masker from async code (``amask_secret``, else ``mask_secret``).
+
+    :param secret: the App Secret or a token.
+    """
+    if not secret:
+        return
+    masker = _async_masker()
+    if masker is None:
+        mask(secret)
+    else:
+        await masker(secret)
+
+
+class MaskingAsyncClient(AsyncFeishuClient):
+    """:class:`AsyncFeishuClient` that registers every token with :func:`amask` before it is first sent.
+
+    The base client's ``on_token`` callback is synchronous; this client awaits the async masker instead, at the
+    same point (a token the client has not used yet, fetched by it or by another client of the process).
+    """
+
+    async def _token(self, *, fresh: bool = False) -> str:
+        token, _ = await self._tokens.aget(self._token_key, self._grant, fresh=fresh)
+        if token != self._announced:
+            await amask(token)
+        return self._announce(token)

@@ -1,0 +1,226 @@
+"""What one offboarding sensor or trigger watches, and what a look at many employments means for it.
+
+A watch is one employment (optionally one of its offboardings), or a list of employments with ``match="all"``
+(every one must reach a target) or ``match="any"`` (one is enough). Shared by the sensor (poke and reschedule
+modes) and the trigger (deferrable mode), so the three modes decide, log and report the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_feishu_corehr.client.api import pick_offboarding
+from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.validation import check_user_id_type, optional_id, require_id
+from airflow_provider_feishu_corehr.sensors.rules import Outcome, classify, describe, failure_message
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from airflow_provider_feishu_corehr.client.models import OffboardingRecord
+
+MATCH_MODES = ("all", "any")
+"""``all``: done when every employment has a target status; ``any``: done when one has."""
+
+_EMPTY_SUMMARY = ("offboarding_id", "status", "offboarding_date", "expected_offboarding_date", "checklist_status")
+
+
+def check_match(value: Any) -> str:
+    """Return ``value`` if it is ``"all"`` or ``"any"``, else raise naming the field.
+
+    :param value: the ``match`` argument.
+    """
+    if value not in MATCH_MODES:
+        raise FeishuInvalidInputError(f"match must be one of {', '.join(map(repr, MATCH_MODES))}; got {value!r:.80}")
+    return str(value)
+
+
+def id_text(value: Any) -> Any:
+    """Ids are digit strings; native rendering (``render_template_as_native_obj``) turns them into ints."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def check_employment_ids(value: Any) -> tuple[str, ...]:
+    """Return the ids of ``employment_ids`` (a non-empty list, no duplicates), or raise naming the field.
+
+    :param value: the ``employment_ids`` argument (ints are taken as their decimal text).
+    """
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise FeishuInvalidInputError(
+            f"employment_ids must be a list of employment ids; got {type(value).__name__} {value!r:.80}"
+        )
+    if not value:
+        raise FeishuInvalidInputError("employment_ids must name at least one employment")
+    ids = tuple(require_id(f"employment_ids[{i}]", id_text(item)) for i, item in enumerate(value))
+    first: dict[str, int] = {}
+    for index, eid in enumerate(ids):
+        if eid in first:
+            raise FeishuInvalidInputError(
+                f"employment_ids[{index}] repeats {eid!r} (first at employment_ids[{first[eid]}]); "
+                "list each employment once"
+            )
+        first[eid] = index
+    return ids
+
+
+def group_by_employment(records: Iterable[OffboardingRecord]) -> dict[str, list[OffboardingRecord]]:
+    """Search results grouped by employment id (records without one are dropped: they match no watch).
+
+    :param records: records of one or more searches.
+    """
+    grouped: dict[str, list[OffboardingRecord]] = {}
+    for record in records:
+        if record.employment_id:
+            grouped.setdefault(record.employment_id, []).append(record)
+    return grouped
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one look means: the outcome, the record per employment, and the failure text if any."""
+
+    outcome: Outcome
+    records: dict[str, OffboardingRecord | None]
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Watch:
+    """A validated watch.
+
+    :param employment_ids: the employments, in the order given (one for a single-employment watch).
+    :param offboarding_id: one specific offboarding (single-employment watch only), else ``None``.
+    :param targets: target statuses.
+    :param failures: failure statuses.
+    :param user_id_type: id type of the employment ids; ``None`` = the connection's default.
+    :param match: ``all`` or ``any`` (meaningful for lists).
+    :param many: the watch was given as a list (``employment_ids``): its XCom is a list of records.
+    """
+
+    employment_ids: tuple[str, ...]
+    offboarding_id: str | None
+    targets: tuple[str, ...]
+    failures: tuple[str, ...]
+    user_id_type: str | None
+    match: str = "all"
+    many: bool = False
+
+    @property
+    def name(self) -> str:
+        """What is watched, ids only, for log lines and messages."""
+        if not self.many:
+            return describe(self.employment_ids[0], self.offboarding_id)
+        return f"the most recent offboardings of {len(self.employment_ids)} employments ({self.match} must match)"
+
+    def pick(self, grouped: Mapping[str, Sequence[OffboardingRecord]]) -> dict[str, OffboardingRecord | None]:
+        """The record each employment stands at: the wanted offboarding, else its most recent one.
+
+        :param grouped: search results by employment id (:func:`group_by_employment`).
+        """
+        return {eid: pick_offboarding(grouped.get(eid, ()), self.offboarding_id) for eid in self.employment_ids}
+
+    def decide(self, records: Mapping[str, OffboardingRecord | None]) -> Decision:
+        """Apply the target and failure statuses to every record, then ``match``.
+
+        ``all``: a failure status on any record fails the wait (that employment can no longer reach a target);
+        done when every record has a target status. ``any``: done when one record has a target status; failed
+        when every record has a failure status.
+
+        :param records: the record per employment (``None``: none yet).
+        """
+        picked = {eid: records.get(eid) for eid in self.employment_ids}
+        outcomes = {eid: classify(rec, self.targets, self.failures) for eid, rec in picked.items()}
+        failed = [eid for eid, o in outcomes.items() if o is Outcome.FAILURE]
+        reached = [eid for eid, o in outcomes.items() if o is Outcome.TARGET]
+        if (self.match == "all" and failed) or (self.match == "any" and len(failed) == len(outcomes)):
+            first = picked[failed[0]]
+            assert first is not None  # a failure outcome has a record
+            where = self.name if not self.many else describe(failed[0], None)
+            message = failure_message(where, first.status, self.failures)
+            if self.many:
+                message += f"; {len(failed)} of {len(outcomes)} employments have a failure status"
+            return Decision(Outcome.FAILURE, picked, message)
+        if (self.match == "all" and len(reached) == len(outcomes)) or (self.match == "any" and reached):
+            return Decision(Outcome.TARGET, picked)
+        return Decision(Outcome.WAITING, picked)
+
+    def xcom(self, records: Mapping[str, OffboardingRecord | None]) -> Any:
+        """The XCom of a finished watch: one record summary, or for a list a summary per employment in order
+        (an employment without a record yet has ``offboarding_id`` and ``status`` ``None``).
+
+        :param records: the record per employment.
+        """
+        summaries = [summary_of(eid, records.get(eid)) for eid in self.employment_ids]
+        return summaries if self.many else summaries[0]
+
+    def reached_text(self, records: Mapping[str, OffboardingRecord | None]) -> str:
+        """The INFO line of a wait that ended on its target (ids and statuses only).
+
+        :param records: the record per employment.
+        """
+        if not self.many:
+            record = records.get(self.employment_ids[0])
+            return f"Target status {record.status if record else None} reached: {self.name}."
+        reached = sum(1 for eid in self.employment_ids if classify(records.get(eid), self.targets, ()) is Outcome.TARGET)
+        return f"Target status reached by {reached} of {len(self.employment_ids)} employments ({self.match} must match)."
+
+    def progress(self, records: Mapping[str, OffboardingRecord | None]) -> str:
+        """One line about a list that is still waited for: how many reached a target, and a few that did not.
+
+        :param records: the record per employment.
+        """
+        waiting = [
+            eid for eid in self.employment_ids if classify(records.get(eid), self.targets, ()) is not Outcome.TARGET
+        ]
+        shown = ", ".join(f"{eid}: {_status(records.get(eid))}" for eid in waiting[:3])
+        more = f", and {len(waiting) - 3} more" if len(waiting) > 3 else ""
+        done = len(self.employment_ids) - len(waiting)
+        return f"{done} of {len(self.employment_ids)} reached; waiting for {shown}{more}"
+
+
+def _status(record: OffboardingRecord | None) -> str:
+    return record.status if record is not None else "no record yet"
+
+
+def summary_of(employment_id: str, record: OffboardingRecord | None) -> dict[str, Any]:
+    """The record's summary, or the empty summary of an employment without one.
+
+    :param employment_id: the employment.
+    :param record: its record, or ``None``.
+    """
+    if record is not None:
+        return record.summary()
+    return {"employment_id": employment_id, **dict.fromkeys(_EMPTY_SUMMARY)}
+
+
+def build_watch(
+    *,
+    employment_id: Any,
+    employment_ids: Any,
+    offboarding_id: Any,
+    targets: tuple[str, ...],
+    failures: tuple[str, ...],
+    user_id_type: Any,
+    match: Any,
+) -> Watch:
+    """Validate the ids, ``user_id_type`` and ``match`` of a sensor or trigger into a :class:`Watch`.
+
+    Exactly one of ``employment_id`` and ``employment_ids``; ``offboarding_id`` only with ``employment_id``.
+    """
+    if (employment_id is None) == (employment_ids is None):
+        raise FeishuInvalidInputError("give exactly one of employment_id (one employment) and employment_ids (a list)")
+    id_type = None if user_id_type is None else check_user_id_type(user_id_type)
+    match = check_match(match)
+    if employment_ids is not None:
+        if optional_id("offboarding_id", id_text(offboarding_id)) is not None:
+            raise FeishuInvalidInputError(
+                "offboarding_id can only be given with employment_id; employment_ids watches each one's most recent"
+            )
+        ids = check_employment_ids(employment_ids)
+        return Watch(ids, None, targets, failures, id_type, match, many=True)
+    eid = require_id("employment_id", id_text(employment_id))
+    oid = optional_id("offboarding_id", id_text(offboarding_id))
+    return Watch((eid,), oid, targets, failures, id_type, match)

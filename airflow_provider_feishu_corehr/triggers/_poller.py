@@ -1,0 +1,219 @@
+"""Coalesced polling for offboarding triggers: one search per up to 100 employments per round, fanned out.
+
+Triggers of one triggerer process that share a connection target (base URL, app id, App Secret) and a
+``user_id_type`` share one :class:`Poller` (per event loop). Each round:
+
+* takes every subscription that is due (its last look ended at least its own poll interval ago), oldest first;
+* searches their distinct employment ids in batches of up to 100 (:func:`..client.lookup.employment_batches`,
+  every page followed), one at a time, through one pooled async client; the client's limiter paces them;
+* hands every subscription whose ids are all answered a :class:`Look` with its records, or with the error of a
+  failed batch: a failed search counts against the subscriptions of that batch only.
+
+A subscription is next due one poll interval after its look *ended*, so no trigger is looked up more often than
+its interval. The round waits a short grouping window after the first subscription is due, so subscriptions due
+close together share searches. Cancelled triggers leave with :meth:`Poller.unsubscribe`; the last one out stops the
+poller and closes its client.
+
+Airflow 3.3's shared streams (``BaseEventTrigger.shared_stream_key``) are not used: see ``docs/scaling.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import time
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from airflow_provider_feishu_corehr.client import lookup
+from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuTransientError
+from airflow_provider_feishu_corehr.client.tokens import TokenKey
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from airflow_provider_feishu_corehr.client.aio import AsyncFeishuClient
+    from airflow_provider_feishu_corehr.client.models import ClientSettings, OffboardingRecord
+
+GROUP_FRACTION = 0.25
+MAX_GROUP_WINDOW = 2.0
+"""A round starts ``min(MAX_GROUP_WINDOW, GROUP_FRACTION * interval)`` after its first subscription was due."""
+
+
+@dataclass(frozen=True)
+class Look:
+    """One look for one subscription: the records of its employments, or the error of a failed search.
+
+    :param records: employment id -> every record the search returned for it (absent: none).
+    :param error: the typed error of a failed search of one of its batches, else ``None``.
+    :param lateness: seconds between when the look was due and when its answer came.
+    """
+
+    records: dict[str, list[OffboardingRecord]]
+    error: FeishuError | None
+    lateness: float
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One waiting trigger: its employments, its poll interval, when it is next due, and its inbox."""
+
+    employment_ids: tuple[str, ...]
+    interval: float
+    due: float
+    inbox: asyncio.Queue[Look] = field(default_factory=asyncio.Queue)
+
+    async def next_look(self) -> Look:
+        """Wait for this subscription's next look."""
+        return await self.inbox.get()
+
+
+Key = tuple[TokenKey, str]
+
+
+class Poller:
+    """The coalesced poll of one connection target and ``user_id_type`` in one event loop.
+
+    :param client: the pooled async client (closed when the poller stops).
+    :param user_id_type: id type of every employment id searched.
+    :param clock: monotonic clock.
+    :param on_stop: called when the last subscription left and the poller stopped.
+    """
+
+    def __init__(
+        self,
+        client: AsyncFeishuClient,
+        user_id_type: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        on_stop: Callable[[Poller], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.user_id_type = user_id_type
+        self._clock = clock
+        self._on_stop = on_stop
+        self._subs: set[Subscription] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.searches = 0
+        self.rounds = 0
+
+    def subscribe(self, employment_ids: tuple[str, ...], interval: float) -> Subscription:
+        """Add a waiting trigger; its first look is due now.
+
+        :param employment_ids: the employments it watches.
+        :param interval: its poll interval in seconds.
+        """
+        sub = Subscription(employment_ids, interval, self._clock())
+        self._subs.add(sub)
+        self._wake.set()
+        if self._task is None:
+            # A fresh context: the poller's own log lines belong to the triggerer, not to the first trigger.
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name="feishu-offboarding-poller", context=contextvars.Context()
+            )
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        """Remove a trigger that ended or was cancelled; the poller stops after the last one.
+
+        :param sub: its subscription.
+        """
+        self._subs.discard(sub)
+        self._wake.set()
+
+    async def _run(self) -> None:
+        try:
+            while self._subs:
+                start = self._round_start()
+                if start > self._clock():
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), start - self._clock())
+                    continue
+                await self._round()
+        finally:
+            self._task = None
+            if self._on_stop is not None:
+                self._on_stop(self)
+            await self.client.aclose()
+
+    def _round_start(self) -> float:
+        """When the next round starts: a grouping window after the earliest due subscription."""
+        first = min(self._subs, key=lambda s: s.due)
+        return first.due + min(MAX_GROUP_WINDOW, GROUP_FRACTION * first.interval)
+
+    async def _round(self) -> None:
+        """Search every due subscription's employments, batch by batch, and deliver each look when complete."""
+        now = self._clock()
+        due = sorted((s for s in self._subs if s.due <= now), key=lambda s: s.due)
+        self.rounds += 1
+        ids = [eid for sub in due for eid in sub.employment_ids]
+        pending = {id(sub): set(sub.employment_ids) for sub in due}
+        found: dict[str, list[OffboardingRecord]] = {}
+        failed: dict[int, FeishuError] = {}
+        for batch in lookup.employment_batches(ids):
+            records, error = await self._search(batch)
+            for record in records:
+                if record.employment_id:
+                    found.setdefault(record.employment_id, []).append(record)
+            members = set(batch)
+            for sub in due:
+                left = pending[id(sub)]
+                if error is not None and left & members:
+                    failed.setdefault(id(sub), error)
+                left -= members
+                if not left and sub in self._subs and id(sub) in pending:
+                    self._deliver(sub, found, failed.get(id(sub)))
+                    del pending[id(sub)]
+
+    async def _search(self, batch: list[str]) -> tuple[list[OffboardingRecord], FeishuError | None]:
+        """One search (every page) of up to 100 employments: its records, or the typed error."""
+        self.searches += 1
+        try:
+            pages = self.client.search_offboardings(employment_ids=batch, user_id_type=self.user_id_type)
+            return [record async for record in pages], None
+        except FeishuError as exc:
+            return [], exc
+        except Exception as exc:  # never let one bad search stop the poll of every trigger; no text (may hold data)
+            return [], FeishuTransientError(f"unexpected {type(exc).__name__} while searching", endpoint="search")
+
+    def _deliver(self, sub: Subscription, found: dict[str, list[OffboardingRecord]], error: FeishuError | None) -> None:
+        now = self._clock()
+        records = {} if error is not None else {eid: found[eid] for eid in sub.employment_ids if eid in found}
+        sub.inbox.put_nowait(Look(records, error, max(0.0, now - sub.due)))
+        sub.due = now + sub.interval
+
+
+_pollers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Key, Poller]] = weakref.WeakKeyDictionary()
+
+
+def poller_for(
+    settings: ClientSettings, user_id_type: str | None, make_client: Callable[[ClientSettings], AsyncFeishuClient]
+) -> Poller:
+    """The poller of this event loop for the settings' target and ``user_id_type``, created on first use.
+
+    :param settings: the connection's settings (the first subscriber's settings configure the shared client).
+    :param user_id_type: id type of the employment ids; ``None`` = the connection's default.
+    :param make_client: builds the pooled async client (the hook's async path).
+    """
+    loop = asyncio.get_running_loop()
+    id_type = user_id_type or settings.user_id_type
+    key: Key = (TokenKey.for_settings(settings), id_type)
+    pollers = _pollers.setdefault(loop, {})
+    poller = pollers.get(key)
+    if poller is None:
+
+        def forget(stopped: Poller) -> None:
+            if pollers.get(key) is stopped:
+                del pollers[key]
+
+        poller = pollers[key] = Poller(make_client(settings), id_type, on_stop=forget)
+    return poller
+
+
+def active_pollers() -> list[Poller]:
+    """The pollers of the running event loop (tests and benchmarks)."""
+    return list(_pollers.get(asyncio.get_running_loop(), {}).values())
