@@ -164,8 +164,12 @@ class Watch:
         if not self.many:
             record = records.get(self.employment_ids[0])
             return f"Target status {record.status if record else None} reached: {self.name}."
-        reached = sum(1 for eid in self.employment_ids if classify(records.get(eid), self.targets, ()) is Outcome.TARGET)
-        return f"Target status reached by {reached} of {len(self.employment_ids)} employments ({self.match} must match)."
+        reached = sum(
+            1 for eid in self.employment_ids if classify(records.get(eid), self.targets, ()) is Outcome.TARGET
+        )
+        return (
+            f"Target status reached by {reached} of {len(self.employment_ids)} employments ({self.match} must match)."
+        )
 
     def progress(self, records: Mapping[str, OffboardingRecord | None]) -> str:
         """One line about a list that is still waited for: how many reached a target, and a few that did not.

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import logging
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 
     from airflow_provider_feishu_corehr.client.aio import AsyncFeishuClient
     from airflow_provider_feishu_corehr.client.models import ClientSettings, OffboardingRecord
+
+log = logging.getLogger(__name__)
 
 GROUP_FRACTION = 0.25
 MAX_GROUP_WINDOW = 2.0
@@ -64,6 +67,8 @@ class Subscription:
     interval: float
     due: float
     inbox: asyncio.Queue[Look] = field(default_factory=asyncio.Queue)
+    looks: list[float] = field(default_factory=list)
+    """When each look's answer came (poller clock); kept for tests and benchmarks, the last 100 only."""
 
     async def next_look(self) -> Look:
         """Wait for this subscription's next look."""
@@ -133,7 +138,13 @@ class Poller:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), start - self._clock())
                     continue
-                await self._round()
+                try:
+                    await self._round()
+                except Exception as exc:  # a bug must not leave every trigger waiting forever: each counts a failure
+                    log.exception("The offboarding poller's round failed; every waiting trigger counts one error")
+                    error = FeishuTransientError(f"the shared poll failed ({type(exc).__name__})", endpoint="search")
+                    for sub in [s for s in self._subs if s.due <= self._clock()]:
+                        self._deliver(sub, {}, error)
         finally:
             self._task = None
             if self._on_stop is not None:
@@ -151,23 +162,23 @@ class Poller:
         due = sorted((s for s in self._subs if s.due <= now), key=lambda s: s.due)
         self.rounds += 1
         ids = [eid for sub in due for eid in sub.employment_ids]
-        pending = {id(sub): set(sub.employment_ids) for sub in due}
+        pending = {sub: set(sub.employment_ids) for sub in due}  # ids of each subscription not answered yet
         found: dict[str, list[OffboardingRecord]] = {}
-        failed: dict[int, FeishuError] = {}
+        failed: dict[Subscription, FeishuError] = {}
         for batch in lookup.employment_batches(ids):
             records, error = await self._search(batch)
             for record in records:
                 if record.employment_id:
                     found.setdefault(record.employment_id, []).append(record)
             members = set(batch)
-            for sub in due:
-                left = pending[id(sub)]
-                if error is not None and left & members:
-                    failed.setdefault(id(sub), error)
+            for sub, left in list(pending.items()):
+                if error is not None and not left.isdisjoint(members):
+                    failed.setdefault(sub, error)
                 left -= members
-                if not left and sub in self._subs and id(sub) in pending:
-                    self._deliver(sub, found, failed.get(id(sub)))
-                    del pending[id(sub)]
+                if not left:
+                    del pending[sub]
+                    if sub in self._subs:  # a cancelled trigger has left: nothing to deliver
+                        self._deliver(sub, found, failed.get(sub))
 
     async def _search(self, batch: list[str]) -> tuple[list[OffboardingRecord], FeishuError | None]:
         """One search (every page) of up to 100 employments: its records, or the typed error."""
@@ -184,6 +195,7 @@ class Poller:
         now = self._clock()
         records = {} if error is not None else {eid: found[eid] for eid in sub.employment_ids if eid in found}
         sub.inbox.put_nowait(Look(records, error, max(0.0, now - sub.due)))
+        sub.looks = [*sub.looks[-99:], now]
         sub.due = now + sub.interval
 
 

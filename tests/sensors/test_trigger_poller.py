@@ -1,0 +1,215 @@
+"""Coalesced trigger polling against the emulator: one search per up to 100 employments per round, fan-out,
+per-trigger intervals, failures per batch, cancelled triggers leaving, one pooled client, old trigger rows."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from typing import TYPE_CHECKING, Any
+
+from sensor_helpers import trigger_events
+
+from airflow_provider_feishu_corehr.triggers._poller import Poller, active_pollers
+from airflow_provider_feishu_corehr.triggers.offboarding import OffboardingStatusTrigger
+
+if TYPE_CHECKING:
+    import pytest
+
+    from airflow_provider_feishu_corehr.testing import FeishuEmulator
+
+POLL = 0.1
+
+
+def _employments(emu: FeishuEmulator, count: int, status: str = "Approving", start: int = 0) -> list[str]:
+    """``count`` new employments, each with one offboarding of ``status``; returns their ids."""
+    ids = [f"73100000000{start + i:08d}" for i in range(count)]
+    for eid in ids:
+        emu.add_offboarding(employment_id=eid, status=status)
+    return ids
+
+
+def _trigger(employment_id: str, **kwargs: Any) -> OffboardingStatusTrigger:
+    args: dict[str, Any] = {
+        "feishu_conn_id": "feishu_default",
+        "employment_id": employment_id,
+        "target_statuses": ["Approved"],
+        "poll_interval": POLL,
+        "max_consecutive_failures": 3,
+    }
+    args.update(kwargs)
+    return OffboardingStatusTrigger(**args)
+
+
+async def _first_events(triggers: list[OffboardingStatusTrigger]) -> list[dict[str, Any]]:
+    async def first(trigger: OffboardingStatusTrigger) -> dict[str, Any]:
+        event = await anext(trigger.run())
+        return dict(event.payload)
+
+    return list(await asyncio.gather(*(first(t) for t in triggers)))
+
+
+def test_many_triggers_share_one_search_per_hundred_employments(feishu: FeishuEmulator) -> None:
+    ids = _employments(feishu, 250, status="Approved")
+    payloads = asyncio.run(_first_events([_trigger(eid) for eid in ids]))
+    assert [p["status"] for p in payloads] == ["success"] * 250
+    assert [p["record"]["employment_id"] for p in payloads] == ids  # each trigger got its own record
+    assert feishu.request_count("search") == 3  # ceil(250 / 100): one round
+    assert feishu.request_count("token") == 1
+
+
+def test_waiting_triggers_keep_sharing_rounds_until_their_status_changes(feishu: FeishuEmulator) -> None:
+    ids = _employments(feishu, 150)
+
+    async def scenario() -> list[dict[str, Any]]:
+        triggers = [_trigger(eid) for eid in ids]
+        waiting = asyncio.gather(*(anext(t.run()) for t in triggers))
+        while feishu.request_count("search") < 6:  # three rounds of two searches
+            await asyncio.sleep(0.01)
+        for item in feishu.offboardings():
+            if item["offboarding_info"]["employment_id"] in ids:
+                feishu.set_status(item["offboarding_id"], "Approved")
+        return [dict(e.payload) for e in await waiting]
+
+    payloads = asyncio.run(scenario())
+    assert {p["status"] for p in payloads} == {"success"}
+    searches = feishu.request_count("search")
+    assert searches % 2 == 0  # every round searched both batches, never one search per trigger
+    assert searches <= 12
+
+
+def test_a_failed_search_counts_against_its_batch_only(feishu: FeishuEmulator, one_attempt_conn: str) -> None:
+    ids = _employments(feishu, 150, status="Approved")
+    feishu.inject_fault("search", "http_500", count=1)  # the first search of the round: the first 100 triggers
+    triggers = [_trigger(eid, feishu_conn_id=one_attempt_conn, max_consecutive_failures=1) for eid in ids]
+    payloads = asyncio.run(_first_events(triggers))
+    assert [p["status"] for p in payloads] == ["error"] * 100 + ["success"] * 50
+    assert {p["http_status"] for p in payloads[:100]} == {500}
+    assert feishu.request_count("search") == 2
+
+
+def test_a_failed_search_is_one_transient_error_and_the_next_round_recovers(
+    feishu: FeishuEmulator, one_attempt_conn: str
+) -> None:
+    ids = _employments(feishu, 120, status="Approved")
+    feishu.inject_fault("search", "http_503", count=1)
+    payloads = asyncio.run(_first_events([_trigger(eid, feishu_conn_id=one_attempt_conn) for eid in ids]))
+    assert {p["status"] for p in payloads} == {"success"}
+    assert feishu.request_count("search") == 3  # 2 searches, the first failed; its batch searched again
+
+
+def test_no_subscription_is_looked_up_more_often_than_its_interval(feishu: FeishuEmulator) -> None:
+    fast_ids, slow_ids = _employments(feishu, 3), _employments(feishu, 3, start=100)
+
+    async def scenario() -> tuple[list[float], list[float], int]:
+        from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
+
+        hook = FeishuHook()
+        poller = Poller(await hook.aget_conn(), "people_corehr_id")
+        fast = poller.subscribe(tuple(fast_ids), 0.1)
+        slow = poller.subscribe(tuple(slow_ids), 0.5)
+        for _ in range(12):
+            await fast.next_look()
+        poller.unsubscribe(fast)
+        poller.unsubscribe(slow)
+        return fast.looks, slow.looks, poller.searches
+
+    fast_looks, slow_looks, searches = asyncio.run(scenario())
+    assert len(fast_looks) == 12
+    assert 2 <= len(slow_looks) <= 4  # about 1.2 s at 0.5 s, not once per round of the fast one
+    assert min(b - a for a, b in itertools.pairwise(fast_looks)) >= 0.1
+    assert min(b - a for a, b in itertools.pairwise(slow_looks)) >= 0.5
+    assert searches == feishu.request_count("search") == 12  # due together: one search per round
+
+
+def test_cancelled_triggers_leave_and_the_last_one_stops_the_poller(feishu: FeishuEmulator) -> None:
+    ids = _employments(feishu, 3)
+
+    async def scenario() -> tuple[int, int, int, int]:
+        tasks = [asyncio.create_task(anext(_trigger(eid).run())) for eid in ids]
+        while feishu.request_count("search") < 2:
+            await asyncio.sleep(0.01)
+        (poller,) = active_pollers()
+        subscribed = len(poller._subs)
+        tasks[0].cancel()
+        await asyncio.sleep(0.05)
+        after_cancel = len(poller._subs)
+        for task in tasks[1:]:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.sleep(0.05)
+        searches = feishu.request_count("search")
+        await asyncio.sleep(3 * POLL)
+        return subscribed, after_cancel, len(active_pollers()), feishu.request_count("search") - searches
+
+    assert asyncio.run(scenario()) == (3, 2, 0, 0)  # all left, the poller stopped, nothing polls any more
+
+
+def test_one_pooled_client_per_connection_target(feishu: FeishuEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two connection ids of the same app share a poller and its connection pool."""
+    monkeypatch.setenv("AIRFLOW_CONN_FEISHU_OTHER", json.dumps(json.loads(feishu.airflow_conn_json()) | {"extra": {}}))
+    ids = _employments(feishu, 60, status="Approved")
+    triggers = [
+        _trigger(eid, feishu_conn_id="feishu_default" if i % 2 else "feishu_other") for i, eid in enumerate(ids)
+    ]
+    feishu.reset_counters()
+    payloads = asyncio.run(_first_events(triggers))
+    assert {p["status"] for p in payloads} == {"success"}
+    assert feishu.request_count("search") == 1
+    assert feishu.connections_opened <= 2  # one pooled client (token + search may use two connections)
+
+
+def test_a_trigger_row_in_the_earlier_form_still_runs(feishu: FeishuEmulator) -> None:
+    """The kwargs an earlier release's ``serialize()`` wrote, verbatim, rebuilt as the triggerer does."""
+    from airflow.sdk._shared.module_loading import import_string
+    from airflow.sdk.serde import deserialize, serialize
+
+    (eid,) = _employments(feishu, 1, status="Approved")
+    row = {
+        "classpath": "airflow_provider_feishu_corehr.triggers.offboarding.OffboardingStatusTrigger",
+        "kwargs": {
+            "feishu_conn_id": "feishu_default",
+            "employment_id": eid,
+            "offboarding_id": None,
+            "target_statuses": ["Approved"],
+            "failure_statuses": ["Rejected", "Withdrawn"],
+            "user_id_type": None,
+            "poll_interval": 0.1,
+            "max_consecutive_failures": 5,
+        },
+    }
+    trigger = import_string(row["classpath"])(**deserialize(serialize(row["kwargs"])))
+    (event,) = trigger_events(trigger)
+    assert event.payload["status"] == "success"
+    assert event.payload["record"]["employment_id"] == eid
+    assert trigger.serialize() == (row["classpath"], row["kwargs"])  # and it is written back the same way
+
+
+def test_a_list_trigger_waits_for_all_and_lists_every_record(feishu: FeishuEmulator) -> None:
+    ids = _employments(feishu, 130, status="Approved")
+    late = _employments(feishu, 1, start=500)
+    trigger = _trigger(None, employment_ids=[*ids, *late], match="all")
+    _, kwargs = trigger.serialize()
+    assert "employment_id" not in kwargs and kwargs["match"] == "all" and len(kwargs["employment_ids"]) == 131
+
+    def approve_late() -> None:
+        (item,) = [i for i in feishu.offboardings() if i["offboarding_info"]["employment_id"] == late[0]]
+        feishu.set_status(item["offboarding_id"], "Approved")
+
+    from sensor_helpers import after_searches
+
+    with after_searches(feishu, 4, approve_late):
+        (event,) = trigger_events(trigger)
+    assert event.payload["status"] == "success"
+    assert [r["employment_id"] for r in event.payload["records"]] == [*ids, *late]
+    assert {r["status"] for r in event.payload["records"]} == {"Approved"}
+    assert feishu.request_count("search") % 2 == 0  # two searches (100 + 31 ids) per look
+
+
+def test_a_list_trigger_with_any_ends_on_the_first_target(feishu: FeishuEmulator) -> None:
+    waiting = _employments(feishu, 2)
+    done = _employments(feishu, 1, status="Approved", start=300)
+    (event,) = trigger_events(_trigger(None, employment_ids=[*waiting, *done], match="any"))
+    assert event.payload["status"] == "success"
+    assert [r["status"] for r in event.payload["records"]] == ["Approving", "Approving", "Approved"]
+    assert feishu.request_count("search") == 1
