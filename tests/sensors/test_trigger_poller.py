@@ -213,3 +213,23 @@ def test_a_list_trigger_with_any_ends_on_the_first_target(feishu: FeishuEmulator
     assert event.payload["status"] == "success"
     assert [r["status"] for r in event.payload["records"]] == ["Approving", "Approving", "Approved"]
     assert feishu.request_count("search") == 1
+
+
+def test_the_hook_async_path_masks_the_secret_and_builds_the_masking_client(feishu: FeishuEmulator) -> None:
+    from airflow.providers.common.compat.sdk import redact
+
+    from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
+    from airflow_provider_feishu_corehr.hooks.masking import MaskingAsyncClient
+
+    async def scenario() -> tuple[Any, str]:
+        hook = FeishuHook()
+        settings = await hook.aget_settings()
+        assert await hook.aget_settings() is settings  # the connection is read once per hook
+        async with await hook.aget_conn() as client:
+            token = await client.fetch_token()
+        return client, token
+
+    client, token = asyncio.run(scenario())
+    assert isinstance(client, MaskingAsyncClient)
+    assert feishu.app_secret not in str(redact(f"secret={feishu.app_secret}"))
+    assert token not in str(redact(f"token={token}"))
