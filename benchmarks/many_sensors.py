@@ -24,7 +24,7 @@ import json
 import os
 import statistics
 import time
-from typing import Any
+from typing import Any, cast
 
 from _airflow_home import use_temporary_airflow_home
 from _emulator_process import EmulatorProcess
@@ -67,7 +67,7 @@ def _triggers(ids: list[str], interval: float) -> list[Any]:
         classpath, kwargs = OffboardingStatusTrigger(
             feishu_conn_id=CONN_ID, employment_id=eid, target_statuses=["Approved"], poll_interval=interval
         ).serialize()
-        made.append(import_string(classpath)(**deserialize(serialize(kwargs))))
+        made.append(import_string(classpath)(**cast("dict[str, Any]", deserialize(serialize(kwargs)))))
     return made
 
 
@@ -96,7 +96,9 @@ def _lateness(start: float, looks: list[float], interval: float, end: float) -> 
     return late
 
 
-async def _scenario(name: str, emu: EmulatorProcess, ids: list[str], interval: float, duration: float) -> dict[str, Any]:
+async def _scenario(
+    name: str, emu: EmulatorProcess, ids: list[str], interval: float, duration: float
+) -> dict[str, Any]:
     from airflow_provider_feishu_corehr.client.tokens import TOKENS
     from airflow_provider_feishu_corehr.triggers._poller import active_pollers
 

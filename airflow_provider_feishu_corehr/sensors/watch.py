@@ -7,6 +7,7 @@ modes) and the trigger (deferrable mode), so the three modes decide, log and rep
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ from airflow_provider_feishu_corehr.client.validation import check_user_id_type,
 from airflow_provider_feishu_corehr.sensors.rules import Outcome, classify, describe, failure_message
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Mapping
 
     from airflow_provider_feishu_corehr.client.models import OffboardingRecord
 
@@ -48,13 +49,13 @@ def check_employment_ids(value: Any) -> tuple[str, ...]:
 
     :param value: the ``employment_ids`` argument (ints are taken as their decimal text).
     """
-    if isinstance(value, str) or not isinstance(value, list | tuple):
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
         raise FeishuInvalidInputError(
             f"employment_ids must be a list of employment ids; got {type(value).__name__} {value!r:.80}"
         )
     if not value:
         raise FeishuInvalidInputError("employment_ids must name at least one employment")
-    ids = tuple(require_id(f"employment_ids[{i}]", id_text(item)) for i, item in enumerate(value))
+    ids = tuple(require_id(f"employment_ids[{i}]", id_text(item)) for i, item in enumerate(list(value)))
     first: dict[str, int] = {}
     for index, eid in enumerate(ids):
         if eid in first:

@@ -101,7 +101,7 @@ class Poller:
         self._on_stop = on_stop
         self._subs: set[Subscription] = set()
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._task: asyncio.Future[None] | None = None
         self.searches = 0
         self.rounds = 0
 
@@ -116,9 +116,7 @@ class Poller:
         self._wake.set()
         if self._task is None:
             # A fresh context: the poller's own log lines belong to the triggerer, not to the first trigger.
-            self._task = asyncio.get_running_loop().create_task(
-                self._run(), name="feishu-offboarding-poller", context=contextvars.Context()
-            )
+            self._task = contextvars.Context().run(asyncio.ensure_future, self._run())
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
