@@ -26,8 +26,6 @@ from airflow_provider_feishu_corehr.sensors.rules import (
     check_poll_interval,
     check_status_list,
     describe,
-    log_waiting,
-    next_look_text,
     resolve_statuses,
 )
 from airflow_provider_feishu_corehr.sensors.watch import (
@@ -299,13 +297,7 @@ class OffboardingStatusSensor(BaseSensorOperator):
             return PokeReturnValue(is_done=True, xcom_value=watch.xcom(records))
         if decision.outcome is Outcome.FAILURE:
             raise AirflowFailException(decision.message)
-        if watch.many:
-            self.log.info(
-                "Still waiting for %s: %s; %s.", watch.name, watch.progress(records), next_look_text(self.poke_interval)
-            )
-        else:
-            record = records[watch.employment_ids[0]]
-            log_waiting(self.log, watch.name, record.status if record else None, watch.targets, self.poke_interval)
+        watch.log_waiting(self.log, records, self.poke_interval)
         return PokeReturnValue(is_done=False)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:

@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_feishu_corehr.client.api import pick_offboarding
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.validation import check_user_id_type, optional_id, require_id
-from airflow_provider_feishu_corehr.sensors.rules import Outcome, classify, describe, failure_message
+from airflow_provider_feishu_corehr.sensors.rules import (
+    Outcome,
+    classify,
+    describe,
+    failure_message,
+    log_waiting,
+    next_look_text,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -171,6 +178,19 @@ class Watch:
         return (
             f"Target status reached by {reached} of {len(self.employment_ids)} employments ({self.match} must match)."
         )
+
+    def log_waiting(self, log: Any, records: Mapping[str, OffboardingRecord | None], next_look_in: float) -> None:
+        """Log at INFO a look that did not end the wait: what it waits for, where it stands, when it next looks.
+
+        :param log: the logger of the task or trigger.
+        :param records: the record per employment.
+        :param next_look_in: seconds until the next look.
+        """
+        if self.many:
+            log.info("Still waiting for %s: %s; %s.", self.name, self.progress(records), next_look_text(next_look_in))
+        else:
+            record = records.get(self.employment_ids[0])
+            log_waiting(log, self.name, record.status if record else None, self.targets, next_look_in)
 
     def progress(self, records: Mapping[str, OffboardingRecord | None]) -> str:
         """One line about a list that is still waited for: how many reached a target, and a few that did not.

@@ -35,8 +35,6 @@ from airflow_provider_feishu_corehr.sensors.rules import (
     SlipWatch,
     check_max_consecutive_failures,
     check_poll_interval,
-    log_waiting,
-    next_look_text,
     resolve_statuses,
 )
 from airflow_provider_feishu_corehr.sensors.watch import build_watch
@@ -247,11 +245,5 @@ class OffboardingStatusTrigger(BaseTrigger):
         if decision.outcome is Outcome.FAILURE:
             self.log.error("%s", decision.message)
             return {"status": EVENT_FAILURE, key: watch.xcom(records), "message": decision.message}
-        if watch.many:
-            self.log.info(
-                "Still waiting for %s: %s; %s.", watch.name, watch.progress(records), next_look_text(self.poll_interval)
-            )
-        else:
-            record = records[watch.employment_ids[0]]
-            log_waiting(self.log, watch.name, record.status if record else None, watch.targets, self.poll_interval)
+        watch.log_waiting(self.log, records, self.poll_interval)
         return None

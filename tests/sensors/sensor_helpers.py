@@ -88,3 +88,24 @@ def trigger_events(trigger: Any) -> list[Any]:
         return [event async for event in trigger.run()]
 
     return asyncio.run(collect())
+
+
+def sensor_in_mode(mode: str, **kwargs: Any) -> OffboardingStatusSensor:
+    """A sensor for ``mode`` (``poke`` or ``deferrable``): Approved as target, 0.1 s interval, 20 s timeout."""
+    from airflow_provider_feishu_corehr.sensors.offboarding import OffboardingStatusSensor
+
+    args: dict[str, Any] = {
+        "task_id": "wait_for_offboarding",
+        "target_statuses": ["Approved"],
+        "poke_interval": 0.1,
+        "timeout": 20,
+        "deferrable": mode == "deferrable",
+        "max_consecutive_failures": 3,
+    }
+    args.update(kwargs)
+    return OffboardingStatusSensor(**args)
+
+
+def run_in_mode(mode: str, sensor: OffboardingStatusSensor) -> Any:
+    """Run the sensor: Airflow's poke loop, or execute, defer, trigger and resume (:func:`run_deferrable`)."""
+    return run_deferrable(sensor) if mode == "deferrable" else sensor.execute({})  # type: ignore[arg-type]

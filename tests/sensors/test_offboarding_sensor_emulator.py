@@ -13,10 +13,9 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sensor_helpers import NEW_EMPLOYMENT, after_searches, run_deferrable
+from sensor_helpers import NEW_EMPLOYMENT, after_searches, run_in_mode, sensor_in_mode
 
 from airflow_provider_feishu_corehr.client.errors import FeishuTransientError
-from airflow_provider_feishu_corehr.sensors.offboarding import OffboardingStatusSensor
 
 if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
@@ -26,21 +25,7 @@ APPROVED_EMP, APPROVED_OFF = "6982509313466189341", "7095671727698478604"  # lat
 OFFBOARDED_EMP = "6982509313466189343"
 
 
-def _sensor(mode: str, **kwargs: Any) -> OffboardingStatusSensor:
-    args: dict[str, Any] = {
-        "task_id": "wait_for_offboarding",
-        "target_statuses": ["Approved"],
-        "poke_interval": 0.1,
-        "timeout": 20,
-        "deferrable": mode == "deferrable",
-        "max_consecutive_failures": 3,
-    }
-    args.update(kwargs)
-    return OffboardingStatusSensor(**args)
-
-
-def _run(mode: str, sensor: OffboardingStatusSensor) -> Any:
-    return run_deferrable(sensor) if mode == "deferrable" else sensor.execute({})  # type: ignore[arg-type]
+_sensor, _run = sensor_in_mode, run_in_mode
 
 
 def _summary(emu: FeishuEmulator, offboarding_id: str) -> dict[str, Any]:

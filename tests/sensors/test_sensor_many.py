@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sensor_helpers import after_searches, run_deferrable
+from sensor_helpers import after_searches, run_in_mode, sensor_in_mode
 
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
 from airflow_provider_feishu_corehr.sensors.offboarding import OffboardingStatusSensor
@@ -35,20 +35,10 @@ def _set_all(emu: FeishuEmulator, ids: list[str], status: str) -> None:
 
 
 def _sensor(mode: str, **kwargs: Any) -> OffboardingStatusSensor:
-    args: dict[str, Any] = {
-        "task_id": "wait_for_many",
-        "target_statuses": ["Approved"],
-        "poke_interval": 0.1,
-        "timeout": 30,
-        "deferrable": mode == "deferrable",
-        "max_consecutive_failures": 3,
-    }
-    args.update(kwargs)
-    return OffboardingStatusSensor(**args)
+    return sensor_in_mode(mode, **{"task_id": "wait_for_many", "timeout": 30, **kwargs})
 
 
-def _run(mode: str, sensor: OffboardingStatusSensor) -> Any:
-    return run_deferrable(sensor) if mode == "deferrable" else sensor.execute({})  # type: ignore[arg-type]
+_run = run_in_mode
 
 
 @pytest.mark.parametrize("mode", ["poke", "deferrable"])
