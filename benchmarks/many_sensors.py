@@ -120,7 +120,7 @@ async def _scenario(
     rss_after = _rss_mb()
     if name == "coalesced":
         (poller,) = active_pollers()
-        looks = {sub.employment_ids[0]: list(sub.looks) for sub in poller._subs}
+        looks = {sub.employment_ids[0]: list(sub.looks) for sub in poller.subscriptions}
         per_trigger = [looks[eid] for eid in ids]
     else:
         per_trigger = baseline_looks

@@ -105,6 +105,11 @@ class Poller:
         self.searches = 0
         self.rounds = 0
 
+    @property
+    def subscriptions(self) -> tuple[Subscription, ...]:
+        """The waiting triggers' subscriptions (tests and benchmarks)."""
+        return tuple(self._subs)
+
     def subscribe(self, employment_ids: tuple[str, ...], interval: float) -> Subscription:
         """Add a waiting trigger; its first look is due now.
 

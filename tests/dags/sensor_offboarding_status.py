@@ -88,21 +88,24 @@ with DAG(
         retry_delay=timedelta(0),
     ).expand(employment_id=employments())
 
-with DAG(
-    dag_id="feishu_sensor_many_deferrable",
-    schedule=None,
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    params={"employment_ids": [], "match": "all"},
-    render_template_as_native_obj=True,
-    tags=["feishu", "test"],
-) as many_dag:
-    # One deferrable sensor over a list of employments: one search per up to 100 of them per look.
-    OffboardingStatusSensor(
-        task_id="wait_for_all",
-        employment_ids="{{ params.employment_ids }}",
-        target_statuses=["Approved"],
-        deferrable=True,
-        poke_interval=0.2,
-        timeout=60,
-    )
+for _mode in ("reschedule", "deferrable"):
+    with DAG(
+        dag_id=f"feishu_sensor_many_{_mode}",
+        schedule=None,
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        params={"employment_ids": [], "match": "all"},
+        render_template_as_native_obj=True,
+        tags=["feishu", "test"],
+    ) as _many_dag:
+        # One sensor over a list of employments: one search per up to 100 of them per look.
+        OffboardingStatusSensor(
+            task_id="wait_for_all",
+            employment_ids="{{ params.employment_ids }}",
+            target_statuses=["Approved"],
+            mode="poke" if _mode == "deferrable" else _mode,
+            deferrable=_mode == "deferrable",
+            poke_interval=0.2,
+            timeout=60,
+        )
+    globals()[_many_dag.dag_id] = _many_dag

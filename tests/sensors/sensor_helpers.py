@@ -109,3 +109,15 @@ def sensor_in_mode(mode: str, **kwargs: Any) -> OffboardingStatusSensor:
 def run_in_mode(mode: str, sensor: OffboardingStatusSensor) -> Any:
     """Run the sensor: Airflow's poke loop, or execute, defer, trigger and resume (:func:`run_deferrable`)."""
     return run_deferrable(sensor) if mode == "deferrable" else sensor.execute({})  # type: ignore[arg-type]
+
+
+def rebuild_trigger(classpath: str, kwargs: dict[str, Any]) -> Any:
+    """What the triggerer does with a stored row: import the class path, rebuild from serde-round-tripped kwargs."""
+    import importlib
+
+    try:
+        from airflow.sdk.serde import deserialize, serialize
+    except ImportError:  # Airflow 2
+        from airflow.serialization.serde import deserialize, serialize  # type: ignore[no-redef]
+    module, _, name = classpath.rpartition(".")
+    return getattr(importlib.import_module(module), name)(**deserialize(serialize(kwargs)))

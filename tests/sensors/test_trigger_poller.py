@@ -8,7 +8,7 @@ import itertools
 import json
 from typing import TYPE_CHECKING, Any
 
-from sensor_helpers import trigger_events
+from sensor_helpers import rebuild_trigger, trigger_events
 
 from airflow_provider_feishu_corehr.triggers._poller import Poller, active_pollers
 from airflow_provider_feishu_corehr.triggers.offboarding import OffboardingStatusTrigger
@@ -130,10 +130,10 @@ def test_cancelled_triggers_leave_and_the_last_one_stops_the_poller(feishu: Feis
         while feishu.request_count("search") < 2:
             await asyncio.sleep(0.01)
         (poller,) = active_pollers()
-        subscribed = len(poller._subs)
+        subscribed = len(poller.subscriptions)
         tasks[0].cancel()
         await asyncio.sleep(0.05)
-        after_cancel = len(poller._subs)
+        after_cancel = len(poller.subscriptions)
         for task in tasks[1:]:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -161,9 +161,6 @@ def test_one_pooled_client_per_connection_target(feishu: FeishuEmulator, monkeyp
 
 def test_a_trigger_row_in_the_earlier_form_still_runs(feishu: FeishuEmulator) -> None:
     """The kwargs an earlier release's ``serialize()`` wrote, verbatim, rebuilt as the triggerer does."""
-    from airflow.sdk._shared.module_loading import import_string
-    from airflow.sdk.serde import deserialize, serialize
-
     (eid,) = _employments(feishu, 1, status="Approved")
     row = {
         "classpath": "airflow_provider_feishu_corehr.triggers.offboarding.OffboardingStatusTrigger",
@@ -178,7 +175,7 @@ def test_a_trigger_row_in_the_earlier_form_still_runs(feishu: FeishuEmulator) ->
             "max_consecutive_failures": 5,
         },
     }
-    trigger = import_string(row["classpath"])(**deserialize(serialize(row["kwargs"])))
+    trigger = rebuild_trigger(row["classpath"], row["kwargs"])
     (event,) = trigger_events(trigger)
     assert event.payload["status"] == "success"
     assert event.payload["record"]["employment_id"] == eid
