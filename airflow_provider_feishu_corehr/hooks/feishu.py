@@ -169,7 +169,11 @@ class FeishuHook(BaseHook):
         if cached is not None:
             return cached
         from airflow.providers.common.compat.connection import get_async_connection
-        from airflow.providers.common.compat.sdk import AirflowNotFoundException
+
+        try:
+            from airflow.providers.common.compat.sdk import AirflowNotFoundException
+        except ImportError:  # an older common-compat (Airflow 2.x)
+            from airflow.exceptions import AirflowNotFoundException  # type: ignore[attr-defined,unused-ignore]
 
         from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
         from airflow_provider_feishu_corehr.hooks.masking import amask

@@ -8,7 +8,7 @@ falls back to ``mask_secret``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.client.aio import AsyncFeishuClient
 
@@ -52,12 +52,16 @@ async def amask(secret: str) -> None:
 class MaskingAsyncClient(AsyncFeishuClient):
     """:class:`AsyncFeishuClient` that registers every token with :func:`amask` before it is first sent.
 
-    The base client's ``on_token`` callback is synchronous; this client awaits the async masker instead, at the
-    same point (a token the client has not used yet, fetched by it or by another client of the process).
+    The base client's ``on_token`` callback is synchronous; this client awaits the async masker instead, for every
+    token it has not used yet (fetched by it or by another client of the process), before the token is sent.
     """
 
-    async def _token(self, *, fresh: bool = False) -> str:
-        token, _ = await self._tokens.aget(self._token_key, self._grant, fresh=fresh)
-        if token != self._announced:
+    _amasked: str | None = None
+
+    async def _token(self, **kwargs: Any) -> str:
+        # The base client hands the token back before sending it: masking here is masking before it is sent.
+        token: str = await super()._token(**kwargs)
+        if token != self._amasked:
             await amask(token)
-        return self._announce(token)
+            self._amasked = token
+        return token

@@ -33,7 +33,7 @@ from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuTran
 from airflow_provider_feishu_corehr.client.tokens import TokenKey
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from airflow_provider_feishu_corehr.client.aio import AsyncFeishuClient
     from airflow_provider_feishu_corehr.client.models import ClientSettings, OffboardingRecord
@@ -84,7 +84,8 @@ class Poller:
     :param client: the pooled async client (closed when the poller stops).
     :param user_id_type: id type of every employment id searched.
     :param clock: monotonic clock.
-    :param on_stop: called when the last subscription left and the poller stopped.
+    :param on_stop: awaited when the last subscription left and the poller stopped (it releases the client);
+        ``None``: the poller closes its client itself.
     """
 
     def __init__(
@@ -93,7 +94,7 @@ class Poller:
         user_id_type: str,
         *,
         clock: Callable[[], float] = time.monotonic,
-        on_stop: Callable[[Poller], None] | None = None,
+        on_stop: Callable[[Poller], Awaitable[None]] | None = None,
     ) -> None:
         self.client = client
         self.user_id_type = user_id_type
@@ -151,8 +152,9 @@ class Poller:
         finally:
             self._task = None
             if self._on_stop is not None:
-                self._on_stop(self)
-            await self.client.aclose()
+                await self._on_stop(self)  # runs synchronously up to its first await: the registry forgets first
+            else:
+                await self.client.aclose()
 
     def _round_start(self) -> float:
         """When the next round starts: a grouping window after the earliest due subscription."""
@@ -203,6 +205,9 @@ class Poller:
 
 
 _pollers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Key, Poller]] = weakref.WeakKeyDictionary()
+_clients: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[TokenKey, tuple[AsyncFeishuClient, set[Poller]]]
+] = weakref.WeakKeyDictionary()
 
 
 def poller_for(
@@ -210,22 +215,34 @@ def poller_for(
 ) -> Poller:
     """The poller of this event loop for the settings' target and ``user_id_type``, created on first use.
 
+    Pollers of one connection target (one per ``user_id_type``) share one pooled client, closed after the last one.
+
     :param settings: the connection's settings (the first subscriber's settings configure the shared client).
     :param user_id_type: id type of the employment ids; ``None`` = the connection's default.
     :param make_client: builds the pooled async client (the hook's async path).
     """
     loop = asyncio.get_running_loop()
     id_type = user_id_type or settings.user_id_type
-    key: Key = (TokenKey.for_settings(settings), id_type)
+    target = TokenKey.for_settings(settings)
+    key: Key = (target, id_type)
     pollers = _pollers.setdefault(loop, {})
+    clients = _clients.setdefault(loop, {})
     poller = pollers.get(key)
     if poller is None:
+        if target not in clients:
+            clients[target] = (make_client(settings), set())
+        client, users = clients[target]
 
-        def forget(stopped: Poller) -> None:
+        async def release(stopped: Poller) -> None:
             if pollers.get(key) is stopped:
                 del pollers[key]
+            users.discard(stopped)
+            if not users and clients.get(target, (None,))[0] is client:
+                del clients[target]
+                await client.aclose()
 
-        poller = pollers[key] = Poller(make_client(settings), id_type, on_stop=forget)
+        poller = pollers[key] = Poller(client, id_type, on_stop=release)
+        users.add(poller)
     return poller
 
 

@@ -141,8 +141,7 @@ def test_bad_arguments_are_typed_errors_naming_the_field(kwargs: dict[str, Any],
 def test_templated_list_is_checked_when_rendered() -> None:
     from datetime import datetime
 
-    from airflow.providers.common.compat.sdk import AirflowFailException
-    from airflow.sdk import DAG
+    from airflow.providers.common.compat.sdk import DAG, AirflowFailException
 
     with DAG("many_render", schedule=None, start_date=datetime(2026, 1, 1), render_template_as_native_obj=True):
         sensor = OffboardingStatusSensor(

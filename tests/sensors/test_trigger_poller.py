@@ -230,3 +230,24 @@ def test_the_hook_async_path_masks_the_secret_and_builds_the_masking_client(feis
     assert isinstance(client, MaskingAsyncClient)
     assert feishu.app_secret not in str(redact(f"secret={feishu.app_secret}"))
     assert token not in str(redact(f"token={token}"))
+
+
+def test_pollers_of_one_target_share_one_pooled_client(feishu: FeishuEmulator) -> None:
+    """One poller per ``user_id_type``, one client per connection target; both gone after the last trigger."""
+    (eid,) = _employments(feishu, 1)
+    open_id = feishu.employment_id_as(eid, "open_id")
+
+    async def scenario() -> tuple[int, int, int]:
+        triggers = [_trigger(eid, user_id_type="people_corehr_id"), _trigger(open_id, user_id_type="open_id")]
+        tasks = [asyncio.create_task(anext(t.run())) for t in triggers]
+        while feishu.request_count("search") < 2:
+            await asyncio.sleep(0.01)
+        pollers = active_pollers()
+        clients = {id(p.client) for p in pollers}
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.sleep(0.05)
+        return len(pollers), len(clients), len(active_pollers())
+
+    assert asyncio.run(scenario()) == (2, 1, 0)
