@@ -167,3 +167,26 @@ def test_looks_that_slip_behind_the_interval_are_reported(
     out = logs()
     assert out.count("slip behind the poll interval of 0.1 s") == 1  # said once, not at every look
     assert "The app's search budget" in out
+
+
+def test_a_trigger_whose_looks_slip_behind_says_so_in_its_log(
+    feishu: FeishuEmulator, monkeypatch: pytest.MonkeyPatch, logs: Any
+) -> None:
+    from sensor_helpers import trigger_events
+
+    from airflow_provider_feishu_corehr.triggers.offboarding import OffboardingStatusTrigger
+
+    monkeypatch.setenv("AIRFLOW_CONN_FEISHU_SLOW", _conn(feishu, rate_limits={"search": "1/1.5"}))
+    trigger = OffboardingStatusTrigger(
+        feishu_conn_id="feishu_slow",
+        employment_id=APPROVING_EMP,
+        offboarding_id=APPROVING_OFF,
+        target_statuses="Approved",
+        poll_interval=0.1,
+    )
+    with after_searches(feishu, 3, lambda: feishu.set_status(APPROVING_OFF, "Approved")):
+        (event,) = trigger_events(trigger)
+    assert event.payload["status"] == "success"
+    out = logs()
+    assert out.count("slip behind the poll interval of 0.1 s") == 1
+    assert f"offboarding {APPROVING_OFF} of employment {APPROVING_EMP}" in out
