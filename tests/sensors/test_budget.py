@@ -126,21 +126,21 @@ def _conn(emu: FeishuEmulator, **extra: Any) -> str:
     return json.dumps(conn)
 
 
+def _slow_sensor(emu: FeishuEmulator, monkeypatch: pytest.MonkeyPatch, rate: str, **kwargs: Any) -> Any:
+    """A poke-mode sensor on connection ``feishu_slow``, whose client-side search budget is ``rate``."""
+    monkeypatch.setenv("AIRFLOW_CONN_FEISHU_SLOW", _conn(emu, rate_limits={"search": rate}))
+    args = {"employment_id": APPROVING_EMP, "target_statuses": "Approved", "feishu_conn_id": "feishu_slow", **kwargs}
+    return OffboardingStatusSensor(**args)
+
+
 def test_a_poke_does_not_outlive_the_sensor_timeout(
     feishu: FeishuEmulator, monkeypatch: pytest.MonkeyPatch, logs: Any
 ) -> None:
     """A search budget of 1 per minute: the second look would wait a minute; the 3 s sensor does not."""
     from airflow.providers.common.compat.sdk import AirflowSensorTimeout
 
-    monkeypatch.setenv("AIRFLOW_CONN_FEISHU_SLOW", _conn(feishu, rate_limits={"search": "1/60"}))
-    sensor = OffboardingStatusSensor(
-        task_id="bounded",
-        employment_id=APPROVING_EMP,
-        target_statuses="Approved",
-        feishu_conn_id="feishu_slow",
-        poke_interval=0.2,
-        timeout=3,
-        max_consecutive_failures=50,
+    sensor = _slow_sensor(
+        feishu, monkeypatch, "1/60", task_id="bounded", poke_interval=0.2, timeout=3, max_consecutive_failures=50
     )
     with pytest.raises(AirflowSensorTimeout):
         sensor.execute({})  # type: ignore[arg-type]
@@ -152,15 +152,8 @@ def test_looks_that_slip_behind_the_interval_are_reported(
     feishu: FeishuEmulator, monkeypatch: pytest.MonkeyPatch, logs: Any
 ) -> None:
     """A search budget of 1 per 1.5 s under a 0.1 s poke interval: the task log says the looks slip behind."""
-    monkeypatch.setenv("AIRFLOW_CONN_FEISHU_SLOW", _conn(feishu, rate_limits={"search": "1/1.5"}))
-    sensor = OffboardingStatusSensor(
-        task_id="slipping",
-        employment_id=APPROVING_EMP,
-        offboarding_id=APPROVING_OFF,
-        target_statuses="Approved",
-        feishu_conn_id="feishu_slow",
-        poke_interval=0.1,
-        timeout=30,
+    sensor = _slow_sensor(
+        feishu, monkeypatch, "1/1.5", task_id="slipping", offboarding_id=APPROVING_OFF, poke_interval=0.1, timeout=30
     )
     with after_searches(feishu, 3, lambda: feishu.set_status(APPROVING_OFF, "Approved")):
         sensor.execute({})  # type: ignore[arg-type]
