@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from airflow_provider_feishu_corehr.client.models import USER_ID_TYPES
 from airflow_provider_feishu_corehr.testing import ids
+from airflow_provider_feishu_corehr.testing.api_pages import USER_ID_TYPES
 from airflow_provider_feishu_corehr.testing.clock import Clock
 from airflow_provider_feishu_corehr.testing.errors import EmulatorError
 from airflow_provider_feishu_corehr.testing.faults import FaultPlan, make_fault

@@ -22,8 +22,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_feishu_corehr.client.codes import RATE_LIMITED, Endpoint
 from airflow_provider_feishu_corehr.testing import wire
+from airflow_provider_feishu_corehr.testing.api_pages import RATE_LIMITED, Endpoint
 from airflow_provider_feishu_corehr.testing.errors import EmulatorError
 
 KINDS = (

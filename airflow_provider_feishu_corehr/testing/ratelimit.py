@@ -12,7 +12,7 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from airflow_provider_feishu_corehr.client.codes import Endpoint
+from airflow_provider_feishu_corehr.testing.api_pages import Endpoint
 from airflow_provider_feishu_corehr.testing.errors import EmulatorError
 
 if TYPE_CHECKING:

@@ -25,8 +25,8 @@ import time
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from airflow_provider_feishu_corehr.client.models import OFFBOARDING_STATUSES
 from airflow_provider_feishu_corehr.testing import ids, values
+from airflow_provider_feishu_corehr.testing.api_pages import STATUSES as OFFBOARDING_STATUSES
 from airflow_provider_feishu_corehr.testing.errors import SeedError
 from airflow_provider_feishu_corehr.testing.schema import CUSTOM_TYPE_NUMBERS, FieldSpec
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_feishu_corehr.client.fields import NON_EDITABLE_FIELDS
+from airflow_provider_feishu_corehr.testing.api_pages import NOT_EDITABLE
 from airflow_provider_feishu_corehr.testing.errors import SeedError
 
 TYPES = (
@@ -30,8 +30,6 @@ TYPES = (
     "person",
 )
 DEFAULT_MAX_LENGTH = {"text": 255, "long_text": 6000, "hyperlink": 255}
-# The documented not-editable api names: one list, shared with the client-side check.
-NOT_EDITABLE = NON_EDITABLE_FIELDS
 # Search ``custom_fields[].type`` numbers (1 text, 2 bool, 3 number, 4 enum, 5 lookup, 8 time, 9 attachment).
 CUSTOM_TYPE_NUMBERS = {
     "text": 1,

@@ -12,8 +12,8 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from airflow_provider_feishu_corehr.client.codes import NEED_TOKEN, RATE_LIMITED, Endpoint
 from airflow_provider_feishu_corehr.testing import wire
+from airflow_provider_feishu_corehr.testing.api_pages import INVALID_TOKEN, NEED_TOKEN, RATE_LIMITED, Endpoint
 from airflow_provider_feishu_corehr.testing.faults import FaultPlan, fault_response
 from airflow_provider_feishu_corehr.testing.handlers import Call, edit, revoke, search, token
 from airflow_provider_feishu_corehr.testing.observe import RequestLog, RequestRecord
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.testing.state import Store
     from airflow_provider_feishu_corehr.testing.tokens import TokenStore
 
-INVALID_TOKEN = 99991663
 ROUTES = {endpoint.path: endpoint for endpoint in Endpoint}
 HANDLERS: dict[Endpoint, Callable[[Call], wire.Response]] = {
     Endpoint.TOKEN: token.handle,

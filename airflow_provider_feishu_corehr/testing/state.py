@@ -6,7 +6,7 @@ import copy
 import threading
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_feishu_corehr.client.models import OFFBOARDING_STATUSES
+from airflow_provider_feishu_corehr.testing.api_pages import STATUSES as OFFBOARDING_STATUSES
 from airflow_provider_feishu_corehr.testing.errors import EmulatorError, SeedError, UnknownOffboardingError
 from airflow_provider_feishu_corehr.testing.records import Record, parse_record, search_item
 

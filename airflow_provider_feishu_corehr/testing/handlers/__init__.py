@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from airflow_provider_feishu_corehr.client.codes import Endpoint
+    from airflow_provider_feishu_corehr.testing.api_pages import Endpoint
     from airflow_provider_feishu_corehr.testing.state import Store
     from airflow_provider_feishu_corehr.testing.tokens import TokenStore
     from airflow_provider_feishu_corehr.testing.wire import Request

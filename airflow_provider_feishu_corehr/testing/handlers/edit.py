@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_feishu_corehr.client.codes import Endpoint
-from airflow_provider_feishu_corehr.client.models import USER_ID_TYPES
 from airflow_provider_feishu_corehr.testing import ids, wire
+from airflow_provider_feishu_corehr.testing.api_pages import USER_ID_TYPES, Endpoint
 from airflow_provider_feishu_corehr.testing.handlers import edit_rules
 
 if TYPE_CHECKING:

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from airflow_provider_feishu_corehr.testing.api_pages import NOT_EDITABLE
 from airflow_provider_feishu_corehr.testing.records import CONTRACT_ISSUES, Record
-from airflow_provider_feishu_corehr.testing.schema import NOT_EDITABLE, FieldSpec
 from airflow_provider_feishu_corehr.testing.values import check_value
 
 if TYPE_CHECKING:
     from collections.abc import Collection
+
+    from airflow_provider_feishu_corehr.testing.schema import FieldSpec
 
 EDITABLE_STATUSES = frozenset({"Approved", "NoNeedApproval", "Offboarded"})
 NOT_ALLOWED = 1160623

@@ -21,9 +21,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from airflow_provider_feishu_corehr.client.codes import Endpoint
-from airflow_provider_feishu_corehr.client.models import USER_ID_TYPES
 from airflow_provider_feishu_corehr.testing import wire
+from airflow_provider_feishu_corehr.testing.api_pages import USER_ID_TYPES, Endpoint
 
 if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.testing.handlers import Call

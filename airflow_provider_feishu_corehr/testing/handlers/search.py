@@ -15,9 +15,9 @@ import base64
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_feishu_corehr.client.codes import Endpoint
-from airflow_provider_feishu_corehr.client.models import OFFBOARDING_STATUSES, USER_ID_TYPES
 from airflow_provider_feishu_corehr.testing import ids, wire
+from airflow_provider_feishu_corehr.testing.api_pages import STATUSES as OFFBOARDING_STATUSES
+from airflow_provider_feishu_corehr.testing.api_pages import USER_ID_TYPES, Endpoint
 from airflow_provider_feishu_corehr.testing.records import Record, search_item, timestamp_of
 from airflow_provider_feishu_corehr.testing.values import parse_date
 
