@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from collections.abc import Mapping
@@ -10,15 +11,17 @@ from urllib.parse import quote
 
 from airflow_provider_feishu_corehr.testing import ids
 from airflow_provider_feishu_corehr.testing.api_pages import USER_ID_TYPES
-from airflow_provider_feishu_corehr.testing.clock import Clock
+from airflow_provider_feishu_corehr.testing.clock import DEFAULT_TIMEZONE, Clock
 from airflow_provider_feishu_corehr.testing.errors import EmulatorError
 from airflow_provider_feishu_corehr.testing.faults import FaultPlan, make_fault
 from airflow_provider_feishu_corehr.testing.handlers import control
 from airflow_provider_feishu_corehr.testing.observe import RequestLog, RequestRecord
 from airflow_provider_feishu_corehr.testing.ratelimit import RateLimitConfig, RateLimiter, resolve_limits
-from airflow_provider_feishu_corehr.testing.seed import SeedSource, load_seed
+from airflow_provider_feishu_corehr.testing.schema import check_custom_fields
+from airflow_provider_feishu_corehr.testing.seed import SeedSource, load_seed, read_seed
 from airflow_provider_feishu_corehr.testing.service import Service
 from airflow_provider_feishu_corehr.testing.state import Store
+from airflow_provider_feishu_corehr.testing.timecontrol import ClockControls
 from airflow_provider_feishu_corehr.testing.tokens import TokenStore
 
 if TYPE_CHECKING:
@@ -37,7 +40,17 @@ def _check_apps(apps: Any) -> dict[str, str]:
     return dict(apps)
 
 
-class FeishuEmulator:
+def _seconds(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise EmulatorError(f"{name} must be a number of seconds >= 0, got {value!r}")
+    return float(value)
+
+
+def _delay(value: Any) -> float | None:
+    return None if value is None else _seconds("approval_delay", value)
+
+
+class FeishuEmulator(ClockControls):
     """A Feishu CoreHR offboarding API on 127.0.0.1, for tests, demos and users' own DAG tests.
 
     :param apps: app id -> app secret; the first one is :attr:`app_id` / :attr:`app_secret`.
@@ -52,6 +65,17 @@ class FeishuEmulator:
     :param host: interface to listen on (loopback: Feishu SDKs accept plain ``http://`` only there).
     :param port: TCP port; 0 picks a free one.
     :param random_seed: seed of the random choices of ratio faults (for repeatable runs).
+    :param clock_start: tenant time the calendar starts at (``YYYY-MM-DD HH:MM:SS`` in ``tenant_timezone``, or
+        epoch seconds); default: the seed's ``clock_start`` (the default seed: 2026-06-01 09:00:00), else now.
+    :param clock_speed: calendar seconds per real second (default 1; 0 stops the calendar; see :mod:`.clock`).
+    :param tenant_timezone: the tenant's time zone: ``+08:00`` (default), ``UTC-5``, ``Europe/Berlin``, ...
+    :param approval_delay: calendar seconds after which an ``Approving`` record becomes ``Approved``; None
+        (default) = only the control API ends an approval. ``Approved`` / ``NoNeedApproval`` records always
+        become ``Offboarded`` when the calendar passes the end of their offboarding date (:mod:`.lifecycle`).
+    :param processing_time: real seconds a revoke or edit takes; a revoke of a record another write is still
+        processing answers 1160204, an edit waits its turn (default 0: writes are instantaneous).
+    :param custom_fields: tenant custom fields, name (``..__c``) -> ``{"type": ..., "options": [...]}`` or
+        ``"type"`` (see :mod:`.schema`), added to the seed's schema.
     """
 
     def __init__(
@@ -66,6 +90,12 @@ class FeishuEmulator:
         *,
         token_refresh_window: float | None = None,
         random_seed: int | None = None,
+        clock_start: str | float | None = None,
+        clock_speed: float = 1.0,
+        tenant_timezone: str = DEFAULT_TIMEZONE,
+        approval_delay: float | None = None,
+        processing_time: float = 0.0,
+        custom_fields: Mapping[str, Any] | None = None,
     ) -> None:
         self._apps = _check_apps(DEFAULT_APPS if apps is None else apps)
         if token_invalid_http_status not in (200, 400):
@@ -73,12 +103,17 @@ class FeishuEmulator:
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise EmulatorError(f"port must be 0 (any free port) or 1-65535, got {port!r}")
         self.host, self._port = host, port
-        self._clock = Clock()
+        data = read_seed(seed)
+        start = clock_start if clock_start is not None else data.get("clock_start")
+        self._clock = Clock(start, clock_speed, tenant_timezone)
+        fields = check_custom_fields(custom_fields)
+        self._seed = load_seed(data, now=self._clock.text(), custom_fields=fields)
         self._tokens = TokenStore(self._clock, token_ttl, token_refresh_window)
         self._limiter = RateLimiter(self._clock, resolve_limits(rate_limits))
         self._faults = FaultPlan(random_seed)
         self._log = RequestLog()
-        self._store = Store(*load_seed(seed))
+        self._approval_delay = _delay(approval_delay)
+        self._store = Store(*copy.deepcopy(self._seed), clock=self._clock, approval_delay=self._approval_delay)
         self._service = Service(
             apps=self._apps,
             clock=self._clock,
@@ -88,6 +123,7 @@ class FeishuEmulator:
             faults=self._faults,
             log=self._log,
             token_invalid_http_status=token_invalid_http_status,
+            processing_time=_seconds("processing_time", processing_time),
             control=lambda request, log_id: control.handle(self, request, log_id),
         )
         self._server: EmulatorHTTPServer | None = None
@@ -218,10 +254,6 @@ class FeishuEmulator:
         """Every token issued so far answers 99991663 from now on."""
         self._tokens.invalidate_all()
 
-    def advance_time(self, seconds: float) -> None:
-        """Move the emulator clock forward: tokens age and expire, rate-limit windows pass."""
-        self._clock.advance(seconds)
-
     # -- observability -------------------------------------------------------------------------------------------
     @property
     def requests(self) -> list[RequestRecord]:
@@ -241,6 +273,20 @@ class FeishuEmulator:
         """TCP connections accepted since start (or the last :meth:`reset_counters`): shows keep-alive reuse."""
         server = self._server
         return 0 if server is None else server.connections_opened - self._connections_base
+
+    def reset(self, *, keep_tokens: bool = False) -> None:
+        """Back to the seed: records, clock (start, speed), faults, rate-limit windows, counters and, unless
+        ``keep_tokens``, tokens (every token issued so far becomes invalid). ``POST /_emulator/reset``."""
+        if not isinstance(keep_tokens, bool):
+            raise EmulatorError(f"keep_tokens must be true or false, got {keep_tokens!r}")
+        self._clock.reset()
+        self._store.load(*copy.deepcopy(self._seed))
+        self._store.approval_delay = self._approval_delay
+        self._faults.clear()
+        self._limiter.reset()
+        if not keep_tokens:
+            self._tokens.invalidate_all()
+        self.reset_counters()
 
     def reset_counters(self) -> None:
         """Forget recorded requests, the tokens-issued and connection counts (records, tokens, faults stay)."""
@@ -264,4 +310,7 @@ class FeishuEmulator:
             "rate_limits": {name: list(limit) if limit else None for name, limit in self._limiter.limits.items()},
             "token_ttl": self._tokens.ttl,
             "token_refresh_window": self._tokens.refresh_window,
+            "clock": self.clock(),
+            "transitions": self.transitions(),
+            "processing_time": self._service.processing_time,
         }

@@ -92,3 +92,8 @@ class RateLimiter:
                 return count, max(1, math.ceil(start + window - now))
             self._windows[key] = (start, used + 1)
             return None
+
+    def reset(self) -> None:
+        """Forget every open window."""
+        with self._lock:
+            self._windows.clear()

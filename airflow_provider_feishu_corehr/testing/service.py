@@ -49,6 +49,7 @@ class Service:
         log: RequestLog,
         token_invalid_http_status: int,
         control: ControlHandler,
+        processing_time: float = 0.0,
     ) -> None:
         self.apps = apps
         self.clock = clock
@@ -60,10 +61,12 @@ class Service:
         self.token_invalid_http_status = token_invalid_http_status
         self.control = control
         self.stopping = threading.Event()
+        self.processing_time = processing_time
 
     def __call__(self, request: wire.Request) -> wire.Response:
         log_id = wire.new_log_id()
         try:
+            self.store.tick()  # time moves statuses before anything reads them
             if request.path.startswith("/_emulator/"):
                 response = self.control(request, log_id)
             else:
@@ -82,7 +85,7 @@ class Service:
             response = wire.json_response(404, {"code": 404, "msg": "404 page not found", "error": {"log_id": log_id}})
             self.log.add(RequestRecord("unknown", 404, 404, log_id, False, at))
             return response
-        call = Call(request, endpoint, log_id, self.store, self.tokens, self.apps)
+        call = Call(request, endpoint, log_id, self.store, self.tokens, self.apps, self.processing_time, self.stopping)
         fault = self.faults.take(endpoint.value)
         if fault is not None and fault.kind == "delay":
             self.stopping.wait(float(fault.params.get("seconds", 2.0)))
