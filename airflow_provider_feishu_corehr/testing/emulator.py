@@ -313,4 +313,5 @@ class FeishuEmulator(ClockControls):
             "clock": self.clock(),
             "transitions": self.transitions(),
             "processing_time": self._service.processing_time,
+            "busy": self._store.busy_ids(),
         }

@@ -127,6 +127,11 @@ class Store:
     def busy(self, offboarding_id: str) -> bool:
         return offboarding_id in self._busy
 
+    def busy_ids(self) -> list[str]:
+        """Records a write is processing right now."""
+        with self.lock:
+            return sorted(self._busy)
+
     def claim(self, offboarding_id: str) -> None:
         """Mark a record as being written (callers hold :attr:`lock`)."""
         self._busy.add(offboarding_id)

@@ -24,7 +24,7 @@ CLI = [sys.executable, "-m", "airflow_provider_feishu_corehr.testing"]
 def start_cli(*args: str) -> tuple[subprocess.Popen[str], dict[str, str], str]:
     """Start the CLI; return the process, its JSON line and the two human-readable lines after it."""
     process = subprocess.Popen(
-        [*CLI, "--print-json-line", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*CLI, "--print-json-line", *(args if "--port" in args else ("--port", "0", *args))], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     assert process.stdout is not None
     first = process.stdout.readline()
@@ -94,6 +94,7 @@ def test_feishu_emulator_fixture_is_started(feishu_emulator: FeishuEmulator) -> 
     assert requests.get(f"{feishu_emulator.base_url}/_emulator/state", timeout=5).status_code == 200
 
 
+@pytest.mark.feishu_emulator(apps={"cli_emulator": "emulator-secret"})
 def test_feishu_connection_fixture_sets_the_airflow_connection(feishu_connection: FeishuEmulator) -> None:
     conn = json.loads(os.environ["AIRFLOW_CONN_FEISHU_DEFAULT"])
     assert conn == {
@@ -161,4 +162,4 @@ def test_connection_strings_parse_in_airflow(feishu_emulator: FeishuEmulator) ->
         Connection.from_json(feishu_emulator.airflow_conn_json(), conn_id="feishu_default"),
     ):
         assert (conn.conn_type, conn.host) == ("feishu", feishu_emulator.base_url)
-        assert (conn.login, conn.password) == ("cli_emulator", "emulator-secret")
+        assert (conn.login, conn.password) == (feishu_emulator.app_id, "emulator-secret")
