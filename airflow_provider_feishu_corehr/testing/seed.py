@@ -39,7 +39,12 @@ offboarding_id       employment_id        status           scenario
                                                            2025-05-01 1160603, 2027-06-30 1160608, 2026-12-31 ok
 7095671727698478623  6982509313466189360  Approved         plain records for batch examples (...623 to ...627,
  ... 627             ... 364                               employments ...360 to ...364)
+7095671727698478628  6982509313466189365  Offboarded       every documented search field has a value
 ===================  ===================  ===============  ==================================================
+
+The calendar starts at 2026-06-01 09:00:00 (``clock_start``): before every pending offboarding date, so no
+status moves until the clock is advanced, set or sped up; then ...604 (2026-06-30) is the first to become
+``Offboarded``, ...609 (NoNeedApproval, 2026-10-31) the one the waiting example DAG watches.
 
 Value errors need no special record: on any editable record (...604, ...606, ...609) a field of the wrong
 type or value answers its code (see :mod:`.values`, :mod:`.handlers.edit_rules`); an unknown ``operator_id``

@@ -24,7 +24,10 @@ CLI = [sys.executable, "-m", "airflow_provider_feishu_corehr.testing"]
 def start_cli(*args: str) -> tuple[subprocess.Popen[str], dict[str, str], str]:
     """Start the CLI; return the process, its JSON line and the two human-readable lines after it."""
     process = subprocess.Popen(
-        [*CLI, "--print-json-line", *(args if "--port" in args else ("--port", "0", *args))], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*CLI, "--print-json-line", *(args if "--port" in args else ("--port", "0", *args))],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     first = process.stdout.readline()
