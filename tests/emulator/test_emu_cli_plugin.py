@@ -166,3 +166,35 @@ def test_connection_strings_parse_in_airflow(feishu_emulator: FeishuEmulator) ->
     ):
         assert (conn.conn_type, conn.host) == ("feishu", feishu_emulator.base_url)
         assert (conn.login, conn.password) == (feishu_emulator.app_id, "emulator-secret")
+
+
+def test_cli_default_port_is_not_airflows_8080() -> None:
+    from airflow_provider_feishu_corehr.testing.cli import build_parser
+
+    assert build_parser().parse_args([]).port == 8765
+
+
+def test_cli_clock_flags_drive_the_tenant_calendar() -> None:
+    process, info, banner = start_cli(
+        "--clock-start", "2026-06-30 23:59:00", "--clock-speed", "0", "--timezone", "+09:00",
+        "--approval-delay", "30", "--processing-time", "0.2",
+    )  # fmt: skip
+    try:
+        base = info["base_url"]
+        clock = requests.get(f"{base}/_emulator/clock", timeout=10).json()
+        assert clock == {
+            "tenant_time": "2026-06-30 23:59:00",
+            "timezone": "+09:00",
+            "epoch": clock["epoch"],
+            "speed": 0,
+            "approval_delay": 30,
+        }
+        assert requests.get(f"{base}/_emulator/state", timeout=10).json()["processing_time"] == 0.2
+        assert requests.post(f"{base}/_emulator/clock", json={"advance": 60}, timeout=10).status_code == 200
+        status = requests.get(f"{base}/_emulator/offboardings/7095671727698478604", timeout=10).json()["status"]
+        assert status == "Offboarded"
+        approved = requests.get(f"{base}/_emulator/offboardings/7095671727698478605", timeout=10).json()["status"]
+        assert approved == "Approved"  # Approving since start; the 30 s approval delay has passed
+    finally:
+        stop_cli(process)
+    assert "tenant time 2026-06-30 23:59:00" in banner

@@ -8,10 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import pytest
-import requests
 from emu_client import Api, assert_error
 
 if TYPE_CHECKING:
+    import requests
+
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
 
 APPROVED = "7095671727698478604"
