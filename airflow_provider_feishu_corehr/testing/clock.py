@@ -65,6 +65,7 @@ class Clock:
     def __init__(self, start: str | float | None = None, speed: float = 1.0, tz: str = DEFAULT_TIMEZONE) -> None:
         self.tz_name = tz
         self.tz = parse_timezone(tz)
+        self._days: dict[str, float] = {}  # end_of_day cache
         self._lock = threading.Lock()
         self._initial = (None if start is None else self.epoch_of(start), _number("clock speed", speed))
         self.reset()
@@ -136,11 +137,13 @@ class Clock:
 
     def end_of_day(self, date_text: str) -> float | None:
         """Epoch seconds of midnight at the end of ``YYYY-MM-DD`` in the tenant's zone (None if not a date)."""
-        try:
-            day = datetime.strptime(date_text, "%Y-%m-%d")
-        except (TypeError, ValueError):
-            return None
-        return (day + timedelta(days=1)).replace(tzinfo=self.tz).timestamp()
+        if date_text not in self._days:
+            try:
+                day = datetime.strptime(date_text, "%Y-%m-%d")
+            except (TypeError, ValueError):
+                return None
+            self._days[date_text] = (day + timedelta(days=1)).replace(tzinfo=self.tz).timestamp()
+        return self._days[date_text]
 
     def describe(self) -> dict[str, object]:
         return {"tenant_time": self.text(), "timezone": self.tz_name, "epoch": self.wall(), "speed": self.speed}

@@ -38,3 +38,15 @@ def offboarding_due(record: Record, clock: Clock, now: float) -> float | None:
         return None
     moment = clock.end_of_day(record.values.get("offboarding_date", ""))
     return moment if moment is not None and moment <= now else None
+
+
+def next_moment(record: Record, since: float | None, delay: float | None, clock: Clock) -> float:
+    """The next calendar moment at which ``record`` may move (infinity: none while it stays as it is)."""
+    if record.pending_approval:
+        return float("inf")
+    if record.status == "Approving":
+        return float("inf") if delay is None or since is None else since + delay
+    if record.status in TAKES_EFFECT:
+        moment = clock.end_of_day(record.values.get("offboarding_date", ""))
+        return float("inf") if moment is None else moment
+    return float("inf")

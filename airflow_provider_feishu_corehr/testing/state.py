@@ -55,6 +55,7 @@ class Store:
             self._approving_since: dict[str, float] = {}
             self._busy: set[str] = set()
             self.transitions: list[dict[str, Any]] = []
+            self._version, self._ticked_version, self._next_due = 1, 0, 0.0
             for record in records:
                 self._insert(record)
             self.released.notify_all()
@@ -63,6 +64,7 @@ class Store:
         if record.offboarding_id in self._records:
             raise SeedError(f"offboarding_id {record.offboarding_id!r} is used twice")
         self._records[record.offboarding_id] = record
+        self.touch()
         if record.status == "Approving":
             self._approving_since[record.offboarding_id] = self.clock.wall()
 
@@ -97,6 +99,7 @@ class Store:
             }
         )
         record.status = status
+        self.touch()
         if status == "Approving":
             self._approving_since[record.offboarding_id] = moment
 
@@ -109,10 +112,20 @@ class Store:
             self.move(record, status, "control")
             record.pending_approval = None
 
+    def touch(self) -> None:
+        """Note that records changed (callers hold :attr:`lock`): the next :meth:`tick` looks at every record."""
+        self._version += 1
+
     def tick(self) -> None:
-        """Apply the lifecycle up to the calendar's now (see :mod:`.lifecycle`)."""
+        """Apply the lifecycle up to the calendar's now (see :mod:`.lifecycle`).
+
+        Cheap when nothing is due: unless a record changed, only the next due moment is compared with now.
+        """
         now = self.clock.wall()
         with self.lock:
+            if self._version == self._ticked_version and now < self._next_due:
+                return
+            next_due = float("inf")
             for record in self._records.values():
                 since = self._approving_since.get(record.offboarding_id)
                 approved = lifecycle.approval_due(record, since, self.approval_delay, now)
@@ -122,6 +135,8 @@ class Store:
                 effective = lifecycle.offboarding_due(record, self.clock, now)
                 if effective is not None:
                     self.move(record, "Offboarded", "clock", effective)
+                next_due = min(next_due, lifecycle.next_moment(record, since, self.approval_delay, self.clock))
+            self._next_due, self._ticked_version = next_due, self._version
 
     # -- writes that take time ---------------------------------------------------------------------------------
     def busy(self, offboarding_id: str) -> bool:
@@ -153,6 +168,7 @@ class Store:
             if updated.status != current.status:
                 self.move(current, updated.status, "control")
             self._records[offboarding_id] = updated
+            self.touch()
 
     def seed_form(self, offboarding_id: str) -> dict[str, Any]:
         self.tick()

@@ -37,7 +37,9 @@ class ClockControls:
         """Calendar seconds after which ``Approving`` becomes ``Approved``; None: only the control API ends it."""
         if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0):
             raise EmulatorError(f"approval_delay must be a number of seconds >= 0 or null, got {seconds!r}")
-        self._store.approval_delay = None if seconds is None else float(seconds)
+        with self._store.lock:
+            self._store.approval_delay = None if seconds is None else float(seconds)
+            self._store.touch()
         self._store.tick()
 
     @property

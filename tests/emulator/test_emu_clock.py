@@ -166,3 +166,11 @@ def test_bad_clock_settings_are_refused() -> None:
     ):
         with pytest.raises(EmulatorError, match=message):
             FeishuEmulator(**kwargs)
+
+
+@STOPPED
+def test_moving_the_offboarding_date_into_the_past_takes_effect_at_once(api: Api) -> None:
+    assert statuses(api)[APPROVED] == "Approved"  # the emulator has looked at every record's next moment
+    assert api.edit(APPROVED, {"offboarding_date": "2026-05-29"}).json()["code"] == 0
+    assert statuses(api)[APPROVED] == "Offboarded"
+    assert transitions(api.emu)[-1]["tenant_time"] == "2026-05-30 00:00:00"

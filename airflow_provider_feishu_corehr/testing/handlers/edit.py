@@ -22,6 +22,7 @@ from airflow_provider_feishu_corehr.testing.handlers import edit_rules
 
 if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.testing.handlers import Call
+    from airflow_provider_feishu_corehr.testing.state import Store
 
 ILLEGAL = 1160102
 MAX_ITEMS = MAX_UPDATE_ENTRIES
@@ -76,7 +77,7 @@ def handle(call: Call) -> wire.Response:
         if code is not None:
             return _fail(call, code)
         if call.processing_time <= 0:
-            _apply(record.values, updates)
+            _apply(store, record.values, updates)
             return _echo(updates)
         store.claim(offboarding_id)
     try:
@@ -84,18 +85,20 @@ def handle(call: Call) -> wire.Response:
         with store.lock:
             record = store.get(offboarding_id)
             if record is not None:
-                _apply(record.values, updates)
+                _apply(store, record.values, updates)
     finally:
         store.release(offboarding_id)
     return _echo(updates)
 
 
-def _apply(values: dict[str, str], updates: dict[str, str]) -> None:
+def _apply(store: Store, values: dict[str, str], updates: dict[str, str]) -> None:
     for name, value in updates.items():
         if value == "":
             values.pop(name, None)
         else:
             values[name] = value
+    if "offboarding_date" in updates:
+        store.touch()  # the day it takes effect moved
 
 
 def _echo(updates: dict[str, str]) -> wire.Response:
