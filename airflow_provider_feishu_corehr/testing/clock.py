@@ -47,6 +47,15 @@ def parse_timezone(text: str) -> tzinfo:
         ) from None
 
 
+def check_seconds(name: str, value: object, *, optional: bool = False) -> float | None:
+    """``value`` as float seconds >= 0 (None passes when ``optional``); raises naming ``name``."""
+    if optional and value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise EmulatorError(f"{name} must be a number of seconds >= 0, got {value!r}")
+    return float(value)
+
+
 def _number(name: str, value: object, *, minimum: float = 0.0) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
         raise EmulatorError(f"{name} must be a number >= {minimum:g}, got {value!r}")

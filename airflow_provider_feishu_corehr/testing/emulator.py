@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from airflow_provider_feishu_corehr.testing import ids
 from airflow_provider_feishu_corehr.testing.api_pages import USER_ID_TYPES
-from airflow_provider_feishu_corehr.testing.clock import DEFAULT_TIMEZONE, Clock
+from airflow_provider_feishu_corehr.testing.clock import DEFAULT_TIMEZONE, Clock, check_seconds
 from airflow_provider_feishu_corehr.testing.errors import EmulatorError
 from airflow_provider_feishu_corehr.testing.faults import FaultPlan, make_fault
 from airflow_provider_feishu_corehr.testing.handlers import control
@@ -21,7 +21,7 @@ from airflow_provider_feishu_corehr.testing.schema import check_custom_fields
 from airflow_provider_feishu_corehr.testing.seed import SeedSource, load_seed, read_seed
 from airflow_provider_feishu_corehr.testing.service import Service
 from airflow_provider_feishu_corehr.testing.state import Store
-from airflow_provider_feishu_corehr.testing.timecontrol import ClockControls
+from airflow_provider_feishu_corehr.testing.timecontrol import ClockControls, ResetControls
 from airflow_provider_feishu_corehr.testing.tokens import TokenStore
 
 if TYPE_CHECKING:
@@ -40,17 +40,7 @@ def _check_apps(apps: Any) -> dict[str, str]:
     return dict(apps)
 
 
-def _seconds(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise EmulatorError(f"{name} must be a number of seconds >= 0, got {value!r}")
-    return float(value)
-
-
-def _delay(value: Any) -> float | None:
-    return None if value is None else _seconds("approval_delay", value)
-
-
-class FeishuEmulator(ClockControls):
+class FeishuEmulator(ClockControls, ResetControls):
     """A Feishu CoreHR offboarding API on 127.0.0.1, for tests, demos and users' own DAG tests.
 
     :param apps: app id -> app secret; the first one is :attr:`app_id` / :attr:`app_secret`.
@@ -112,7 +102,7 @@ class FeishuEmulator(ClockControls):
         self._limiter = RateLimiter(self._clock, resolve_limits(rate_limits))
         self._faults = FaultPlan(random_seed)
         self._log = RequestLog()
-        self._approval_delay = _delay(approval_delay)
+        self._approval_delay = check_seconds("approval_delay", approval_delay, optional=True)
         self._store = Store(*copy.deepcopy(self._seed), clock=self._clock, approval_delay=self._approval_delay)
         self._service = Service(
             apps=self._apps,
@@ -123,7 +113,7 @@ class FeishuEmulator(ClockControls):
             faults=self._faults,
             log=self._log,
             token_invalid_http_status=token_invalid_http_status,
-            processing_time=_seconds("processing_time", processing_time),
+            processing_time=check_seconds("processing_time", processing_time) or 0.0,
             control=lambda request, log_id: control.handle(self, request, log_id),
         )
         self._server: EmulatorHTTPServer | None = None
@@ -273,26 +263,6 @@ class FeishuEmulator(ClockControls):
         """TCP connections accepted since start (or the last :meth:`reset_counters`): shows keep-alive reuse."""
         server = self._server
         return 0 if server is None else server.connections_opened - self._connections_base
-
-    def reset(self, *, keep_tokens: bool = False) -> None:
-        """Back to the seed: records, clock (start, speed), faults, rate-limit windows, counters and, unless
-        ``keep_tokens``, tokens (every token issued so far becomes invalid). ``POST /_emulator/reset``."""
-        if not isinstance(keep_tokens, bool):
-            raise EmulatorError(f"keep_tokens must be true or false, got {keep_tokens!r}")
-        self._clock.reset()
-        self._store.load(*copy.deepcopy(self._seed))
-        self._store.approval_delay = self._approval_delay
-        self._faults.clear()
-        self._limiter.reset()
-        if not keep_tokens:
-            self._tokens.invalidate_all()
-        self.reset_counters()
-
-    def reset_counters(self) -> None:
-        """Forget recorded requests, the tokens-issued and connection counts (records, tokens, faults stay)."""
-        self._log.clear()
-        self._tokens.reset_counter()
-        self._connections_base = 0 if self._server is None else self._server.connections_opened
 
     def state(self) -> dict[str, Any]:
         """A JSON-safe snapshot (what ``GET /_emulator/state`` returns)."""

@@ -1,14 +1,22 @@
-"""The clock part of :class:`~.emulator.FeishuEmulator`: advance, set, speed, approval delay, read."""
+"""Parts of :class:`~.emulator.FeishuEmulator`: the clock (advance, set, speed, approval delay, read) and reset."""
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.testing.errors import EmulatorError
 
 if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.testing.clock import Clock
+    from airflow_provider_feishu_corehr.testing.faults import FaultPlan
+    from airflow_provider_feishu_corehr.testing.observe import RequestLog
+    from airflow_provider_feishu_corehr.testing.ratelimit import RateLimiter
+    from airflow_provider_feishu_corehr.testing.records import Record
+    from airflow_provider_feishu_corehr.testing.schema import FieldSpec
+    from airflow_provider_feishu_corehr.testing.server import EmulatorHTTPServer
     from airflow_provider_feishu_corehr.testing.state import Store
+    from airflow_provider_feishu_corehr.testing.tokens import TokenStore
 
 
 class ClockControls:
@@ -57,3 +65,39 @@ class ClockControls:
         self._store.tick()
         with self._store.lock:
             return [dict(t) for t in self._store.transitions]
+
+
+class ResetControls:
+    """:meth:`reset`: the emulator back to its seed (``POST /_emulator/reset``)."""
+
+    _clock: Clock
+    _store: Store
+    _seed: tuple[dict[str, FieldSpec], list[Record], set[str]]
+    _approval_delay: float | None
+    _faults: FaultPlan
+    _limiter: RateLimiter
+    _tokens: TokenStore
+
+    _log: RequestLog
+    _server: EmulatorHTTPServer | None
+    _connections_base: int
+
+    def reset_counters(self) -> None:
+        """Forget recorded requests, the tokens-issued and connection counts (records, tokens, faults stay)."""
+        self._log.clear()
+        self._tokens.reset_counter()
+        self._connections_base = 0 if self._server is None else self._server.connections_opened
+
+    def reset(self, *, keep_tokens: bool = False) -> None:
+        """Back to the seed: records, clock (start, speed, approval delay), faults, rate-limit windows, counters
+        and, unless ``keep_tokens``, tokens (every token issued so far becomes invalid)."""
+        if not isinstance(keep_tokens, bool):
+            raise EmulatorError(f"keep_tokens must be true or false, got {keep_tokens!r}")
+        self._clock.reset()
+        self._store.load(*copy.deepcopy(self._seed))
+        self._store.approval_delay = self._approval_delay
+        self._faults.clear()
+        self._limiter.reset()
+        if not keep_tokens:
+            self._tokens.invalidate_all()
+        self.reset_counters()
