@@ -17,19 +17,12 @@ import contextlib
 import json
 import sqlite3
 import sys
-import urllib.request
 from pathlib import Path
 from typing import Any
 
+from demo_wait import call  # the same directory: scripts/ is on sys.path when a script in it runs
+
 WIDTH = 110
-
-
-def _call(url: str, payload: dict[str, Any] | None = None) -> Any:
-    data = None if payload is None else json.dumps(payload).encode()
-    request = urllib.request.Request(url, data=data, method="GET" if data is None else "POST")
-    request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
 
 
 def flatten(item: dict[str, Any]) -> dict[str, Any]:
@@ -202,7 +195,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "snapshot":
-        args.file.write_text(json.dumps(_call(f"{args.base_url}/_emulator/state")), encoding="utf-8")
+        args.file.write_text(json.dumps(call(f"{args.base_url}/_emulator/state")), encoding="utf-8")
     else:
         before = json.loads(args.before.read_text(encoding="utf-8"))
         after = json.loads(args.after.read_text(encoding="utf-8"))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 import requests
+from emu_client import run_user_tests
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -116,24 +117,15 @@ def test_marker_passes_options(feishu_emulator: FeishuEmulator) -> None:
 
 
 def test_fixture_stops_the_emulator_after_the_test(tmp_path: Path) -> None:
-    (tmp_path / "test_user.py").write_text(
-        textwrap.dedent(
-            """
-            import pathlib
+    run_user_tests(
+        tmp_path,
+        """
+        import pathlib
 
-            def test_user_dag(feishu_connection):
-                pathlib.Path("url.txt").write_text(feishu_connection.base_url)
-            """
-        )
+        def test_user_dag(feishu_connection):
+            pathlib.Path("url.txt").write_text(feishu_connection.base_url)
+        """,
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
     url = (tmp_path / "url.txt").read_text()
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.get(f"{url}/_emulator/state", timeout=5)

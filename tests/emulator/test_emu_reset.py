@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
-from emu_client import Api, assert_error
+from emu_client import Api, assert_error, run_user_tests
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -64,50 +61,41 @@ def test_reset_without_a_body_and_with_bad_ones(feishu_emulator: FeishuEmulator)
 
 def test_each_fixture_instance_has_its_own_app_id_and_the_shared_one_is_reset(tmp_path: Path) -> None:
     """Run a user's test file: two tests with ``feishu_emulator`` and two with ``feishu_emulator_shared``."""
-    (tmp_path / "test_user.py").write_text(
-        textwrap.dedent(
-            """
-            import json, pathlib, requests
+    run_user_tests(
+        tmp_path,
+        """
+        import json, pathlib, requests
 
-            OUT = pathlib.Path("out.jsonl")
-            REVOKE = "/open-apis/corehr/v2/offboardings/revoke"
+        OUT = pathlib.Path("out.jsonl")
+        REVOKE = "/open-apis/corehr/v2/offboardings/revoke"
 
-            def note(**values):
-                with OUT.open("a") as out:
-                    out.write(json.dumps(values) + "\\n")
+        def note(**values):
+            with OUT.open("a") as out:
+                out.write(json.dumps(values) + "\\n")
 
-            def revoke(emu):
-                token = requests.post(
-                    emu.base_url + "/open-apis/auth/v3/tenant_access_token/internal",
-                    json={"app_id": emu.app_id, "app_secret": emu.app_secret}, timeout=10,
-                ).json()["tenant_access_token"]
-                return requests.post(
-                    emu.base_url + REVOKE, json={"offboarding_id": "7095671727698478604"},
-                    headers={"Authorization": "Bearer " + token}, timeout=10,
-                ).json()["code"]
+        def revoke(emu):
+            token = requests.post(
+                emu.base_url + "/open-apis/auth/v3/tenant_access_token/internal",
+                json={"app_id": emu.app_id, "app_secret": emu.app_secret}, timeout=10,
+            ).json()["tenant_access_token"]
+            return requests.post(
+                emu.base_url + REVOKE, json={"offboarding_id": "7095671727698478604"},
+                headers={"Authorization": "Bearer " + token}, timeout=10,
+            ).json()["code"]
 
-            def test_fresh_1(feishu_emulator):
-                note(kind="fresh", app_id=feishu_emulator.app_id)
+        def test_fresh_1(feishu_emulator):
+            note(kind="fresh", app_id=feishu_emulator.app_id)
 
-            def test_fresh_2(feishu_emulator):
-                note(kind="fresh", app_id=feishu_emulator.app_id)
+        def test_fresh_2(feishu_emulator):
+            note(kind="fresh", app_id=feishu_emulator.app_id)
 
-            def test_shared_1(feishu_emulator_shared):
-                note(kind="shared", url=feishu_emulator_shared.base_url, code=revoke(feishu_emulator_shared))
+        def test_shared_1(feishu_emulator_shared):
+            note(kind="shared", url=feishu_emulator_shared.base_url, code=revoke(feishu_emulator_shared))
 
-            def test_shared_2(feishu_emulator_shared):
-                note(kind="shared", url=feishu_emulator_shared.base_url, code=revoke(feishu_emulator_shared))
-            """
-        )
+        def test_shared_2(feishu_emulator_shared):
+            note(kind="shared", url=feishu_emulator_shared.base_url, code=revoke(feishu_emulator_shared))
+        """,
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
     lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     fresh = [line["app_id"] for line in lines if line["kind"] == "fresh"]
     assert len(set(fresh)) == 2 and all(app.startswith("cli_emulator_") for app in fresh)
