@@ -45,6 +45,20 @@ class FeishuHook(BaseHook):
     conn_type = "feishu"
     hook_name = "Feishu"
 
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Airflow 2.x connection form: the extra fields (Airflow 3 reads them from the provider info)."""
+        from airflow_provider_feishu_corehr.hooks._form import connection_form_widgets
+
+        return connection_form_widgets()
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Airflow 2.x connection form: hidden fields, labels, placeholders (Airflow 3: the provider info)."""
+        from airflow_provider_feishu_corehr.hooks._form import ui_field_behaviour
+
+        return ui_field_behaviour()
+
     def __init__(self, feishu_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.feishu_conn_id = feishu_conn_id
