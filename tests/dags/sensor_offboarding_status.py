@@ -57,7 +57,7 @@ for _mode in ("poke", "reschedule", "deferrable"):
                 max_consecutive_failures=3,
             )
 
-            @task
+            @task(multiple_outputs=False)
             def received(record: dict[str, Any]) -> dict[str, Any]:
                 """Echo the sensor's XCom: proves the next task gets the record summary."""
                 return record
