@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
 from airflow_provider_feishu_corehr.client.errors import FeishuError
-from airflow_provider_feishu_corehr.hooks.connection import settings_from_connection
+from airflow_provider_feishu_corehr.hooks.connection import FeishuConnectionFieldError, settings_from_connection
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -173,11 +173,14 @@ class FeishuHook(BaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """Check the connection by obtaining a new tenant access token, and nothing else (no read, no write).
 
-        :return: ``(True, message)`` on success, ``(False, message)`` with the Feishu code and log id on failure;
+        :return: ``(True, message)`` on success, ``(False, message)`` with the Feishu code and log id on failure,
+            or naming the bad field (not the connection id: the UI and API test a copy under a random id);
             never raises.
         """
         try:
             self.get_conn().fetch_token(fresh=True)
+        except FeishuConnectionFieldError as error:
+            return False, f"Connection field {error.field}: {error.rule}"
         except FeishuError as error:
             return False, str(error)
         except Exception as error:  # test_connection must report, never raise
