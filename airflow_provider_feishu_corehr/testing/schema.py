@@ -3,8 +3,8 @@
 Field types: ``text`` (single line, 255), ``long_text`` (multi-line, 6000), ``hyperlink``, ``bool``, ``number``,
 ``enum``, ``multi_enum``, ``date`` (``YYYY-MM-DD``), ``datetime`` (``YYYY-MM-DD HH:mm:ss``), ``attachment``
 (never editable through the API: 1160637) and ``person`` (an employment id). Names ending in ``__c`` are custom
-fields (reported under ``custom_fields`` by search). The system names below are the ones ``feishu-api.md`` §6
-infers; the documented not-editable names (:data:`NOT_EDITABLE`) always answer 1160623.
+fields (reported under ``custom_fields`` by search). The system names below are inferred (the edit page does not
+list them; ``docs/decisions.md``); the documented not-editable names (:data:`NOT_EDITABLE`) always answer 1160623.
 """
 
 from __future__ import annotations
