@@ -134,6 +134,25 @@ def test_airflow_2_connection_form_comes_from_the_hook() -> None:
     assert "one of: feishu, lark" in widgets["domain"].field.kwargs["description"]
 
 
+def test_registering_the_connection_type_warns_about_nothing_of_ours(tmp_path: Path) -> None:
+    """Airflow 3 warns (deprecation) when it has to read a hook's form methods; it must read the provider info."""
+    code = (
+        "import warnings\n"
+        "warnings.simplefilter('always')\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    from airflow.providers_manager import ProvidersManager\n"
+        "    manager = ProvidersManager()\n"
+        "    assert manager.hooks['feishu'] is not None\n"
+        "    manager.connection_form_widgets, manager.field_behaviours\n"
+        "print([str(w.message) for w in caught if 'feishu' in (str(w.message) + w.filename).lower()])\n"
+    )
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True, timeout=120
+    ).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+
+
 def test_the_form_methods_import_no_ui_library_until_called() -> None:
     """DAG files import the hook module: the UI libraries come only when the webserver asks for the form."""
     code = (
