@@ -31,8 +31,10 @@ lane_files() {
 }
 
 sync_lane() {
-  local venv lock stamp want
-  read -r venv lock < <(lane_files "$1")
+  local files venv lock stamp want
+  files="$(lane_files "$1")"
+  venv="${files% *}"
+  lock="${files#* }"
   stamp="$venv/.lock-stamp"
   want="$(cat "$lock" pyproject.toml | sha256sum | cut -d' ' -f1)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
