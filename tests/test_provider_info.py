@@ -134,6 +134,38 @@ def test_airflow_2_connection_form_comes_from_the_hook() -> None:
     assert "one of: feishu, lark" in widgets["domain"].field.kwargs["description"]
 
 
+@pytest.mark.skipif(AIRFLOW_V3, reason="Airflow 2 only: the form is built from the hook's widgets")
+def test_airflow_2_form_values_are_what_the_connection_reads() -> None:
+    """Fill the 2.x form, store the values the way the 2.x webserver does (plain names, empty fields left out), and
+    read the connection back."""
+    from types import SimpleNamespace
+
+    from werkzeug.datastructures import MultiDict
+    from wtforms import Form
+
+    from airflow_provider_feishu_corehr.hooks.connection import settings_from_connection
+    from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
+
+    form_class = type("FeishuForm", (Form,), dict(FeishuHook.get_connection_form_widgets()))
+    refused = form_class(MultiDict({"max_attempts": "0"}))
+    assert not refused.validate() and set(refused.errors) == {"max_attempts"}
+
+    form = form_class(
+        MultiDict(
+            {"domain": "lark", "timeout": "12.5", "max_attempts": "3", "user_id_type": "", "rate_limits": '{"edit": 5}'}
+        )
+    )
+    assert form.validate(), form.errors
+    extra = {name: value for name, value in form.data.items() if value not in ("", None)}  # www/views.py
+    conn = SimpleNamespace(
+        conn_id="feishu_form", host="", port=None, schema=None, login="cli_x", password="s", extra_dejson=extra
+    )
+    settings = settings_from_connection(conn)
+    assert settings.base_url == "https://open.larksuite.com"
+    assert (settings.timeout, settings.max_attempts, settings.user_id_type) == (12.5, 3, "people_corehr_id")
+    assert settings.rate_limits == {"edit": (5, 1.0)}
+
+
 def test_registering_the_connection_type_warns_about_nothing_of_ours(tmp_path: Path) -> None:
     """Airflow 3 warns (deprecation) when it has to read a hook's form methods; it must read the provider info."""
     code = (
