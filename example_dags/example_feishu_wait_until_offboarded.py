@@ -52,7 +52,7 @@ def example_feishu_wait_until_offboarded() -> None:
         feishu_conn_id="{{ params.feishu_conn_id }}",
     )
 
-    @task
+    @task(multiple_outputs=False)
     def after_offboarded(record: dict[str, Any]) -> dict[str, Any]:
         """Stand-in for the step that needs the employee gone: here it only hands the ids and date on."""
         return {

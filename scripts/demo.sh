@@ -2,7 +2,7 @@
 # The demo (make demo): from a fresh clone, run every example DAG against the Feishu emulator and print what
 # happened. Needs only python3 (3.11) on PATH; scripts/bootstrap.sh installs uv and the pinned environment.
 #
-#   1. bash scripts/bootstrap.sh                   (.venv from requirements-lock.txt, package editable)
+#   1. bash scripts/bootstrap.sh 3.3               (.venv from requirements-lock.txt, package editable)
 #   2. a temporary AIRFLOW_HOME with SQLite, `airflow db migrate`
 #   3. the emulator CLI in the background with the seed shipped in the package; AIRFLOW_CONN_FEISHU_DEFAULT
 #      points at it (the DAGs use their default connection id, feishu_default)
@@ -32,7 +32,7 @@ DAG_IDS=(
 WAIT_OFFBOARDING_ID=7095671727698478609
 
 echo "== setting up the environment (scripts/bootstrap.sh)"
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh 3.3
 PY="$REPO/.venv/bin/python"
 AIRFLOW="$REPO/.venv/bin/airflow"
 

@@ -9,7 +9,7 @@ returns exactly one :data:`Decision`:
 * :class:`Refresh` – drop the token that was sent, fetch a new one and replay the request once;
 * :class:`Fail` – raise the typed error it carries.
 
-The table (``shared/DESIGN.md``, "Retries"), in the order the rows are checked:
+The table (``docs/design.md``, "Retry rule"), in the order the rows are checked:
 
 ====================================================  ========================================================
 what came back                                        decision

@@ -66,6 +66,20 @@ class ConnectionLike(Protocol):
     def extra_dejson(self) -> dict[str, Any]: ...
 
 
+class FeishuConnectionFieldError(FeishuInvalidInputError):
+    """A connection field is missing or has a bad value; :attr:`field` and :attr:`rule` say which and why.
+
+    :param msg: the full message (names the connection and the field).
+    :param field: the field (``host``, ``password``, ``extra.foo``, ``rate_limits.search``, ...).
+    :param rule: what is wrong with it.
+    """
+
+    def __init__(self, msg: str, *, field: str, rule: str) -> None:
+        super().__init__(msg)
+        self.field = field
+        self.rule = rule
+
+
 class _Problem(Exception):
     """A bad value of one field; turned into a FeishuInvalidInputError that names the connection."""
 
@@ -275,10 +289,15 @@ def settings_from_connection(conn: ConnectionLike) -> ClientSettings:
     """Build validated :class:`ClientSettings` from an Airflow connection (sync or async-fetched).
 
     :param conn: an Airflow ``Connection`` (any object with its attributes).
-    :raises FeishuInvalidInputError: naming the connection id and the field, for a missing App ID or App Secret,
-        a malformed base URL, plain http to a non-loopback host, an unknown extra or a bad extra value.
+    :raises FeishuConnectionFieldError: (a ``FeishuInvalidInputError``) naming the connection id and the field,
+        for a missing App ID or App Secret, a malformed base URL, plain http to a non-loopback host, an unknown
+        extra or a bad extra value.
     """
     try:
         return _settings(conn)
     except _Problem as problem:
-        raise FeishuInvalidInputError(f"Connection {conn.conn_id!r}, field {problem.field}: {problem.rule}") from None
+        raise FeishuConnectionFieldError(
+            f"Connection {conn.conn_id!r}, field {problem.field}: {problem.rule}",
+            field=problem.field,
+            rule=problem.rule,
+        ) from None

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
 from airflow_provider_feishu_corehr.client.errors import FeishuError
-from airflow_provider_feishu_corehr.hooks.connection import settings_from_connection
+from airflow_provider_feishu_corehr.hooks.connection import FeishuConnectionFieldError, settings_from_connection
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -44,6 +44,20 @@ class FeishuHook(BaseHook):
     default_conn_name = "feishu_default"
     conn_type = "feishu"
     hook_name = "Feishu"
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Airflow 2.x connection form: the extra fields (Airflow 3 reads them from the provider info)."""
+        from airflow_provider_feishu_corehr.hooks._form import connection_form_widgets
+
+        return connection_form_widgets()
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Airflow 2.x connection form: hidden fields, labels, placeholders (Airflow 3: the provider info)."""
+        from airflow_provider_feishu_corehr.hooks._form import ui_field_behaviour
+
+        return ui_field_behaviour()
 
     def __init__(self, feishu_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -159,11 +173,14 @@ class FeishuHook(BaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """Check the connection by obtaining a new tenant access token, and nothing else (no read, no write).
 
-        :return: ``(True, message)`` on success, ``(False, message)`` with the Feishu code and log id on failure;
+        :return: ``(True, message)`` on success, ``(False, message)`` with the Feishu code and log id on failure,
+            or naming the bad field (not the connection id: the UI and API test a copy under a random id);
             never raises.
         """
         try:
             self.get_conn().fetch_token(fresh=True)
+        except FeishuConnectionFieldError as error:
+            return False, f"Connection field {error.field}: {error.rule}"
         except FeishuError as error:
             return False, str(error)
         except Exception as error:  # test_connection must report, never raise

@@ -51,7 +51,7 @@ SEED_PAGES: list[tuple[str, int, int, str]] = [
     ("edit", 400, 1160300, "the department has been disable on the date of offboarding"),
     ("edit", 400, 1160630, "invalid number value"),
     ("edit", 400, 1161000, "unknown error"),
-    # added to the pages in 2026 (feishu-api.md, "Errors (all HTTP 400)")
+    # added to the pages in 2026 (docs/api-facts.md, the revoke and edit code tables)
     ("revoke", 400, 1160205, "The current offboarding record is under modification approval; it cannot be withdrawn."),
     ("revoke", 400, 1160206, "The current offboarding record is under withdrawal approval; it cannot be withdrawn."),
     ("edit", 400, 1161001, "The current offboarding record is under modification approval; it cannot be edited."),

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow_lanes import xcom_entries
 from operator_seed import APPROVED, APPROVING, NO_NEED_APPROVAL, OFFBOARDED, UNKNOWN, WITHDRAWN
 
 if TYPE_CHECKING:
@@ -32,16 +33,9 @@ def _tries(dag_run: Any, task_id: str) -> dict[int, int]:
 
 
 def _xcom(dag_run: Any, task_id: str, map_index: int = -1) -> Any:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        query = XComModel.get_many(
-            run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=task_id, key="return_value", map_indexes=map_index
-        )
-        rows = session.scalars(query).all()
-        assert len(rows) == 1, f"expected one return_value of {task_id}[{map_index}], got {len(rows)}"
-        return XComModel.deserialize_value(rows[0])
+    rows = xcom_entries(dag_run, task_ids=task_id, map_indexes=map_index)
+    assert len(rows) == 1, f"expected one return_value of {task_id}[{map_index}], got {len(rows)}"
+    return rows[0][3]
 
 
 def test_templating_from_params_and_upstream_xcom(fast_feishu: FeishuEmulator, run_dag: Any) -> None:
