@@ -38,12 +38,14 @@ class Snapshot:
     :param window: the window as searched (for logs and payloads).
     :param records: the records, all pages.
     :param searches: search requests the poll made (pages).
+    :param user_id_type: id type of the person ids in the records.
     """
 
     taken_at: str
     window: str
     records: tuple[OffboardingRecord, ...]
     searches: int
+    user_id_type: str
 
 
 def searches_per_poll(records_in_window: int) -> int:
@@ -90,6 +92,7 @@ async def take_snapshot(
         window=window.describe(now),
         records=tuple(records),
         searches=searches_per_poll(len(records)),
+        user_id_type=user_id_type or client.settings.user_id_type,
     )
 
 

@@ -87,20 +87,17 @@ def field_value(raw: Mapping[str, Any], name: str) -> Any:
     return None
 
 
-def event_payload(
-    record: OffboardingRecord, snapshot: Snapshot, user_id_type: str | None, extra_fields: Collection[str]
-) -> dict[str, Any]:
+def event_payload(record: OffboardingRecord, snapshot: Snapshot, extra_fields: Collection[str]) -> dict[str, Any]:
     """The JSON payload of the event of one record.
 
     :param record: the record that reached a watched status.
     :param snapshot: the poll it was seen in.
-    :param user_id_type: id type of ``employment_id`` (``None``: the connection's default).
     :param extra_fields: extra values to copy from the record.
     """
     return {
         **record.summary(),
         "apply_initiating_time": record.apply_initiating_time,
-        "user_id_type": user_id_type,
+        "user_id_type": snapshot.user_id_type,
         "observed_at": snapshot.taken_at,
         "fields": {name: field_value(record.raw, name) for name in extra_fields},
     }
@@ -229,7 +226,7 @@ class OffboardingStatusEventTrigger(_Base):
                 fired, after = transitions(before or {}, snapshot.records, self.statuses)
             for record in fired:
                 self.log.info("Offboarding %s reached %s", record.offboarding_id, record.status)
-                yield TriggerEvent(event_payload(record, snapshot, self.user_id_type, self.extra_fields))  # type: ignore[no-untyped-call]
+                yield TriggerEvent(event_payload(record, snapshot, self.extra_fields))  # type: ignore[no-untyped-call]
             local = after
             if stored is None or stored != after:
                 await self._save(memory, after)
@@ -270,3 +267,27 @@ class OffboardingStatusEventTrigger(_Base):
             self.log.warning(
                 "Could not store the watcher's memory (%s); retried after the next poll", type(exc).__name__
             )
+
+
+def records_from_asset_events(triggering_asset_events: Mapping[Any, Any]) -> list[dict[str, Any]]:
+    """The offboarding records of a run's triggering asset events (``context["triggering_asset_events"]``).
+
+    Keeps events this watcher created (``extra["from_trigger"]`` with a payload holding an ``offboarding_id``),
+    in event order; one run can carry several (the scheduler folds the events queued since the last run into
+    one run). A transition seen twice (two triggerers overlapping in a hand-over) is returned once.
+
+    :param triggering_asset_events: asset -> its events, as Airflow hands them to the task.
+    """
+    records: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for events in triggering_asset_events.values():
+        for event in events:
+            extra = getattr(event, "extra", None) or {}
+            payload = extra.get("payload") if extra.get("from_trigger") else None
+            if not isinstance(payload, dict) or not isinstance(payload.get("offboarding_id"), str):
+                continue
+            identity = (payload["offboarding_id"], str(payload.get("status")))
+            if identity not in seen:
+                seen.add(identity)
+                records.append(payload)
+    return records

@@ -87,6 +87,7 @@ def test_payload_is_small_json_with_what_a_task_needs(feishu: FeishuEmulator) ->
     assert payload["apply_initiating_time"] == record["application_info"]["apply_initiating_time"]
     assert payload["fields"] == {"reason_explanation": "moving abroad", "not_a_field": None}
     assert payload["observed_at"].endswith("+00:00")
+    assert payload["user_id_type"] == "people_corehr_id"  # the connection's default, as the ids are given
 
 
 def test_fire_existing_fires_records_already_there_on_the_first_poll(feishu: FeishuEmulator) -> None:
