@@ -14,14 +14,14 @@ import datetime as dt
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.client.api import MAX_PAGE_SIZE
 from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
     from airflow_provider_feishu_corehr.client.aio import AsyncFeishuClient
     from airflow_provider_feishu_corehr.client.models import OffboardingRecord
@@ -39,6 +39,9 @@ class Snapshot:
     :param records: the records, all pages.
     :param searches: search requests the poll made (pages).
     :param user_id_type: id type of the person ids in the records.
+    :param commits: in ack mode (Airflow 3.3 shared stream with a producer), the memory writes the watchers
+        leave here; the producer runs them once the events they derived are stored. ``None``: each watcher
+        writes its memory itself, right after its events.
     """
 
     taken_at: str
@@ -46,6 +49,7 @@ class Snapshot:
     records: tuple[OffboardingRecord, ...]
     searches: int
     user_id_type: str
+    commits: list[Callable[[], Awaitable[None]]] | None = field(default=None, compare=False)
 
 
 def searches_per_poll(records_in_window: int) -> int:
@@ -88,7 +92,7 @@ async def take_snapshot(
         record async for record in client.search_offboardings(user_id_type=user_id_type, **window.search_filters(now))
     ]
     return Snapshot(
-        taken_at=now.astimezone(dt.timezone.utc).isoformat(timespec="seconds"),
+        taken_at=now.astimezone(dt.timezone.utc).isoformat(timespec="microseconds"),
         window=window.describe(now),
         records=tuple(records),
         searches=searches_per_poll(len(records)),

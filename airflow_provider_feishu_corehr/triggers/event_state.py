@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -64,58 +65,79 @@ def memory_key(identity: Mapping[str, Any]) -> str:
     return KEY_PREFIX + hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
+@dataclass(frozen=True)
+class Remembered:
+    """A watcher's memory as of one snapshot.
+
+    :param at: when that snapshot was taken (UTC, ISO 8601 with microseconds: later sorts later).
+    :param seen: offboarding id -> watched status already fired for.
+    """
+
+    at: str
+    seen: dict[str, str]
+
+
+def newest(stored: Remembered | None, local: Remembered | None) -> Remembered | None:
+    """The memory to compare the next snapshot with: this process's own, unless the store holds a newer one
+    (another triggerer ran the watcher later: HA hand-over); the store's after a restart.
+
+    :param stored: what the store holds.
+    :param local: what this process last computed (its write may still be waiting for the events' storage).
+    """
+    if stored is None or (local is not None and local.at >= stored.at):
+        return local
+    return stored
+
+
 class Memory(Protocol):
     """Where a watcher keeps the offboardings it fired for."""
 
-    durable: bool
-
-    async def load(self) -> dict[str, str] | None:
+    async def load(self) -> Remembered | None:
         """The stored memory, or ``None`` when this watcher never stored one."""
 
-    async def save(self, seen: Mapping[str, str]) -> None:
+    async def save(self, memory: Remembered) -> None:
         """Store the memory (replacing the previous one).
 
-        :param seen: offboarding id -> watched status fired for.
+        :param memory: the memory after a snapshot.
         """
 
 
 class ProcessMemory:
     """Memory of the triggerer process only: lost on restart (Airflow before 3.3)."""
 
-    durable = False
-
     def __init__(self) -> None:
-        self._seen: dict[str, str] | None = None
+        self._memory: Remembered | None = None
 
-    async def load(self) -> dict[str, str] | None:
+    async def load(self) -> Remembered | None:
         """The memory of this process, or ``None`` before the first save."""
-        return None if self._seen is None else dict(self._seen)
+        return self._memory
 
-    async def save(self, seen: Mapping[str, str]) -> None:
-        """Keep ``seen`` in this process.
+    async def save(self, memory: Remembered) -> None:
+        """Keep ``memory`` in this process.
 
-        :param seen: offboarding id -> watched status fired for.
+        :param memory: the memory after a snapshot.
         """
-        self._seen = dict(seen)
+        self._memory = memory
 
 
-def _decode(value: Any) -> dict[str, str] | None:
-    if not isinstance(value, dict) or value.get("v") != STATE_VERSION or not isinstance(value.get("seen"), dict):
+def _decode(value: Any) -> Remembered | None:
+    if not isinstance(value, dict) or value.get("v") != STATE_VERSION:
         return None
-    return {str(k): str(v) for k, v in value["seen"].items()}
+    seen, at = value.get("seen"), value.get("at")
+    if not isinstance(seen, dict) or not isinstance(at, str):
+        return None
+    return Remembered(at=at, seen={str(k): str(v) for k, v in seen.items()})
 
 
 class AssetMemory:
     """Memory in Airflow 3.3's ``asset_state_store`` of the watched asset(s), under one key per watcher.
 
-    The value is ``{"v": 1, "seen": {offboarding_id: status}}``. A trigger shared by several assets (same
-    watcher arguments) writes the same value to each of them and reads the first one found.
+    The value is ``{"v": 1, "at": "<snapshot time>", "seen": {offboarding_id: status}}``. A trigger shared by
+    several assets (same watcher arguments) writes the same value to each of them and reads the newest.
 
     :param accessors: the trigger's ``asset_state_store`` (``AssetStateStoreAccessors``).
     :param key: the watcher's key (:func:`memory_key`).
     """
-
-    durable = True
 
     def __init__(self, accessors: Any, key: str) -> None:
         self._key = key
@@ -124,19 +146,19 @@ class AssetMemory:
         found = [*(by_name or {}).values(), *(by_uri or {}).values()]
         self._accessors: list[Any] = found or [accessors]
 
-    async def load(self) -> dict[str, str] | None:
-        """The stored memory from the first asset that has one, or ``None``."""
+    async def load(self) -> Remembered | None:
+        """The newest stored memory among the watched assets, or ``None``."""
+        found: Remembered | None = None
         for accessor in self._accessors:
             decoded = _decode(await accessor.aget(self._key, None))
-            if decoded is not None:
-                return decoded
-        return None
+            found = newest(decoded, found)
+        return found
 
-    async def save(self, seen: Mapping[str, str]) -> None:
-        """Write ``seen`` to every watched asset.
+    async def save(self, memory: Remembered) -> None:
+        """Write ``memory`` to every watched asset.
 
-        :param seen: offboarding id -> watched status fired for.
+        :param memory: the memory after a snapshot.
         """
-        value = {"v": STATE_VERSION, "seen": dict(seen)}
+        value = {"v": STATE_VERSION, "at": memory.at, "seen": dict(memory.seen)}
         for accessor in self._accessors:
             await accessor.aset(self._key, value)

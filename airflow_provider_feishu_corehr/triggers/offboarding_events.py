@@ -20,6 +20,7 @@ to run it; the deferrable ``OffboardingStatusSensor`` is the tool there.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import TriggerEvent
@@ -31,8 +32,10 @@ from airflow_provider_feishu_corehr.triggers.event_state import (
     AssetMemory,
     Memory,
     ProcessMemory,
+    Remembered,
     baseline,
     memory_key,
+    newest,
     transitions,
 )
 from airflow_provider_feishu_corehr.triggers.event_window import DEFAULT_TIMEZONE, Window
@@ -200,36 +203,51 @@ class OffboardingStatusEventTrigger(_Base):
         """This watcher's own poll loop (complete snapshots, forever)."""
         return poll_forever(self.feishu_conn_id, self.window, self.user_id_type, self.poll_interval)
 
+    @classmethod
+    def create_shared_stream_producer(cls, kwargs: dict[str, Any]) -> Any:
+        """Ack mode (Airflow 3.3): the group's poll, with memory written only once the events are stored.
+
+        :param kwargs: one member's constructor arguments (only key fields are used).
+        """
+        from airflow_provider_feishu_corehr.triggers.event_producer import SnapshotProducer
+
+        member = cls(**kwargs)
+        return SnapshotProducer(member.feishu_conn_id, member.window, member.user_id_type, member.poll_interval)
+
     async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
         """Turn snapshots into this watcher's events: one per record that newly reached a watched status.
 
-        The memory is read before and written after each snapshot's events, so a second triggerer running the
-        same watcher (HA hand-over) or a restarted one starts from what was already fired.
+        The stored memory is read before each snapshot (a restarted watcher, or another triggerer that ran it
+        later, starts from what was already fired). The new memory is written after the snapshot's events: by
+        the producer once they are stored (ack mode), else right away.
 
         :param shared_stream: the snapshots of the shared poll.
         """
         memory = self._memory()
-        local: dict[str, str] | None = None
+        local: Remembered | None = None
         async for snapshot in shared_stream:
-            stored = await self._load(memory)
-            before = stored if stored is not None else local
+            before = newest(await self._load(memory), local)
             fired: list[OffboardingRecord] = []
             if before is None and not self.fire_existing:
-                after = baseline(snapshot.records, self.statuses)
+                seen = baseline(snapshot.records, self.statuses)
                 self.log.info(
                     "Watching %s in %s: %d record(s) already there are remembered, not fired",
                     "/".join(self.statuses),
                     snapshot.window,
-                    len(after),
+                    len(seen),
                 )
             else:
-                fired, after = transitions(before or {}, snapshot.records, self.statuses)
+                fired, seen = transitions(before.seen if before else {}, snapshot.records, self.statuses)
             for record in fired:
                 self.log.info("Offboarding %s reached %s", record.offboarding_id, record.status)
                 yield TriggerEvent(event_payload(record, snapshot, self.extra_fields))  # type: ignore[no-untyped-call]
-            local = after
-            if stored is None or stored != after:
-                await self._save(memory, after)
+            if before is not None and seen == before.seen:
+                continue  # nothing to remember anew
+            local = Remembered(at=snapshot.taken_at, seen=seen)
+            if snapshot.commits is not None:
+                snapshot.commits.append(functools.partial(self._save, memory, local))
+            else:
+                await self._save(memory, local)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Own poll loop (Airflow 3.0-3.2, or when the triggerer does not share streams)."""
@@ -253,16 +271,16 @@ class OffboardingStatusEventTrigger(_Base):
             return ProcessMemory()
         return AssetMemory(accessors, memory_key(self.memory_identity()))
 
-    async def _load(self, memory: Memory) -> dict[str, str] | None:
+    async def _load(self, memory: Memory) -> Remembered | None:
         try:
             return await memory.load()
         except Exception as exc:  # the store is the triggerer's; a failed read must not end the watcher
             self.log.warning("Could not read the watcher's memory (%s); using this process's", type(exc).__name__)
             return None
 
-    async def _save(self, memory: Memory, seen: dict[str, str]) -> None:
+    async def _save(self, memory: Memory, remembered: Remembered) -> None:
         try:
-            await memory.save(seen)
+            await memory.save(remembered)
         except Exception as exc:
             self.log.warning(
                 "Could not store the watcher's memory (%s); retried after the next poll", type(exc).__name__

@@ -7,12 +7,13 @@ serves one search per snapshot, and both watchers receive the very same snapshot
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from airflow import __version__ as airflow_version
-from event_helpers import today_in_beijing
+from event_helpers import StoreTable, today_in_beijing
 from packaging.version import Version
 
 from airflow_provider_feishu_corehr.triggers.offboarding_events import OffboardingStatusEventTrigger
@@ -100,3 +101,95 @@ def test_two_watchers_share_one_poll_and_fire_their_own_events(feishu: FeishuEmu
     assert len(longer) >= 2
     # one search per poll for both watchers (at most one more poll was in flight when the group stopped)
     assert len(longer) <= searches <= len(longer) + 1
+
+
+class Triggerer:
+    """The parts of a triggerer a watcher meets in ack mode: a SharedStreamManager, the binding of each yielded
+    event, and the supervisor's confirmation that it is stored (``confirm()``; never called = a crash first)."""
+
+    def __init__(self, watcher: Recording) -> None:
+        self.watcher = watcher
+        self.manager = shared_stream.SharedStreamManager()
+        self.key = watcher.shared_stream_key()
+        self.events: list[tuple[str, str]] = []
+        self.seqs: list[int] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        async def consume() -> None:
+            stream = self.manager.subscribe(trigger_id=1, trigger=self.watcher, key=self.key)
+            async for event in self.watcher.filter_shared_stream(stream):
+                seq = self.manager.bind_pending_event(trigger_id=1, key=self.key)
+                assert seq is not None  # ack mode: the event is bound to the snapshot it came from
+                self.seqs.append(seq)
+                self.events.append((event.payload["offboarding_id"], event.payload["status"]))
+
+        self.task = asyncio.create_task(consume())
+
+    def confirm(self) -> None:
+        self.manager.confirm_persisted(self.seqs)
+
+    async def stop(self) -> None:
+        assert self.task is not None
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+        await self.manager.unsubscribe(1, self.key)
+        await self.manager.stop_all()
+
+
+async def _until(what: str, check: Any, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+def test_ack_mode_remembers_a_transition_only_once_its_event_is_stored(feishu: FeishuEmulator) -> None:
+    oid = feishu.add_offboarding(
+        employment_id="6982509313466181003", status="Approved", offboarding_date=today_in_beijing()
+    )
+    table = StoreTable()
+
+    def watcher() -> Recording:
+        made = _watcher(["Offboarded"])
+        made.asset_state_store = table.accessors("feishu_offboarded")
+        return made
+
+    def remembered() -> dict[str, str] | None:
+        if not table.rows:
+            return None
+        (text,) = table.rows.values()
+        seen: dict[str, str] = json.loads(text)["seen"]
+        return seen
+
+    async def scenario() -> list[list[tuple[str, str]]]:
+        crashed = Triggerer(watcher())
+        await crashed.start()
+        await _until("the baseline stored", lambda: remembered() == {})
+        feishu.set_status(oid, "Offboarded")
+        await _until("the event", lambda: crashed.events)
+        polls = len(crashed.watcher.received)
+        await _until("two more polls", lambda: len(crashed.watcher.received) >= polls + 2)
+        assert remembered() == {}  # the event was never confirmed stored: not remembered
+        await crashed.stop()  # the triggerer dies before the supervisor stored the event
+
+        restarted = Triggerer(watcher())
+        await restarted.start()
+        await _until("the event again", lambda: restarted.events)
+        assert remembered() == {}
+        restarted.confirm()  # this time the supervisor stores it
+        await _until("the transition remembered", lambda: remembered() == {oid: "Offboarded"})
+        polls = len(restarted.watcher.received)
+        await _until("two more polls", lambda: len(restarted.watcher.received) >= polls + 2)
+        await restarted.stop()
+
+        again = Triggerer(watcher())
+        await again.start()
+        await _until("three polls", lambda: len(again.watcher.received) >= 3)
+        await again.stop()
+        return [crashed.events, restarted.events, again.events]
+
+    crashed, restarted, again = asyncio.run(scenario())
+    assert crashed == [(oid, "Offboarded")]
+    assert restarted == [(oid, "Offboarded")]  # not lost: fired again after the crash
+    assert again == []  # stored and remembered: no duplicate after a restart

@@ -142,7 +142,8 @@ def test_restart_with_persisted_memory_fires_no_duplicate(feishu: FeishuEmulator
     assert asyncio.run(scenario()) == [[], [(first, "Offboarded")], [(second, "Offboarded")], []]
     ((asset, key),) = table.rows
     assert asset == "feishu_offboarded" and key.startswith("feishu_corehr.offboarding_events.")
-    assert json.loads(table.rows[(asset, key)]) == {"v": 1, "seen": {first: "Offboarded", second: "Offboarded"}}
+    stored = json.loads(table.rows[(asset, key)])
+    assert stored["v"] == 1 and stored["seen"] == {first: "Offboarded", second: "Offboarded"}
 
 
 def test_without_persisted_memory_a_restart_re_baselines(feishu: FeishuEmulator) -> None:
