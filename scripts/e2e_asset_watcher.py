@@ -6,10 +6,11 @@
 1. an offboarding dated today (Beijing time) waits as ``Approved``; the watcher's first polls remember it;
 2. the emulator's control API sets it to ``Offboarded``: exactly one run of ``example_feishu_on_offboarded``
    follows, its asset event carries the record, its task returns the deprovisioning of that record;
-3. further polls add no run; the triggerer is stopped and started again: still no new run (the memory is in
+3. a second triggerer runs beside the first (HA): further polls add no run;
+4. the triggerer running the watcher stops, a second offboarding becomes ``Offboarded``: the other triggerer
+   takes the watcher over and makes exactly one more run, none for the first offboarding (the memory is in
    Airflow 3.3's ``asset_state_store``);
-4. a second offboarding becomes ``Offboarded`` while the triggerer is down: exactly one more run, after the
-   restart.
+5. the first triggerer starts again and the second stops: the watcher moves back; still no new run.
 
 Run: ``.venv/bin/python scripts/e2e_asset_watcher.py`` (about 2-4 minutes; exit status 0 when every check holds).
 ``KEEP_E2E_HOME=1`` keeps the temporary folder (logs of every component are in ``<tmp>/logs``).
@@ -107,6 +108,17 @@ def runs(db: Path) -> list[tuple[Any, ...]]:
     return query(db, "SELECT id, run_id, state FROM dag_run WHERE dag_id = ? ORDER BY id", DAG_ID)
 
 
+def live_triggerers(db: Path) -> set[int]:
+    rows = query(db, "SELECT id FROM job WHERE job_type = 'TriggererJob' AND end_date IS NULL AND state = 'running'")
+    return {row[0] for row in rows}
+
+
+def owner(db: Path) -> int | None:
+    """The triggerer job that runs the watcher's trigger (the one trigger row linked to an asset)."""
+    rows = query(db, "SELECT t.triggerer_id FROM trigger t JOIN asset_watcher w ON w.trigger_id = t.id")
+    return rows[0][0] if rows else None
+
+
 def run_records(db: Path, dag_run_id: int) -> list[dict[str, Any]]:
     rows = query(
         db,
@@ -178,11 +190,15 @@ def main() -> int:
             ("api-server", ("api-server", "--port", str(api_port), "--workers", "1")),
             ("dag-processor", ("dag-processor",)),
             ("scheduler", ("scheduler",)),
-            ("triggerer", ("triggerer",)),
+            ("triggerer-a", ("triggerer",)),
         ):
             stack.start(name, *args)
-        say("started api-server, dag-processor, scheduler, triggerer; waiting for the watcher's first polls")
+        say("started api-server, dag-processor, scheduler, triggerer-a; waiting for the watcher's first polls")
         wait_for("two polls of the watcher", lambda: emulator.request_count("search") >= 2, stack, 240)
+        job_a = owner(db)
+        stack.start("triggerer-b", "triggerer")
+        job_b = wait_for("triggerer-b's heartbeat", lambda: live_triggerers(db) - {job_a}, stack, 120).pop()
+        say(f"triggerer-a (job {job_a}) runs the watcher; triggerer-b (job {job_b}) started for HA")
 
         emulator.set_status(first, "Offboarded")
         say(f"control API: {first} -> Offboarded")
@@ -199,30 +215,34 @@ def main() -> int:
         say(f"one run {run_id}; asset event payload {json.dumps(records[0])}")
         say(f"task returned {json.dumps(result)}")
 
-        searches = emulator.request_count("search")
-        stack.stop("triggerer")
+        stack.stop("triggerer-a")
         emulator.set_status(second, "Offboarded")
-        say(f"triggerer stopped; control API: {second} -> Offboarded; starting the triggerer again")
-        stack.start("triggerer", "triggerer")
+        say(f"triggerer-a stopped; control API: {second} -> Offboarded; triggerer-b must take the watcher over")
         wait_for("a second successful run", lambda: len([r for r in runs(db) if r[2] == "success"]) >= 2, stack, 240)
-        wait_for(
-            "three polls after the restart",
-            lambda: emulator.request_count("search") >= searches + 3,
-            stack,
-            120,
-        )
-        time.sleep(POLL_SECONDS * 2)
+        assert owner(db) == job_b, f"the watcher should run on triggerer-b (job {job_b}), runs on {owner(db)}"
+        searches = emulator.request_count("search")
+        wait_for("three polls on triggerer-b", lambda: emulator.request_count("search") >= searches + 3, stack, 120)
         found = runs(db)
-        assert len(found) == 2, f"expected exactly two runs after the restart, got {found}"
+        assert len(found) == 2, f"expected exactly two runs after the hand-over, got {found}"
         records = run_records(db, found[1][0])
         assert [(r["offboarding_id"], r["status"]) for r in records] == [(second, "Offboarded")], records
+        say(f"hand-over to triggerer-b: one more run {found[1][1]} for {second} only; no duplicate for {first}")
+
+        stack.start("triggerer-a", "triggerer")
+        stack.stop("triggerer-b")
+        say("triggerer-a started again, triggerer-b stopped: the watcher moves back to a restarted triggerer")
+        wait_for("the watcher on triggerer-a again", lambda: owner(db) not in (None, job_b), stack, 180)
+        searches = emulator.request_count("search")
+        wait_for("three polls after the restart", lambda: emulator.request_count("search") >= searches + 3, stack, 120)
+        time.sleep(POLL_SECONDS * 2)
+        found = runs(db)
+        assert len(found) == 2, f"expected still two runs after the restart, got {found}"
         stored = query(db, "SELECT key, value FROM asset_state_store")
         assert len(stored) == 1 and json.loads(stored[0][1])["seen"] == {first: "Offboarded", second: "Offboarded"}
-        say(f"after the restart: one more run {found[1][1]} for {second} only; no duplicate for {first}")
-        say(f"asset_state_store {stored[0][0]} = {stored[0][1]}")
+        say(f"after the restart: still {len(found)} runs; asset_state_store {stored[0][0]} = {stored[0][1]}")
         say(f"searches served by the emulator: {emulator.request_count('search')} (one per poll, window < 100)")
         ok = True
-        say("PASSED: each transition produced exactly one DAG run, across a triggerer restart")
+        say("PASSED: each transition produced exactly one DAG run, with two triggerers, a hand-over and a restart")
         return 0
     finally:
         stack.stop_all()
