@@ -231,3 +231,35 @@ def test_application_time_window_selects_by_when_the_offboarding_was_applied_for
         return _ids(events)
 
     assert asyncio.run(scenario()) == [(recent, "Offboarded")]
+
+
+@pytest.mark.feishu_emulator(rate_limits={"search": (10, 1.0)})
+def test_polls_keep_to_the_search_budget_through_the_client_limiter(
+    feishu_emulator: FeishuEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The emulator enforces 10 searches/s (the documented 100/min, scaled); polls of 3 pages each go through the
+    client's search limiter at the same rate: no HTTP 429. The baseline, the limiter off, runs into 429s."""
+    for n in range(260):
+        _add_today(feishu_emulator, f"69825093134663{n:05d}")
+
+    def polls(rate_limits: Any) -> tuple[int, int]:
+        conn = json.loads(feishu_emulator.airflow_conn_json())
+        conn["extra"] = {**conn.get("extra", {}), "rate_limits": rate_limits, "backoff_base": 0.01}
+        monkeypatch.setenv("AIRFLOW_CONN_FEISHU_DEFAULT", json.dumps(conn))
+        feishu_emulator.advance_time(5)  # the emulator's rate windows of an earlier run have passed
+        feishu_emulator.reset_counters()
+
+        async def scenario() -> None:
+            driver = Driver(_watcher())
+            for _ in range(6):
+                await driver.poll()
+            await driver.stop()
+
+        asyncio.run(scenario())
+        return feishu_emulator.request_count("search", code=0), feishu_emulator.request_count("search", http_status=429)
+
+    paced_ok, paced_429 = polls({"search": [10, 1.0]})
+    unpaced_ok, unpaced_429 = polls("off")
+    assert unpaced_ok == paced_ok == 6 * 3
+    assert unpaced_429 > 0  # the baseline: without the limiter the pages outrun the budget
+    assert paced_429 == 0
