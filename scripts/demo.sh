@@ -154,4 +154,8 @@ echo
   "${DAG_IDS[@]}" || fail "summary"
 echo
 echo "Airflow log: $LOG"
+
+echo
+echo "== event-driven: example_feishu_on_offboarded with a real triggerer and scheduler (scripts/demo_events.sh)"
+bash scripts/demo_events.sh || fail "the event-driven example (scripts/demo_events.sh)"
 echo "demo finished: every example DAG ran against the emulator"

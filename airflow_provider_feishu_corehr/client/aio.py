@@ -195,6 +195,8 @@ class AsyncFeishuClient(ClientBase):
         expected_offboarding_date_end: dt.date | str | None = None,
         user_id_type: str | None = None,
         page_size: int = api.MAX_PAGE_SIZE,
+        apply_initiating_time_start: dt.datetime | int | None = None,
+        apply_initiating_time_end: dt.datetime | int | None = None,
     ) -> AsyncIterator[OffboardingRecord]:
         """Search offboardings; ``async for`` over every record of every page.
 
@@ -208,6 +210,8 @@ class AsyncFeishuClient(ClientBase):
         :param expected_offboarding_date_end: expected-offboarding-date range end.
         :param user_id_type: id type of ``employment_ids`` and of ids in the records; ``None`` = settings.
         :param page_size: records per page, 1-100.
+        :param apply_initiating_time_start: application-time range start (aware datetime or epoch seconds).
+        :param apply_initiating_time_end: application-time range end (with the start).
         """
         pager = api.search_pager(
             self.settings,
@@ -219,6 +223,8 @@ class AsyncFeishuClient(ClientBase):
             expected_offboarding_date_end=expected_offboarding_date_end,
             user_id_type=user_id_type,
             page_size=page_size,
+            apply_initiating_time_start=apply_initiating_time_start,
+            apply_initiating_time_end=apply_initiating_time_end,
         )
         return self._pages(pager)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -241,13 +241,35 @@ def _date(name: str, value: Any) -> str | None:
     raise FeishuInvalidInputError(f"{name} must be a date or a YYYY-MM-DD string, got {value!r}")
 
 
-def _range(body: dict[str, Any], prefix: str, start: Any, end: Any) -> None:
-    first, last = _date(f"{prefix}_start", start), _date(f"{prefix}_end", end)
+def _timestamp(name: str, value: Any) -> str | None:
+    """Seconds since the epoch as Feishu's ``*_time_start``/``_end`` filters take them (a decimal string)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise FeishuInvalidInputError(f"{name} must be a timezone-aware datetime or whole seconds since the epoch")
+        return str(int(value.timestamp()))
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    raise FeishuInvalidInputError(
+        f"{name} must be a timezone-aware datetime or whole seconds since the epoch (int >= 0), got {value!r}"
+    )
+
+
+def _range(
+    body: dict[str, Any],
+    prefix: str,
+    start: Any,
+    end: Any,
+    parse: Callable[[str, Any], str | None] = _date,
+    order: Callable[[str], Any] = str,
+) -> None:
+    first, last = parse(f"{prefix}_start", start), parse(f"{prefix}_end", end)
     if (first is None) != (last is None):
         given, missing = (f"{prefix}_start", f"{prefix}_end") if first else (f"{prefix}_end", f"{prefix}_start")
         raise FeishuInvalidInputError(f"{given} needs {missing} too: Feishu takes date ranges only in pairs")
     if first is not None and last is not None:
-        if first > last:
+        if order(first) > order(last):
             raise FeishuInvalidInputError(f"{prefix}_start {first} is after {prefix}_end {last}")
         body[f"{prefix}_start"] = first
         body[f"{prefix}_end"] = last
@@ -314,6 +336,8 @@ def search_pager(
     expected_offboarding_date_end: dt.date | str | None = None,
     user_id_type: str | None = None,
     page_size: int = MAX_PAGE_SIZE,
+    apply_initiating_time_start: dt.datetime | int | None = None,
+    apply_initiating_time_end: dt.datetime | int | None = None,
 ) -> SearchPager:
     """Validate search filters and return the pager of the search.
 
@@ -327,6 +351,9 @@ def search_pager(
     :param expected_offboarding_date_end: end of the expected-offboarding-date range.
     :param user_id_type: id type of ``employment_ids`` and of ids in the records; ``None`` = settings.
     :param page_size: records per page, 1-100.
+    :param apply_initiating_time_start: start of the application-time range (aware datetime or epoch seconds;
+        pair with the end).
+    :param apply_initiating_time_end: end of the application-time range (pair with the start).
     """
     payload: dict[str, Any] = {}
     if employment_ids is not None:
@@ -342,6 +369,7 @@ def search_pager(
             payload["statuses"] = list(checked)
     _range(payload, "offboarding_date", offboarding_date_start, offboarding_date_end)
     _range(payload, "expected_offboarding_date", expected_offboarding_date_start, expected_offboarding_date_end)
+    _range(payload, "apply_initiating_time", apply_initiating_time_start, apply_initiating_time_end, _timestamp, int)
     if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
         raise FeishuInvalidInputError(f"page_size must be an integer from 1 to {MAX_PAGE_SIZE}, got {page_size!r}")
     params = {"page_size": str(page_size), "user_id_type": _user_id_type(settings, user_id_type)}
