@@ -1,7 +1,6 @@
 """The offboarding field schema: field api names, their types, enum options and editability.
 
 Field types: ``text`` (single line, 255), ``long_text`` (multi-line, 6000), ``hyperlink``, ``bool``, ``number``,
-<<<<<<< HEAD
 ``enum``, ``multi_enum``, ``date`` (``YYYY-MM-DD``), ``datetime`` (``YYYY-MM-DD HH:mm:ss``), ``month``
 (``YYYY-MM``, read-only system fields), ``attachment`` (never editable through the API: 1160637) and ``person``
 (an employment id). Declarations may also use the custom-field type names of the search page: ``time``
@@ -10,15 +9,9 @@ Field types: ``text`` (single line, 255), ``long_text`` (multi-line, 6000), ``hy
 Names ending in ``__c`` are custom fields (reported under ``custom_fields`` by search); tenants declare their
 own with :func:`check_custom_fields` (CLI ``--custom-field`` / ``--custom-fields FILE``, or a seed's
 ``schema``). The editable system names are an inference (the edit page names none; its example ``name`` is a
-placeholder). The documented not-editable names (:data:`~.api_pages.NOT_EDITABLE`) answer 1160623; the four of
+placeholder; ``docs/decisions.md``). The documented not-editable names (:data:`~.api_pages.NOT_EDITABLE`) answer 1160623; the four of
 them that search shows (:data:`SEARCH_READ_ONLY`) are in the schema as read-only fields so seeds can give them
 values. A name the schema does not know answers 1160102 (see ``docs/emulator.md``).
-=======
-``enum``, ``multi_enum``, ``date`` (``YYYY-MM-DD``), ``datetime`` (``YYYY-MM-DD HH:mm:ss``), ``attachment``
-(never editable through the API: 1160637) and ``person`` (an employment id). Names ending in ``__c`` are custom
-fields (reported under ``custom_fields`` by search). The system names below are inferred (the edit page does not
-list them; ``docs/decisions.md``); the documented not-editable names (:data:`NOT_EDITABLE`) always answer 1160623.
->>>>>>> wip/compat
 """
 
 from __future__ import annotations
