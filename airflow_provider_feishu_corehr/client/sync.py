@@ -7,14 +7,16 @@ when the first request is sent, so importing this module (and the hook) stays ch
 
 from __future__ import annotations
 
-import os
 import random as _random
+import socket
+import ssl
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.client import api, lookup
 from airflow_provider_feishu_corehr.client.base import ClientBase
+from airflow_provider_feishu_corehr.client.errors import FeishuError
 from airflow_provider_feishu_corehr.client.exchange import (
     DropToken,
     GetToken,
@@ -24,6 +26,7 @@ from airflow_provider_feishu_corehr.client.exchange import (
     TransportFailure,
     exchange,
 )
+from airflow_provider_feishu_corehr.client.network import caused_by, declared_too_large, network_settings
 from airflow_provider_feishu_corehr.client.policy import FailureKind
 from airflow_provider_feishu_corehr.client.tokens import TOKENS, TokenCache
 
@@ -41,22 +44,97 @@ if TYPE_CHECKING:
         OffboardingRecord,
         RevokeResult,
     )
+    from airflow_provider_feishu_corehr.client.paging import SearchPager
     from airflow_provider_feishu_corehr.client.policy import Reply
 
 POOL_SIZE = 32
+CHUNK = 65536
 
 
-def _classify(exc: Exception) -> FailureKind:
-    """Map a ``requests`` exception to a :class:`FailureKind` by type (the exception text is dropped)."""
+class _TooLarge(Exception):
+    """The body went past ``max_response_bytes``."""
+
+
+class _Deadline(Exception):
+    """The attempt's wall-clock deadline passed while the body was read."""
+
+
+def _classify(exc: BaseException) -> FailureKind:
+    """Map a ``requests`` / ``urllib3`` exception to a :class:`FailureKind` by type (the text is dropped)."""
     import requests
-    from urllib3.exceptions import ProtocolError
+    from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
-    if isinstance(exc, requests.Timeout):
+    if caused_by(exc, ssl.SSLCertVerificationError):
+        return FailureKind.TLS
+    if isinstance(exc, requests.ConnectTimeout):
+        return FailureKind.CONNECT_TIMEOUT
+    if isinstance(exc, requests.Timeout | ReadTimeoutError | socket.timeout):
         return FailureKind.TIMEOUT
     if isinstance(exc, requests.ConnectionError):
         cause = exc.args[0] if exc.args else None
         return FailureKind.RESET if isinstance(cause, ProtocolError | ConnectionResetError) else FailureKind.CONNECT
+    if isinstance(exc, ProtocolError | ConnectionError):
+        return FailureKind.RESET
     return FailureKind.PROTOCOL
+
+
+def _read_body(response: requests.Response, deadline: float, limit: int) -> bytes:
+    """Read the body chunk by chunk, each socket read bounded by what is left until ``deadline``.
+
+    :raises _TooLarge: past ``limit`` bytes (announced by ``Content-Length`` or counted while reading).
+    :raises _Deadline: ``deadline`` passed.
+    """
+    if declared_too_large(response.headers.get("Content-Length"), limit):
+        raise _TooLarge
+    raw = response.raw
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _Deadline
+        if sock is not None:
+            sock.settimeout(left)
+        chunk = raw.read1(CHUNK, decode_content=True)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+
+
+def _new_session(settings: ClientSettings) -> requests.Session:
+    """A pooled session on the shared TLS / proxy settings: no environment lookups per request, no netrc."""
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    network = network_settings(settings)
+    context = network.ssl_context()
+
+    class _Adapter(HTTPAdapter):
+        """Uses the one SSL context of :mod:`.network` (CA bundle, client certificate) for every connection."""
+
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["ssl_context"] = context
+            super().init_poolmanager(*args, **kwargs)
+
+        def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+            kwargs["ssl_context"] = context
+            return super().proxy_manager_for(proxy, **kwargs)
+
+        def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+            """Nothing to set per connection: the SSL context carries the CAs and the client certificate."""
+
+    session = requests.Session()
+    session.trust_env = False
+    if network.proxy:
+        session.proxies.update({"http": network.proxy, "https": network.proxy})
+    adapter = _Adapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
 
 
 class FeishuClient(ClientBase):
@@ -94,63 +172,66 @@ class FeishuClient(ClientBase):
             with self._session_lock:
                 session = self._session
                 if session is None:
-                    import requests
-                    from requests.adapters import HTTPAdapter
-                    from requests.utils import get_environ_proxies
-
-                    session = requests.Session()
-                    # Read the environment once here instead of on every request (requests re-reads proxy
-                    # variables and ~/.netrc per call when trust_env is on): proxies for the base URL (NO_PROXY
-                    # honoured) and a CA bundle from REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE. No netrc credentials.
-                    session.trust_env = False
-                    session.proxies.update(get_environ_proxies(self.settings.base_url))
-                    ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-                    if ca_bundle:
-                        session.verify = ca_bundle
-                    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0)
-                    session.mount("https://", adapter)
-                    session.mount("http://", adapter)
+                    session = _new_session(self.settings)
                     self._session = session
         return session
 
     def _send(self, action: Send) -> HttpResponse | TransportFailure:
+        import requests
+        from urllib3 import Timeout
+        from urllib3.exceptions import HTTPError
+
         request = action.request
         limiter = self._limiter(request.endpoint)
         if limiter is not None:
             limiter.acquire(self._sleep)
+        seconds = action.seconds
+        deadline = time.monotonic() + seconds
         try:
             response = self._http().post(
                 request.url(self.settings.base_url),
                 data=request.body(),
                 headers=request.headers(action.token),
-                timeout=self.settings.timeout,
+                timeout=Timeout(connect=seconds, read=seconds, total=seconds),  # type: ignore[arg-type]
+                allow_redirects=False,
+                stream=True,
             )
-            body = response.content
-        except Exception as exc:  # requests raises many types; each maps to one failure kind
-            import requests
-
-            if not isinstance(exc, requests.RequestException):
-                raise
+        except requests.RequestException as exc:
             return TransportFailure(_classify(exc))
+        try:
+            body = _read_body(response, deadline, self.settings.max_response_bytes)
+        except _TooLarge:
+            return TransportFailure(FailureKind.TOO_LARGE)
+        except _Deadline:
+            return TransportFailure(FailureKind.TIMEOUT)
+        except (requests.RequestException, HTTPError, OSError) as exc:
+            return TransportFailure(_classify(exc))
+        finally:
+            response.close()
         return HttpResponse(response.status_code, response.headers, body)
 
-    def _call(self, request: ApiRequest) -> Reply:
+    def _call(self, request: ApiRequest, deadline: float | None = None) -> Reply:
         """Run the shared attempt loop for ``request``, performing its actions."""
-        steps = exchange(self._policy, request, clock=self._clock)
+        steps = exchange(self._policy, request, clock=self._clock, timeout=self.settings.timeout, deadline=deadline)
         result: Any = None
         try:
+            action = next(steps)
             while True:
-                action = steps.send(result)
-                if isinstance(action, Send):
+                if isinstance(action, GetToken):
+                    try:
+                        result = self._token()
+                    except FeishuError as error:
+                        action = steps.throw(error)
+                        continue
+                elif isinstance(action, Send):
                     result = self._send(action)
-                elif isinstance(action, GetToken):
-                    result = self._token()
                 elif isinstance(action, Sleep):
                     self._sleep(action.seconds)
                     result = None
                 elif isinstance(action, DropToken):
                     self._tokens.invalidate(self._token_key, action.token)
                     result = None
+                action = steps.send(result)
         except StopIteration as done:
             reply: Reply = done.value
             return reply
@@ -217,6 +298,7 @@ class FeishuClient(ClientBase):
         expected_offboarding_date_end: dt.date | str | None = None,
         user_id_type: str | None = None,
         page_size: int = api.MAX_PAGE_SIZE,
+        deadline: float | None = None,
     ) -> Iterator[OffboardingRecord]:
         """Search offboardings and iterate over every record of every page.
 
@@ -230,6 +312,9 @@ class FeishuClient(ClientBase):
         :param expected_offboarding_date_end: expected-offboarding-date range end.
         :param user_id_type: id type of ``employment_ids`` and of ids in the records; ``None`` = settings.
         :param page_size: records per page, 1-100.
+        :param deadline: a ``time.monotonic()`` value (the client's clock) by which the whole search must end: each
+            attempt is cut to it and :class:`~.errors.FeishuDeadlineError` is raised when it passes (a sensor's
+            poke stays within its time); ``None`` = bounded only by the retry budget and ``max_pages``.
         """
         pager = api.search_pager(
             self.settings,
@@ -242,14 +327,19 @@ class FeishuClient(ClientBase):
             user_id_type=user_id_type,
             page_size=page_size,
         )
-        return self._pages(pager)
+        return self._pages(pager, deadline)
 
-    def _pages(self, pager: api.SearchPager) -> Iterator[OffboardingRecord]:
+    def _pages(self, pager: SearchPager, deadline: float | None = None) -> Iterator[OffboardingRecord]:
         while (request := pager.next_request()) is not None:
-            yield from pager.feed(self._call(request))
+            yield from pager.feed(self._call(request, deadline))
 
     def get_offboarding(
-        self, employment_id: str, *, offboarding_id: str | None = None, user_id_type: str | None = None
+        self,
+        employment_id: str,
+        *,
+        offboarding_id: str | None = None,
+        user_id_type: str | None = None,
+        deadline: float | None = None,
     ) -> OffboardingRecord | None:
         """Fetch one offboarding of an employment.
 
@@ -257,25 +347,27 @@ class FeishuClient(ClientBase):
         :param offboarding_id: a specific offboarding id; ``None`` = the employment's most recent offboarding
             (latest ``apply_initiating_time``).
         :param user_id_type: id type of ``employment_id``; ``None`` = ``settings.user_id_type``.
+        :param deadline: a ``time.monotonic()`` value by which the search must end (see :meth:`search_offboardings`).
         :return: the record, or ``None`` when there is no such offboarding.
         """
         pager, wanted = api.get_offboarding_pager(
             self.settings, employment_id, offboarding_id=offboarding_id, user_id_type=user_id_type
         )
-        return api.pick_offboarding(self._pages(pager), wanted)
+        return api.pick_offboarding(self._pages(pager, deadline), wanted)
 
     def lookup_offboardings(
-        self, employment_ids: Sequence[str], *, user_id_type: str | None = None
+        self, employment_ids: Sequence[str], *, user_id_type: str | None = None, deadline: float | None = None
     ) -> dict[str, OffboardingRecord]:
         """The most recent offboarding of each employment: one search per up to 100 distinct ids, all pages.
 
         :param employment_ids: employment ids (duplicates are looked up once).
         :param user_id_type: id type of the ids; ``None`` = ``settings.user_id_type``.
+        :param deadline: a ``time.monotonic()`` value by which every search must end (see :meth:`search_offboardings`).
         :return: employment id -> its most recent offboarding; employments without one are absent.
         """
         found: list[OffboardingRecord] = []
         for batch in lookup.employment_batches(employment_ids):
-            found.extend(self.search_offboardings(employment_ids=batch, user_id_type=user_id_type))
+            found.extend(self.search_offboardings(employment_ids=batch, user_id_type=user_id_type, deadline=deadline))
         return lookup.latest_by_employment(found)
 
     def close(self) -> None:

@@ -11,9 +11,9 @@ import pytest
 from airflow_provider_feishu_corehr.client import api
 from airflow_provider_feishu_corehr.client.codes import Endpoint
 from airflow_provider_feishu_corehr.client.errors import (
-    FeishuAuthError,
     FeishuBusinessError,
     FeishuInvalidInputError,
+    FeishuTransientError,
 )
 from airflow_provider_feishu_corehr.client.models import ClientSettings, FieldValue, OffboardingRecord
 from airflow_provider_feishu_corehr.client.policy import Reply
@@ -36,8 +36,21 @@ def test_token_request_sends_app_id_and_secret_without_authorization() -> None:
 def test_parse_token_requires_token_and_expire() -> None:
     grant = api.parse_token(reply({"code": 0, "tenant_access_token": "t-1", "expire": 7200}))
     assert (grant.token, grant.expire) == ("t-1", 7200.0)
-    with pytest.raises(FeishuAuthError):
-        api.parse_token(reply({"code": 0, "expire": 7200}))
+    request = api.token_request(SETTINGS)
+    assert request.complete is not None
+    for malformed in (
+        {"code": 0},
+        {"code": 0, "expire": 7200},
+        {"code": 0, "tenant_access_token": "", "expire": 7200},
+        {"code": 0, "tenant_access_token": "t-1", "expire": "7200"},
+        {"code": 0, "tenant_access_token": "t-1", "expire": True},
+        {"code": 0, "tenant_access_token": "t-1", "expire": 0},
+    ):
+        # The retry table treats such an answer as a hiccup (retried), never as a permanent auth error.
+        assert not request.complete(malformed)
+        with pytest.raises(FeishuTransientError):
+            api.parse_token(reply(malformed))
+    assert request.complete({"code": 0, "tenant_access_token": "t-1", "expire": 7200})
 
 
 def test_revoke_request_always_sends_user_id_type_and_accepts_already_withdrawn() -> None:
