@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
 from airflow_provider_feishu_corehr.client.errors import FeishuError
-from airflow_provider_feishu_corehr.hooks.connection import settings_from_connection
+from airflow_provider_feishu_corehr.hooks.connection import check_conn_id, not_found, settings_from_connection
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -53,9 +53,16 @@ class FeishuHook(BaseHook):
     def settings(self) -> ClientSettings:
         """Client settings read from the connection (fetched once per hook).
 
-        :raises FeishuInvalidInputError: naming the connection and the field when the connection is not usable.
+        :raises FeishuInvalidInputError: naming the connection and the field when the connection is not usable, or
+            naming the connection id when it is empty or not defined (a configuration error: not retried).
         """
-        conn = self.get_connection(self.feishu_conn_id)
+        from airflow.providers.common.compat.sdk import AirflowNotFoundException
+
+        conn_id = check_conn_id(self.feishu_conn_id)
+        try:
+            conn = self.get_connection(conn_id)
+        except AirflowNotFoundException:
+            raise not_found(conn_id) from None
         if conn.password:
             mask_secret(conn.password)
         return settings_from_connection(conn)
