@@ -389,7 +389,7 @@ class _Attempt:
         policy, rule = self.policy, ENDPOINT_RULES[self.endpoint]
         if ambiguous and rule.writes and not rule.resend_after_ambiguous:
             return self.fail(
-                FeishuTransientError,
+                error_type,
                 f"{msg}; the request may have reached Feishu, so it is not sent again (outcome unknown)",
                 advice="Read the record back before sending it again: Feishu may have applied it.",
                 ambiguous=True,
