@@ -83,7 +83,7 @@ def test_transport_failures_split_into_not_sent_and_may_have_reached(kind: Failu
     assert isinstance(revoke, Retry) and revoke.ambiguous is sent
     if sent:
         assert isinstance(edit, Fail) and edit.error.outcome_unknown and edit.error.attempts == 1
-        assert type(edit.error) is FeishuTransientError
+        assert isinstance(edit.error, FeishuTransientError)
     else:
         assert isinstance(edit, Retry) and not edit.ambiguous
 
