@@ -118,6 +118,7 @@ class FeishuHook(BaseHook):
         expected_offboarding_date_end: dt.date | str | None = None,
         user_id_type: str | None = None,
         page_size: int = 100,
+        deadline: float | None = None,
     ) -> Iterator[OffboardingRecord]:
         """Search offboardings and iterate over every record of every page.
 
@@ -129,6 +130,8 @@ class FeishuHook(BaseHook):
         :param expected_offboarding_date_end: expected-offboarding-date range end.
         :param user_id_type: id type of ``employment_ids`` and of ids in the records; ``None`` = connection default.
         :param page_size: records per page, 1-100.
+        :param deadline: a ``time.monotonic()`` value by which the search must end (``FeishuDeadlineError`` after
+            it); ``None`` = bounded by the retry budget and ``max_pages`` only.
         """
         return self.get_conn().search_offboardings(
             employment_ids=employment_ids,
@@ -139,29 +142,39 @@ class FeishuHook(BaseHook):
             expected_offboarding_date_end=expected_offboarding_date_end,
             user_id_type=user_id_type,
             page_size=page_size,
+            deadline=deadline,
         )
 
     def get_offboarding(
-        self, employment_id: str, *, offboarding_id: str | None = None, user_id_type: str | None = None
+        self,
+        employment_id: str,
+        *,
+        offboarding_id: str | None = None,
+        user_id_type: str | None = None,
+        deadline: float | None = None,
     ) -> OffboardingRecord | None:
         """Fetch one offboarding of an employment (the most recent one unless ``offboarding_id`` is given).
 
         :param employment_id: the employment.
         :param offboarding_id: a specific offboarding id, or ``None``.
         :param user_id_type: id type of ``employment_id``; ``None`` = the connection's default.
+        :param deadline: a ``time.monotonic()`` value by which the search must end, or ``None``.
         """
-        return self.get_conn().get_offboarding(employment_id, offboarding_id=offboarding_id, user_id_type=user_id_type)
+        return self.get_conn().get_offboarding(
+            employment_id, offboarding_id=offboarding_id, user_id_type=user_id_type, deadline=deadline
+        )
 
     def lookup_offboardings(
-        self, employment_ids: Sequence[str], *, user_id_type: str | None = None
+        self, employment_ids: Sequence[str], *, user_id_type: str | None = None, deadline: float | None = None
     ) -> dict[str, OffboardingRecord]:
         """The most recent offboarding of each employment, one search per up to 100 distinct ids.
 
         :param employment_ids: employment ids.
         :param user_id_type: id type of the ids; ``None`` = the connection's default.
+        :param deadline: a ``time.monotonic()`` value by which every search must end, or ``None``.
         :return: employment id -> record; employments without an offboarding are absent.
         """
-        return self.get_conn().lookup_offboardings(employment_ids, user_id_type=user_id_type)
+        return self.get_conn().lookup_offboardings(employment_ids, user_id_type=user_id_type, deadline=deadline)
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the connection by obtaining a new tenant access token, and nothing else (no read, no write).

@@ -304,3 +304,15 @@ def test_new_fault_kinds_validate_their_parameters(
 ) -> None:
     with pytest.raises(EmulatorError, match=fragment):
         feishu_emulator.inject_fault(endpoint, kind, **params)
+
+
+def test_hook_passes_a_poke_deadline_through(feishu_connection: FeishuEmulator) -> None:
+    from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
+
+    hook = FeishuHook()
+    hook.get_conn().fetch_token()
+    feishu_connection.inject_fault("search", "delay", seconds=3.0, count=3)
+    started = time.monotonic()
+    with pytest.raises(FeishuDeadlineError):
+        hook.lookup_offboardings([EMPLOYMENT], deadline=time.monotonic() + 0.5)
+    assert time.monotonic() - started < 0.5 + 1.0 + SLACK
