@@ -247,3 +247,48 @@ def test_cli_tls_prints_the_ca_path_and_serves_https() -> None:
         process.terminate()
         process.communicate(timeout=10)
     assert not os.path.exists(info["ca_path"])  # the test CA is removed when the emulator stops
+
+
+# -- the operators and the trigger over HTTPS (they read the same connection, so the same ca_bundle) -------------
+
+
+class _TI:
+    """Stands in for the task instance of a direct ``execute()`` call: keeps XCom pushes."""
+
+    def __init__(self) -> None:
+        self.pushed: dict[str, object] = {}
+
+    def xcom_push(self, key: str, value: object) -> None:
+        self.pushed[key] = json.loads(json.dumps(value))
+
+
+@https
+def test_operator_over_https(feishu_connection: FeishuEmulator) -> None:
+    from airflow_provider_feishu_corehr.operators.offboarding import RevokeOffboardingOperator
+
+    result = RevokeOffboardingOperator(task_id="r", offboarding_id="7095671727698478604").execute({"ti": _TI()})
+    assert "revoked" in json.dumps(result)
+    assert feishu_connection.record("7095671727698478604")["status"] == "Withdrawn"
+    assert feishu_connection.request_count("revoke", code=0) == 1
+
+
+@https
+def test_trigger_over_https(feishu_connection: FeishuEmulator) -> None:
+    from airflow_provider_feishu_corehr.triggers.offboarding import OffboardingStatusTrigger
+
+    trigger = OffboardingStatusTrigger(
+        feishu_conn_id="feishu_default",
+        employment_id=EMPLOYMENT,
+        target_statuses=["Approved"],
+        poll_interval=0.1,
+        max_consecutive_failures=1,
+    )
+
+    async def first_event() -> object:
+        async for event in trigger.run():
+            return event
+        return None
+
+    event = asyncio.run(first_event())
+    assert getattr(event, "payload", {}).get("status") == "success"
+    assert feishu_connection.request_count("search", code=0) == 1
