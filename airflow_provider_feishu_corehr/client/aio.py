@@ -173,7 +173,7 @@ class AsyncFeishuClient(ClientBase):
             while True:
                 if isinstance(action, GetToken):
                     try:
-                        result = await self._token()
+                        result = await self._token(deadline=deadline)
                     except FeishuError as error:
                         action = steps.throw(error)
                         continue
@@ -190,11 +190,11 @@ class AsyncFeishuClient(ClientBase):
             reply: Reply = done.value
             return reply
 
-    async def _grant(self) -> api.TokenGrant:
-        return api.parse_token(await self._call(api.token_request(self.settings)))
+    async def _grant(self, deadline: float | None = None) -> api.TokenGrant:
+        return api.parse_token(await self._call(api.token_request(self.settings), deadline))
 
-    async def _token(self, *, fresh: bool = False) -> str:
-        token, _ = await self._tokens.aget(self._token_key, self._grant, fresh=fresh)
+    async def _token(self, *, fresh: bool = False, deadline: float | None = None) -> str:
+        token, _ = await self._tokens.aget(self._token_key, lambda: self._grant(deadline), fresh=fresh)
         return self._announce(token)
 
     # -- API ----------------------------------------------------------------------------------------------

@@ -219,7 +219,7 @@ class FeishuClient(ClientBase):
             while True:
                 if isinstance(action, GetToken):
                     try:
-                        result = self._token()
+                        result = self._token(deadline=deadline)
                     except FeishuError as error:
                         action = steps.throw(error)
                         continue
@@ -236,11 +236,11 @@ class FeishuClient(ClientBase):
             reply: Reply = done.value
             return reply
 
-    def _grant(self) -> api.TokenGrant:
-        return api.parse_token(self._call(api.token_request(self.settings)))
+    def _grant(self, deadline: float | None = None) -> api.TokenGrant:
+        return api.parse_token(self._call(api.token_request(self.settings), deadline))
 
-    def _token(self, *, fresh: bool = False) -> str:
-        token, _ = self._tokens.get(self._token_key, self._grant, fresh=fresh)
+    def _token(self, *, fresh: bool = False, deadline: float | None = None) -> str:
+        token, _ = self._tokens.get(self._token_key, lambda: self._grant(deadline), fresh=fresh)
         return self._announce(token)
 
     # -- API ----------------------------------------------------------------------------------------------

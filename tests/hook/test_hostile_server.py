@@ -104,29 +104,29 @@ def test_async_redirect_on_the_token_endpoint_sends_the_secret_nowhere(
 
 
 def test_dripping_body_cannot_hold_a_sync_call(feishu_emulator: FeishuEmulator, make_client: MakeClient) -> None:
-    client = make_client(timeout=1.0, max_attempts=2)
+    client = make_client(timeout=0.5, max_attempts=2)
     client.fetch_token()
-    # About 100+ body bytes at 0.3 s each would hold a per-read timeout for half a minute.
-    feishu_emulator.inject_fault("search", "drip", seconds=0.3, count=2)
+    # About 100+ body bytes at 0.2 s each would hold a per-read timeout for twenty seconds.
+    feishu_emulator.inject_fault("search", "drip", seconds=0.2, count=2)
     started = time.monotonic()
     with pytest.raises(FeishuTransientError) as caught:
         client.get_offboarding(EMPLOYMENT)
-    assert time.monotonic() - started < ceiling(2, 1.0)
+    assert time.monotonic() - started < ceiling(2, 0.5)
     assert caught.value.attempts == 2 and "timeout" in str(caught.value)
 
 
 def test_dripping_body_cannot_hold_an_async_call(feishu_emulator: FeishuEmulator, make_async_client: MakeAsync) -> None:
     async def main() -> None:
-        async with make_async_client(timeout=1.0, max_attempts=2) as client:
+        async with make_async_client(timeout=0.5, max_attempts=2) as client:
             await client.fetch_token()
-            feishu_emulator.inject_fault("search", "drip", seconds=0.3, count=2)
+            feishu_emulator.inject_fault("search", "drip", seconds=0.2, count=2)
             with pytest.raises(FeishuTransientError) as caught:
                 await client.get_offboarding(EMPLOYMENT)
             assert caught.value.attempts == 2 and "timeout" in str(caught.value)
 
     started = time.monotonic()
     asyncio.run(main())
-    assert time.monotonic() - started < ceiling(2, 1.0)
+    assert time.monotonic() - started < ceiling(2, 0.5)
 
 
 def test_dripped_edit_answer_is_an_unknown_outcome_sent_once(
@@ -142,14 +142,14 @@ def test_dripped_edit_answer_is_an_unknown_outcome_sent_once(
 
 
 def test_max_elapsed_bounds_the_whole_call(feishu_emulator: FeishuEmulator, make_client: MakeClient) -> None:
-    # timeout 5 per attempt, but the call as a whole has 1 s: the attempt is cut to what is left.
-    client = make_client(timeout=5.0, max_elapsed=1.0, max_attempts=5)
+    # timeout 5 per attempt, but the call as a whole has 0.5 s: the attempt is cut to what is left.
+    client = make_client(timeout=5.0, max_elapsed=0.5, max_attempts=5)
     client.fetch_token()
     feishu_emulator.inject_fault("search", "delay", seconds=4.0)
     started = time.monotonic()
     with pytest.raises(FeishuTransientError):
         client.get_offboarding(EMPLOYMENT)
-    assert time.monotonic() - started < 1.0 + 1.0 + SLACK
+    assert time.monotonic() - started < 0.5 + 1.0 + SLACK
 
 
 def test_a_caller_deadline_ends_a_search_in_time(feishu_emulator: FeishuEmulator, make_client: MakeClient) -> None:
@@ -158,8 +158,8 @@ def test_a_caller_deadline_ends_a_search_in_time(feishu_emulator: FeishuEmulator
     feishu_emulator.inject_fault("search", "delay", seconds=3.0, count=3)
     started = time.monotonic()
     with pytest.raises(FeishuDeadlineError) as caught:
-        client.lookup_offboardings([EMPLOYMENT], deadline=time.monotonic() + 0.5)
-    assert time.monotonic() - started < 0.5 + 1.0 + SLACK
+        client.lookup_offboardings([EMPLOYMENT], deadline=time.monotonic() + 0.3)
+    assert time.monotonic() - started < 0.3 + 1.0 + SLACK
     assert not caught.value.permanent and caught.value.endpoint == "search"
 
 
@@ -169,11 +169,11 @@ def test_async_caller_deadline(feishu_emulator: FeishuEmulator, make_async_clien
             await client.fetch_token()
             feishu_emulator.inject_fault("search", "delay", seconds=3.0, count=3)
             with pytest.raises(FeishuDeadlineError):
-                await client.get_offboarding(EMPLOYMENT, deadline=time.monotonic() + 0.5)
+                await client.get_offboarding(EMPLOYMENT, deadline=time.monotonic() + 0.3)
 
     started = time.monotonic()
     asyncio.run(main())
-    assert time.monotonic() - started < 0.5 + 1.0 + SLACK
+    assert time.monotonic() - started < 0.3 + 1.0 + SLACK
 
 
 # -- response size cap -----------------------------------------------------------------------------------------
@@ -314,5 +314,16 @@ def test_hook_passes_a_poke_deadline_through(feishu_connection: FeishuEmulator) 
     feishu_connection.inject_fault("search", "delay", seconds=3.0, count=3)
     started = time.monotonic()
     with pytest.raises(FeishuDeadlineError):
-        hook.lookup_offboardings([EMPLOYMENT], deadline=time.monotonic() + 0.5)
-    assert time.monotonic() - started < 0.5 + 1.0 + SLACK
+        hook.lookup_offboardings([EMPLOYMENT], deadline=time.monotonic() + 0.3)
+    assert time.monotonic() - started < 0.3 + 1.0 + SLACK
+
+
+def test_the_caller_deadline_also_bounds_the_token_fetch(
+    feishu_emulator: FeishuEmulator, make_client: MakeClient
+) -> None:
+    feishu_emulator.inject_fault("token", "delay", seconds=3.0, count=3)
+    started = time.monotonic()
+    with pytest.raises(FeishuDeadlineError) as caught:
+        make_client(timeout=5.0).get_offboarding(EMPLOYMENT, deadline=time.monotonic() + 0.3)
+    assert time.monotonic() - started < 0.3 + 1.0 + SLACK
+    assert caught.value.endpoint == "token" and feishu_emulator.request_count("search") == 0
