@@ -202,3 +202,18 @@ def test_pick_offboarding_returns_the_most_recent_or_the_named_one() -> None:
     assert api.pick_offboarding([], None) is None
     tie = [record("20", "2026-01-01 00:00:00"), record("21", "2026-01-01 00:00:00")]
     assert api.pick_offboarding(tie, None) == tie[1]
+
+
+def test_search_pager_refuses_has_more_without_a_token_and_counts_empty_pages() -> None:
+    from airflow_provider_feishu_corehr.client.errors import FeishuPagingError
+    from airflow_provider_feishu_corehr.client.paging import MAX_EMPTY_PAGES
+
+    pager = api.search_pager(SETTINGS)
+    with pytest.raises(FeishuPagingError, match="has_more but sent no page_token"):
+        pager.feed(reply({"code": 0, "data": {"items": [], "has_more": True}}))
+    pager = api.search_pager(SETTINGS)
+    for n in range(MAX_EMPTY_PAGES):
+        assert pager.feed(reply({"code": 0, "data": {"items": [], "has_more": True, "page_token": f"t{n}"}})) == []
+    with pytest.raises(FeishuPagingError, match="empty pages in a row"):
+        pager.feed(reply({"code": 0, "data": {"items": [], "has_more": True, "page_token": "fresh"}}))
+    assert pager.next_request() is None  # a stopped pager asks for nothing more
