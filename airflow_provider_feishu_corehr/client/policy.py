@@ -26,7 +26,7 @@ what came back                                         decision
 6. documented system error (:attr:`Treatment.RETRY`)   exponential backoff with full jitter, retry
 7. ``code == 0`` (or an accepted code)                 :class:`Ok`; but an answer that lacks what the request
                                                        needs (a token reply without ``tenant_access_token`` or
-                                                       with a non-numeric ``expire``): backoff, retry
+                                                       whose ``expire`` is not a positive number): backoff, retry
 8. any other code                                      typed error (auth or business), no retry
 ``decide_failure`` (no HTTP response):
 9. not sent: connection refused, connect timeout       exponential backoff with full jitter, retry

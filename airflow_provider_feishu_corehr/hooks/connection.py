@@ -11,7 +11,7 @@ Connection type ``feishu``:
   ======================== ===================================================================================
   ``domain``               ``feishu`` (``https://open.feishu.cn``, default) or ``lark``
                            (``https://open.larksuite.com``); used only when ``host`` is empty
-  ``timeout``              seconds (> 0) for connect and for read, per attempt; default 30
+  ``timeout``              wall-clock seconds (> 0) of one attempt: connect, headers, body; default 30
   ``max_attempts``         retry budget: attempts per call, the first included (integer >= 1); default 5
   ``max_elapsed``          retry budget: seconds per call (> 0); default 120
   ``backoff_base``         first backoff ceiling in seconds (>= 0); default 0.5
