@@ -54,7 +54,7 @@ class ClientSettings:
     ca_bundle: str | None = None
     client_cert: str | None = None
     client_key: str | None = None
-    proxy: str | None = None
+    proxy: str | None = field(default=None, repr=False)  # may carry proxy credentials
 
 
 @dataclass(frozen=True)

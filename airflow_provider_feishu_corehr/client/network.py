@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import ssl
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -55,7 +55,7 @@ class NetworkSettings:
     ca_dir: str | None = None
     client_cert: str | None = None
     client_key: str | None = None
-    proxy: str | None = None
+    proxy: str | None = field(default=None, repr=False)  # may carry proxy credentials
     ca_source: str = "certifi"
 
     def ssl_context(self) -> ssl.SSLContext:

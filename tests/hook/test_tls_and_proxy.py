@@ -292,3 +292,9 @@ def test_trigger_over_https(feishu_connection: FeishuEmulator) -> None:
     event = asyncio.run(first_event())
     assert getattr(event, "payload", {}).get("status") == "success"
     assert feishu_connection.request_count("search", code=0) == 1
+
+
+def test_proxy_credentials_stay_out_of_reprs() -> None:
+    with_credentials = settings(proxy="http://user:pa55word@proxy.corp:3128")
+    assert "pa55word" not in repr(with_credentials)
+    assert "pa55word" not in repr(network_settings(with_credentials, {}))
