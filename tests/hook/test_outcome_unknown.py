@@ -233,3 +233,31 @@ def test_async_edit_defence_and_revoke_retry(feishu_emulator: FeishuEmulator, ma
 
     asyncio.run(main())
     assert edit_requests(feishu_emulator) == 1 and feishu_emulator.request_count("revoke") == 2
+
+
+# -- one HTTP 500 does not end a deferrable sensor -------------------------------------------------------------
+
+
+def test_one_http_500_with_a_permanent_body_code_does_not_end_the_trigger(feishu_connection: FeishuEmulator) -> None:
+    from airflow_provider_feishu_corehr.triggers.offboarding import OffboardingStatusTrigger
+
+    # search's 1160103 is "no permission on a filter" (permanent) when it comes with HTTP 400; with a 500 it is not
+    # an answer, so the client retries it and the trigger still sees the record.
+    feishu_connection.inject_fault("search", "http_500", code=1160103)
+    trigger = OffboardingStatusTrigger(
+        feishu_conn_id="feishu_default",
+        employment_id="6982509313466189341",
+        target_statuses=["Approved"],
+        poll_interval=0.1,
+        max_consecutive_failures=1,
+    )
+
+    async def first_event() -> object:
+        async for event in trigger.run():
+            return event
+        return None
+
+    event = asyncio.run(first_event())
+    assert getattr(event, "payload", {}).get("status") == "success"
+    assert feishu_connection.request_count("search", http_status=500) == 1
+    assert feishu_connection.request_count("search", code=0) == 1
