@@ -1,20 +1,19 @@
 """Blocking Feishu client on a pooled :class:`requests.Session`.
 
 Only I/O and sleeping happen here: requests are built and replies parsed by :mod:`.api`, every retry / refresh
-decision is made by :mod:`.policy` through the shared attempt loop of :mod:`.exchange`. ``requests`` is imported
+decision is made by :mod:`.policy` through the shared attempt loop of :mod:`.exchange`, and one bounded attempt is
+:func:`.sync_http.attempt`. ``requests`` is imported
 when the first request is sent, so importing this module (and the hook) stays cheap for DAG parsing.
 """
 
 from __future__ import annotations
 
 import random as _random
-import socket
-import ssl
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_feishu_corehr.client import api, lookup
+from airflow_provider_feishu_corehr.client import api, lookup, sync_http
 from airflow_provider_feishu_corehr.client.base import ClientBase
 from airflow_provider_feishu_corehr.client.errors import FeishuError
 from airflow_provider_feishu_corehr.client.exchange import (
@@ -26,8 +25,6 @@ from airflow_provider_feishu_corehr.client.exchange import (
     TransportFailure,
     exchange,
 )
-from airflow_provider_feishu_corehr.client.network import caused_by, declared_too_large, network_settings
-from airflow_provider_feishu_corehr.client.policy import FailureKind
 from airflow_provider_feishu_corehr.client.tokens import TOKENS, TokenCache
 
 if TYPE_CHECKING:
@@ -46,95 +43,6 @@ if TYPE_CHECKING:
     )
     from airflow_provider_feishu_corehr.client.paging import SearchPager
     from airflow_provider_feishu_corehr.client.policy import Reply
-
-POOL_SIZE = 32
-CHUNK = 65536
-
-
-class _TooLarge(Exception):
-    """The body went past ``max_response_bytes``."""
-
-
-class _Deadline(Exception):
-    """The attempt's wall-clock deadline passed while the body was read."""
-
-
-def _classify(exc: BaseException) -> FailureKind:
-    """Map a ``requests`` / ``urllib3`` exception to a :class:`FailureKind` by type (the text is dropped)."""
-    import requests
-    from urllib3.exceptions import ProtocolError, ReadTimeoutError
-
-    if caused_by(exc, ssl.SSLCertVerificationError):
-        return FailureKind.TLS
-    if isinstance(exc, requests.ConnectTimeout):
-        return FailureKind.CONNECT_TIMEOUT
-    if isinstance(exc, requests.Timeout | ReadTimeoutError | socket.timeout):
-        return FailureKind.TIMEOUT
-    if isinstance(exc, requests.ConnectionError):
-        cause = exc.args[0] if exc.args else None
-        return FailureKind.RESET if isinstance(cause, ProtocolError | ConnectionResetError) else FailureKind.CONNECT
-    if isinstance(exc, ProtocolError | ConnectionError):
-        return FailureKind.RESET
-    return FailureKind.PROTOCOL
-
-
-def _read_body(response: requests.Response, deadline: float, limit: int) -> bytes:
-    """Read the body chunk by chunk, each socket read bounded by what is left until ``deadline``.
-
-    :raises _TooLarge: past ``limit`` bytes (announced by ``Content-Length`` or counted while reading).
-    :raises _Deadline: ``deadline`` passed.
-    """
-    if declared_too_large(response.headers.get("Content-Length"), limit):
-        raise _TooLarge
-    raw = response.raw
-    sock = getattr(getattr(raw, "connection", None), "sock", None)
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise _Deadline
-        if sock is not None:
-            sock.settimeout(left)
-        chunk = raw.read1(CHUNK, decode_content=True)
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
-
-
-def _new_session(settings: ClientSettings) -> requests.Session:
-    """A pooled session on the shared TLS / proxy settings: no environment lookups per request, no netrc."""
-    import requests
-    from requests.adapters import HTTPAdapter
-
-    network = network_settings(settings)
-    context = network.ssl_context()
-
-    class _Adapter(HTTPAdapter):
-        """Uses the one SSL context of :mod:`.network` (CA bundle, client certificate) for every connection."""
-
-        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-            kwargs["ssl_context"] = context
-            super().init_poolmanager(*args, **kwargs)
-
-        def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
-            kwargs["ssl_context"] = context
-            return super().proxy_manager_for(proxy, **kwargs)
-
-        def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
-            """Nothing to set per connection: the SSL context carries the CAs and the client certificate."""
-
-    session = requests.Session()
-    session.trust_env = False
-    if network.proxy:
-        session.proxies.update({"http": network.proxy, "https": network.proxy})
-    adapter = _Adapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
 
 
 class FeishuClient(ClientBase):
@@ -172,43 +80,23 @@ class FeishuClient(ClientBase):
             with self._session_lock:
                 session = self._session
                 if session is None:
-                    session = _new_session(self.settings)
+                    session = sync_http.new_session(self.settings)
                     self._session = session
         return session
 
     def _send(self, action: Send) -> HttpResponse | TransportFailure:
-        import requests
-        from urllib3 import Timeout
-        from urllib3.exceptions import HTTPError
-
         request = action.request
         limiter = self._limiter(request.endpoint)
         if limiter is not None:
             limiter.acquire(self._sleep)
-        seconds = action.seconds
-        deadline = time.monotonic() + seconds
-        try:
-            response = self._http().post(
-                request.url(self.settings.base_url),
-                data=request.body(),
-                headers=request.headers(action.token),
-                timeout=Timeout(connect=seconds, read=seconds, total=seconds),  # type: ignore[arg-type]
-                allow_redirects=False,
-                stream=True,
-            )
-        except requests.RequestException as exc:
-            return TransportFailure(_classify(exc))
-        try:
-            body = _read_body(response, deadline, self.settings.max_response_bytes)
-        except _TooLarge:
-            return TransportFailure(FailureKind.TOO_LARGE)
-        except _Deadline:
-            return TransportFailure(FailureKind.TIMEOUT)
-        except (requests.RequestException, HTTPError, OSError) as exc:
-            return TransportFailure(_classify(exc))
-        finally:
-            response.close()
-        return HttpResponse(response.status_code, response.headers, body)
+        return sync_http.attempt(
+            self._http(),
+            request.url(self.settings.base_url),
+            request.body(),
+            request.headers(action.token),
+            seconds=action.seconds,
+            limit=self.settings.max_response_bytes,
+        )
 
     def _call(self, request: ApiRequest, deadline: float | None = None) -> Reply:
         """Run the shared attempt loop for ``request``, performing its actions."""

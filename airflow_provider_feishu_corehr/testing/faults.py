@@ -12,7 +12,8 @@ Kinds and their parameters:
 ``system_error``             a documented system error ``code`` (default per endpoint) with its HTTP status
 ``redirect``                 HTTP ``status`` (default 307) to ``location`` (default another loopback port); the
                              request is not processed
-``drip``                     process normally, then send the body one byte every ``seconds`` (default 0.5)
+``drip``                     process normally, then send the body one byte every ``seconds`` (default 0.5);
+                             ``headers=True`` drips the status line and headers too
 ``huge_body``                HTTP 200 with a body of ``size`` bytes (default 256 MiB) made on the fly (never held in
                              memory); ``chunked=True`` sends it without ``Content-Length``
 ``endless_pages``            search only: ``has_more`` with a fresh ``page_token`` every time and ``items`` made-up
@@ -64,7 +65,7 @@ _PARAMS: dict[str, frozenset[str]] = {
     "rate_limit_400": frozenset({"reset", "limit"}),
     "system_error": frozenset({"code", "http_status"}),
     "redirect": frozenset({"status", "location"}),
-    "drip": frozenset({"seconds"}),
+    "drip": frozenset({"seconds", "headers"}),
     "huge_body": frozenset({"size", "chunked"}),
     "endless_pages": frozenset({"items"}),
     "late_apply": frozenset({"seconds"}),
@@ -122,7 +123,7 @@ def make_fault(endpoint: str, kind: str, count: int | None, ratio: float | None,
     for name in ("code", "limit", "http_status", "size", "items", "status"):
         if name in params:
             _number(kind, name, params[name], integer=True)
-    for name in ("after_processing", "chunked"):
+    for name in ("after_processing", "chunked", "headers"):
         if name in params and not isinstance(params[name], bool):
             raise EmulatorError(f"fault {kind}: {name} must be true or false")
     if kind == "redirect":
@@ -148,9 +149,10 @@ def wait_seconds(fault: Fault | None) -> float:
 
 @dataclass
 class DripResponse(wire.Response):
-    """A response whose body the server sends one byte every :attr:`drip_seconds`."""
+    """A response whose body (and with :attr:`drip_headers` its head) the server sends a byte at a time."""
 
     drip_seconds: float = 0.5
+    drip_headers: bool = False
 
 
 @dataclass
@@ -227,6 +229,7 @@ def fault_response(
             answer.code,
             False,
             float(params.get("seconds", 0.5)),
+            bool(params.get("headers", False)),
         )
     if kind == "late_apply":
         return wire.Response(0, drop_connection=True)

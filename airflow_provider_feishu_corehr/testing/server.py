@@ -135,11 +135,14 @@ class _Handler(BaseHTTPRequestHandler):
         head = self._head(response, str(len(response.body)))
         if isinstance(response, DripResponse):
             self.close_connection = True
-            self.wfile.write(head)
-            for index in range(len(response.body)):
+            head = self._head(response, str(len(response.body)))  # with "Connection: close"
+            slow = head + response.body if response.drip_headers else response.body
+            if not response.drip_headers:
+                self.wfile.write(head)
+            for index in range(len(slow)):
                 if self.server.closing.wait(response.drip_seconds):
                     return
-                self.wfile.write(response.body[index : index + 1])
+                self.wfile.write(slow[index : index + 1])
             return
         self.wfile.write(head + (b"" if self.command == "HEAD" else response.body))
 

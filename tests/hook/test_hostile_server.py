@@ -129,6 +129,30 @@ def test_dripping_body_cannot_hold_an_async_call(feishu_emulator: FeishuEmulator
     assert time.monotonic() - started < ceiling(2, 0.5)
 
 
+@pytest.mark.parametrize("sync", [True, False])
+def test_dripping_headers_cannot_hold_a_call_either(
+    sync: bool, feishu_emulator: FeishuEmulator, make_client: MakeClient, make_async_client: MakeAsync
+) -> None:
+    # The status line and the headers (~150 bytes) one byte every 0.2 s: each socket read is quick, the whole is not.
+    async def via_async() -> None:
+        async with make_async_client(timeout=0.5, max_attempts=2) as client:
+            await client.fetch_token()
+            feishu_emulator.inject_fault("search", "drip", seconds=0.2, headers=True, count=2)
+            await client.get_offboarding(EMPLOYMENT)
+
+    started = time.monotonic()
+    with pytest.raises(FeishuTransientError) as caught:
+        if sync:
+            client = make_client(timeout=0.5, max_attempts=2)
+            client.fetch_token()
+            feishu_emulator.inject_fault("search", "drip", seconds=0.2, headers=True, count=2)
+            client.get_offboarding(EMPLOYMENT)
+        else:
+            asyncio.run(via_async())
+    assert time.monotonic() - started < ceiling(2, 0.5)
+    assert caught.value.attempts == 2 and "timeout" in str(caught.value)
+
+
 def test_dripped_edit_answer_is_an_unknown_outcome_sent_once(
     feishu_emulator: FeishuEmulator, make_client: MakeClient
 ) -> None:
@@ -296,6 +320,7 @@ def test_malformed_token_reply_exhausts_as_transient() -> None:
         ("search", "huge_body", {"size": -1}, "size must be"),
         ("search", "huge_body", {"chunked": "yes"}, "chunked must be"),
         ("search", "drip", {"seconds": "slow"}, "seconds must be"),
+        ("search", "drip", {"headers": 1}, "headers must be"),
         ("edit", "late_apply", {"after_processing": False}, "unknown parameter"),
     ],
 )
@@ -327,3 +352,31 @@ def test_the_caller_deadline_also_bounds_the_token_fetch(
         make_client(timeout=5.0).get_offboarding(EMPLOYMENT, deadline=time.monotonic() + 0.3)
     assert time.monotonic() - started < 0.3 + 1.0 + SLACK
     assert caught.value.endpoint == "token" and feishu_emulator.request_count("search") == 0
+
+
+def test_the_attempt_watchdog_fires_due_watches_only() -> None:
+    from airflow_provider_feishu_corehr.client.sync_http import Watchdog
+
+    class Conn:
+        def __init__(self) -> None:
+            self.sock = Sock()
+
+    class Sock:
+        shut = False
+
+        def shutdown(self, how: int) -> None:
+            self.shut = True
+
+    dog = Watchdog()
+    watches = [dog.watch(seconds) for seconds in (0.05, 0.05, 5.0)]
+    conns = [Conn() for _ in watches]
+    for watch, conn in zip(watches, conns, strict=True):
+        watch.bind(conn)
+    watches[1].finish()  # this attempt ended in time
+    for _ in range(200):  # bounded wait for the first deadline to pass and the watchdog to act
+        if watches[0].cut:
+            break
+        time.sleep(0.01)
+    assert watches[0].cut and conns[0].sock.shut
+    assert not watches[1].cut and not conns[1].sock.shut
+    assert not watches[2].cut and not conns[2].sock.shut  # not due yet
