@@ -56,7 +56,10 @@ class FeishuHook(BaseHook):
         :raises FeishuInvalidInputError: naming the connection and the field when the connection is not usable, or
             naming the connection id when it is empty or not defined (a configuration error: not retried).
         """
-        from airflow.providers.common.compat.sdk import AirflowNotFoundException
+        try:
+            from airflow.providers.common.compat.sdk import AirflowNotFoundException
+        except ImportError:  # an older common-compat (Airflow 2.x)
+            from airflow.exceptions import AirflowNotFoundException  # type: ignore[attr-defined]
 
         conn_id = check_conn_id(self.feishu_conn_id)
         try:
