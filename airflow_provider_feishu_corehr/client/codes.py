@@ -1,7 +1,6 @@
 """The one table of Feishu codes this package knows: documented message, advice, and how the client treats it.
 
-Sources: Feishu's public API pages for the token, revoke, edit and v1 search endpoints and the frequency-control
-guide (links in ``docs/transport.md``). The same code can mean
+Sources: ``shared/feishu-api.md`` §2.4, §3, §5, §6, §7 and the revoke / edit API pages. The same code can mean
 different things on different endpoints (1160203-1160205 differ between revoke and edit), so business codes
 are keyed by endpoint. The emulator serves the documented messages from this table too.
 """
