@@ -33,9 +33,9 @@ Connection type ``feishu``:
   ======================== ===================================================================================
 
 Where the extras come from: the connection's ``extra`` text is parsed here (Airflow's ``extra_dejson`` turns broken
-JSON into ``{}`` with only a log line; here it is an error naming the connection). The UI form of Airflow 3 stores
-plain names (``timeout``); Airflow 2.x forms store ``extra__feishu__<name>``: both are read (the same field given
-both ways with different values is an error); empty values mean "default".
+JSON into ``{}`` with only a log line; here it is an error naming the connection). UI-form keys are read under
+both spellings, the plain name (``timeout``) and ``extra__feishu__<name>`` (older connections); the same field
+given both ways with different values is an error; empty values mean "default".
 Any other extra key, and any bad value, raises :class:`FeishuInvalidInputError` naming the connection and the field.
 No Airflow import: this works on any object with the attributes of an Airflow ``Connection``.
 """

@@ -50,8 +50,8 @@ def test_empty_extra_means_defaults() -> None:
 
 
 def test_ui_form_extras_plain_names_and_prefixed_names_both_read() -> None:
-    plain = settings_from_connection(connection({"timeout": "7", "max_pages": "20"}))  # Airflow 3 form
-    prefixed = settings_from_connection(  # Airflow 2.x form
+    plain = settings_from_connection(connection({"timeout": "7", "max_pages": "20"}))  # what the forms store
+    prefixed = settings_from_connection(  # older connections
         connection({"extra__feishu__timeout": "7", "extra__feishu__max_pages": "20"})
     )
     assert (plain.timeout, plain.max_pages) == (prefixed.timeout, prefixed.max_pages) == (7.0, 20)
