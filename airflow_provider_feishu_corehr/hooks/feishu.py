@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
 from airflow_provider_feishu_corehr.client.errors import FeishuError
-from airflow_provider_feishu_corehr.hooks.connection import FeishuConnectionFieldError, settings_from_connection
+from airflow_provider_feishu_corehr.hooks.connection import (
+    FeishuConnectionFieldError,
+    check_conn_id,
+    not_found,
+    settings_from_connection,
+)
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -67,9 +72,19 @@ class FeishuHook(BaseHook):
     def settings(self) -> ClientSettings:
         """Client settings read from the connection (fetched once per hook).
 
-        :raises FeishuInvalidInputError: naming the connection and the field when the connection is not usable.
+        :raises FeishuInvalidInputError: naming the connection and the field when the connection is not usable, or
+            naming the connection id when it is empty or not defined (a configuration error: not retried).
         """
-        conn = self.get_connection(self.feishu_conn_id)
+        try:
+            from airflow.providers.common.compat.sdk import AirflowNotFoundException
+        except ImportError:  # an older common-compat (Airflow 2.x)
+            from airflow.exceptions import AirflowNotFoundException  # type: ignore[attr-defined]
+
+        conn_id = check_conn_id(self.feishu_conn_id)
+        try:
+            conn = self.get_connection(conn_id)
+        except AirflowNotFoundException:
+            raise not_found(conn_id) from None
         if conn.password:
             mask_secret(conn.password)
         return settings_from_connection(conn)
@@ -125,6 +140,7 @@ class FeishuHook(BaseHook):
         expected_offboarding_date_end: dt.date | str | None = None,
         user_id_type: str | None = None,
         page_size: int = 100,
+        deadline: float | None = None,
     ) -> Iterator[OffboardingRecord]:
         """Search offboardings and iterate over every record of every page.
 
@@ -136,6 +152,8 @@ class FeishuHook(BaseHook):
         :param expected_offboarding_date_end: expected-offboarding-date range end.
         :param user_id_type: id type of ``employment_ids`` and of ids in the records; ``None`` = connection default.
         :param page_size: records per page, 1-100.
+        :param deadline: a ``time.monotonic()`` value by which the search must end (``FeishuDeadlineError`` after
+            it); ``None`` = bounded by the retry budget and ``max_pages`` only.
         """
         return self.get_conn().search_offboardings(
             employment_ids=employment_ids,
@@ -146,29 +164,39 @@ class FeishuHook(BaseHook):
             expected_offboarding_date_end=expected_offboarding_date_end,
             user_id_type=user_id_type,
             page_size=page_size,
+            deadline=deadline,
         )
 
     def get_offboarding(
-        self, employment_id: str, *, offboarding_id: str | None = None, user_id_type: str | None = None
+        self,
+        employment_id: str,
+        *,
+        offboarding_id: str | None = None,
+        user_id_type: str | None = None,
+        deadline: float | None = None,
     ) -> OffboardingRecord | None:
         """Fetch one offboarding of an employment (the most recent one unless ``offboarding_id`` is given).
 
         :param employment_id: the employment.
         :param offboarding_id: a specific offboarding id, or ``None``.
         :param user_id_type: id type of ``employment_id``; ``None`` = the connection's default.
+        :param deadline: a ``time.monotonic()`` value by which the search must end, or ``None``.
         """
-        return self.get_conn().get_offboarding(employment_id, offboarding_id=offboarding_id, user_id_type=user_id_type)
+        return self.get_conn().get_offboarding(
+            employment_id, offboarding_id=offboarding_id, user_id_type=user_id_type, deadline=deadline
+        )
 
     def lookup_offboardings(
-        self, employment_ids: Sequence[str], *, user_id_type: str | None = None
+        self, employment_ids: Sequence[str], *, user_id_type: str | None = None, deadline: float | None = None
     ) -> dict[str, OffboardingRecord]:
         """The most recent offboarding of each employment, one search per up to 100 distinct ids.
 
         :param employment_ids: employment ids.
         :param user_id_type: id type of the ids; ``None`` = the connection's default.
+        :param deadline: a ``time.monotonic()`` value by which every search must end, or ``None``.
         :return: employment id -> record; employments without an offboarding are absent.
         """
-        return self.get_conn().lookup_offboardings(employment_ids, user_id_type=user_id_type)
+        return self.get_conn().lookup_offboardings(employment_ids, user_id_type=user_id_type, deadline=deadline)
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the connection by obtaining a new tenant access token, and nothing else (no read, no write).

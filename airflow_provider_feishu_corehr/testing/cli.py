@@ -3,7 +3,8 @@
 Listens on 127.0.0.1:8765 by default (``--port 0`` picks a free port; 8080 is Airflow 3's api-server). Prints
 the base URL and a ready ``AIRFLOW_CONN_FEISHU_DEFAULT=...`` line (the connection's secret is the
 emulator's fake one). With ``--print-json-line`` the first line is one JSON object (``base_url``, ``port``,
-``app_id``, ``conn_json``, ``conn_uri``) for scripts.
+``app_id``, ``conn_json``, ``conn_uri``, ``ca_path``) for scripts. With ``--tls`` the emulator serves HTTPS with a
+certificate from a new test CA and prints the CA file's path (``ca_path``; the connection names it in ``ca_bundle``).
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--app-secret", default="emulator-secret", help="app secret (default emulator-secret)")
     parser.add_argument("--print-json-line", action="store_true", help="first line: a JSON object for scripts")
     add_tenant_arguments(parser)
+    parser.add_argument(
+        "--tls", action="store_true", help="serve HTTPS with a certificate from a new test CA (needs trustme)"
+    )
     return parser
 
 
@@ -77,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             host=args.host,
             port=args.port,
             **options,
+            tls=args.tls,
         )
         emu.start()
     except EmulatorError as exc:
@@ -97,9 +102,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "app_id": emu.app_id,
                 "conn_json": emu.airflow_conn_json(),
                 "conn_uri": emu.airflow_conn_uri(),
+                "ca_path": emu.ca_path,
             }
             print(json.dumps(info))
         print(f"Feishu emulator listening on {emu.base_url} (Ctrl-C to stop); tenant time {emu.tenant_time}")
+        if emu.ca_path:
+            print(f"Test CA certificate (trust it, e.g. REQUESTS_CA_BUNDLE): {emu.ca_path}")
         print(f"AIRFLOW_CONN_FEISHU_DEFAULT={shlex.quote(emu.airflow_conn_json())}", flush=True)
         while not stop.wait(0.5):
             pass

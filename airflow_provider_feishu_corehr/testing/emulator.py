@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from airflow_provider_feishu_corehr.testing.server import EmulatorHTTPServer
+    from airflow_provider_feishu_corehr.testing.tls import TestCertificates
 
 DEFAULT_APPS = {"cli_emulator": "emulator-secret"}
 
@@ -66,6 +67,8 @@ class FeishuEmulator(ClockControls, ResetControls):
         processing answers 1160204, an edit waits its turn (default 0: writes are instantaneous).
     :param custom_fields: tenant custom fields, name (``..__c``) -> ``{"type": ..., "options": [...]}`` or
         ``"type"`` (see :mod:`.schema`), added to the seed's schema.
+    :param tls: serve HTTPS with a certificate from a new test CA (needs ``trustme``); :attr:`ca_path` is the CA
+        file clients must trust, and :meth:`airflow_conn_json` names it in the ``ca_bundle`` extra.
     """
 
     def __init__(
@@ -86,6 +89,7 @@ class FeishuEmulator(ClockControls, ResetControls):
         approval_delay: float | None = None,
         processing_time: float = 0.0,
         custom_fields: Mapping[str, Any] | None = None,
+        tls: bool = False,
     ) -> None:
         self._apps = _check_apps(DEFAULT_APPS if apps is None else apps)
         if token_invalid_http_status not in (200, 400):
@@ -117,6 +121,8 @@ class FeishuEmulator(ClockControls, ResetControls):
             control=lambda request, log_id: control.handle(self, request, log_id),
         )
         self._server: EmulatorHTTPServer | None = None
+        self._tls = tls
+        self._certificates: TestCertificates | None = None
         self._connections_base = 0
         self._thread: threading.Thread | None = None
 
@@ -127,8 +133,14 @@ class FeishuEmulator(ClockControls, ResetControls):
 
         if self._server is not None:
             raise EmulatorError("the emulator is already running")
+        context = None
+        if self._tls:
+            from airflow_provider_feishu_corehr.testing.tls import make_certificates
+
+            self._certificates = self._certificates or make_certificates()
+            context = self._certificates.server_context
         try:
-            self._server = EmulatorHTTPServer((self.host, self._port), self._service)
+            self._server = EmulatorHTTPServer((self.host, self._port), self._service, context)
         except OSError as exc:
             raise EmulatorError(f"cannot listen on {self.host}:{self._port}: {exc.strerror or exc}") from None
         self._service.stopping.clear()
@@ -150,6 +162,9 @@ class FeishuEmulator(ClockControls, ResetControls):
         server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self._certificates is not None:
+            self._certificates.cleanup()
+            self._certificates = None
 
     def __enter__(self) -> FeishuEmulator:
         return self.start()
@@ -168,9 +183,14 @@ class FeishuEmulator(ClockControls, ResetControls):
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:PORT`` (the emulator must be running)."""
+        """``http://127.0.0.1:PORT`` (``https://`` with ``tls=True``; the emulator must be running)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self._tls else 'http'}://{host}:{self.port}"
+
+    @property
+    def ca_path(self) -> str | None:
+        """PEM file of the test CA that signed the HTTPS certificate (``tls=True`` and running), else ``None``."""
+        return self._certificates.ca_path if self._certificates is not None else None
 
     @property
     def app_id(self) -> str:
@@ -182,13 +202,21 @@ class FeishuEmulator(ClockControls, ResetControls):
 
     def airflow_conn_json(self) -> str:
         """JSON for ``AIRFLOW_CONN_FEISHU_DEFAULT``."""
-        conn = {"conn_type": "feishu", "login": self.app_id, "password": self.app_secret, "host": self.base_url}
+        conn: dict[str, Any] = {
+            "conn_type": "feishu",
+            "login": self.app_id,
+            "password": self.app_secret,
+            "host": self.base_url,
+        }
+        if self.ca_path:
+            conn["extra"] = {"ca_bundle": self.ca_path}
         return json.dumps(conn)
 
     def airflow_conn_uri(self) -> str:
         """URI form of :meth:`airflow_conn_json` (the host URL percent-encoded, as Airflow documents)."""
         login, secret = quote(self.app_id, safe=""), quote(self.app_secret, safe="")
-        return f"feishu://{login}:{secret}@{quote(self.base_url, safe='')}"
+        uri = f"feishu://{login}:{secret}@{quote(self.base_url, safe='')}"
+        return f"{uri}?ca_bundle={quote(self.ca_path, safe='')}" if self.ca_path else uri
 
     # -- records -------------------------------------------------------------------------------------------------
     def add_offboarding(self, *, employment_id: str, status: str = "Approved", **fields: Any) -> str:

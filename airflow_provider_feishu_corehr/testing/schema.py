@@ -9,9 +9,9 @@ Field types: ``text`` (single line, 255), ``long_text`` (multi-line, 6000), ``hy
 Names ending in ``__c`` are custom fields (reported under ``custom_fields`` by search); tenants declare their
 own with :func:`check_custom_fields` (CLI ``--custom-field`` / ``--custom-fields FILE``, or a seed's
 ``schema``). The editable system names are an inference (the edit page names none; its example ``name`` is a
-placeholder; ``docs/decisions.md``). The documented not-editable names (:data:`~.api_pages.NOT_EDITABLE`) answer 1160623; the four of
-them that search shows (:data:`SEARCH_READ_ONLY`) are in the schema as read-only fields so seeds can give them
-values. A name the schema does not know answers 1160102 (see ``docs/emulator.md``).
+placeholder; ``docs/decisions.md``). The documented not-editable names (:data:`~.api_pages.NOT_EDITABLE`) answer
+1160623; the four of them that search shows (:data:`SEARCH_READ_ONLY`) are in the schema as read-only fields so
+seeds can give them values. A name the schema does not know answers 1160102 (see ``docs/emulator.md``).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from airflow_provider_feishu_corehr.testing import wire
 from airflow_provider_feishu_corehr.testing.api_pages import INVALID_TOKEN, NEED_TOKEN, RATE_LIMITED, Endpoint
-from airflow_provider_feishu_corehr.testing.faults import FaultPlan, fault_response
+from airflow_provider_feishu_corehr.testing.faults import FaultPlan, fault_response, wait_seconds
 from airflow_provider_feishu_corehr.testing.handlers import Call, edit, revoke, search, token
 from airflow_provider_feishu_corehr.testing.observe import RequestLog, RequestRecord
 
@@ -87,14 +87,14 @@ class Service:
             return response
         call = Call(request, endpoint, log_id, self.store, self.tokens, self.apps, self.processing_time, self.stopping)
         fault = self.faults.take(endpoint.value)
-        if fault is not None and fault.kind == "delay":
-            self.stopping.wait(float(fault.params.get("seconds", 2.0)))
+        if wait_seconds(fault):
+            self.stopping.wait(wait_seconds(fault))
         if fault is not None and fault.kind != "delay" and not fault.params.get("after_processing"):
             response = fault_response(fault, endpoint, log_id, self._limit(endpoint))
         else:
             response = self._process(call)
             if fault is not None and fault.kind != "delay":
-                response = fault_response(fault, endpoint, log_id, self._limit(endpoint))
+                response = fault_response(fault, endpoint, log_id, self._limit(endpoint), processed=response)
         authorized = endpoint is not Endpoint.TOKEN and call.app_id is not None
         status = None if response.drop_connection else response.status
         kind = fault.kind if fault is not None else None
