@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow_provider_feishu_corehr._arguments import InvalidOperatorArgumentError, invalid_argument, is_static
 from airflow_provider_feishu_corehr.client.api import ALREADY_WITHDRAWN as ALREADY_WITHDRAWN_CODE
 from airflow_provider_feishu_corehr.client.codes import Endpoint, lookup
-from airflow_provider_feishu_corehr.client.errors import FeishuBusinessError, FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.errors import FeishuBusinessError, FeishuError, FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.fields import normalize_update_data
 from airflow_provider_feishu_corehr.client.validation import optional_id, require_id
 from airflow_provider_feishu_corehr.operators._base import (
@@ -40,8 +40,13 @@ from airflow_provider_feishu_corehr.operators._base import (
 )
 from airflow_provider_feishu_corehr.operators._batch import (
     FAILED,
+    NOT_SENT,
+    UNKNOWN,
+    InFlight,
     as_record_list,
     error_info,
+    is_permanent,
+    outcome_of,
 )
 
 if TYPE_CHECKING:
@@ -89,7 +94,13 @@ class RevokeOffboardingOperator(OffboardingOperatorBase):
     template_fields: Sequence[str] = ("offboarding_id", "operator_id", "user_id_type", "feishu_conn_id")
     template_fields_renderers: ClassVar[dict[str, str]] = {"offboarding_id": "json"}
     _action = "Revoke"
-    _outcomes = (REVOKED, ALREADY_WITHDRAWN, FAILED)
+    _endpoint = "revoke"
+    _outcomes = (REVOKED, ALREADY_WITHDRAWN, FAILED, UNKNOWN, NOT_SENT)
+    _unknown_advice = (
+        "Feishu may have applied this revoke. Look the offboarding up (hook.get_offboarding with its employment "
+        "id, or the People admin console): status Withdrawn means it was revoked. Re-running the task is safe: "
+        "a revoke of a withdrawn offboarding answers already_withdrawn."
+    )
 
     def __init__(
         self,
@@ -150,17 +161,45 @@ class RevokeOffboardingOperator(OffboardingOperatorBase):
                     endpoint=Endpoint.REVOKE.value,
                     advice="fail_if_already_withdrawn is set; the offboarding was withdrawn before this task ran.",
                 )
-            self.log.info("Offboarding %s was already withdrawn (log id %s)", job.offboarding_id, result.log_id)
+            self.log.debug("Offboarding %s was already withdrawn (log id %s)", job.offboarding_id, result.log_id)
             return {"outcome": ALREADY_WITHDRAWN, "log_id": result.log_id}
-        self.log.info("Revoked offboarding %s (log id %s)", job.offboarding_id, result.log_id)
+        self.log.debug("Revoked offboarding %s (log id %s)", job.offboarding_id, result.log_id)
+        return {"outcome": REVOKED, "log_id": result.log_id}
+
+    def _may_resolve(self, exc: Any) -> bool:
+        """Any revoke that ended without a definite answer gets one final probe (a revoke is idempotent)."""
+        return isinstance(exc, InFlight) or (isinstance(exc, FeishuError) and not is_permanent(exc))
+
+    def _resolve(self, job: Job, exc: BaseException, user_id_type: str | None) -> dict[str, Any] | BaseException:
+        """Revoke once more: revoked now, or already withdrawn after our attempt, both mean ``revoked``."""
+        assert job.offboarding_id is not None
+        try:
+            result = self.hook.revoke_offboarding(
+                job.offboarding_id, operator_id=job.operator_id, user_id_type=user_id_type
+            )
+        except FeishuError as probe_error:
+            self.log.warning(
+                "Offboarding %s: the final revoke did not settle the outcome either: %s",
+                job.offboarding_id,
+                probe_error,
+            )
+            return exc
+        self.log.info(
+            "Offboarding %s: the revoke ended without a definite answer (%s); a final revoke answered %s: revoked "
+            "(log id %s)",
+            job.offboarding_id,
+            type(exc).__name__,
+            "already withdrawn" if result.already_withdrawn else "revoked",
+            result.log_id,
+        )
         return {"outcome": REVOKED, "log_id": result.log_id}
 
     def _record(self, job: Job, exc: BaseException | None, success: dict[str, Any] | None) -> dict[str, Any]:
         if exc is not None or success is None:
-            error = error_info(exc) if exc is not None else None
+            error = error_info(exc, self._unknown_advice) if exc is not None else None
             return {
                 "offboarding_id": job.offboarding_id,
-                "outcome": FAILED,
+                "outcome": outcome_of(exc) if exc is not None else FAILED,
                 "log_id": error["log_id"] if error else None,
                 "error": error,
             }
@@ -220,7 +259,12 @@ class EditOffboardingOperator(OffboardingOperatorBase):
         "offboardings": "json",
     }
     _action = "Edit"
-    _outcomes = (EDITED, FAILED)
+    _endpoint = "edit"
+    _outcomes = (EDITED, FAILED, UNKNOWN, NOT_SENT)
+    _unknown_advice = (
+        "Feishu may have applied this edit. Read the offboarding's fields back (hook.search_offboardings) before "
+        "sending it again: re-sending is only safe if nobody wrote a newer value since."
+    )
 
     def __init__(
         self,
@@ -343,7 +387,7 @@ class EditOffboardingOperator(OffboardingOperatorBase):
             job.offboarding_id, job.update, operator_id=job.operator_id, user_id_type=user_id_type
         )
         echoed = [f.field_name for f in result.fields]
-        self.log.info(
+        self.log.debug(
             "Edited offboarding %s: fields %s (log id %s)",
             job.offboarding_id,
             ", ".join(job.field_names),
@@ -358,10 +402,10 @@ class EditOffboardingOperator(OffboardingOperatorBase):
     def _record(self, job: Job, exc: BaseException | None, success: dict[str, Any] | None) -> dict[str, Any]:
         base = {"offboarding_id": job.offboarding_id, "field_names": list(job.field_names)}
         if exc is not None or success is None:
-            error = error_info(exc) if exc is not None else None
+            error = error_info(exc, self._unknown_advice) if exc is not None else None
             return {
                 **base,
-                "outcome": FAILED,
+                "outcome": outcome_of(exc) if exc is not None else FAILED,
                 "fields": None,
                 "log_id": error["log_id"] if error else None,
                 "error": error,
