@@ -9,8 +9,10 @@ and stops the batch; one raised in the main thread while it waits (``KeyboardInt
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -79,34 +81,55 @@ def run_records(
                 gate.close(f"{type(exc).__name__} in a worker thread")
             return exc
 
-    pool = ThreadPoolExecutor(max_workers=min(max_workers, len(items)), thread_name_prefix="feishu-record")
-    futures: list[Future[dict[str, Any] | BaseException]] = [pool.submit(task, item) for item in items]
+    futures: list[Future[dict[str, Any] | BaseException]] = [Future() for _ in items]
+    _start_workers(list(zip(futures, items, strict=True)), task, min(max_workers, len(items)))
     raised: BaseException | None = None
     pending = set(futures)
     deadline: float | None = None
-    try:
-        while pending:
-            try:
-                if gate.closed and deadline is None:
-                    deadline = clock() + grace
-                    for future in pending:
-                        future.cancel()
-                timeout = POLL if deadline is None else min(POLL, max(deadline - clock(), 0.0))
-                done, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
-                for future in done:
-                    if on_result is not None and not future.cancelled():
-                        on_result(future.result())
-                if on_poll is not None:
-                    on_poll()
-                if deadline is not None and clock() >= deadline:
-                    break
-            except BaseException as exc:  # KeyboardInterrupt, AirflowTaskTimeout, ... in the main thread
-                if raised is None:
-                    raised = exc
-                gate.close(f"{type(exc).__name__} in the task")
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+    while pending:
+        try:
+            if gate.closed and deadline is None:
+                deadline = clock() + grace
+                for future in pending:
+                    future.cancel()
+            timeout = POLL if deadline is None else min(POLL, max(deadline - clock(), 0.0))
+            done, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+            for future in done:
+                if on_result is not None and not future.cancelled():
+                    on_result(future.result())
+            if on_poll is not None:
+                on_poll()
+            if deadline is not None and clock() >= deadline:
+                break
+        except BaseException as exc:  # KeyboardInterrupt, AirflowTaskTimeout, ... in the main thread
+            if raised is None:
+                raised = exc
+            gate.close(f"{type(exc).__name__} in the task")
     return Run([_result(f, index_of(item), gate) for f, item in zip(futures, items, strict=True)], raised)
+
+
+def _start_workers(
+    work: list[tuple[Future[dict[str, Any] | BaseException], T]],
+    task: Callable[[T], dict[str, Any] | BaseException],
+    count: int,
+) -> None:
+    """Daemon threads that take the items in order: a thread left blocked in a request after the grace does not
+    keep the task process alive (a ``ThreadPoolExecutor`` would be joined at interpreter exit)."""
+    todo: queue.SimpleQueue[tuple[Future[dict[str, Any] | BaseException], T]] = queue.SimpleQueue()
+    for entry in work:
+        todo.put(entry)
+
+    def worker() -> None:
+        while True:
+            try:
+                future, item = todo.get_nowait()
+            except queue.Empty:
+                return
+            if future.set_running_or_notify_cancel():
+                future.set_result(task(item))
+
+    for n in range(count):
+        threading.Thread(target=worker, name=f"feishu-record-{n}", daemon=True).start()
 
 
 def _result(future: Future[dict[str, Any] | BaseException], index: int, gate: Gate) -> dict[str, Any] | BaseException:
