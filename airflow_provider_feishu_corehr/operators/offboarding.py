@@ -29,7 +29,7 @@ from airflow_provider_feishu_corehr.client.api import ALREADY_WITHDRAWN as ALREA
 from airflow_provider_feishu_corehr.client.codes import Endpoint, lookup
 from airflow_provider_feishu_corehr.client.errors import FeishuBusinessError, FeishuError, FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.fields import normalize_update_data
-from airflow_provider_feishu_corehr.client.validation import optional_id, require_id
+from airflow_provider_feishu_corehr.client.validation import MAX_ID_LENGTH, optional_id, require_offboarding_id
 from airflow_provider_feishu_corehr.operators._base import (
     Job,
     OffboardingOperatorBase,
@@ -60,6 +60,11 @@ REVOKED = "revoked"
 ALREADY_WITHDRAWN = "already_withdrawn"
 EDITED = "edited"
 _ENTRY_KEYS = frozenset({"offboarding_id", "update_data", "operator_id"})
+
+
+def _shown_id(raw: Any) -> str | None:
+    """The id of a refused record as XCom shows it: the text given, unless it is not text or absurdly long."""
+    return raw if isinstance(raw, str) and len(raw) <= MAX_ID_LENGTH else None
 
 
 class RevokeOffboardingOperator(OffboardingOperatorBase):
@@ -139,9 +144,11 @@ class RevokeOffboardingOperator(OffboardingOperatorBase):
         jobs = []
         for index, raw in enumerate(ids):
             try:
-                offboarding_id = require_id("offboarding_id", raw, record=None if single else f"record {index}")
+                offboarding_id = require_offboarding_id(
+                    "offboarding_id", raw, record=None if single else f"record {index}"
+                )
             except FeishuInvalidInputError as err:
-                jobs.append(Job(index, raw if isinstance(raw, str) else None, refused=err))
+                jobs.append(Job(index, _shown_id(raw), refused=err))
             else:
                 jobs.append(Job(index, offboarding_id, operator_id=operator_id))
         return Plan(single=single, jobs=mark_duplicates(jobs), user_id_type=user_id_type)
@@ -340,7 +347,7 @@ class EditOffboardingOperator(OffboardingOperatorBase):
 
         single, ids = id_list(self.offboarding_id)
         if single:
-            offboarding_id = require_id("offboarding_id", ids[0])
+            offboarding_id = require_offboarding_id("offboarding_id", ids[0])
             update = self._normalize(self.update_data, f"offboarding {offboarding_id}")
             job = Job(0, offboarding_id, operator_id, update, [f.field_name for f in update])
             return Plan(single=True, jobs=[job], user_id_type=user_id_type)
@@ -349,9 +356,9 @@ class EditOffboardingOperator(OffboardingOperatorBase):
         jobs = []
         for index, raw in enumerate(ids):
             try:
-                offboarding_id = require_id("offboarding_id", raw, record=f"record {index}")
+                offboarding_id = require_offboarding_id("offboarding_id", raw, record=f"record {index}")
             except FeishuInvalidInputError as err:
-                jobs.append(Job(index, raw if isinstance(raw, str) else None, field_names=names, refused=err))
+                jobs.append(Job(index, _shown_id(raw), field_names=names, refused=err))
             else:
                 jobs.append(Job(index, offboarding_id, operator_id, update, names))
         return Plan(single=False, jobs=mark_duplicates(jobs), user_id_type=user_id_type)
@@ -359,7 +366,7 @@ class EditOffboardingOperator(OffboardingOperatorBase):
     def _entry_job(self, index: int, entry: Any, default_operator_id: str | None) -> Job:
         label = f"record {index}"
         raw_id = entry.get("offboarding_id") if isinstance(entry, dict) else None
-        known_id = raw_id.strip() if isinstance(raw_id, str) and raw_id.strip() else None
+        known_id = _shown_id(raw_id)
         try:
             if not isinstance(entry, dict):
                 raise FeishuInvalidInputError(
@@ -371,7 +378,7 @@ class EditOffboardingOperator(OffboardingOperatorBase):
                     f"{label}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: offboarding_id, update_data, "
                     "operator_id"
                 )
-            offboarding_id = require_id("offboarding_id", raw_id, record=label)
+            offboarding_id = require_offboarding_id("offboarding_id", raw_id, record=label)
             own_operator = entry.get("operator_id")
             operator_id = (
                 default_operator_id if own_operator is None else optional_id("operator_id", own_operator, record=label)
