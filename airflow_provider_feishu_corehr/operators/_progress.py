@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 INTERVAL = 10.0
 SHARE = 0.10
+CLOCK: Callable[[], float] = time.monotonic
+"""The clock of :class:`Progress` when none is given (tests replace it to drive progress lines)."""
 _ADVICE_WIDTH = 100
 
 
@@ -28,7 +30,7 @@ class Progress:
     :param log: the task's logger.
     :param limit: the endpoint's rate limit in requests per second, ``None`` when off.
     :param waits: returns ``(HTTP 429 answers, seconds spent waiting for the client's rate limiter)`` so far.
-    :param clock: monotonic clock in seconds.
+    :param clock: monotonic clock in seconds; default :data:`CLOCK`.
     """
 
     def __init__(
@@ -39,15 +41,15 @@ class Progress:
         log: Any,
         limit: float | None,
         waits: Callable[[], tuple[int, float]] = lambda: (0, 0.0),
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.action = action
         self.total = total
         self.log = log
         self.limit = limit
         self.waits = waits
-        self.clock = clock
-        self.started = clock()
+        self.clock = clock or CLOCK
+        self.started = self.clock()
         self.done = 0
         self.failures = 0
         self._last_time = self.started
