@@ -39,6 +39,8 @@ from airflow_provider_feishu_corehr.operators._plan import (
 from airflow_provider_feishu_corehr.operators._progress import Progress, summary_table
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
@@ -80,9 +82,20 @@ class OffboardingOperatorBase(BaseOperator):
     def _record(self, job: Job, exc: BaseException | None, success: dict[str, Any] | None) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _resolve(self, job: Job, exc: BaseException, user_id_type: str | None) -> dict[str, Any] | BaseException:
-        """Try to settle a record whose outcome is unknown; default: it stays unknown."""
-        return exc
+    def _prepare(self, plan: Plan) -> Plan:
+        """Hook before sending (e.g. read the records' current state); default: send as planned."""
+        return plan
+
+    def _review(self, plan: Plan, records: list[dict[str, Any]]) -> None:
+        """Hook after sending, before the outcome is reported (may add to ``records`` in place)."""
+
+    def _unsettled(self, exc: BaseException) -> bool:
+        """Whether a record that ended with ``exc`` can be settled by :meth:`_settling`; default: never."""
+        return False
+
+    def _settling(self, jobs: list[Job], user_id_type: str | None) -> Callable[[Job, BaseException], dict[str, Any]]:
+        """Prepare settling ``jobs`` (e.g. one batched look-up); returns what settles one job or re-raises."""
+        raise NotImplementedError
 
     def _check_common_arguments(self) -> None:
         """Check ``max_workers``, and ``user_id_type`` and ``operator_id`` when they are not templated."""
@@ -119,6 +132,7 @@ class OffboardingOperatorBase(BaseOperator):
             plan = self._plan()
         except FeishuInvalidInputError as err:
             raise AirflowFailException(str(err)) from err
+        plan = self._prepare(plan)
         if plan.single and plan.jobs[0].refused is not None:
             raise AirflowFailException(str(plan.jobs[0].refused)) from plan.jobs[0].refused
         to_send = [job for job in plan.jobs if job.refused is None]
@@ -144,6 +158,7 @@ class OffboardingOperatorBase(BaseOperator):
                 failures.append(failure)
             record = self._record(job, exc, result if isinstance(result, dict) else None)
             records.append(record if plan.single else {"index": job.index, **record})
+        self._review(plan, records)
 
         value: dict[str, Any] = records[0] if plan.single else batch_report(records, failures, self._outcomes).value
         if not plan.single:
@@ -215,30 +230,23 @@ class OffboardingOperatorBase(BaseOperator):
             on_poll=progress.poll,
         )
         results = {job.index: result for job, result in zip(jobs, run.results, strict=True)}
-        unknown = [job for job in jobs if isinstance(results[job.index], BaseException)]
-        unknown = [job for job in unknown if self._may_resolve(results[job.index])]
-        if unknown and not gate.closed:
-            settled = run_records(
-                unknown,
-                lambda job: self._settle(job, results[job.index], plan.user_id_type),
-                index_of=lambda job: job.index,
-                max_workers=1 if plan.single else self.max_workers,
-                gate=gate,
-            )
-            for job, result in zip(unknown, settled.results, strict=True):
-                if isinstance(result, dict):
-                    results[job.index] = result
-            return results, run.raised or settled.raised
-        return results, run.raised
-
-    def _may_resolve(self, exc: Any) -> bool:
-        return False
-
-    def _settle(self, job: Job, exc: Any, user_id_type: str | None) -> dict[str, Any]:
-        result = self._resolve(job, exc, user_id_type)
-        if isinstance(result, BaseException):
-            raise result
-        return result
+        unsettled = [
+            job for job in jobs if _is_error(results[job.index]) and self._unsettled(_error(results[job.index]))
+        ]
+        if not unsettled or gate.closed:
+            return results, run.raised
+        settle = self._settling(unsettled, plan.user_id_type)
+        settled = run_records(
+            unsettled,
+            lambda job: settle(job, _error(results[job.index])),
+            index_of=lambda job: job.index,
+            max_workers=1 if plan.single else self.max_workers,
+            gate=gate,
+        )
+        for job, result in zip(unsettled, settled.results, strict=True):
+            if isinstance(result, dict):
+                results[job.index] = result
+        return results, run.raised or settled.raised
 
     def _limit(self) -> float | None:
         from airflow_provider_feishu_corehr.client.codes import Endpoint
@@ -269,3 +277,12 @@ class OffboardingOperatorBase(BaseOperator):
             slim = [{k: v for k, v in r.items() if k != "fields"} for r in records]
             self.log.exception("%s: the XCom push failed; the report: %s", self._action, json.dumps(slim))
             raise
+
+
+def _is_error(result: dict[str, Any] | BaseException) -> bool:
+    return isinstance(result, BaseException)
+
+
+def _error(result: dict[str, Any] | BaseException) -> BaseException:
+    assert isinstance(result, BaseException)
+    return result

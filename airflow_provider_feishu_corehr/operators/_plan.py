@@ -24,6 +24,7 @@ class Job:
     update: list[FieldValue] = field(default_factory=list)
     field_names: list[str] = field(default_factory=list)
     refused: FeishuInvalidInputError | None = None
+    employment_id: str | None = None
 
 
 @dataclass(frozen=True)

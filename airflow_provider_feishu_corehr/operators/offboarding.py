@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow_provider_feishu_corehr._arguments import InvalidOperatorArgumentError, invalid_argument, is_static
 from airflow_provider_feishu_corehr.client.api import ALREADY_WITHDRAWN as ALREADY_WITHDRAWN_CODE
 from airflow_provider_feishu_corehr.client.codes import Endpoint, lookup
-from airflow_provider_feishu_corehr.client.errors import FeishuBusinessError, FeishuError, FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.errors import FeishuBusinessError, FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.fields import normalize_update_data
 from airflow_provider_feishu_corehr.client.validation import MAX_ID_LENGTH, optional_id, require_offboarding_id
 from airflow_provider_feishu_corehr.operators._base import (
@@ -42,15 +42,14 @@ from airflow_provider_feishu_corehr.operators._batch import (
     FAILED,
     NOT_SENT,
     UNKNOWN,
-    InFlight,
     as_record_list,
     error_info,
-    is_permanent,
     outcome_of,
 )
+from airflow_provider_feishu_corehr.operators._settle import RevokeSettler, may_settle
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from airflow_provider_feishu_corehr.client.models import FieldValue
 
@@ -173,33 +172,15 @@ class RevokeOffboardingOperator(OffboardingOperatorBase):
         self.log.debug("Revoked offboarding %s (log id %s)", job.offboarding_id, result.log_id)
         return {"outcome": REVOKED, "log_id": result.log_id}
 
-    def _may_resolve(self, exc: Any) -> bool:
-        """Any revoke that ended without a definite answer gets one final probe (a revoke is idempotent)."""
-        return isinstance(exc, InFlight) or (isinstance(exc, FeishuError) and not is_permanent(exc))
+    def _unsettled(self, exc: BaseException) -> bool:
+        return may_settle(exc)
 
-    def _resolve(self, job: Job, exc: BaseException, user_id_type: str | None) -> dict[str, Any] | BaseException:
-        """Revoke once more: revoked now, or already withdrawn after our attempt, both mean ``revoked``."""
-        assert job.offboarding_id is not None
-        try:
-            result = self.hook.revoke_offboarding(
-                job.offboarding_id, operator_id=job.operator_id, user_id_type=user_id_type
-            )
-        except FeishuError as probe_error:
-            self.log.warning(
-                "Offboarding %s: the final revoke did not settle the outcome either: %s",
-                job.offboarding_id,
-                probe_error,
-            )
-            return exc
-        self.log.info(
-            "Offboarding %s: the revoke ended without a definite answer (%s); a final revoke answered %s: revoked "
-            "(log id %s)",
-            job.offboarding_id,
-            type(exc).__name__,
-            "already withdrawn" if result.already_withdrawn else "revoked",
-            result.log_id,
-        )
-        return {"outcome": REVOKED, "log_id": result.log_id}
+    def _settling(self, jobs: list[Job], user_id_type: str | None) -> Callable[[Job, BaseException], dict[str, Any]]:
+        """Look the records up in one batch when their employment ids are known, else revoke once more
+        (:mod:`._settle`)."""
+        settler = RevokeSettler(self.hook, self.log, user_id_type)
+        settler.look_up(jobs)
+        return lambda job, exc: settler.settle(job, exc, operator_id=job.operator_id)
 
     def _record(self, job: Job, exc: BaseException | None, success: dict[str, Any] | None) -> dict[str, Any]:
         if exc is not None or success is None:

@@ -21,7 +21,7 @@ from airflow_provider_feishu_corehr.operators.offboarding import EditOffboarding
 if TYPE_CHECKING:
     from conftest import RecordingTI
 
-    from airflow_provider_feishu_corehr.operators._plan import Job
+    from airflow_provider_feishu_corehr.operators._plan import Job, Plan
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
 
 
@@ -114,3 +114,32 @@ def test_edit_with_an_unknown_outcome_is_unknown_not_failed(
     assert fast_feishu.request_count("edit") == 2  # an edit is never re-sent to settle it
     assert fast_feishu.record(OFFBOARDED)["handover_note__c"] == "late"
     assert json.loads(json.dumps(report)) == report
+
+
+def test_revoke_with_known_employment_ids_is_settled_by_one_look_up(
+    fast_feishu: FeishuEmulator, ti: RecordingTI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    employments = [f"69610000000000000{i:02d}" for i in range(4)]
+    ids = [fast_feishu.add_offboarding(employment_id=e) for e in employments]
+    by_id = dict(zip(ids, employments, strict=True))
+
+    def prepare(self: RevokeOffboardingOperator, plan: Plan) -> Plan:  # what reading the records first gives
+        jobs = [dataclasses.replace(job, employment_id=by_id[job.offboarding_id]) for job in plan.jobs]
+        return dataclasses.replace(plan, jobs=jobs)
+
+    real_send = RevokeOffboardingOperator._send
+
+    def send(self: RevokeOffboardingOperator, job: Job, user_id_type: str | None) -> dict[str, Any]:
+        real_send(self, job, user_id_type)
+        if job.offboarding_id == ids[-1]:
+            fast_feishu.inject_fault("revoke", "http_503", count=50)  # the revoke endpoint is down from now on
+        raise _lost_answer("revoke")
+
+    monkeypatch.setattr(RevokeOffboardingOperator, "_prepare", prepare)
+    monkeypatch.setattr(RevokeOffboardingOperator, "_send", send)
+    report = RevokeOffboardingOperator(task_id="r", offboarding_id=ids, max_workers=1).execute({"ti": ti})
+    assert [r["outcome"] for r in report["records"]] == ["revoked"] * 4
+    assert fast_feishu.request_count("search") == 1  # one look-up for the four records
+    assert fast_feishu.request_count("revoke") == 4  # no final revoke was needed
