@@ -18,7 +18,9 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.validation import optional_id
 from airflow_provider_feishu_corehr.operators._batch import (
+    NOT_SENT,
     SYSTEMIC_FAILURES_BEFORE_STOP,
+    UNKNOWN,
     Breaker,
     Failure,
     InFlight,
@@ -164,15 +166,16 @@ class OffboardingOperatorBase(BaseOperator):
         if not plan.single:
             elapsed = progress.clock() - progress.started
             self.log.info("%s", summary_table(self._action, records, self._outcomes, elapsed))
-        if gate.closed:
+        stopped = [r["outcome"] for r in records if r["outcome"] in (UNKNOWN, NOT_SENT)]
+        if gate.closed and (raised is not None or stopped):
             self._push(context, value)
             if raised is not None:
                 raise raised
-            text = (
-                f"{self._action} interrupted ({gate.reason}): no request was started after it; every record's "
-                "outcome (unknown: in flight when interrupted; not_sent) is in the XCom return_value"
+            raise AirflowException(
+                f"{self._action} interrupted ({gate.reason}): no request was started after it; "
+                f"{stopped.count(UNKNOWN)} record(s) unknown (in flight), {stopped.count(NOT_SENT)} not sent, of "
+                f"{len(records)}; every record's outcome is in the XCom return_value"
             )
-            raise AirflowException(text)
         if failures:
             self._push(context, value)
             if plan.single:
