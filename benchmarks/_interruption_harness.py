@@ -146,6 +146,9 @@ def run_once(
             env=run_env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # As Airflow's supervisor does for a task process: SIGINT at its default (a shell's background job
+            # would otherwise pass on "ignored", and an ignored signal stays ignored).
+            preexec_fn=_default_sigint,
         )
         deadline = time.monotonic() + 180
         while emu.request_count("edit") < after and process.poll() is None and time.monotonic() < deadline:
@@ -185,6 +188,12 @@ def run_once(
         late_requests=late,
         xcom_found=report is not None,
     )
+
+
+def _default_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _run_id(home: Path, logical_date: str) -> str | None:
