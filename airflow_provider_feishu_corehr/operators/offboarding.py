@@ -9,8 +9,14 @@ the task fails at the end, after every record's outcome was pushed to XCom (``re
 ``AirflowException`` (a retry may help: rate limit or transient errors outlasted the client's retry budget).
 A batch stops sending when its failures are not about the records: if no tenant access token can be obtained,
 or after 10 records in a row failed with authentication, rate-limit, transient or unexpected errors, the records
-not sent yet fail as ``not_sent`` (re-running the batch is safe: revoke answers ``already_withdrawn``, an edit
+not sent yet get outcome ``not_sent`` (re-running the batch is safe: revoke answers ``already_withdrawn``, an edit
 sets the same values again).
+
+A record whose write may have reached Feishu without a definite answer gets outcome ``unknown`` (never
+``failed``) with advice on what to check; a revoke is settled first when it can be (:mod:`._settle`). When the
+task is interrupted (``on_kill``, SIGTERM, SIGINT, a timeout), no new request starts, requests in flight get a
+few seconds, and every record is reported: its outcome, ``unknown`` (in flight) or ``not_sent``
+(:mod:`._interrupt`). See ``docs/operators.md``.
 
 Error objects in XCom: ``{"kind", "code", "message", "advice", "log_id", "permanent"}``; ``kind`` is one of
 ``invalid_input`` (refused before sending), ``business`` (a Feishu code about the record), ``auth``,
@@ -89,9 +95,10 @@ class RevokeOffboardingOperator(OffboardingOperatorBase):
     XCom (``return_value``), JSON only:
 
     * one id: ``{"offboarding_id", "outcome", "log_id", "error"}`` with ``outcome`` ``"revoked"``,
-      ``"already_withdrawn"`` or ``"failed"``; ``error`` is ``None`` or
+      ``"already_withdrawn"``, ``"failed"``, ``"unknown"`` or ``"not_sent"``; ``error`` is ``None`` or
       ``{"kind", "code", "message", "advice", "log_id", "permanent"}`` (module docstring).
-    * a list: ``{"total", "counts": {"revoked", "already_withdrawn", "failed"}, "records": [...]}``, one record
+    * a list: ``{"total", "counts": {"revoked", "already_withdrawn", "failed", "unknown", "not_sent"},
+      "records": [...]}``, one record
       per input position (the above plus ``"index"``), also pushed when the task fails.
     """
 
@@ -226,10 +233,11 @@ class EditOffboardingOperator(OffboardingOperatorBase):
     XCom (``return_value``), JSON only:
 
     * one record: ``{"offboarding_id", "outcome", "field_names", "fields", "log_id", "error"}`` with ``outcome``
-      ``"edited"`` or ``"failed"``, ``field_names`` the names sent, ``fields`` the fields Feishu echoed
-      (``[{"field_name", "value"}]``, ``None`` on failure), ``error`` ``None`` or
+      ``"edited"``, ``"failed"``, ``"unknown"`` or ``"not_sent"``, ``field_names`` the names sent, ``fields`` the
+      fields Feishu echoed (``[{"field_name", "value"}]``, ``None`` otherwise), ``error`` ``None`` or
       ``{"kind", "code", "message", "advice", "log_id", "permanent"}`` (module docstring).
-    * a batch: ``{"total", "counts": {"edited", "failed"}, "records": [...]}``, one record per input position
+    * a batch: ``{"total", "counts": {"edited", "failed", "unknown", "not_sent"}, "records": [...]}``, one record
+      per input position
       (the above plus ``"index"``), also pushed when the task fails.
     """
 
