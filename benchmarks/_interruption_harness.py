@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 DAG_ID = "feishu_interruption_batch"
+DAG_FILE_NAME = "feishu_interruption_batch.py"
 DAG_FILE = """
 import pendulum
 from airflow.sdk import DAG
@@ -77,7 +78,7 @@ class Figures:
 def prepare_home(home: Path, *, migrate: bool) -> dict[str, str]:
     """Write the DAG into ``home/dags`` (and migrate the database when asked); return the subprocess env."""
     (home / "dags").mkdir(parents=True, exist_ok=True)
-    (home / "dags" / "feishu_interruption_batch.py").write_text(DAG_FILE)
+    (home / "dags" / DAG_FILE_NAME).write_text(DAG_FILE)
     env = {
         **os.environ,
         "AIRFLOW_HOME": str(home),

@@ -9,14 +9,19 @@ How Airflow delivers the interruption (read from the 3.3 task SDK, ``execution_t
 ``supervisor.py``):
 
 * SIGTERM: the task runner's handler calls ``task.on_kill()`` and returns, so ``execute`` goes on (without a
-  gate, a batch kept sending). The supervisor sends it when the task is marked failed or cleared in the UI, on
-  heartbeat loss and on worker shutdown, and sends SIGKILL 5 s later: the grace (3 s) plus the XCom push fit.
-* SIGINT: the supervisor's ``kill()`` sends SIGINT first (SIGTERM 5 s later); in the task process SIGINT has the
-  default disposition (``SIG_DFL``: the process would die at once), under ``airflow tasks test`` / ``dag.test()``
-  Python's ``KeyboardInterrupt``. :func:`handle_signals` installs a handler for both signals while ``execute``
-  runs in the main thread, so each ends in the same clean stop.
+  gate, a batch kept sending). The supervisor sends it with ``kill(SIGTERM, force=True)`` when the server says
+  the task must stop (marked failed or cleared in the UI), after too many failed heartbeats and on overtime, and
+  SIGKILL 5 s later: the grace (3 s) plus the XCom push fit. A supervisor that itself gets SIGTERM or SIGINT
+  (worker shutdown, Ctrl-C) forwards it to the task process.
+* SIGINT: ``kill()``'s default first signal (then SIGTERM, then SIGKILL, 5 s apart). In the task process SIGINT
+  has the default disposition (``SIG_DFL``: the process would die at once); under ``airflow tasks test`` /
+  ``dag.test()`` it raises ``KeyboardInterrupt``.
 * Execution timeout: ``AirflowTaskTimeout`` is raised in the main thread while it waits for the workers; the
   engine closes the gate, reports, and re-raises it (the runner then calls ``on_kill``).
+
+While ``execute`` runs in the main thread, :func:`handle_signals` replaces the SIGINT and SIGTERM handlers with
+one that closes the gate and calls ``on_kill`` (what the runner's SIGTERM handler does), so every path ends in
+the same clean stop; the previous handlers are restored afterwards.
 
 The XCom push after the stop goes through the supervisor, which keeps serving the task's requests while it waits
 for the process to exit, so the report reaches XCom in these paths (the Execution API's XCom route does not check

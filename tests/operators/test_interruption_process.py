@@ -25,7 +25,10 @@ from _interruption_harness import prepare_home, run_once
 @pytest.mark.parametrize(("sig", "seed"), [(signal.SIGTERM, 7), (signal.SIGINT, 8)])
 def test_interrupted_task_process_reports_every_write(airflow_db: Path, sig: signal.Signals, seed: int) -> None:
     env = prepare_home(airflow_db, migrate=False)
-    figures = run_once(airflow_db, env, sig=sig, seed=seed, records=120, long_delay=4.0)
+    try:
+        figures = run_once(airflow_db, env, sig=sig, seed=seed, records=120, long_delay=4.0)
+    finally:
+        (airflow_db / "dags" / DAG_FILE_NAME).unlink(missing_ok=True)
     assert figures.xcom_found, figures
     assert figures.unrecorded == 0, figures
     assert figures.edited_not_applied == 0, figures
