@@ -18,7 +18,7 @@ from packaging.version import Version
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from _interruption_harness import prepare_home, run_once
+from _interruption_harness import DAG_FILE_NAME, prepare_home, run_once
 
 
 @pytest.mark.skipif(Version(airflow_version) < Version("3"), reason="reads the Airflow 3 metadata schema")
