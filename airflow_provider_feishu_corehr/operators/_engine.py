@@ -16,8 +16,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from airflow_provider_feishu_corehr.operators import _interrupt
 from airflow_provider_feishu_corehr.operators._batch import InFlight
-from airflow_provider_feishu_corehr.operators._interrupt import IN_FLIGHT_GRACE, RequestNotStarted
+from airflow_provider_feishu_corehr.operators._interrupt import RequestNotStarted
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -50,7 +51,7 @@ def run_records(
     gate: Gate,
     on_result: Callable[[dict[str, Any] | BaseException], None] | None = None,
     on_poll: Callable[[], None] | None = None,
-    grace: float = IN_FLIGHT_GRACE,
+    grace: float | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> Run[T]:
     """Run ``work`` on every item, at most ``max_workers`` at a time, until done or the gate closes.
@@ -66,7 +67,8 @@ def run_records(
     :param gate: the batch's gate.
     :param on_result: called in the main thread with each result as it arrives (progress).
     :param on_poll: called in the main thread about every :data:`POLL` seconds (progress).
-    :param grace: seconds requests in flight get after the gate closed.
+    :param grace: seconds requests in flight get after the gate closed; default
+        :data:`~._interrupt.IN_FLIGHT_GRACE`.
     :param clock: monotonic clock.
     """
     if not items:
@@ -89,7 +91,7 @@ def run_records(
     while pending:
         try:
             if gate.closed and deadline is None:
-                deadline = clock() + grace
+                deadline = clock() + (_interrupt.IN_FLIGHT_GRACE if grace is None else grace)
                 for future in pending:
                     future.cancel()
             timeout = POLL if deadline is None else min(POLL, max(deadline - clock(), 0.0))

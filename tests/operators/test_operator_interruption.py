@@ -32,11 +32,15 @@ NOTE = "interrupted batch"
 
 @pytest.fixture
 def paced(fast_feishu: FeishuEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[FeishuEmulator]:
-    """The emulator as ``feishu_default`` with the client paced to 100 edits/s and 3 % of edits held 4 s."""
+    """The emulator as ``feishu_default`` with the client paced to 100 edits/s and 3 % of edits held 1 s, longer
+    than the in-flight grace (shortened to 0.5 s here; the subprocess test keeps the real 3 s)."""
+    from airflow_provider_feishu_corehr.operators import _interrupt
+
+    monkeypatch.setattr(_interrupt, "IN_FLIGHT_GRACE", 0.5)
     conn = json.loads(fast_feishu.airflow_conn_json())
     conn["extra"] = {"rate_limits": {"edit": 100, "revoke": 100}, "max_attempts": 2, "backoff_base": 0.01}
     monkeypatch.setenv("AIRFLOW_CONN_FEISHU_DEFAULT", json.dumps(conn))
-    fast_feishu.inject_fault("edit", "delay", ratio=0.03, seconds=4.0)
+    fast_feishu.inject_fault("edit", "delay", ratio=0.03, seconds=1.0)
     yield fast_feishu
 
 
@@ -64,7 +68,7 @@ def _check_report(emu: FeishuEmulator, ti: RecordingTI, ids: list[str], stopped_
     outcomes = {r["offboarding_id"]: r["outcome"] for r in report["records"]}
     assert len(outcomes) == report["total"] == len(ids)
     assert set(outcomes.values()) <= {"edited", "unknown", "not_sent"}
-    time.sleep(4.5)  # every held edit has reached the emulator's data by now
+    time.sleep(1.5)  # every held edit has reached the emulator's data by now
     applied = {i for i in ids if emu.record(i).get("handover_note__c") == NOTE}
     edited = {i for i, o in outcomes.items() if o == "edited"}
     unknown = {i for i, o in outcomes.items() if o == "unknown"}
