@@ -81,21 +81,34 @@ def require_offboarding_id(field: str, value: Any, *, record: str | None = None)
 
 
 def optional_id(field: str, value: Any, *, record: str | None = None) -> str | None:
-    """Like :func:`require_id`, but ``None`` and ``""`` mean "not given" (e.g. ``operator_id``)."""
+    """Like :func:`require_id`, but ``None`` and ``""`` mean "not given" (e.g. ``operator_id``).
+
+    :param field: argument name used in the message.
+    :param value: the value to check.
+    :param record: optional label of the record, put in front of the message.
+    """
     if value is None or (isinstance(value, str) and value == ""):
         return None
     return require_id(field, value, record=record)
 
 
 def optional_offboarding_id(field: str, value: Any, *, record: str | None = None) -> str | None:
-    """Like :func:`require_offboarding_id`, but ``None`` and ``""`` mean "not given"."""
+    """Like :func:`require_offboarding_id`, but ``None`` and ``""`` mean "not given".
+
+    :param field: argument name used in the message.
+    :param value: the value to check.
+    :param record: optional label of the record, put in front of the message.
+    """
     if value is None or (isinstance(value, str) and value == ""):
         return None
     return require_offboarding_id(field, value, record=record)
 
 
 def check_user_id_type(value: Any) -> str:
-    """Return ``value`` if it is one of the documented ``user_id_type`` values, else raise."""
+    """Return ``value`` if it is one of the documented ``user_id_type`` values, else raise.
+
+    :param value: the value to check.
+    """
     if not isinstance(value, str) or value not in USER_ID_TYPES:
         shown = repr(value) if isinstance(value, str) and len(value) <= MAX_ID_LENGTH else _type_name(value)
         raise FeishuInvalidInputError(f"user_id_type must be one of {', '.join(USER_ID_TYPES)}; got {shown}")
@@ -121,7 +134,11 @@ def as_items(field: str, values: Any) -> tuple[Any, ...]:
 
 
 def check_statuses(field: str, values: Any) -> tuple[str, ...]:
-    """Return the statuses as a tuple; a single string counts as one status. Unknown names are refused."""
+    """Return the statuses as a tuple; a single string counts as one status. Unknown names are refused.
+
+    :param field: argument name used in the message, e.g. ``statuses``.
+    :param values: the value to check.
+    """
     items = as_items(field, values)
     unknown = [v for v in items if not isinstance(v, str) or v not in OFFBOARDING_STATUSES]
     if unknown:

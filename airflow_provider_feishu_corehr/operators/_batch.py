@@ -71,7 +71,12 @@ def duplicates(ids: Sequence[str | None]) -> dict[str, list[int]]:
 
 
 def duplicate_error(offboarding_id: str, positions: list[int], index: int) -> FeishuInvalidInputError:
-    """The error of occurrence ``index`` of a repeated id; its size does not grow with the number of copies."""
+    """The error of occurrence ``index`` of a repeated id; its size does not grow with the number of copies.
+
+    :param offboarding_id: the repeated id.
+    :param positions: every position where it occurs.
+    :param index: the position this error is for.
+    """
     shown = ", ".join(map(str, positions[:_POSITIONS_SHOWN]))
     more = f" and {len(positions) - _POSITIONS_SHOWN} more" if len(positions) > _POSITIONS_SHOWN else ""
     return FeishuInvalidInputError(
@@ -91,7 +96,11 @@ class RecordNotSent(Exception):
 
 class InFlight(Exception):
     """A record whose write may have reached Feishu without an answer read: the task was interrupted while it was
-    in flight, or an unexpected error came after a request was sent. Its outcome is ``unknown``."""
+    in flight, or an unexpected error came after a request was sent. Its outcome is ``unknown``.
+
+    :param reason: what happened, for the message.
+    :param cause: the unexpected error, if any (only its type reaches XCom).
+    """
 
     def __init__(self, reason: str, cause: BaseException | None = None) -> None:
         super().__init__(f"outcome unknown: {reason}")
@@ -101,7 +110,10 @@ class InFlight(Exception):
 
 def outcome_of(exc: BaseException) -> str:
     """The XCom outcome of a record that did not succeed: ``unknown`` when Feishu may have applied it,
-    ``not_sent`` when nothing of it was sent because the batch stopped, else ``failed``."""
+    ``not_sent`` when nothing of it was sent because the batch stopped, else ``failed``.
+
+    :param exc: the record's error.
+    """
     if isinstance(exc, InFlight) or (isinstance(exc, FeishuError) and exc.outcome_unknown):
         return UNKNOWN
     if isinstance(exc, (RecordNotSent, RequestNotStarted)):

@@ -116,7 +116,12 @@ def _start_workers(
     count: int,
 ) -> None:
     """Daemon threads that take the items in order: a thread left blocked in a request after the grace does not
-    keep the task process alive (a ``ThreadPoolExecutor`` would be joined at interpreter exit)."""
+    keep the task process alive (a ``ThreadPoolExecutor`` would be joined at interpreter exit).
+
+    :param work: the futures to complete, with their items, in order.
+    :param task: turns an item into its result (never raises).
+    :param count: how many threads.
+    """
     todo: queue.SimpleQueue[tuple[Future[dict[str, Any] | BaseException], T]] = queue.SimpleQueue()
     for entry in work:
         todo.put(entry)

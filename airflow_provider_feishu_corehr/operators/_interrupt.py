@@ -79,7 +79,10 @@ class Gate:
         return self._reason or "interrupted"
 
     def close(self, reason: str) -> None:
-        """Stop the batch; the first reason wins."""
+        """Stop the batch; the first reason wins.
+
+        :param reason: why, for the report (``"SIGTERM"``, ``"on_kill"``, ...).
+        """
         with self._lock:
             if self._reason is None:
                 self._reason = reason
@@ -91,17 +94,26 @@ class Gate:
             raise RequestNotStarted(self.reason)
 
     def begin(self, index: int) -> None:
-        """The calling thread now works on record ``index``."""
+        """The calling thread now works on record ``index``.
+
+        :param index: the record's position in the task's input.
+        """
         self._local.index = index
         self._local.in_send = False
 
     def attempted(self, index: int) -> bool:
-        """Whether a write of record ``index`` may have reached Feishu."""
+        """Whether a write of record ``index`` may have reached Feishu.
+
+        :param index: the record's position in the task's input.
+        """
         with self._lock:
             return self._attempts.get(index, 0) > 0
 
     def sleep(self, seconds: float) -> None:
-        """The client's sleep (rate-limiter slots and retry backoff): wakes up and raises when the gate closes."""
+        """The client's sleep (rate-limiter slots and retry backoff): wakes up and raises when the gate closes.
+
+        :param seconds: how long to wait.
+        """
         if getattr(self._local, "in_send", False) and seconds > 0:
             with self._lock:
                 self.pacing_wait += seconds
@@ -109,7 +121,10 @@ class Gate:
             raise RequestNotStarted(self.reason)
 
     def sending(self, endpoint: str) -> Callable[[bool], None]:
-        """Call before a request: raises when closed, counts a write; returns ``done(reached)`` to call after."""
+        """Call before a request: raises when closed, counts a write; returns ``done(reached)`` to call after.
+
+        :param endpoint: the request's endpoint name (``revoke`` and ``edit`` are writes).
+        """
         self.check()
         index: int = getattr(self._local, "index", -1)
         write = endpoint in WRITE_ENDPOINTS and index >= 0
@@ -127,6 +142,7 @@ class Gate:
         return done
 
     def saw_rate_limit(self) -> None:
+        """Count one rate-limited answer (HTTP 429) for the progress line."""
         with self._lock:
             self.rate_limited += 1
 

@@ -57,7 +57,10 @@ class Progress:
         self.lines = 0
 
     def record(self, ok: bool) -> None:
-        """One record finished (``ok`` False when it did not succeed)."""
+        """One record finished.
+
+        :param ok: False when it did not succeed.
+        """
         self.done += 1
         if not ok:
             self.failures += 1
@@ -75,6 +78,10 @@ class Progress:
         self.log.info("%s progress: %s", self.action, self.line(now))
 
     def line(self, now: float) -> str:
+        """The text of a progress line at clock time ``now``.
+
+        :param now: the clock's reading.
+        """
         elapsed = max(now - self.started, 1e-9)
         rate = self.done / elapsed
         against = f" ({rate / self.limit:.0%} of the limit {self.limit:g}/s)" if self.limit else " (no rate limit)"

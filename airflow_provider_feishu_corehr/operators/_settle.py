@@ -34,7 +34,10 @@ REVOKED = "revoked"
 
 
 def may_settle(exc: BaseException) -> bool:
-    """A revoke that ended without a definite answer: in flight, or a Feishu error another try could change."""
+    """A revoke that ended without a definite answer: in flight, or a Feishu error another try could change.
+
+    :param exc: the record's error.
+    """
     return isinstance(exc, InFlight) or (isinstance(exc, FeishuError) and not is_permanent(exc))
 
 
@@ -53,7 +56,10 @@ class RevokeSettler:
         self.withdrawn: set[str] = set()
 
     def look_up(self, jobs: Sequence[Job]) -> None:
-        """One batched look-up of the records whose employment id is known; remembers the withdrawn ones."""
+        """One batched look-up of the records whose employment id is known; remembers the withdrawn ones.
+
+        :param jobs: the records to settle.
+        """
         wanted: dict[str, str] = {
             job.employment_id: job.offboarding_id for job in jobs if job.employment_id and job.offboarding_id
         }
@@ -69,7 +75,12 @@ class RevokeSettler:
                 self.withdrawn.add(record.offboarding_id)
 
     def settle(self, job: Job, exc: BaseException, *, operator_id: str | None) -> dict[str, Any]:
-        """The settled outcome, or raise ``exc`` (the record keeps its outcome) when it cannot be settled."""
+        """The settled outcome, or raise ``exc`` (the record keeps its outcome) when it cannot be settled.
+
+        :param job: the record.
+        :param exc: its error so far.
+        :param operator_id: the operator of the final revoke.
+        """
         assert job.offboarding_id is not None
         if job.offboarding_id in self.withdrawn:
             self.log.info(
