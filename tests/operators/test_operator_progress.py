@@ -97,24 +97,37 @@ def test_summary_table_groups_failures_by_code_with_advice() -> None:
     assert any(re.search(r"unknown\s+transient\s+503\s+1\s+Read it back\.$", line) for line in lines)
 
 
+def _level(text: str, out: str, caplog: pytest.LogCaptureFixture) -> list[int]:
+    """Levels of the log lines containing ``text``: from the log capture (Airflow 2's stdlib task logger) or from
+    the ``[level]`` marker of the printed line (Airflow 3's structlog task logger)."""
+    levels = [r.levelno for r in caplog.records if text in r.getMessage()]
+    markers = {"[debug": logging.DEBUG, "[info": logging.INFO, "[warning": logging.WARNING, "[error": logging.ERROR}
+    for line in out.splitlines():
+        if text in line:
+            levels += [level for marker, level in markers.items() if marker in line]
+    return levels
+
+
 def test_batch_logs_progress_summary_and_per_record_lines_at_debug(
-    fast_feishu: FeishuEmulator, ti: RecordingTI, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    fast_feishu: FeishuEmulator,
+    ti: RecordingTI,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # The task logger prints "[level] message" lines (structlog) at the configured level, INFO: a DEBUG line
-    # does not appear.
     monkeypatch.setattr(_progress, "CLOCK", FakeClock(step=1.0))  # every look at the clock: one second later
     ids = [fast_feishu.add_offboarding(employment_id=f"69700000000000000{i:02d}") for i in range(40)]
     ids[7] = "7000000000000000001"  # unknown to Feishu: 1160625
     operator = EditOffboardingOperator(
         task_id="e", offboarding_id=ids, update_data={"handover_note__c": "x"}, max_workers=1
     )
-    with pytest.raises(AirflowFailException):
+    with caplog.at_level(logging.INFO), pytest.raises(AirflowFailException):
         operator.execute({"ti": ti})
     out = capsys.readouterr().out
-    progress = [line for line in out.splitlines() if "Edit progress:" in line]
-    assert progress and all("[info" in line for line in progress)
-    assert "Edit summary: 40 record(s)" in out
-    assert re.search(r"failed\s+business\s+1160625\s+1\s+The offboarding id does not exist", out)
-    assert "Edited offboarding" not in out  # per-record success lines are DEBUG
-    failed = [line for line in out.splitlines() if "Edit failed:" in line]
-    assert len(failed) == 1 and "[warning" in failed[0]
+    text = out + caplog.text
+    progress = _level("Edit progress:", out, caplog)
+    assert progress and set(progress) == {logging.INFO}
+    assert "Edit summary: 40 record(s)" in text
+    assert re.search(r"failed\s+business\s+1160625\s+1\s+The offboarding id does not exist", text)
+    assert "Edited offboarding" not in text  # per-record success lines are DEBUG, below the INFO level
+    assert set(_level("Edit failed:", out, caplog)) == {logging.WARNING}
