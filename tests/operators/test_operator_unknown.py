@@ -143,3 +143,23 @@ def test_revoke_with_known_employment_ids_is_settled_by_one_look_up(
     assert [r["outcome"] for r in report["records"]] == ["revoked"] * 4
     assert fast_feishu.request_count("search") == 1  # one look-up for the four records
     assert fast_feishu.request_count("revoke") == 4  # no final revoke was needed
+
+
+def test_an_unexpected_error_after_the_request_was_sent_is_unknown(
+    fast_feishu: FeishuEmulator, ti: RecordingTI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A bug after the request went out (here: reading the answer) cannot say whether Feishu applied the write.
+    from airflow_provider_feishu_corehr.client import api
+
+    def broken_parse(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("cannot read the answer")
+
+    monkeypatch.setattr(api, "parse_revoke", broken_parse)
+    with pytest.raises(AirflowException) as info:
+        RevokeOffboardingOperator(task_id="r", offboarding_id=APPROVED).execute({"ti": ti})
+    assert not isinstance(info.value, AirflowFailException)
+    pushed = ti.pushed["return_value"]
+    assert pushed["outcome"] == "unknown"
+    assert "unexpected RuntimeError" in pushed["error"]["message"]
+    assert "cannot read the answer" not in json.dumps(pushed)  # its text stays in the task log
+    assert fast_feishu.get_offboarding(APPROVED)["status"] == "Withdrawn"  # it was applied
