@@ -80,6 +80,10 @@ def require_offboarding_id(field: str, value: Any, *, record: str | None = None)
     return checked
 
 
+def _not_given(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value == "")
+
+
 def optional_id(field: str, value: Any, *, record: str | None = None) -> str | None:
     """Like :func:`require_id`, but ``None`` and ``""`` mean "not given" (e.g. ``operator_id``).
 
@@ -87,21 +91,16 @@ def optional_id(field: str, value: Any, *, record: str | None = None) -> str | N
     :param value: the value to check.
     :param record: optional label of the record, put in front of the message.
     """
-    if value is None or (isinstance(value, str) and value == ""):
-        return None
-    return require_id(field, value, record=record)
+    return None if _not_given(value) else require_id(field, value, record=record)
 
 
-def optional_offboarding_id(field: str, value: Any, *, record: str | None = None) -> str | None:
+def optional_offboarding_id(field: str, value: Any) -> str | None:
     """Like :func:`require_offboarding_id`, but ``None`` and ``""`` mean "not given".
 
     :param field: argument name used in the message.
     :param value: the value to check.
-    :param record: optional label of the record, put in front of the message.
     """
-    if value is None or (isinstance(value, str) and value == ""):
-        return None
-    return require_offboarding_id(field, value, record=record)
+    return None if _not_given(value) else require_offboarding_id(field, value)
 
 
 def check_user_id_type(value: Any) -> str:
