@@ -11,7 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
-from airflow_provider_feishu_corehr.client.errors import FeishuError
+from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.validation import (
+    check_ids,
+    check_statuses,
+    check_user_id_type,
+    optional_id,
+    optional_offboarding_id,
+    require_id,
+    require_offboarding_id,
+)
 from airflow_provider_feishu_corehr.hooks.connection import (
     FeishuConnectionFieldError,
     check_conn_id,
@@ -108,6 +117,9 @@ class FeishuHook(BaseHook):
         :param operator_id: operator's employment id; ``None`` = system operator.
         :param user_id_type: id type of ``operator_id``; ``None`` = the connection's default.
         """
+        offboarding_id = require_offboarding_id("offboarding_id", offboarding_id)
+        operator_id = optional_id("operator_id", operator_id)
+        user_id_type = _user_id_type(user_id_type)
         return self.get_conn().revoke_offboarding(offboarding_id, operator_id=operator_id, user_id_type=user_id_type)
 
     def edit_offboarding(
@@ -125,6 +137,10 @@ class FeishuHook(BaseHook):
         :param operator_id: operator's employment id; ``None`` = system operator.
         :param user_id_type: id type of ``operator_id`` and person fields; ``None`` = the connection's default.
         """
+        offboarding_id = require_offboarding_id("offboarding_id", offboarding_id)
+        update_data = _field_values(update_data)
+        operator_id = optional_id("operator_id", operator_id)
+        user_id_type = _user_id_type(user_id_type)
         return self.get_conn().edit_offboarding(
             offboarding_id, update_data, operator_id=operator_id, user_id_type=user_id_type
         )
@@ -155,6 +171,11 @@ class FeishuHook(BaseHook):
         :param deadline: a ``time.monotonic()`` value by which the search must end (``FeishuDeadlineError`` after
             it); ``None`` = bounded by the retry budget and ``max_pages`` only.
         """
+        if employment_ids is not None:
+            employment_ids = check_ids("employment_ids", employment_ids)
+        if statuses is not None:
+            statuses = check_statuses("statuses", statuses)
+        user_id_type = _user_id_type(user_id_type)
         return self.get_conn().search_offboardings(
             employment_ids=employment_ids,
             statuses=statuses,
@@ -182,6 +203,9 @@ class FeishuHook(BaseHook):
         :param user_id_type: id type of ``employment_id``; ``None`` = the connection's default.
         :param deadline: a ``time.monotonic()`` value by which the search must end, or ``None``.
         """
+        employment_id = require_id("employment_id", employment_id)
+        offboarding_id = optional_offboarding_id("offboarding_id", offboarding_id)
+        user_id_type = _user_id_type(user_id_type)
         return self.get_conn().get_offboarding(
             employment_id, offboarding_id=offboarding_id, user_id_type=user_id_type, deadline=deadline
         )
@@ -196,7 +220,8 @@ class FeishuHook(BaseHook):
         :param deadline: a ``time.monotonic()`` value by which every search must end, or ``None``.
         :return: employment id -> record; employments without an offboarding are absent.
         """
-        return self.get_conn().lookup_offboardings(employment_ids, user_id_type=user_id_type, deadline=deadline)
+        ids = check_ids("employment_ids", employment_ids)
+        return self.get_conn().lookup_offboardings(ids, user_id_type=_user_id_type(user_id_type), deadline=deadline)
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the connection by obtaining a new tenant access token, and nothing else (no read, no write).
@@ -214,3 +239,26 @@ class FeishuHook(BaseHook):
         except Exception as error:  # test_connection must report, never raise
             return False, f"{type(error).__name__}: {error}"
         return True, f"Obtained a tenant access token from {self.settings.base_url} for app {self.settings.app_id}"
+
+
+def _user_id_type(value: Any) -> str | None:
+    return None if value is None else check_user_id_type(value)
+
+
+def _field_values(update_data: Any) -> list[FieldValue]:
+    """``update_data`` of :meth:`FeishuHook.edit_offboarding`: a non-empty list of ``FieldValue``."""
+    from airflow_provider_feishu_corehr.client.models import FieldValue
+
+    hint = "use client.fields.normalize_update_data to convert {field_name: value}"
+    if isinstance(update_data, (str, bytes, dict)) or not isinstance(update_data, (list, tuple)):
+        raise FeishuInvalidInputError(
+            f"update_data must be a list of FieldValue, got {type(update_data).__name__}; {hint}"
+        )
+    if not update_data:
+        raise FeishuInvalidInputError("update_data must not be empty (the API requires at least one field)")
+    for index, item in enumerate(update_data):
+        if not isinstance(item, FieldValue):
+            raise FeishuInvalidInputError(
+                f"update_data[{index}] must be a FieldValue, got {type(item).__name__}; {hint}"
+            )
+    return list(update_data)

@@ -54,7 +54,7 @@ def test_parse_token_requires_token_and_expire() -> None:
 
 
 def test_revoke_request_always_sends_user_id_type_and_accepts_already_withdrawn() -> None:
-    request = api.revoke_request(SETTINGS, " 7095671727698478604 ", operator_id=None, user_id_type=None)
+    request = api.revoke_request(SETTINGS, "7095671727698478604", operator_id=None, user_id_type=None)
     assert request.url(SETTINGS.base_url) == (
         "https://open.feishu.cn/open-apis/corehr/v2/offboardings/revoke?user_id_type=people_corehr_id"
     )

