@@ -52,7 +52,7 @@ def get_provider_info() -> dict[str, Any]:
                     },
                     "timeout": {
                         "label": "Timeout (seconds)",
-                        "description": "Connect and read timeout of one HTTP attempt",
+                        "description": "Wall-clock limit of one HTTP attempt: connect, headers and the whole body",
                         "schema": {"type": ["number", "null"], "default": 30, "minimum": 1},
                     },
                     "max_attempts": {
@@ -75,6 +75,24 @@ def get_provider_info() -> dict[str, Any]:
                             '"off" switches every limiter off'
                         ),
                         "schema": {"type": ["object", "string", "null"]},
+                    },
+                    "rate_limit_scope": {
+                        "label": "Rate-limit scope",
+                        "description": (
+                            "Who shares one client-side schedule: process, or host (every process of the machine, "
+                            "through a SQLite file)"
+                        ),
+                        "schema": {"type": ["string", "null"], "enum": ["process", "host", None], "default": "process"},
+                    },
+                    "rate_limit_share": {
+                        "label": "Rate-limit share",
+                        "description": "Part of each limit the scope may use, 0 < share <= 1 (e.g. 0.5 on two hosts)",
+                        "schema": {"type": ["number", "null"], "default": 1, "exclusiveMinimum": 0, "maximum": 1},
+                    },
+                    "rate_limit_store": {
+                        "label": "Rate-limit store",
+                        "description": "Path of the host schedule's SQLite file on local disk; empty: the temp folder",
+                        "schema": {"type": ["string", "null"]},
                     },
                 },
             }

@@ -41,6 +41,33 @@ def default_path() -> Path:
     return Path(tempfile.gettempdir()) / f"feishu-corehr-budget-{uid}.sqlite3"
 
 
+_SETUP_SECONDS = 30.0
+"""How long opening the file may keep retrying while other processes set the same new file up."""
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    """A connection to the schedule file in WAL mode (readers never block the booking writer), table created.
+
+    Switching a new file to WAL takes an exclusive lock that SQLite does not wait for in its busy handler, so
+    processes setting up the same new file at the same moment get ``OperationalError`` ("database is locked");
+    the setup is tried again for up to :data:`_SETUP_SECONDS`.
+    """
+    db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA synchronous=OFF")  # a schedule lost in a power cut is harmless
+    give_up = time.monotonic() + _SETUP_SECONDS
+    while True:
+        try:
+            if str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+            db.execute(_SCHEMA)
+            return db
+        except sqlite3.OperationalError:
+            if time.monotonic() >= give_up:
+                db.close()
+                raise
+            time.sleep(0.01)
+
+
 class HostRateLimiter(RateLimiter):
     """A :class:`RateLimiter` whose schedule is shared by every process of the host through a SQLite file.
 
@@ -77,11 +104,7 @@ class HostRateLimiter(RateLimiter):
     def _connection(self) -> sqlite3.Connection:
         """This process's connection to the file (a forked child opens its own)."""
         if self._db is None or self._pid != os.getpid():
-            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")  # readers never block the booking writer
-            db.execute("PRAGMA synchronous=OFF")  # a schedule lost in a power cut is harmless
-            db.execute(_SCHEMA)
-            self._db, self._pid = db, os.getpid()
+            self._db, self._pid = _open(self.path), os.getpid()
         return self._db
 
     def _book(self, max_wait: float | None) -> float:

@@ -9,8 +9,14 @@ the task fails at the end, after every record's outcome was pushed to XCom (``re
 ``AirflowException`` (a retry may help: rate limit or transient errors outlasted the client's retry budget).
 A batch stops sending when its failures are not about the records: if no tenant access token can be obtained,
 or after 10 records in a row failed with authentication, rate-limit, transient or unexpected errors, the records
-not sent yet fail as ``not_sent`` (re-running the batch is safe: revoke answers ``already_withdrawn``, an edit
+not sent yet get outcome ``not_sent`` (re-running the batch is safe: revoke answers ``already_withdrawn``, an edit
 sets the same values again).
+
+A record whose write may have reached Feishu without a definite answer gets outcome ``unknown`` (never
+``failed``) with advice on what to check; a revoke is settled first when it can be (:mod:`._settle`). When the
+task is interrupted (``on_kill``, SIGTERM, SIGINT, a timeout), no new request starts, requests in flight get a
+few seconds, and every record is reported: its outcome, ``unknown`` (in flight) or ``not_sent``
+(:mod:`._interrupt`). See ``docs/operators.md``.
 
 Error objects in XCom: ``{"kind", "code", "message", "advice", "log_id", "permanent"}``; ``kind`` is one of
 ``invalid_input`` (refused before sending), ``business`` (a Feishu code about the record), ``auth``,
@@ -29,7 +35,7 @@ from airflow_provider_feishu_corehr.client.api import ALREADY_WITHDRAWN as ALREA
 from airflow_provider_feishu_corehr.client.codes import Endpoint, lookup
 from airflow_provider_feishu_corehr.client.errors import FeishuBusinessError, FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.fields import normalize_update_data
-from airflow_provider_feishu_corehr.client.validation import optional_id, require_id
+from airflow_provider_feishu_corehr.client.validation import MAX_ID_LENGTH, optional_id, require_offboarding_id
 from airflow_provider_feishu_corehr.operators._base import (
     Job,
     OffboardingOperatorBase,
@@ -40,12 +46,16 @@ from airflow_provider_feishu_corehr.operators._base import (
 )
 from airflow_provider_feishu_corehr.operators._batch import (
     FAILED,
+    NOT_SENT,
+    UNKNOWN,
     as_record_list,
     error_info,
+    outcome_of,
 )
+from airflow_provider_feishu_corehr.operators._settle import RevokeSettler, may_settle
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from airflow_provider_feishu_corehr.client.models import FieldValue
 
@@ -55,6 +65,11 @@ REVOKED = "revoked"
 ALREADY_WITHDRAWN = "already_withdrawn"
 EDITED = "edited"
 _ENTRY_KEYS = frozenset({"offboarding_id", "update_data", "operator_id"})
+
+
+def _shown_id(raw: Any) -> str | None:
+    """The id of a refused record as XCom shows it: the text given, unless it is not text or absurdly long."""
+    return raw if isinstance(raw, str) and len(raw) <= MAX_ID_LENGTH else None
 
 
 class RevokeOffboardingOperator(OffboardingOperatorBase):
@@ -80,16 +95,23 @@ class RevokeOffboardingOperator(OffboardingOperatorBase):
     XCom (``return_value``), JSON only:
 
     * one id: ``{"offboarding_id", "outcome", "log_id", "error"}`` with ``outcome`` ``"revoked"``,
-      ``"already_withdrawn"`` or ``"failed"``; ``error`` is ``None`` or
+      ``"already_withdrawn"``, ``"failed"``, ``"unknown"`` or ``"not_sent"``; ``error`` is ``None`` or
       ``{"kind", "code", "message", "advice", "log_id", "permanent"}`` (module docstring).
-    * a list: ``{"total", "counts": {"revoked", "already_withdrawn", "failed"}, "records": [...]}``, one record
+    * a list: ``{"total", "counts": {"revoked", "already_withdrawn", "failed", "unknown", "not_sent"},
+      "records": [...]}``, one record
       per input position (the above plus ``"index"``), also pushed when the task fails.
     """
 
     template_fields: Sequence[str] = ("offboarding_id", "operator_id", "user_id_type", "feishu_conn_id")
     template_fields_renderers: ClassVar[dict[str, str]] = {"offboarding_id": "json"}
     _action = "Revoke"
-    _outcomes = (REVOKED, ALREADY_WITHDRAWN, FAILED)
+    _endpoint = "revoke"
+    _outcomes = (REVOKED, ALREADY_WITHDRAWN, FAILED, UNKNOWN, NOT_SENT)
+    _unknown_advice = (
+        "Feishu may have applied this revoke. Look the offboarding up (hook.get_offboarding with its employment "
+        "id, or the People admin console): status Withdrawn means it was revoked. Re-running the task is safe: "
+        "a revoke of a withdrawn offboarding answers already_withdrawn."
+    )
 
     def __init__(
         self,
@@ -128,9 +150,11 @@ class RevokeOffboardingOperator(OffboardingOperatorBase):
         jobs = []
         for index, raw in enumerate(ids):
             try:
-                offboarding_id = require_id("offboarding_id", raw, record=None if single else f"record {index}")
+                offboarding_id = require_offboarding_id(
+                    "offboarding_id", raw, record=None if single else f"record {index}"
+                )
             except FeishuInvalidInputError as err:
-                jobs.append(Job(index, raw if isinstance(raw, str) else None, refused=err))
+                jobs.append(Job(index, _shown_id(raw), refused=err))
             else:
                 jobs.append(Job(index, offboarding_id, operator_id=operator_id))
         return Plan(single=single, jobs=mark_duplicates(jobs), user_id_type=user_id_type)
@@ -150,17 +174,27 @@ class RevokeOffboardingOperator(OffboardingOperatorBase):
                     endpoint=Endpoint.REVOKE.value,
                     advice="fail_if_already_withdrawn is set; the offboarding was withdrawn before this task ran.",
                 )
-            self.log.info("Offboarding %s was already withdrawn (log id %s)", job.offboarding_id, result.log_id)
+            self.log.debug("Offboarding %s was already withdrawn (log id %s)", job.offboarding_id, result.log_id)
             return {"outcome": ALREADY_WITHDRAWN, "log_id": result.log_id}
-        self.log.info("Revoked offboarding %s (log id %s)", job.offboarding_id, result.log_id)
+        self.log.debug("Revoked offboarding %s (log id %s)", job.offboarding_id, result.log_id)
         return {"outcome": REVOKED, "log_id": result.log_id}
+
+    def _unsettled(self, exc: BaseException) -> bool:
+        return may_settle(exc)
+
+    def _settling(self, jobs: list[Job], user_id_type: str | None) -> Callable[[Job, BaseException], dict[str, Any]]:
+        """Look the records up in one batch when their employment ids are known, else revoke once more
+        (:mod:`._settle`)."""
+        settler = RevokeSettler(self.hook, self.log, user_id_type)
+        settler.look_up(jobs)
+        return lambda job, exc: settler.settle(job, exc, operator_id=job.operator_id)
 
     def _record(self, job: Job, exc: BaseException | None, success: dict[str, Any] | None) -> dict[str, Any]:
         if exc is not None or success is None:
-            error = error_info(exc) if exc is not None else None
+            error = error_info(exc, self._unknown_advice) if exc is not None else None
             return {
                 "offboarding_id": job.offboarding_id,
-                "outcome": FAILED,
+                "outcome": outcome_of(exc) if exc is not None else FAILED,
                 "log_id": error["log_id"] if error else None,
                 "error": error,
             }
@@ -199,10 +233,11 @@ class EditOffboardingOperator(OffboardingOperatorBase):
     XCom (``return_value``), JSON only:
 
     * one record: ``{"offboarding_id", "outcome", "field_names", "fields", "log_id", "error"}`` with ``outcome``
-      ``"edited"`` or ``"failed"``, ``field_names`` the names sent, ``fields`` the fields Feishu echoed
-      (``[{"field_name", "value"}]``, ``None`` on failure), ``error`` ``None`` or
+      ``"edited"``, ``"failed"``, ``"unknown"`` or ``"not_sent"``, ``field_names`` the names sent, ``fields`` the
+      fields Feishu echoed (``[{"field_name", "value"}]``, ``None`` otherwise), ``error`` ``None`` or
       ``{"kind", "code", "message", "advice", "log_id", "permanent"}`` (module docstring).
-    * a batch: ``{"total", "counts": {"edited", "failed"}, "records": [...]}``, one record per input position
+    * a batch: ``{"total", "counts": {"edited", "failed", "unknown", "not_sent"}, "records": [...]}``, one record
+      per input position
       (the above plus ``"index"``), also pushed when the task fails.
     """
 
@@ -220,7 +255,12 @@ class EditOffboardingOperator(OffboardingOperatorBase):
         "offboardings": "json",
     }
     _action = "Edit"
-    _outcomes = (EDITED, FAILED)
+    _endpoint = "edit"
+    _outcomes = (EDITED, FAILED, UNKNOWN, NOT_SENT)
+    _unknown_advice = (
+        "Feishu may have applied this edit. Read the offboarding's fields back (hook.search_offboardings) before "
+        "sending it again: re-sending is only safe if nobody wrote a newer value since."
+    )
 
     def __init__(
         self,
@@ -296,7 +336,7 @@ class EditOffboardingOperator(OffboardingOperatorBase):
 
         single, ids = id_list(self.offboarding_id)
         if single:
-            offboarding_id = require_id("offboarding_id", ids[0])
+            offboarding_id = require_offboarding_id("offboarding_id", ids[0])
             update = self._normalize(self.update_data, f"offboarding {offboarding_id}")
             job = Job(0, offboarding_id, operator_id, update, [f.field_name for f in update])
             return Plan(single=True, jobs=[job], user_id_type=user_id_type)
@@ -305,9 +345,9 @@ class EditOffboardingOperator(OffboardingOperatorBase):
         jobs = []
         for index, raw in enumerate(ids):
             try:
-                offboarding_id = require_id("offboarding_id", raw, record=f"record {index}")
+                offboarding_id = require_offboarding_id("offboarding_id", raw, record=f"record {index}")
             except FeishuInvalidInputError as err:
-                jobs.append(Job(index, raw if isinstance(raw, str) else None, field_names=names, refused=err))
+                jobs.append(Job(index, _shown_id(raw), field_names=names, refused=err))
             else:
                 jobs.append(Job(index, offboarding_id, operator_id, update, names))
         return Plan(single=False, jobs=mark_duplicates(jobs), user_id_type=user_id_type)
@@ -315,7 +355,7 @@ class EditOffboardingOperator(OffboardingOperatorBase):
     def _entry_job(self, index: int, entry: Any, default_operator_id: str | None) -> Job:
         label = f"record {index}"
         raw_id = entry.get("offboarding_id") if isinstance(entry, dict) else None
-        known_id = raw_id.strip() if isinstance(raw_id, str) and raw_id.strip() else None
+        known_id = _shown_id(raw_id)
         try:
             if not isinstance(entry, dict):
                 raise FeishuInvalidInputError(
@@ -327,7 +367,7 @@ class EditOffboardingOperator(OffboardingOperatorBase):
                     f"{label}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: offboarding_id, update_data, "
                     "operator_id"
                 )
-            offboarding_id = require_id("offboarding_id", raw_id, record=label)
+            offboarding_id = require_offboarding_id("offboarding_id", raw_id, record=label)
             own_operator = entry.get("operator_id")
             operator_id = (
                 default_operator_id if own_operator is None else optional_id("operator_id", own_operator, record=label)
@@ -343,7 +383,7 @@ class EditOffboardingOperator(OffboardingOperatorBase):
             job.offboarding_id, job.update, operator_id=job.operator_id, user_id_type=user_id_type
         )
         echoed = [f.field_name for f in result.fields]
-        self.log.info(
+        self.log.debug(
             "Edited offboarding %s: fields %s (log id %s)",
             job.offboarding_id,
             ", ".join(job.field_names),
@@ -358,10 +398,10 @@ class EditOffboardingOperator(OffboardingOperatorBase):
     def _record(self, job: Job, exc: BaseException | None, success: dict[str, Any] | None) -> dict[str, Any]:
         base = {"offboarding_id": job.offboarding_id, "field_names": list(job.field_names)}
         if exc is not None or success is None:
-            error = error_info(exc) if exc is not None else None
+            error = error_info(exc, self._unknown_advice) if exc is not None else None
             return {
                 **base,
-                "outcome": FAILED,
+                "outcome": outcome_of(exc) if exc is not None else FAILED,
                 "fields": None,
                 "log_id": error["log_id"] if error else None,
                 "error": error,

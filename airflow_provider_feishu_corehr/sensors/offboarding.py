@@ -226,7 +226,11 @@ class OffboardingStatusSensor(BaseSensorOperator):
         """Poke (``poke``/``reschedule`` mode), or defer to the trigger at once (``deferrable=True``)."""
         watch = self._watch()
         if not self.deferrable:
-            return super().execute(context)
+            # The base poke loop, past its ExecutorSafeguard wrapper: this execute already passed it, and
+            # Airflow 2's safeguard mistakes a super().execute() for a call from outside the task and warns
+            # (apache/airflow#47511). __wrapped__ is the undecorated method (functools.wraps).
+            base_execute = getattr(BaseSensorOperator.execute, "__wrapped__", BaseSensorOperator.execute)
+            return base_execute(self, context)
         from airflow_provider_feishu_corehr.triggers.offboarding import OffboardingStatusTrigger
 
         self.log.info("Deferring: waiting for %s to reach %s.", watch.name, " or ".join(watch.targets))
@@ -256,14 +260,22 @@ class OffboardingStatusSensor(BaseSensorOperator):
         return max(left, _MIN_POKE_SECONDS)
 
     def _look(self, watch: Watch, seconds: float) -> dict[str, OffboardingRecord | None]:
-        """One look: one search per up to 100 employments (pages followed), bounded by ``seconds``."""
+        """One look: one search per up to 100 employments (pages followed), bounded by ``seconds``.
+
+        The searches' HTTP work (attempts, retries, backoff) ends by the client's ``deadline``; ``within`` bounds
+        the client-side limiter's waits (a slot further away is not booked: the poke reports why instead).
+        """
         from airflow_provider_feishu_corehr.client.lookup import employment_batches
         from airflow_provider_feishu_corehr.client.ratelimit import within
 
+        deadline = time.monotonic() + seconds
+        client = self.hook.get_conn()
         found: list[OffboardingRecord] = []
-        with self.hook.get_conn_within(seconds) as client, within(seconds):
+        with within(seconds):
             for batch in employment_batches(watch.employment_ids):
-                found.extend(client.search_offboardings(employment_ids=batch, user_id_type=watch.user_id_type))
+                found.extend(
+                    client.search_offboardings(employment_ids=batch, user_id_type=watch.user_id_type, deadline=deadline)
+                )
         return watch.pick(group_by_employment(found))
 
     def _after_look(self, due: float | None, watch: Watch) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from airflow_lanes import AIRFLOW_V3, xcom_entries
 from sensor_helpers import after_searches, run_in_mode, sensor_in_mode
 
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
@@ -90,18 +91,17 @@ def test_sensor_over_fifty_employments_in_dag_test(mode: str, feishu: FeishuEmul
     ids = _employments(feishu, 50)
     with after_searches(feishu, 3, lambda: _set_all(feishu, ids, "Approved")):
         dag_run = run_dag(DAG_FILE, f"feishu_sensor_many_{mode}", run_conf={"employment_ids": ids})
-    from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
     with create_session() as session:
         (ti,) = dag_run.get_task_instances(session=session)
         assert str(ti.state) == "success"
-        query = XComModel.get_many(run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=ti.task_id)
-        (row,) = session.scalars(query).all()
-        xcom = XComModel.deserialize_value(row)
+        task_id = ti.task_id
+    ((_, _, _, xcom),) = xcom_entries(dag_run, task_ids=task_id)
     out = logs()
     looks = len(re.findall(r"Still waiting for the most recent offboardings of 50 employments", out)) + 1
-    assert mode != "deferrable" or "running trigger in line" in out
+    if mode == "deferrable" and AIRFLOW_V3:  # Airflow 2's dag.test runs the trigger without a log line
+        assert "running trigger in line" in out
     assert feishu.request_count("search") == looks  # at most one search per look
     assert looks >= 4
     assert [r["employment_id"] for r in xcom] == ids
