@@ -48,6 +48,7 @@ class Job:
     update: list[FieldValue] = field(default_factory=list)
     field_names: list[str] = field(default_factory=list)
     refused: FeishuInvalidInputError | None = None
+    employment_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,13 @@ class OffboardingOperatorBase(BaseOperator):
     def _record(self, job: Job, exc: BaseException | None, success: dict[str, Any] | None) -> dict[str, Any]:
         raise NotImplementedError
 
+    def _prepare(self, plan: Plan) -> Plan:
+        """Hook before sending: read the records' current state (:mod:`.plan`); default: send as planned."""
+        return plan
+
+    def _review(self, plan: Plan, records: list[dict[str, Any]]) -> None:
+        """Hook after sending, before the outcome is reported: add the audit to ``records`` in place."""
+
     def _check_common_arguments(self) -> None:
         """Check ``max_workers``, and ``user_id_type`` and ``operator_id`` when they are not templated."""
         check_max_workers(self.max_workers)
@@ -142,6 +150,7 @@ class OffboardingOperatorBase(BaseOperator):
             plan = self._plan()
         except FeishuInvalidInputError as err:
             raise AirflowFailException(str(err)) from err
+        plan = self._prepare(plan)
         if plan.single and plan.jobs[0].refused is not None:
             raise AirflowFailException(str(plan.jobs[0].refused)) from plan.jobs[0].refused
         to_send = [job for job in plan.jobs if job.refused is None]
@@ -175,6 +184,7 @@ class OffboardingOperatorBase(BaseOperator):
             if not plan.single:
                 record = {"index": job.index, **record}
             records.append(record)
+        self._review(plan, records)
 
         if plan.single:
             value: dict[str, Any] = records[0]

@@ -32,7 +32,6 @@ from airflow_provider_feishu_corehr.client.fields import normalize_update_data
 from airflow_provider_feishu_corehr.client.validation import optional_id, require_id
 from airflow_provider_feishu_corehr.operators._base import (
     Job,
-    OffboardingOperatorBase,
     Plan,
     id_list,
     mark_duplicates,
@@ -43,21 +42,25 @@ from airflow_provider_feishu_corehr.operators._batch import (
     as_record_list,
     error_info,
 )
+from airflow_provider_feishu_corehr.operators._reading import ReadingOperatorBase
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from airflow.providers.common.compat.sdk import Context
+
     from airflow_provider_feishu_corehr.client.models import FieldValue
+    from airflow_provider_feishu_corehr.operators.plan import EditReview, RevokeReview
 
 __all__ = ["EditOffboardingOperator", "InvalidOperatorArgumentError", "RevokeOffboardingOperator"]
 
 REVOKED = "revoked"
 ALREADY_WITHDRAWN = "already_withdrawn"
 EDITED = "edited"
-_ENTRY_KEYS = frozenset({"offboarding_id", "update_data", "operator_id"})
+_ENTRY_KEYS = frozenset({"offboarding_id", "update_data", "operator_id", "employment_id"})
 
 
-class RevokeOffboardingOperator(OffboardingOperatorBase):
+class RevokeOffboardingOperator(ReadingOperatorBase):
     """Revoke (withdraw) Feishu People offboardings: one record, or many in one task.
 
     Calls ``POST /open-apis/corehr/v2/offboardings/revoke`` through :class:`FeishuHook`. Revoking a record that is
@@ -76,6 +79,15 @@ class RevokeOffboardingOperator(OffboardingOperatorBase):
     :param max_workers: records sent concurrently in a batch (1-32, default 4). Throughput stays within the
         endpoint's rate limit through the client's process-wide limiter.
     :param feishu_conn_id: the Feishu connection (conn type ``feishu``). (templated)
+    :param offboardings: instead of ``offboarding_id``, records ``{"offboarding_id": str, "employment_id": str
+        (optional), "operator_id": str (optional)}`` (also JSON array text or an upstream ``XComArg``); the
+        ``employment_id`` lets ``dry_run`` and ``plan`` read the record's current status. (templated)
+    :param dry_run: make a plan and write nothing: each record's current status and whether it would be revoked
+        (``action`` ``revoke``), skipped (already ``Withdrawn``, or ``Rejected``: Feishu refuses those) or refused
+        (bad input, which fails the task after the plan was pushed). See ``docs/plan-apply.md``.
+    :param plan: apply a plan made by ``dry_run=True`` (its XCom) instead of ``offboarding_id``: the records it
+        says to revoke are revoked; a record whose status moved since the plan fails with outcome ``conflict``
+        (one already ``Withdrawn`` is ``skipped``). (templated)
 
     XCom (``return_value``), JSON only:
 
@@ -86,24 +98,42 @@ class RevokeOffboardingOperator(OffboardingOperatorBase):
       per input position (the above plus ``"index"``), also pushed when the task fails.
     """
 
-    template_fields: Sequence[str] = ("offboarding_id", "operator_id", "user_id_type", "feishu_conn_id")
-    template_fields_renderers: ClassVar[dict[str, str]] = {"offboarding_id": "json"}
+    template_fields: Sequence[str] = (
+        "offboarding_id",
+        "offboardings",
+        "plan",
+        "operator_id",
+        "user_id_type",
+        "feishu_conn_id",
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {
+        "offboarding_id": "json",
+        "offboardings": "json",
+        "plan": "json",
+    }
     _action = "Revoke"
+    _kind = "revoke"
     _outcomes = (REVOKED, ALREADY_WITHDRAWN, FAILED)
 
     def __init__(
         self,
         *,
-        offboarding_id: str | Sequence[str],
+        offboarding_id: str | Sequence[str] | None = None,
         operator_id: str | None = None,
         user_id_type: str | None = None,
         fail_if_already_withdrawn: bool = False,
         max_workers: int = 4,
         feishu_conn_id: str = "feishu_default",
+        offboardings: Any = None,
+        dry_run: bool = False,
+        plan: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.offboarding_id = offboarding_id
+        self.offboardings = offboardings
+        self.plan_only = dry_run  # BaseOperator.dry_run is a method: the flag is kept as plan_only
+        self.plan = plan
         self.operator_id = operator_id
         self.user_id_type = user_id_type
         self.fail_if_already_withdrawn = fail_if_already_withdrawn
@@ -118,12 +148,24 @@ class RevokeOffboardingOperator(OffboardingOperatorBase):
             raise FeishuInvalidInputError(
                 f"fail_if_already_withdrawn must be True or False; got {type(self.fail_if_already_withdrawn).__name__}"
             )
-        if all(is_static(a) for a in (self.offboarding_id, self.user_id_type, self.operator_id)):
+        self._check_plan_arguments(self.offboarding_id, self.offboardings)
+        if self.plan is None and self.offboardings is not None and self.offboarding_id is not None:
+            raise FeishuInvalidInputError("give either offboarding_id or offboardings, not both")
+        arguments = (self.offboarding_id, self.offboardings, self.plan, self.user_id_type, self.operator_id)
+        if all(is_static(a) for a in arguments):
             self._check_static()
 
     def _plan(self) -> Plan:
+        if self.plan is not None:
+            return self._planned()
         user_id_type = user_id_type_or_none(self.user_id_type)
         operator_id = optional_id("operator_id", self.operator_id)
+        if self.offboardings is not None:
+            from airflow_provider_feishu_corehr.operators._plandoc import revoke_entry_job
+
+            entries = as_record_list("offboardings", self.offboardings)
+            jobs = [revoke_entry_job(i, entry, operator_id) for i, entry in enumerate(entries)]
+            return Plan(single=False, jobs=mark_duplicates(jobs), user_id_type=user_id_type)
         single, ids = id_list(self.offboarding_id)
         jobs = []
         for index, raw in enumerate(ids):
@@ -135,8 +177,28 @@ class RevokeOffboardingOperator(OffboardingOperatorBase):
                 jobs.append(Job(index, offboarding_id, operator_id=operator_id))
         return Plan(single=single, jobs=mark_duplicates(jobs), user_id_type=user_id_type)
 
+    def _new_reader(self, plan: Plan) -> RevokeReview | None:
+        if not self.plan_only and self.plan is None:
+            return None
+        from airflow_provider_feishu_corehr.operators.plan import RevokeReview
+
+        return RevokeReview(self.hook, plan.user_id_type, planned=self._planned_records())
+
+    def _document(self, plan: Plan) -> dict[str, Any]:
+        from airflow_provider_feishu_corehr.operators._plandoc import revoke_plan
+        from airflow_provider_feishu_corehr.operators.plan import RevokeReview
+
+        assert isinstance(self._reader, RevokeReview)
+        return revoke_plan(plan.jobs, self._reader, plan.user_id_type, error_info)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        return self._make_plan(context) if self.plan_only else super().execute(context)
+
     def _send(self, job: Job, user_id_type: str | None) -> dict[str, Any]:
         assert job.offboarding_id is not None
+        skipped = self._skip(job)
+        if skipped is not None:
+            return skipped
         result = self.hook.revoke_offboarding(
             job.offboarding_id, operator_id=job.operator_id, user_id_type=user_id_type
         )
@@ -167,7 +229,7 @@ class RevokeOffboardingOperator(OffboardingOperatorBase):
         return {"offboarding_id": job.offboarding_id, **success, "error": None}
 
 
-class EditOffboardingOperator(OffboardingOperatorBase):
+class EditOffboardingOperator(ReadingOperatorBase):
     """Edit fields of Feishu People offboardings: one record, the same change on many, or a list of changes.
 
     Calls ``POST /open-apis/corehr/v2/offboardings/edit`` through :class:`FeishuHook`. Python values are converted
@@ -195,6 +257,23 @@ class EditOffboardingOperator(OffboardingOperatorBase):
     :param max_workers: records sent concurrently in a batch (1-32, default 4). Throughput stays within the
         endpoint's rate limit through the client's process-wide limiter.
     :param feishu_conn_id: the Feishu connection (conn type ``feishu``). (templated)
+    :param employment_id: the employment of a single ``offboarding_id``, so that its current values can be read
+        (``only_changed``, ``dry_run``, ``verify``); records of ``offboardings`` carry their own
+        ``employment_id`` key. (templated)
+    :param only_changed: read each record's current values first (one search per up to 100 employment ids) and
+        send only the fields that differ; a record whose fields all hold their value already is not sent
+        (outcome ``unchanged``). A field whose current value cannot be read is ``unknown`` and is sent.
+    :param dry_run: make a plan and write nothing: the XCom is the plan (per record and field: before, after,
+        ``changed`` / ``unchanged`` / ``unknown``). Refused records fail the task after the plan was pushed.
+    :param plan: apply a plan made by ``dry_run=True`` (its XCom) instead of the record arguments: exactly its
+        fields are written; a record whose current value moved since the plan fails with outcome ``conflict``
+        and is not written; one that already holds the planned values is ``unchanged``. (templated)
+    :param verify: after writing, read back the records whose outcome is ``edited`` or ``unknown`` and report
+        per field ``verified`` / ``mismatch`` / ``unknown``; a mismatch fails the task after the XCom was pushed.
+
+    With ``only_changed``, ``plan`` or ``verify`` each record also carries ``employment_id``, ``status``,
+    ``changes`` (per field ``{"field_name", "before", "after", "change", "reason"}``), ``verify`` and
+    ``verification``; see ``docs/plan-apply.md``.
 
     XCom (``return_value``), JSON only:
 
@@ -210,6 +289,8 @@ class EditOffboardingOperator(OffboardingOperatorBase):
         "offboarding_id",
         "update_data",
         "offboardings",
+        "employment_id",
+        "plan",
         "operator_id",
         "user_id_type",
         "feishu_conn_id",
@@ -218,8 +299,10 @@ class EditOffboardingOperator(OffboardingOperatorBase):
         "offboarding_id": "json",
         "update_data": "json",
         "offboardings": "json",
+        "plan": "json",
     }
     _action = "Edit"
+    _kind = "edit"
     _outcomes = (EDITED, FAILED)
 
     def __init__(
@@ -233,11 +316,21 @@ class EditOffboardingOperator(OffboardingOperatorBase):
         timezone: str | dt.tzinfo | None = None,
         max_workers: int = 4,
         feishu_conn_id: str = "feishu_default",
+        employment_id: str | None = None,
+        only_changed: bool = False,
+        dry_run: bool = False,
+        plan: Any = None,
+        verify: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.offboarding_id = offboarding_id
         self.update_data = update_data
+        self.employment_id = employment_id
+        self.only_changed = only_changed
+        self.plan_only = dry_run  # BaseOperator.dry_run is a method: the flag is kept as plan_only
+        self.plan = plan
+        self.verify = verify
         self.offboardings = offboardings
         self.operator_id = operator_id
         self.user_id_type = user_id_type
@@ -249,15 +342,34 @@ class EditOffboardingOperator(OffboardingOperatorBase):
 
     def _check_arguments(self) -> None:
         self._check_common_arguments()
+        for name in ("only_changed", "verify"):
+            if not isinstance(getattr(self, name), bool):
+                raise FeishuInvalidInputError(f"{name} must be True or False; got {type(getattr(self, name)).__name__}")
+        self._check_plan_arguments(self.offboarding_id, self.update_data, self.offboardings, self.employment_id)
         self._check_shape()
         self._tz()
-        arguments = (self.offboarding_id, self.update_data, self.offboardings, self.operator_id, self.user_id_type)
+        arguments = (
+            self.offboarding_id,
+            self.update_data,
+            self.offboardings,
+            self.operator_id,
+            self.user_id_type,
+            self.employment_id,
+            self.plan,
+        )
         if all(is_static(a) for a in arguments):
             self._check_static()
         elif self.offboardings is None and is_static(self.update_data):
             self._normalize(self.update_data, "update_data")
 
     def _check_shape(self) -> None:
+        if self.plan is not None:
+            return
+        single = self.offboardings is None and isinstance(self.offboarding_id, str)
+        if self.employment_id is not None and not single:
+            raise FeishuInvalidInputError(
+                "employment_id goes with a single offboarding_id; records of offboardings carry their own employment_id"
+            )
         if self.offboardings is not None:
             if self.offboarding_id is not None or self.update_data is not None:
                 raise FeishuInvalidInputError("give either offboardings, or offboarding_id with update_data, not both")
@@ -285,6 +397,8 @@ class EditOffboardingOperator(OffboardingOperatorBase):
 
     def _plan(self) -> Plan:
         self._check_shape()
+        if self.plan is not None:
+            return self._planned()
         user_id_type = user_id_type_or_none(self.user_id_type)
         operator_id = optional_id("operator_id", self.operator_id)
         if self.offboardings is not None:
@@ -298,7 +412,9 @@ class EditOffboardingOperator(OffboardingOperatorBase):
         if single:
             offboarding_id = require_id("offboarding_id", ids[0])
             update = self._normalize(self.update_data, f"offboarding {offboarding_id}")
-            job = Job(0, offboarding_id, operator_id, update, [f.field_name for f in update])
+            employment_id = optional_id("employment_id", self.employment_id)
+            names = [f.field_name for f in update]
+            job = Job(0, offboarding_id, operator_id, update, names, employment_id=employment_id)
             return Plan(single=True, jobs=[job], user_id_type=user_id_type)
         update = self._normalize(self.update_data, "update_data (shared by every offboarding_id)")
         names = [f.field_name for f in update]
@@ -325,20 +441,55 @@ class EditOffboardingOperator(OffboardingOperatorBase):
             if unknown:
                 raise FeishuInvalidInputError(
                     f"{label}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: offboarding_id, update_data, "
-                    "operator_id"
+                    "operator_id, employment_id"
                 )
             offboarding_id = require_id("offboarding_id", raw_id, record=label)
             own_operator = entry.get("operator_id")
             operator_id = (
                 default_operator_id if own_operator is None else optional_id("operator_id", own_operator, record=label)
             )
+            employment_id = optional_id("employment_id", entry.get("employment_id"), record=label)
             update = self._normalize(entry.get("update_data"), f"{label} (offboarding {offboarding_id})")
         except FeishuInvalidInputError as err:
             return Job(index, known_id, refused=err)
-        return Job(index, offboarding_id, operator_id, update, [f.field_name for f in update])
+        names = [f.field_name for f in update]
+        return Job(index, offboarding_id, operator_id, update, names, employment_id=employment_id)
+
+    def _new_reader(self, plan: Plan) -> EditReview | None:
+        if not (self.only_changed or self.plan_only or self.plan is not None):
+            return None
+        from airflow_provider_feishu_corehr.operators.plan import EditReview
+
+        planned = self._planned_records()
+        return EditReview(self.hook, plan.user_id_type, only_changed=True, planned=planned)
+
+    def _document(self, plan: Plan) -> dict[str, Any]:
+        from airflow_provider_feishu_corehr.operators._plandoc import edit_plan
+        from airflow_provider_feishu_corehr.operators.plan import EditReview
+
+        assert isinstance(self._reader, EditReview)
+        return edit_plan(plan.jobs, self._reader, plan.user_id_type, error_info)
+
+    def _review(self, plan: Plan, records: list[dict[str, Any]]) -> None:
+        super()._review(plan, records)
+        if self.verify:
+            from airflow_provider_feishu_corehr.operators.plan import verify_records
+
+            verify_records(self.hook, plan.user_id_type, plan.jobs, records)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        if self.plan_only:
+            return self._make_plan(context)
+        value = super().execute(context)
+        from airflow_provider_feishu_corehr.operators.plan import check_verified
+
+        return check_verified(value, self._action, lambda: self._push(context, value))
 
     def _send(self, job: Job, user_id_type: str | None) -> dict[str, Any]:
         assert job.offboarding_id is not None
+        skipped = self._skip(job)
+        if skipped is not None:
+            return skipped
         result = self.hook.edit_offboarding(
             job.offboarding_id, job.update, operator_id=job.operator_id, user_id_type=user_id_type
         )
