@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from airflow_provider_feishu_corehr.client.codes import NEED_TOKEN, RATE_LIMITED, Endpoint
 from airflow_provider_feishu_corehr.testing import wire
-from airflow_provider_feishu_corehr.testing.faults import FaultPlan, fault_response
+from airflow_provider_feishu_corehr.testing.faults import PROCESSING_KINDS, FaultPlan, fault_response, process_with
 from airflow_provider_feishu_corehr.testing.handlers import Call, edit, revoke, search, token
 from airflow_provider_feishu_corehr.testing.observe import RequestLog, RequestRecord
 
@@ -87,7 +87,9 @@ class Service:
         fault = self.faults.take(endpoint.value)
         if fault is not None and fault.kind == "delay":
             self.stopping.wait(float(fault.params.get("seconds", 2.0)))
-        if fault is not None and fault.kind != "delay" and not fault.params.get("after_processing"):
+        if fault is not None and fault.kind in PROCESSING_KINDS:
+            response = process_with(fault, call, self._process)
+        elif fault is not None and fault.kind != "delay" and not fault.params.get("after_processing"):
             response = fault_response(fault, endpoint, log_id, self._limit(endpoint))
         else:
             response = self._process(call)
