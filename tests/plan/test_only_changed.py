@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
 from airflow_provider_feishu_corehr.operators.offboarding import EditOffboardingOperator
 
 if TYPE_CHECKING:
+    import pytest
     from plan_helpers import Batch
 
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
