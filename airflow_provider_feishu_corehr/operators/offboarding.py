@@ -191,9 +191,6 @@ class RevokeOffboardingOperator(ReadingOperatorBase):
         assert isinstance(self._reader, RevokeReview)
         return revoke_plan(plan.jobs, self._reader, plan.user_id_type, error_info)
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        return self._make_plan(context) if self.plan_only else super().execute(context)
-
     def _send(self, job: Job, user_id_type: str | None) -> dict[str, Any]:
         assert job.offboarding_id is not None
         skipped = self._skip(job)
@@ -359,7 +356,7 @@ class EditOffboardingOperator(ReadingOperatorBase):
         )
         if all(is_static(a) for a in arguments):
             self._check_static()
-        elif self.offboardings is None and is_static(self.update_data):
+        elif self.plan is None and self.offboardings is None and is_static(self.update_data):
             self._normalize(self.update_data, "update_data")
 
     def _check_shape(self) -> None:
@@ -477,10 +474,7 @@ class EditOffboardingOperator(ReadingOperatorBase):
 
             verify_records(self.hook, plan.user_id_type, plan.jobs, records)
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        if self.plan_only:
-            return self._make_plan(context)
-        value = super().execute(context)
+    def _after(self, context: Context, value: dict[str, Any]) -> dict[str, Any]:
         from airflow_provider_feishu_corehr.operators.plan import check_verified
 
         return check_verified(value, self._action, lambda: self._push(context, value))

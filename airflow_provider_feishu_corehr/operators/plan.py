@@ -98,6 +98,8 @@ class EditReview:
     :param planned: the plan's records by index when applying a plan (implies ``only_changed``).
     """
 
+    outcomes = (UNCHANGED_OUTCOME, CONFLICT)
+
     def __init__(
         self,
         searcher: Searcher,
@@ -239,6 +241,8 @@ class RevokeReview:
     :param user_id_type: id type of the employment ids.
     :param planned: the plan's records by index when applying a plan.
     """
+
+    outcomes = (SKIPPED, CONFLICT)
 
     def __init__(
         self, searcher: Searcher, user_id_type: str | None, *, planned: Mapping[int, Mapping[str, Any]] | None = None

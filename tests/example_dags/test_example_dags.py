@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import airflow
 import pytest
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
 
+AIRFLOW_V_3_1_PLUS = tuple(int(p) for p in airflow.__version__.split(".")[:2]) >= (3, 1)
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
 LIFECYCLE = EXAMPLES / "example_feishu_offboarding_lifecycle.py"
 BATCH = EXAMPLES / "example_feishu_batch_corrections.py"
@@ -35,6 +37,8 @@ DAG_IDS = {
     "example_feishu_batch_corrections_mapped",
     "example_feishu_wait_until_offboarded",
 }
+if AIRFLOW_V_3_1_PLUS:  # the plan/approve/apply example needs the human-in-the-loop ApprovalOperator
+    DAG_IDS.add("example_feishu_plan_approve_apply")
 
 
 def _load(path: Path) -> ModuleType:

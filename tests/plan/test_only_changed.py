@@ -44,7 +44,7 @@ def test_same_corrections_twice_write_nothing_the_second_time(
     second = _edit(records, context)
     assert feishu.request_count("edit") == 0
     assert feishu.request_count("search") == 1
-    assert second["counts"] == {"edited": 0, "failed": 0, "unchanged": 5}
+    assert second["counts"] == {"edited": 0, "failed": 0, "unchanged": 5, "conflict": 0}
     assert {r["outcome"] for r in second["records"]} == {"unchanged"}
     assert all(r["log_id"] is None and r["field_names"] == [] for r in second["records"])
     assert {c["change"] for r in second["records"] for c in r["changes"]} == {"unchanged"}
