@@ -25,7 +25,11 @@ from _airflow_home import use_temporary_airflow_home
 
 use_temporary_airflow_home()
 
-CURRENT = {"handover_note__c": "Handover to the platform team", "severance_months__c": 2, "reason": "reason_personal"}
+CURRENT: dict[str, Any] = {
+    "handover_note__c": "Handover to the platform team",
+    "severance_months__c": 2,
+    "reason": "reason_personal",
+}
 
 
 def _run(records: int, differ: float, scale: int, workers: int, *, only_changed: bool) -> dict[str, Any]:
