@@ -35,9 +35,35 @@ REVOKE = "revoke"
 NONE = "none"
 SKIP = "skip"
 REFUSED = "refused"
-_REVOKE_KEYS = frozenset({"offboarding_id", "employment_id", "operator_id"})
+REVOKE_KEYS = ("offboarding_id", "employment_id", "operator_id")
+EDIT_KEYS = ("offboarding_id", "update_data", "operator_id", "employment_id")
 _SHOWN_ROWS = 50
 _SHOWN_CHARS = 60
+
+
+def _record(job: Job, status: str | None, action: str, describe: Callable[[BaseException], Any]) -> dict[str, Any]:
+    return {
+        "index": job.index,
+        "offboarding_id": job.offboarding_id,
+        "employment_id": job.employment_id,
+        "operator_id": job.operator_id,
+        "status": status,
+        "action": REFUSED if job.refused is not None else action,
+        "error": describe(job.refused) if job.refused is not None else None,
+    }
+
+
+def _document(
+    kind: str, user_id_type: str | None, records: list[dict[str, Any]], actions: tuple[str, ...]
+) -> dict[str, Any]:
+    return {
+        "plan": kind,
+        "version": VERSION,
+        "user_id_type": user_id_type,
+        "total": len(records),
+        "counts": _counts(records, actions),
+        "records": records,
+    }
 
 
 def edit_plan(
@@ -50,59 +76,30 @@ def edit_plan(
     :param user_id_type: id type of the employment and operator ids.
     :param describe: turns a refusal into its XCom error object.
     """
-    records = []
-    for job in jobs:
-        action = REFUSED if job.refused is not None else (NONE if job.index in review.unchanged else EDIT)
-        records.append(
-            {
-                "index": job.index,
-                "offboarding_id": job.offboarding_id,
-                "employment_id": job.employment_id,
-                "operator_id": job.operator_id,
-                "status": review.status(job),
-                "action": action,
-                "changes": review.changes.get(job.index),
-                "error": describe(job.refused) if job.refused is not None else None,
-            }
-        )
-    return {
-        "plan": EDIT,
-        "version": VERSION,
-        "user_id_type": user_id_type,
-        "total": len(records),
-        "counts": _counts(records, (EDIT, NONE, REFUSED)),
-        "fields": field_counts(records, "change", (CHANGED, UNCHANGED, UNKNOWN)),
-        "records": records,
-    }
+    records = [
+        {
+            **_record(job, review.status(job), NONE if job.index in review.unchanged else EDIT, describe),
+            "changes": review.changes.get(job.index),
+        }
+        for job in jobs
+    ]
+    document = _document(EDIT, user_id_type, records, (EDIT, NONE, REFUSED))
+    document["fields"] = field_counts(records, "change", (CHANGED, UNCHANGED, UNKNOWN))
+    return document
 
 
 def revoke_plan(
     jobs: list[Job], review: RevokeReview, user_id_type: str | None, describe: Callable[[BaseException], Any]
 ) -> dict[str, Any]:
     """The plan of a revoke batch after :meth:`RevokeReview.prepare` (parameters as :func:`edit_plan`)."""
-    records = []
-    for job in jobs:
-        action = REFUSED if job.refused is not None else (SKIP if job.index in review.skipped else REVOKE)
-        records.append(
-            {
-                "index": job.index,
-                "offboarding_id": job.offboarding_id,
-                "employment_id": job.employment_id,
-                "operator_id": job.operator_id,
-                "status": review.statuses.get(job.index),
-                "action": action,
-                "reason": review.skipped.get(job.index),
-                "error": describe(job.refused) if job.refused is not None else None,
-            }
-        )
-    return {
-        "plan": REVOKE,
-        "version": VERSION,
-        "user_id_type": user_id_type,
-        "total": len(records),
-        "counts": _counts(records, (REVOKE, SKIP, REFUSED)),
-        "records": records,
-    }
+    records = [
+        {
+            **_record(job, review.statuses.get(job.index), SKIP if job.index in review.skipped else REVOKE, describe),
+            "reason": review.skipped.get(job.index),
+        }
+        for job in jobs
+    ]
+    return _document(REVOKE, user_id_type, records, (REVOKE, SKIP, REFUSED))
 
 
 def _counts(records: list[dict[str, Any]], actions: tuple[str, ...]) -> dict[str, int]:
@@ -171,6 +168,39 @@ def planned_job(record: dict[str, Any], kind: str) -> Job:
     return Job(index, offboarding_id, operator_id, update, [f.field_name for f in update], employment_id=employment_id)
 
 
+def known_id(entry: Any) -> str | None:
+    """The usable ``offboarding_id`` of a record as given (to name it even when the record is refused)."""
+    raw = entry.get("offboarding_id") if isinstance(entry, dict) else None
+    return raw.strip() if isinstance(raw, str) and raw.strip() else None
+
+
+def entry_ids(
+    entry: Any, *, label: str, keys: tuple[str, ...], default_operator_id: str | None
+) -> tuple[str, str | None, str | None]:
+    """Check one record of ``offboardings`` and return its ``(offboarding_id, employment_id, operator_id)``.
+
+    :param entry: the record as given: a mapping with ``offboarding_id`` and only the ``keys``.
+    :param label: e.g. ``"record 3"``, put in front of messages.
+    :param keys: the allowed keys, ``offboarding_id`` first.
+    :param default_operator_id: the operator's ``operator_id`` for records without their own.
+    :raises FeishuInvalidInputError: naming the record and the rule.
+    """
+    if not isinstance(entry, dict):
+        raise FeishuInvalidInputError(
+            f"{label}: must be a mapping with {' and '.join(keys[:2])}, got {type(entry).__name__}"
+        )
+    unknown = sorted(map(str, set(entry) - set(keys)))
+    if unknown:
+        raise FeishuInvalidInputError(
+            f"{label}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(keys)}"
+        )
+    offboarding_id = require_id("offboarding_id", entry.get("offboarding_id"), record=label)
+    employment_id = optional_id("employment_id", entry.get("employment_id"), record=label)
+    own = entry.get("operator_id")
+    operator_id = default_operator_id if own is None else optional_id("operator_id", own, record=label)
+    return offboarding_id, employment_id, operator_id
+
+
 def revoke_entry_job(index: int, entry: Any, default_operator_id: str | None) -> Job:
     """The job of one revoke record ``{"offboarding_id", "employment_id"?, "operator_id"?}``; a bad one is refused.
 
@@ -178,26 +208,11 @@ def revoke_entry_job(index: int, entry: Any, default_operator_id: str | None) ->
     :param entry: the record as given.
     :param default_operator_id: the operator's ``operator_id`` for records without their own.
     """
-    label = f"record {index}"
-    raw_id = entry.get("offboarding_id") if isinstance(entry, dict) else None
-    known_id = raw_id.strip() if isinstance(raw_id, str) and raw_id.strip() else None
     try:
-        if not isinstance(entry, dict):
-            raise FeishuInvalidInputError(
-                f"{label}: must be a mapping with offboarding_id (and employment_id), got {type(entry).__name__}"
-            )
-        unknown = sorted(map(str, set(entry) - _REVOKE_KEYS))
-        if unknown:
-            raise FeishuInvalidInputError(
-                f"{label}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: offboarding_id, employment_id, "
-                "operator_id"
-            )
-        offboarding_id = require_id("offboarding_id", raw_id, record=label)
-        employment_id = optional_id("employment_id", entry.get("employment_id"), record=label)
-        own = entry.get("operator_id")
-        operator_id = default_operator_id if own is None else optional_id("operator_id", own, record=label)
+        ids = entry_ids(entry, label=f"record {index}", keys=REVOKE_KEYS, default_operator_id=default_operator_id)
     except FeishuInvalidInputError as err:
-        return Job(index, known_id, refused=err)
+        return Job(index, known_id(entry), refused=err)
+    offboarding_id, employment_id, operator_id = ids
     return Job(index, offboarding_id, operator_id, employment_id=employment_id)
 
 

@@ -57,7 +57,6 @@ __all__ = ["EditOffboardingOperator", "InvalidOperatorArgumentError", "RevokeOff
 REVOKED = "revoked"
 ALREADY_WITHDRAWN = "already_withdrawn"
 EDITED = "edited"
-_ENTRY_KEYS = frozenset({"offboarding_id", "update_data", "operator_id", "employment_id"})
 
 
 class RevokeOffboardingOperator(ReadingOperatorBase):
@@ -426,29 +425,15 @@ class EditOffboardingOperator(ReadingOperatorBase):
         return Plan(single=False, jobs=mark_duplicates(jobs), user_id_type=user_id_type)
 
     def _entry_job(self, index: int, entry: Any, default_operator_id: str | None) -> Job:
+        from airflow_provider_feishu_corehr.operators._plandoc import EDIT_KEYS, entry_ids, known_id
+
         label = f"record {index}"
-        raw_id = entry.get("offboarding_id") if isinstance(entry, dict) else None
-        known_id = raw_id.strip() if isinstance(raw_id, str) and raw_id.strip() else None
         try:
-            if not isinstance(entry, dict):
-                raise FeishuInvalidInputError(
-                    f"{label}: must be a mapping with offboarding_id and update_data, got {type(entry).__name__}"
-                )
-            unknown = sorted(map(str, set(entry) - _ENTRY_KEYS))
-            if unknown:
-                raise FeishuInvalidInputError(
-                    f"{label}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: offboarding_id, update_data, "
-                    "operator_id, employment_id"
-                )
-            offboarding_id = require_id("offboarding_id", raw_id, record=label)
-            own_operator = entry.get("operator_id")
-            operator_id = (
-                default_operator_id if own_operator is None else optional_id("operator_id", own_operator, record=label)
-            )
-            employment_id = optional_id("employment_id", entry.get("employment_id"), record=label)
+            ids = entry_ids(entry, label=label, keys=EDIT_KEYS, default_operator_id=default_operator_id)
+            offboarding_id, employment_id, operator_id = ids
             update = self._normalize(entry.get("update_data"), f"{label} (offboarding {offboarding_id})")
         except FeishuInvalidInputError as err:
-            return Job(index, known_id, refused=err)
+            return Job(index, known_id(entry), refused=err)
         names = [f.field_name for f in update]
         return Job(index, offboarding_id, operator_id, update, names, employment_id=employment_id)
 
