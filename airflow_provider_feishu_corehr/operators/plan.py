@@ -164,8 +164,7 @@ class EditReview:
             if job.index in self.unchanged and record.get("error") is None:
                 record.update(outcome=UNCHANGED_OUTCOME, fields=[], log_id=None)
             if isinstance(job.refused, PlanConflictError):
-                record["outcome"] = CONFLICT
-                record["conflict"] = job.refused.moved
+                record.update(outcome=CONFLICT, conflict=job.refused.moved, field_names=[])
 
 
 def verify_records(

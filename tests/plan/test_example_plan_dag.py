@@ -51,9 +51,9 @@ class Reviewer:
         from airflow.models.hitl import HITLDetail
         from airflow.models.taskinstance import TaskInstance
         from airflow.utils.session import create_session
-        from airflow.utils.state import TaskInstanceState
         from sqlalchemy import select
 
+        waiting_states = _waiting_states()
         deadline = time.monotonic() + 120
         while not stop.is_set():
             if time.monotonic() > deadline:
@@ -62,7 +62,7 @@ class Reviewer:
                 query = select(TaskInstance).where(
                     TaskInstance.dag_id == DAG_ID,
                     TaskInstance.task_id == "approve_plan",
-                    TaskInstance.state == TaskInstanceState.AWAITING_INPUT,
+                    TaskInstance.state.in_(waiting_states),
                 )
                 waiting = session.scalars(query).first()
                 if waiting is not None:
@@ -90,9 +90,16 @@ def _fail_waiting_task() -> None:
     with create_session() as session:
         session.execute(
             update(TaskInstance)
-            .where(TaskInstance.dag_id == DAG_ID, TaskInstance.state == TaskInstanceState.AWAITING_INPUT)
+            .where(TaskInstance.dag_id == DAG_ID, TaskInstance.state.in_(_waiting_states()))
             .values(state=TaskInstanceState.FAILED)
         )
+
+
+def _waiting_states() -> list[Any]:
+    """Airflow 3.3 parks a human-in-the-loop task in ``awaiting_input``; 3.1 and 3.2 defer it to a trigger."""
+    from airflow.utils.state import TaskInstanceState
+
+    return [s for s in (getattr(TaskInstanceState, "AWAITING_INPUT", None), TaskInstanceState.DEFERRED) if s]
 
 
 class _User:
