@@ -115,7 +115,6 @@ class EditReview:
         self.current: dict[str, CurrentOffboarding] = {}
         self.changes: dict[int, list[dict[str, Any]]] = {}
         self.unchanged: set[int] = set()
-        self.jobs: dict[int, Job] = {}
 
     def _read(self, jobs: list[Job]) -> dict[str, CurrentOffboarding]:
         ids = [job.employment_id for job in jobs if job.refused is None and job.employment_id]
@@ -129,13 +128,7 @@ class EditReview:
     def prepare(self, jobs: list[Job]) -> list[Job]:
         """Read the current values and return the jobs to send (fields trimmed, conflicts refused)."""
         self.current = self._read(jobs)
-        prepared = []
-        for job in jobs:
-            if job.refused is None:
-                job = self._prepare_one(job)
-            self.jobs[job.index] = job
-            prepared.append(job)
-        return prepared
+        return [job if job.refused is not None else self._prepare_one(job) for job in jobs]
 
     def _prepare_one(self, job: Job) -> Job:
         rows = [
