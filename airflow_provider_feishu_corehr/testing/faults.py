@@ -195,9 +195,9 @@ def process_with(fault: Fault, call: Any, process: Callable[[Any], wire.Response
         with store.lock:
             saved = {r.offboarding_id: copy.deepcopy(r) for r in store.records()}
             response = process(call)
-            for record in store.records():
-                if record.offboarding_id in saved:
-                    vars(record).update(vars(saved[record.offboarding_id]))
+            record = store.get(call.offboarding_id or "")
+            if record is not None and record.offboarding_id in saved:  # undo this request's change only
+                vars(record).update(vars(saved[record.offboarding_id]))
         return response
     response = process(call)
     if response.code != 0:

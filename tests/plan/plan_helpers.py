@@ -9,7 +9,7 @@ if TYPE_CHECKING:
 
 # Current values of every batch record (flat emulator form); the corrections below change some of them.
 BASE_VALUES: dict[str, Any] = {
-    "offboarding_date": "2026-06-30",
+    "offboarding_date": "2027-06-30",
     "reason": "reason_personal",
     "retain_account": False,
     "reason_explanation": "Moving to another city.",

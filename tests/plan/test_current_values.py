@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 # What a DAG author writes for each field, equal to the batch records' current values (conftest.BASE_VALUES).
 SAME_AS_CURRENT: dict[str, Any] = {
-    "offboarding_date": dt.date(2026, 6, 30),
+    "offboarding_date": dt.date(2027, 6, 30),
     "reason": "reason_personal",
     "retain_account": False,
     "reason_explanation": "Moving to another city.",
@@ -51,7 +51,7 @@ def test_every_comparable_field_reads_back_in_the_wire_form_fields_py_produces(b
         reading = record.read(name)
         assert reading.reason is None, name
         assert same(reading, to_wire_value(value)) is True, name
-    assert record.read("offboarding_date").value == "2026-06-30"
+    assert record.read("offboarding_date").value == "2027-06-30"
     assert record.read("exit_tags__c").value == '["tag_alumni","tag_rehire_ok"]'  # the compact JSON fields.py sends
     assert record.read("retain_account").value == "false"  # a JSON boolean in search
     assert record.read("reason").value == "reason_personal"  # an enum object in search
@@ -63,7 +63,7 @@ def test_a_different_value_is_not_equal(batch: Batch) -> None:
     assert same(record.read("severance_months__c"), "3") is False
     assert same(record.read("severance_months__c"), "2.0") is True  # numbers compare by value
     assert same(record.read("exit_tags__c"), '["tag_rehire_ok","tag_alumni"]') is False  # order is not guessed
-    assert same(record.read("offboarding_date"), "2026-07-01") is False
+    assert same(record.read("offboarding_date"), "2027-07-01") is False
 
 
 def test_unreadable_fields_are_unknown_never_equal(feishu: FeishuEmulator, batch: Batch) -> None:

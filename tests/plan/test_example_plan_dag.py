@@ -160,7 +160,9 @@ def test_approved_plan_is_applied_and_reported(feishu_connection: FeishuEmulator
     plan = xcoms["plan_corrections"]
     assert plan["counts"] == {"edit": 4, "none": 0, "refused": 0}
     assert reviewer.body == xcoms["summarize_plan"]  # the approver saw the rendered plan
-    assert "| 0 | 7095671727698478623 | Approved | offboarding_date | 2026-12-31 | 2026-11-30 |" in reviewer.body
+    first = next(iter(wanted))
+    old, new = before[first]["offboarding_date"], wanted[first]["offboarding_date"]
+    assert f"| 0 | {first} | Approved | offboarding_date | {old} | {new} |" in reviewer.body
 
     for oid, fields in wanted.items():
         record = feishu_connection.record(oid)

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
 
 CORRECTION = {
-    "offboarding_date": "2026-07-31",
+    "offboarding_date": "2027-07-31",
     "handover_note__c": "Handover to the data team",
     "reason": "reason_personal",
 }
@@ -54,11 +54,11 @@ def test_audit_matches_the_emulator_before_and_after_for_every_field(
     feishu: FeishuEmulator, batch: Batch, context: dict[str, Any]
 ) -> None:
     corrections = [
-        {"offboarding_date": "2026-08-15", "severance_months__c": 3, "exit_tags__c": ["tag_alumni"]},
+        {"offboarding_date": "2027-08-15", "severance_months__c": 3, "exit_tags__c": ["tag_alumni"]},
         {"retain_account": True, "exit_channel__c": "channel_self", "reason": "reason_family"},
         {"handover_note__c": "Handover to the platform team", "exit_interview_done__c": False},
         {"reason_explanation": "Family reasons.", "exit_interview_time__c": "2026-06-02 09:30:00"},
-        {"offboarding_date": "2026-06-30", "severance_months__c": 2},  # nothing differs
+        {"offboarding_date": "2027-06-30", "severance_months__c": 2},  # nothing differs
     ]
     records = [{**r, "update_data": c} for r, c in zip(batch.records({}), corrections, strict=True)]
     before = {oid: feishu.record(oid) for oid in batch.ids}
@@ -94,7 +94,7 @@ def test_unknown_fields_are_never_reported_equal_and_are_written(
     same_values = {
         "reason_explanation": "Moving to another city.",  # equal in fact, but hidden from this app
         "handover_contact__c": "6893014062142064136",  # equal in fact, but a person field: not comparable
-        "last_attendance_date": "2026-06-29",  # not set: search leaves it out
+        "last_attendance_date": "2027-06-29",  # not set: search leaves it out
         "severance_months__c": 2,  # equal and readable
     }
     records = batch.records(same_values, count=1)
@@ -121,7 +121,7 @@ def test_unknown_fields_are_never_reported_equal_and_are_written(
     ]
     assert second["outcome"] == "edited"
     assert feishu.request_count("edit") == 2
-    assert batch.value(batch.ids[0], "last_attendance_date") == "2026-06-29"
+    assert batch.value(batch.ids[0], "last_attendance_date") == "2027-06-29"
 
 
 def test_values_stay_out_of_task_logs(

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
 
-CORRECTION = {"offboarding_date": "2026-07-31", "handover_note__c": "Handover to the data team"}
+CORRECTION = {"offboarding_date": "2027-07-31", "handover_note__c": "Handover to the data team"}
 
 
 def _plan(records: Any, context: dict[str, Any]) -> dict[str, Any]:
@@ -43,8 +43,8 @@ def test_a_plan_writes_nothing_and_says_what_apply_will_write(
     assert first["changes"] == [
         {
             "field_name": "offboarding_date",
-            "before": "2026-06-30",
-            "after": "2026-07-31",
+            "before": "2027-06-30",
+            "after": "2027-07-31",
             "change": "changed",
             "reason": None,
         },
@@ -61,7 +61,7 @@ def test_a_plan_writes_nothing_and_says_what_apply_will_write(
     assert feishu.request_count("edit") == 3
     assert [r["outcome"] for r in applied["records"]] == ["edited"] * 3 + ["unchanged"] * 2
     for oid in batch.ids[:3]:
-        assert batch.value(oid, "offboarding_date") == "2026-07-31"
+        assert batch.value(oid, "offboarding_date") == "2027-07-31"
         assert batch.value(oid, "handover_note__c") == "Handover to the data team"
 
 
@@ -70,7 +70,7 @@ def test_a_field_changed_between_plan_and_apply_is_caught(
 ) -> None:
     plan = _plan(batch.records(CORRECTION), context)
     feishu.update_offboarding(batch.ids[1], handover_note__c="Changed by someone in the console")
-    feishu.update_offboarding(batch.ids[2], offboarding_date="2026-07-31")  # someone made the same correction
+    feishu.update_offboarding(batch.ids[2], offboarding_date="2027-07-31")  # someone made the same correction
     feishu.reset_counters()
 
     with pytest.raises(AirflowFailException, match=r"record 1: offboarding \d+: 'handover_note__c' changed since"):
@@ -88,7 +88,7 @@ def test_a_field_changed_between_plan_and_apply_is_caught(
     ]
     assert conflict["error"]["kind"] == "invalid_input"
     assert batch.value(batch.ids[1], "handover_note__c") == "Changed by someone in the console"  # not overwritten
-    assert batch.value(batch.ids[1], "offboarding_date") == "2026-06-30"  # nothing of that record was written
+    assert batch.value(batch.ids[1], "offboarding_date") == "2027-06-30"  # nothing of that record was written
     # the record that already held one planned value gets only the other field
     assert value["records"][2]["field_names"] == ["handover_note__c"]
     assert feishu.request_count("edit") == 4
@@ -129,7 +129,7 @@ def test_verify_detects_a_write_the_emulator_dropped(
         ("handover_note__c", "mismatch"),
     }
     assert (
-        dropped["verify"][0]["read_back"] == batch.value(dropped["offboarding_id"], "offboarding_date") == "2026-06-30"
+        dropped["verify"][0]["read_back"] == batch.value(dropped["offboarding_id"], "offboarding_date") == "2027-06-30"
     )
     # a re-run of the same apply writes just the lost record
     feishu.reset_counters()
