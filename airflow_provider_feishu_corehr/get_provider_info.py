@@ -52,7 +52,7 @@ def get_provider_info() -> dict[str, Any]:
                     },
                     "timeout": {
                         "label": "Timeout (seconds)",
-                        "description": "Connect and read timeout of one HTTP attempt",
+                        "description": "Wall-clock limit of one HTTP attempt: connect, headers and the whole body",
                         "schema": {"type": ["number", "null"], "default": 30, "minimum": 1},
                     },
                     "max_attempts": {

@@ -64,7 +64,7 @@ def parse_corrections(corrections_file: str) -> list[dict[str, Any]]:
     return [{"offboarding_id": oid, "update_data": fields} for oid, fields in records.items()]
 
 
-@task(trigger_rule="all_done")
+@task(trigger_rule="all_done", multiple_outputs=False)
 def report_outcomes(outcomes: Any) -> dict[str, Any]:
     """Summarize the edit outcomes: counts per outcome and the failed records with code, message and log id.
 
@@ -73,7 +73,9 @@ def report_outcomes(outcomes: Any) -> dict[str, Any]:
     pushed and then the task fails too, so the DAG run is marked failed (a run that corrected nothing for some
     records must not look green).
     """
-    records = list(outcomes["records"]) if isinstance(outcomes, dict) else [r for r in outcomes if r is not None]
+    # The mapped task's XComs come as a lazy sequence: one slice reads them all (iterating it would ask for one
+    # item past the end, which Airflow 3's API answers with a 404 that the scheduler logs).
+    records = list(outcomes["records"]) if isinstance(outcomes, dict) else [r for r in outcomes[:] if r is not None]
     counts: dict[str, int] = {}
     for record in records:
         counts[record["outcome"]] = counts.get(record["outcome"], 0) + 1

@@ -49,7 +49,7 @@ HANDOVER_NOTE = "Hand-over to the data platform team, documented in the team wik
     doc_md=__doc__,
 )
 def example_feishu_offboarding_lifecycle() -> None:
-    @task
+    @task(multiple_outputs=False)
     def look_up_offboarding(feishu_conn_id: str, employment_id: str) -> dict[str, str | None]:
         """Return the summary of the employment's most recent offboarding (ids, status, dates)."""
         from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook

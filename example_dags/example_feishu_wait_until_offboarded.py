@@ -13,12 +13,17 @@ Params: ``feishu_conn_id`` (connection of type ``feishu``) and ``employment_id``
 
 from __future__ import annotations
 
+import os
 from typing import Any, cast
 
 import pendulum
 from airflow.providers.common.compat.sdk import Param, dag, task
 
 from airflow_provider_feishu_corehr.sensors.offboarding import OffboardingStatusSensor
+
+# Seconds between two looks at Feishu: 15 minutes; the demo (scripts/demo.sh) sets a few seconds through the
+# environment so its run waits for the emulator's clock in real time without taking a quarter of an hour.
+POKE_INTERVAL = float(os.environ.get("FEISHU_EXAMPLE_POKE_INTERVAL", 15 * 60))
 
 
 @dag(
@@ -42,12 +47,12 @@ def example_feishu_wait_until_offboarded() -> None:
         target_statuses=["Offboarded"],
         failure_statuses=["Rejected", "Withdrawn"],
         deferrable=True,
-        poke_interval=15 * 60,
+        poke_interval=POKE_INTERVAL,
         timeout=60 * 24 * 3600,
         feishu_conn_id="{{ params.feishu_conn_id }}",
     )
 
-    @task
+    @task(multiple_outputs=False)
     def after_offboarded(record: dict[str, Any]) -> dict[str, Any]:
         """Stand-in for the step that needs the employee gone: here it only hands the ids and date on."""
         return {

@@ -4,7 +4,7 @@
 # the same run. Exit status is non-zero if any script failed; the others still run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh 3.3
 if [ -z "${AIRFLOW_HOME:-}" ]; then
   AIRFLOW_HOME="$(mktemp -d -t feishu-bench-home-XXXXXX)"
   trap 'rm -rf "$AIRFLOW_HOME"' EXIT

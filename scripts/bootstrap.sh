@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Create .venv from nothing with the pinned dependency set (requirements-lock.txt) and the package in
-# editable mode. Idempotent: a second run only re-syncs. Needs only python3 (3.11) on PATH.
+# Create the test environments from nothing with the pinned dependency sets, the package in editable mode in each:
+#   .venv       Airflow 3.3 lane (requirements-lock.txt; also ruff and mypy)
+#   .venv-2.11  Airflow 2.11 lane (requirements-lock-2.11.txt)
+# Usage: bootstrap.sh [3.3|2.11 ...] (default: both). Idempotent: a second run only re-syncs a lane whose lock
+# or pyproject.toml changed. Needs only python3 (3.11) on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UV_VERSION=0.13.8
@@ -17,12 +20,34 @@ if ! command -v uv >/dev/null 2>&1; then
 else
   UV=uv
 fi
-stamp=.venv/.lock-stamp
-want="$(cat requirements-lock.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-  exit 0
-fi
-[ -x .venv/bin/python ] || "$UV" venv --quiet --python "$PY" .venv
-"$UV" pip sync --quiet --python .venv/bin/python requirements-lock.txt
-"$UV" pip install --quiet --python .venv/bin/python --no-deps -e .
-echo "$want" > "$stamp"
+
+# lane name -> "venv lock"
+lane_files() {
+  case "$1" in
+    3.3) echo ".venv requirements-lock.txt" ;;
+    2.11) echo ".venv-2.11 requirements-lock-2.11.txt" ;;
+    *) echo "unknown lane '$1' (known: 3.3, 2.11)" >&2; return 2 ;;
+  esac
+}
+
+sync_lane() {
+  local files venv lock stamp want
+  files="$(lane_files "$1")"
+  venv="${files% *}"
+  lock="${files#* }"
+  stamp="$venv/.lock-stamp"
+  want="$(cat "$lock" pyproject.toml | sha256sum | cut -d' ' -f1)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    return 0
+  fi
+  [ -x "$venv/bin/python" ] || "$UV" venv --quiet --python "$PY" "$venv"
+  "$UV" pip sync --quiet --python "$venv/bin/python" "$lock"
+  "$UV" pip install --quiet --python "$venv/bin/python" --no-deps -e .
+  echo "$want" > "$stamp"
+}
+
+lanes=("$@")
+[ ${#lanes[@]} -gt 0 ] || lanes=(3.3 2.11)
+for lane in "${lanes[@]}"; do
+  sync_lane "$lane"
+done

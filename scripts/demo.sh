@@ -2,14 +2,18 @@
 # The demo (make demo): from a fresh clone, run every example DAG against the Feishu emulator and print what
 # happened. Needs only python3 (3.11) on PATH; scripts/bootstrap.sh installs uv and the pinned environment.
 #
-#   1. bash scripts/bootstrap.sh                   (.venv from requirements-lock.txt, package editable)
+#   1. bash scripts/bootstrap.sh 3.3               (.venv from requirements-lock.txt, package editable)
 #   2. a temporary AIRFLOW_HOME with SQLite, `airflow db migrate`
 #   3. the emulator CLI in the background with the seed shipped in the package; AIRFLOW_CONN_FEISHU_DEFAULT
 #      points at it (the DAGs use their default connection id, feishu_default)
 #   4. `airflow dags test <dag_id>` for each example DAG (DAGs folder = example_dags/); Airflow's output goes
 #      to .build/demo/airflow.log (its tail is printed when something fails), the emulator's to emulator.log
-#   5. a summary: records edited and revoked, statuses before and after (from GET /_emulator/state), and the
-#      XCom results of every run (from the SQLite metadata database)
+#      The waiting DAG really waits: its record is NoNeedApproval; the emulator's calendar is stopped a minute
+#      before the end of the record's offboarding date (scripts/demo_wait.py prepare); once the deferred
+#      sensor has searched, the calendar runs 6x real time (demo_wait.py run) and the emulator itself moves the
+#      record to Offboarded at midnight tenant time; the sensor's next poll (every 5 s here) sees it.
+#   5. a summary: records edited and revoked, statuses before and after (from GET /_emulator/state; statuses
+#      the clock moved are marked), the wait, and the XCom results of every run (from the SQLite metadata DB)
 #
 # The emulator and Airflow are stopped on every exit path, Ctrl-C included. The temporary AIRFLOW_HOME
 # (database, task logs) is kept when a step fails, or always with KEEP_DEMO_HOME=1.
@@ -23,11 +27,12 @@ DAG_IDS=(
   example_feishu_batch_corrections_mapped
   example_feishu_wait_until_offboarded
 )
-# The offboarding the waiting DAG waits for (its default employment's record in the emulator's default seed).
+# The offboarding the waiting DAG waits for (its default employment's record in the emulator's default seed:
+# NoNeedApproval, offboarding date 2026-10-31; the seed's calendar starts at 2026-06-01).
 WAIT_OFFBOARDING_ID=7095671727698478609
 
 echo "== setting up the environment (scripts/bootstrap.sh)"
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh 3.3
 PY="$REPO/.venv/bin/python"
 AIRFLOW="$REPO/.venv/bin/airflow"
 
@@ -101,7 +106,7 @@ echo "== airflow db migrate (SQLite in $AIRFLOW_HOME)"
 run_logged "$AIRFLOW" db migrate || fail "airflow db migrate"
 
 echo "== starting the Feishu emulator (seed: airflow_provider_feishu_corehr/testing/default_seed.json)"
-"$PY" -m airflow_provider_feishu_corehr.testing --print-json-line \
+"$PY" -m airflow_provider_feishu_corehr.testing --print-json-line --port 0 \
   --seed airflow_provider_feishu_corehr/testing/default_seed.json >"$EMULATOR_OUT" 2>&1 &
 emulator_pid=$!
 info=""
@@ -119,23 +124,38 @@ echo "   emulator at $BASE_URL (pid $emulator_pid); AIRFLOW_CONN_FEISHU_DEFAULT 
 
 "$PY" scripts/demo_summary.py snapshot "$BASE_URL" "$WORK/state-before.json"
 
+# run_waiting_dag DAG_ID: the DAG in the background while the emulator's clock brings its record to Offboarded.
+run_waiting_dag() {
+  local dag_id=$1 status=0
+  "$PY" scripts/demo_wait.py prepare "$BASE_URL" "$WAIT_OFFBOARDING_ID" "$WORK/wait.json" || fail "clock set-up"
+  FEISHU_EXAMPLE_POKE_INTERVAL=5 "$AIRFLOW" dags test "$dag_id" >>"$LOG" 2>&1 &
+  job_pid=$!
+  "$PY" scripts/demo_wait.py run "$BASE_URL" "$WORK/wait.json" --speed 6 --timeout 600 || fail "waiting for the clock"
+  wait "$job_pid" || status=$?
+  job_pid=""
+  return "$status"
+}
+
 for dag_id in "${DAG_IDS[@]}"; do
-  if [ "$dag_id" = example_feishu_wait_until_offboarded ]; then
-    # Feishu moves an approved offboarding to Offboarded on its offboarding date; the emulator is told to do
-    # it now (control API), so the deferrable sensor finds the status it waits for.
-    "$PY" scripts/demo_summary.py set-status "$BASE_URL" "$WAIT_OFFBOARDING_ID" Offboarded
-  fi
   echo "== airflow dags test $dag_id"
   echo "==== airflow dags test $dag_id" >>"$LOG"
-  run_logged "$AIRFLOW" dags test "$dag_id" || fail "airflow dags test $dag_id"
+  if [ "$dag_id" = example_feishu_wait_until_offboarded ]; then
+    run_waiting_dag "$dag_id" || fail "airflow dags test $dag_id"
+  else
+    run_logged "$AIRFLOW" dags test "$dag_id" || fail "airflow dags test $dag_id"
+  fi
 done
 
 "$PY" scripts/demo_summary.py snapshot "$BASE_URL" "$WORK/state-after.json"
 echo
 "$PY" scripts/demo_summary.py report \
   --before "$WORK/state-before.json" --after "$WORK/state-after.json" \
-  --db "$AIRFLOW_HOME/airflow.db" --note "$WAIT_OFFBOARDING_ID=status set by the demo (control API)" \
+  --db "$AIRFLOW_HOME/airflow.db" --wait "$WORK/wait.json" \
   "${DAG_IDS[@]}" || fail "summary"
 echo
 echo "Airflow log: $LOG"
+
+echo
+echo "== event-driven: example_feishu_on_offboarded with a real triggerer and scheduler (scripts/demo_events.sh)"
+bash scripts/demo_events.sh || fail "the event-driven example (scripts/demo_events.sh)"
 echo "demo finished: every example DAG ran against the emulator"

@@ -3,10 +3,10 @@
 Standard library only (it runs next to Airflow but does not import it)::
 
     demo_summary.py snapshot <base_url> <file>                      save GET /_emulator/state to <file>
-    demo_summary.py set-status <base_url> <offboarding_id> <status> POST /_emulator/offboardings/<id>/status
-    demo_summary.py report --before F --after F --db airflow.db DAG_ID...
+    demo_summary.py report --before F --after F --db airflow.db [--wait F] DAG_ID...
 
-``report`` compares the two snapshots (status and every field of every offboarding) and prints, per DAG run,
+``report`` compares the two snapshots (status and every field of every offboarding; a status the emulator's
+clock changed is marked so), prints the wait (``--wait``: the file ``demo_wait.py`` wrote) and, per DAG run,
 each task's XCom ``return_value`` as stored in the SQLite metadata database.
 """
 
@@ -17,19 +17,12 @@ import contextlib
 import json
 import sqlite3
 import sys
-import urllib.request
 from pathlib import Path
 from typing import Any
 
+from demo_wait import call  # the same directory: scripts/ is on sys.path when a script in it runs
+
 WIDTH = 110
-
-
-def _call(url: str, payload: dict[str, Any] | None = None) -> Any:
-    data = None if payload is None else json.dumps(payload).encode()
-    request = urllib.request.Request(url, data=data, method="GET" if data is None else "POST")
-    request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
 
 
 def flatten(item: dict[str, Any]) -> dict[str, Any]:
@@ -56,6 +49,9 @@ def _short(value: Any, limit: int = 60) -> str:
 
 
 def print_changes(before: dict[str, Any], after: dict[str, Any], notes: dict[str, str]) -> None:
+    for move in after.get("transitions", []):
+        if move["cause"] == "clock" and move["offboarding_id"] not in notes:
+            notes[move["offboarding_id"]] = f"{move['to']} by the emulator clock at tenant time {move['tenant_time']}"
     old = {item["offboarding_id"]: flatten(item) for item in before["offboardings"]}
     new = {item["offboarding_id"]: flatten(item) for item in after["offboardings"]}
     print("Offboardings changed in the emulator (GET /_emulator/state before and after the runs)")
@@ -79,6 +75,30 @@ def print_changes(before: dict[str, Any], after: dict[str, Any], notes: dict[str
     unchanged = len(new) - changed
     print(f"{edited} offboarding(s) edited, {revoked} revoked, {changed} changed in all, {unchanged} unchanged")
     print(f"requests the emulator served, per endpoint: {after.get('requests')}")
+
+
+def print_wait(wait: dict[str, Any], after: dict[str, Any], db: Path) -> None:
+    """The waiting DAG's real wait: the sensor's run time, its searches, and the clock's move of the record."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        row = conn.execute(
+            "SELECT (julianday(end_date) - julianday(start_date)) * 86400, state FROM task_instance "
+            "WHERE task_id = 'wait_until_offboarded' ORDER BY start_date DESC LIMIT 1"
+        ).fetchone()
+    seconds, state = (row[0] or 0.0, row[1]) if row else (0.0, "not run")
+    searched = int(after.get("requests", {}).get("search", 0)) - int(wait["searches_before"])
+    move = wait.get("transition") or {}
+    print("Waiting for the emulator's clock (example_feishu_wait_until_offboarded)")
+    print("-" * WIDTH)
+    print(
+        f"offboarding {wait['offboarding_id']} ({wait['status_before']}, offboarding date {wait['offboarding_date']}): "
+        f"the emulator clock was stopped at {wait['clock_stopped_at']} ({wait['timezone']})"
+    )
+    print(
+        f"the sensor saw {wait.get('status_seen')}; then the clock ran {wait.get('speed')}x real time and moved the "
+        f"record {move.get('from')} -> {move.get('to')} at tenant time {move.get('tenant_time')} "
+        f"({wait.get('real_seconds')} s later; cause: {move.get('cause')}, no control call set the status)"
+    )
+    print(f"wait_until_offboarded: {state} after {seconds:.1f} s of real time, {searched} search(es) of Feishu")
 
 
 def describe_xcom(value: Any) -> list[str]:
@@ -165,29 +185,26 @@ def main(argv: list[str]) -> int:
     p = sub.add_parser("snapshot")
     p.add_argument("base_url")
     p.add_argument("file", type=Path)
-    p = sub.add_parser("set-status")
-    p.add_argument("base_url")
-    p.add_argument("offboarding_id")
-    p.add_argument("status")
     p = sub.add_parser("report")
     p.add_argument("--before", type=Path, required=True)
     p.add_argument("--after", type=Path, required=True)
     p.add_argument("--db", type=Path, required=True)
     p.add_argument("--note", action="append", default=[], metavar="ID=TEXT", help="annotate an offboarding")
+    p.add_argument("--wait", type=Path, help="the file demo_wait.py wrote: print the wait")
     p.add_argument("dag_ids", nargs="+")
     args = parser.parse_args(argv)
 
     if args.command == "snapshot":
-        args.file.write_text(json.dumps(_call(f"{args.base_url}/_emulator/state")), encoding="utf-8")
-    elif args.command == "set-status":
-        _call(f"{args.base_url}/_emulator/offboardings/{args.offboarding_id}/status", {"status": args.status})
-        print(f"   emulator: offboarding {args.offboarding_id} set to {args.status} (control API)")
+        args.file.write_text(json.dumps(call(f"{args.base_url}/_emulator/state")), encoding="utf-8")
     else:
         before = json.loads(args.before.read_text(encoding="utf-8"))
         after = json.loads(args.after.read_text(encoding="utf-8"))
         notes = dict(note.split("=", 1) for note in args.note)
         print_changes(before, after, notes)
         print()
+        if args.wait:
+            print_wait(json.loads(args.wait.read_text(encoding="utf-8")), after, args.db)
+            print()
         print("XCom return_value of every task (latest run of each example DAG, from the SQLite metadata DB)")
         not_ok = print_xcoms(args.db, args.dag_ids)
         if not_ok:

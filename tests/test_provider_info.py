@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from airflow_lanes import AIRFLOW_V3, needs_airflow_3
 
 from airflow_provider_feishu_corehr.get_provider_info import get_provider_info
 
@@ -71,6 +72,7 @@ def test_airflow_providers_list_reports_the_package() -> None:
     assert providers[DISTRIBUTION]["version"] == importlib.metadata.version(DISTRIBUTION)
 
 
+@needs_airflow_3("the form is read from conn-fields in the provider info")
 def test_connection_type_and_form_fields_are_registered() -> None:
     from airflow.providers_manager import ProvidersManager
 
@@ -94,6 +96,105 @@ def test_connection_type_and_form_fields_are_registered() -> None:
     assert all(info.package_name == DISTRIBUTION for info in widgets.values())
     assert widgets["domain"].field["schema"]["enum"] == ["feishu", "lark", None]
     assert widgets["user_id_type"].field["value"] == "people_corehr_id"
+
+
+@pytest.mark.skipif(AIRFLOW_V3, reason="Airflow 2 only: the form is read from the hook's methods")
+def test_airflow_2_connection_form_comes_from_the_hook() -> None:
+    """Airflow 2.x builds the form from ``FeishuHook.get_connection_form_widgets`` / ``get_ui_field_behaviour``."""
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    assert DISTRIBUTION in manager.providers
+    assert manager.hooks["feishu"] is not None
+    assert manager.hooks["feishu"].hook_class_name == "airflow_provider_feishu_corehr.hooks.feishu.FeishuHook"
+
+    behaviour = manager.field_behaviours["feishu"]
+    assert set(behaviour["hidden_fields"]) == {"schema", "port", "extra"}
+    assert behaviour["relabeling"] == {"login": "App ID", "password": "App Secret", "host": "Base URL"}
+    assert behaviour["placeholders"]["login"] == "cli_a1b2c3d4e5f6"
+
+    widgets = {
+        info.field_name: info
+        for name, info in manager.connection_form_widgets.items()
+        if name.startswith("extra__feishu__")
+    }
+    assert set(widgets) == CONN_FIELDS  # stored in extra under these plain names (Airflow 2.3+)
+    assert all(info.package_name == DISTRIBUTION for info in widgets.values())
+    assert not any(info.is_sensitive for info in widgets.values())
+    kinds = {name: info.field.field_class.__name__ for name, info in widgets.items()}
+    assert kinds == {
+        "domain": "StringField",
+        "timeout": "StringField",
+        "max_attempts": "IntegerField",
+        "user_id_type": "StringField",
+        "rate_limits": "StringField",
+    }
+    labels = {name: str(info.field.args[0]) for name, info in widgets.items()}
+    assert labels["max_attempts"] == "Retry budget (attempts)"
+    assert "one of: feishu, lark" in widgets["domain"].field.kwargs["description"]
+
+
+@pytest.mark.skipif(AIRFLOW_V3, reason="Airflow 2 only: the form is built from the hook's widgets")
+def test_airflow_2_form_values_are_what_the_connection_reads() -> None:
+    """Fill the 2.x form, store the values the way the 2.x webserver does (plain names, empty fields left out), and
+    read the connection back."""
+    from types import SimpleNamespace
+
+    from werkzeug.datastructures import MultiDict
+    from wtforms import Form
+
+    from airflow_provider_feishu_corehr.hooks.connection import settings_from_connection
+    from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
+
+    form_class = type("FeishuForm", (Form,), dict(FeishuHook.get_connection_form_widgets()))
+    refused = form_class(MultiDict({"max_attempts": "0"}))
+    assert not refused.validate() and set(refused.errors) == {"max_attempts"}
+
+    form = form_class(
+        MultiDict(
+            {"domain": "lark", "timeout": "12.5", "max_attempts": "3", "user_id_type": "", "rate_limits": '{"edit": 5}'}
+        )
+    )
+    assert form.validate(), form.errors
+    extra = {name: value for name, value in form.data.items() if value not in ("", None)}  # www/views.py
+    conn = SimpleNamespace(
+        conn_id="feishu_form", host="", port=None, schema=None, login="cli_x", password="s", extra_dejson=extra
+    )
+    settings = settings_from_connection(conn)
+    assert settings.base_url == "https://open.larksuite.com"
+    assert (settings.timeout, settings.max_attempts, settings.user_id_type) == (12.5, 3, "people_corehr_id")
+    assert settings.rate_limits == {"edit": (5, 1.0)}
+
+
+def test_registering_the_connection_type_warns_about_nothing_of_ours(tmp_path: Path) -> None:
+    """Airflow 3 warns (deprecation) when it has to read a hook's form methods; it must read the provider info."""
+    code = (
+        "import warnings\n"
+        "warnings.simplefilter('always')\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    from airflow.providers_manager import ProvidersManager\n"
+        "    manager = ProvidersManager()\n"
+        "    assert manager.hooks['feishu'] is not None\n"
+        "    manager.connection_form_widgets, manager.field_behaviours\n"
+        "print([str(w.message) for w in caught if 'feishu' in (str(w.message) + w.filename).lower()])\n"
+    )
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True, timeout=120
+    ).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_the_form_methods_import_no_ui_library_until_called() -> None:
+    """DAG files import the hook module: the UI libraries come only when the webserver asks for the form."""
+    code = (
+        "import sys\n"
+        "from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook\n"
+        "ui = ('wtforms', 'flask_appbuilder', 'flask_babel')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ui))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[]", out.stdout
 
 
 def test_hook_class_matches_connection_type() -> None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import random as _random
+import ssl
 import time
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.client import api, lookup
 from airflow_provider_feishu_corehr.client.base import ClientBase
+from airflow_provider_feishu_corehr.client.errors import FeishuError
 from airflow_provider_feishu_corehr.client.exchange import (
     DropToken,
     GetToken,
@@ -23,6 +25,7 @@ from airflow_provider_feishu_corehr.client.exchange import (
     TransportFailure,
     exchange,
 )
+from airflow_provider_feishu_corehr.client.network import caused_by, declared_too_large, network_settings
 from airflow_provider_feishu_corehr.client.policy import FailureKind
 from airflow_provider_feishu_corehr.client.tokens import TOKENS, TokenCache
 
@@ -40,22 +43,49 @@ if TYPE_CHECKING:
         OffboardingRecord,
         RevokeResult,
     )
+    from airflow_provider_feishu_corehr.client.paging import SearchPager
     from airflow_provider_feishu_corehr.client.policy import Reply
 
 POOL_SIZE = 32
 
 
-def _classify(exc: Exception) -> FailureKind:
-    """Map an ``httpx`` transport exception to a :class:`FailureKind` (the exception text is dropped)."""
+class _TooLarge(Exception):
+    """The body went past ``max_response_bytes``."""
+
+
+def _classify(exc: BaseException, *, sent: bool) -> FailureKind:
+    """Map an ``httpx`` transport exception to a :class:`FailureKind` (the exception text is dropped).
+
+    :param exc: what ``httpx`` raised.
+    :param sent: whether the request headers had started to go out (from httpcore's trace events).
+    """
     import httpx
 
+    if caused_by(exc, ssl.SSLCertVerificationError):
+        return FailureKind.TLS
+    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        return FailureKind.CONNECT_TIMEOUT
     if isinstance(exc, httpx.TimeoutException):
-        return FailureKind.TIMEOUT
+        return FailureKind.TIMEOUT if sent else FailureKind.CONNECT_TIMEOUT
     if isinstance(exc, httpx.ConnectError):
         return FailureKind.CONNECT
     if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.RemoteProtocolError):
-        return FailureKind.RESET
+        return FailureKind.RESET if sent else FailureKind.CONNECT
     return FailureKind.PROTOCOL
+
+
+async def _read_body(response: httpx.Response, limit: int) -> bytes:
+    """Read the body chunk by chunk; past ``limit`` bytes raise :class:`_TooLarge` (memory stays bounded)."""
+    if declared_too_large(response.headers.get("Content-Length"), limit):
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class AsyncFeishuClient(ClientBase):
@@ -92,9 +122,14 @@ class AsyncFeishuClient(ClientBase):
         if self._client is None:
             import httpx
 
+            network = network_settings(self.settings)
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(self.settings.timeout),
                 limits=httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE),
+                verify=network.ssl_context(),
+                proxy=network.proxy,
+                trust_env=False,
+                follow_redirects=False,
             )
         return self._client
 
@@ -105,42 +140,61 @@ class AsyncFeishuClient(ClientBase):
         limiter = self._limiter(request.endpoint)
         if limiter is not None:
             await limiter.aacquire(self._sleep)
-        try:
-            response = await self._http().post(
-                request.url(self.settings.base_url),
-                content=request.body(),
-                headers=request.headers(action.token),
-            )
-        except httpx.TransportError as exc:
-            return TransportFailure(_classify(exc))
-        return HttpResponse(response.status_code, response.headers, response.content)
+        sent = False
 
-    async def _call(self, request: ApiRequest) -> Reply:
+        async def trace(event: str, info: object) -> None:
+            nonlocal sent
+            sent = sent or ".send_request_headers." in event
+
+        try:
+            async with asyncio.timeout(action.seconds):
+                async with self._http().stream(
+                    "POST",
+                    request.url(self.settings.base_url),
+                    content=request.body(),
+                    headers=request.headers(action.token),
+                    extensions={"trace": trace},
+                ) as response:
+                    body = await _read_body(response, self.settings.max_response_bytes)
+        except TimeoutError:
+            return TransportFailure(FailureKind.TIMEOUT if sent else FailureKind.CONNECT_TIMEOUT)
+        except _TooLarge:
+            return TransportFailure(FailureKind.TOO_LARGE)
+        except httpx.TransportError as exc:
+            return TransportFailure(_classify(exc, sent=sent))
+        return HttpResponse(response.status_code, response.headers, body)
+
+    async def _call(self, request: ApiRequest, deadline: float | None = None) -> Reply:
         """Run the shared attempt loop for ``request``, awaiting its actions."""
-        steps = exchange(self._policy, request, clock=self._clock)
+        steps = exchange(self._policy, request, clock=self._clock, timeout=self.settings.timeout, deadline=deadline)
         result: Any = None
         try:
+            action = next(steps)
             while True:
-                action = steps.send(result)
-                if isinstance(action, Send):
+                if isinstance(action, GetToken):
+                    try:
+                        result = await self._token(deadline=deadline)
+                    except FeishuError as error:
+                        action = steps.throw(error)
+                        continue
+                elif isinstance(action, Send):
                     result = await self._send(action)
-                elif isinstance(action, GetToken):
-                    result = await self._token()
                 elif isinstance(action, Sleep):
                     await self._sleep(action.seconds)
                     result = None
                 elif isinstance(action, DropToken):
                     self._tokens.invalidate(self._token_key, action.token)
                     result = None
+                action = steps.send(result)
         except StopIteration as done:
             reply: Reply = done.value
             return reply
 
-    async def _grant(self) -> api.TokenGrant:
-        return api.parse_token(await self._call(api.token_request(self.settings)))
+    async def _grant(self, deadline: float | None = None) -> api.TokenGrant:
+        return api.parse_token(await self._call(api.token_request(self.settings), deadline))
 
-    async def _token(self, *, fresh: bool = False) -> str:
-        token, _ = await self._tokens.aget(self._token_key, self._grant, fresh=fresh)
+    async def _token(self, *, fresh: bool = False, deadline: float | None = None) -> str:
+        token, _ = await self._tokens.aget(self._token_key, lambda: self._grant(deadline), fresh=fresh)
         return self._announce(token)
 
     # -- API ----------------------------------------------------------------------------------------------
@@ -195,6 +249,9 @@ class AsyncFeishuClient(ClientBase):
         expected_offboarding_date_end: dt.date | str | None = None,
         user_id_type: str | None = None,
         page_size: int = api.MAX_PAGE_SIZE,
+        apply_initiating_time_start: dt.datetime | int | None = None,
+        apply_initiating_time_end: dt.datetime | int | None = None,
+        deadline: float | None = None,
     ) -> AsyncIterator[OffboardingRecord]:
         """Search offboardings; ``async for`` over every record of every page.
 
@@ -208,6 +265,11 @@ class AsyncFeishuClient(ClientBase):
         :param expected_offboarding_date_end: expected-offboarding-date range end.
         :param user_id_type: id type of ``employment_ids`` and of ids in the records; ``None`` = settings.
         :param page_size: records per page, 1-100.
+        :param apply_initiating_time_start: application-time range start (aware datetime or epoch seconds).
+        :param apply_initiating_time_end: application-time range end (with the start).
+        :param deadline: a ``time.monotonic()`` value (the client's clock) by which the whole search must end: each
+            attempt is cut to it and :class:`~.errors.FeishuDeadlineError` is raised when it passes (a sensor's
+            poke stays within its time); ``None`` = bounded only by the retry budget and ``max_pages``.
         """
         pager = api.search_pager(
             self.settings,
@@ -219,42 +281,58 @@ class AsyncFeishuClient(ClientBase):
             expected_offboarding_date_end=expected_offboarding_date_end,
             user_id_type=user_id_type,
             page_size=page_size,
+            apply_initiating_time_start=apply_initiating_time_start,
+            apply_initiating_time_end=apply_initiating_time_end,
         )
-        return self._pages(pager)
+        return self._pages(pager, deadline)
 
-    async def _pages(self, pager: api.SearchPager) -> AsyncIterator[OffboardingRecord]:
+    async def _pages(self, pager: SearchPager, deadline: float | None = None) -> AsyncIterator[OffboardingRecord]:
         while (request := pager.next_request()) is not None:
-            for record in pager.feed(await self._call(request)):
+            for record in pager.feed(await self._call(request, deadline)):
                 yield record
 
     async def get_offboarding(
-        self, employment_id: str, *, offboarding_id: str | None = None, user_id_type: str | None = None
+        self,
+        employment_id: str,
+        *,
+        offboarding_id: str | None = None,
+        user_id_type: str | None = None,
+        deadline: float | None = None,
     ) -> OffboardingRecord | None:
         """Fetch one offboarding of an employment.
 
         :param employment_id: the employment.
         :param offboarding_id: a specific offboarding id; ``None`` = the most recent offboarding.
         :param user_id_type: id type of ``employment_id``; ``None`` = ``settings.user_id_type``.
+        :param deadline: a ``time.monotonic()`` value by which the search must end (see :meth:`search_offboardings`).
         :return: the record, or ``None`` when there is no such offboarding.
         """
         pager, wanted = api.get_offboarding_pager(
             self.settings, employment_id, offboarding_id=offboarding_id, user_id_type=user_id_type
         )
-        records = [record async for record in self._pages(pager)]
+        records = [record async for record in self._pages(pager, deadline)]
         return api.pick_offboarding(records, wanted)
 
     async def lookup_offboardings(
-        self, employment_ids: Sequence[str], *, user_id_type: str | None = None
+        self, employment_ids: Sequence[str], *, user_id_type: str | None = None, deadline: float | None = None
     ) -> dict[str, OffboardingRecord]:
         """The most recent offboarding of each employment: one search per up to 100 distinct ids, all pages.
 
         :param employment_ids: employment ids (duplicates are looked up once).
         :param user_id_type: id type of the ids; ``None`` = ``settings.user_id_type``.
+        :param deadline: a ``time.monotonic()`` value by which every search must end (see :meth:`search_offboardings`).
         :return: employment id -> its most recent offboarding; employments without one are absent.
         """
         found: list[OffboardingRecord] = []
         for batch in lookup.employment_batches(employment_ids):
-            found.extend([r async for r in self.search_offboardings(employment_ids=batch, user_id_type=user_id_type)])
+            found.extend(
+                [
+                    r
+                    async for r in self.search_offboardings(
+                        employment_ids=batch, user_id_type=user_id_type, deadline=deadline
+                    )
+                ]
+            )
         return lookup.latest_by_employment(found)
 
     async def aclose(self) -> None:

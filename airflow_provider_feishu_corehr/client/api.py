@@ -10,14 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from airflow_provider_feishu_corehr.client.codes import Endpoint
-from airflow_provider_feishu_corehr.client.errors import FeishuAuthError, FeishuBusinessError, FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.errors import (
+    FeishuInvalidInputError,
+    FeishuTransientError,
+)
 from airflow_provider_feishu_corehr.client.models import EditResult, FieldValue, OffboardingRecord, RevokeResult
+from airflow_provider_feishu_corehr.client.paging import SearchPager
 from airflow_provider_feishu_corehr.client.validation import check_statuses, check_user_id_type, optional_id, require_id
 
 if TYPE_CHECKING:
@@ -41,6 +45,8 @@ class ApiRequest:
     :param payload: JSON body (may hold the App Secret for the token endpoint: never log it).
     :param authorized: whether a tenant access token must be sent.
     :param accept: non-zero codes that are an answer for this request rather than an error.
+    :param complete: checks that an accepted envelope holds what the parser needs; ``False`` makes the retry table
+        treat the answer as a hiccup (retried), not as a permanent error.
     """
 
     endpoint: Endpoint
@@ -48,6 +54,7 @@ class ApiRequest:
     payload: Mapping[str, Any] = field(default_factory=dict, repr=False)
     authorized: bool = True
     accept: frozenset[int] = frozenset()
+    complete: Callable[[Mapping[str, Any]], bool] | None = field(default=None, compare=False)
 
     def url(self, base_url: str) -> str:
         """Full URL of the request on ``base_url`` (an origin without trailing slash).
@@ -96,26 +103,42 @@ def token_request(settings: ClientSettings) -> ApiRequest:
     :param settings: client settings (App ID and App Secret are sent in the body).
     """
     return ApiRequest(
-        Endpoint.TOKEN, payload={"app_id": settings.app_id, "app_secret": settings.app_secret}, authorized=False
+        Endpoint.TOKEN,
+        payload={"app_id": settings.app_id, "app_secret": settings.app_secret},
+        authorized=False,
+        complete=lambda body: token_grant_of(body) is not None,
     )
 
 
+def token_grant_of(body: Mapping[str, Any]) -> TokenGrant | None:
+    """The grant in a token reply, or ``None`` when it has no token or no positive numeric ``expire``.
+
+    :param body: the decoded envelope of the token endpoint.
+    """
+    token = body.get("tenant_access_token")
+    expire = body.get("expire")
+    if not isinstance(token, str) or not token or not isinstance(expire, int | float) or isinstance(expire, bool):
+        return None
+    if not 0 < expire < float("inf"):
+        return None
+    return TokenGrant(token=token, expire=float(expire))
+
+
 def parse_token(reply: Reply) -> TokenGrant:
-    """Read the token and its lifetime from a successful token reply.
+    """Read the token and its lifetime from a successful token reply (the retry table made sure it has both).
 
     :param reply: accepted reply of the token endpoint.
     """
-    token = reply.body.get("tenant_access_token")
-    expire = reply.body.get("expire")
-    if not isinstance(token, str) or not token or not isinstance(expire, int | float) or isinstance(expire, bool):
-        raise FeishuAuthError(
+    grant = token_grant_of(reply.body)
+    if grant is None:
+        raise FeishuTransientError(
             "token response has no tenant_access_token or no expire",
             code=reply.code,
             log_id=reply.log_id,
             http_status=reply.http_status,
             endpoint=Endpoint.TOKEN.value,
         )
-    return TokenGrant(token=token, expire=float(expire))
+    return grant
 
 
 # -- revoke -------------------------------------------------------------------------------------------------
@@ -241,66 +264,38 @@ def _date(name: str, value: Any) -> str | None:
     raise FeishuInvalidInputError(f"{name} must be a date or a YYYY-MM-DD string, got {value!r}")
 
 
-def _range(body: dict[str, Any], prefix: str, start: Any, end: Any) -> None:
-    first, last = _date(f"{prefix}_start", start), _date(f"{prefix}_end", end)
+def _timestamp(name: str, value: Any) -> str | None:
+    """Seconds since the epoch as Feishu's ``*_time_start``/``_end`` filters take them (a decimal string)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise FeishuInvalidInputError(f"{name} must be a timezone-aware datetime or whole seconds since the epoch")
+        return str(int(value.timestamp()))
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    raise FeishuInvalidInputError(
+        f"{name} must be a timezone-aware datetime or whole seconds since the epoch (int >= 0), got {value!r}"
+    )
+
+
+def _range(
+    body: dict[str, Any],
+    prefix: str,
+    start: Any,
+    end: Any,
+    parse: Callable[[str, Any], str | None] = _date,
+    order: Callable[[str], Any] = str,
+) -> None:
+    first, last = parse(f"{prefix}_start", start), parse(f"{prefix}_end", end)
     if (first is None) != (last is None):
         given, missing = (f"{prefix}_start", f"{prefix}_end") if first else (f"{prefix}_end", f"{prefix}_start")
         raise FeishuInvalidInputError(f"{given} needs {missing} too: Feishu takes date ranges only in pairs")
     if first is not None and last is not None:
-        if first > last:
+        if order(first) > order(last):
             raise FeishuInvalidInputError(f"{prefix}_start {first} is after {prefix}_end {last}")
         body[f"{prefix}_start"] = first
         body[f"{prefix}_end"] = last
-
-
-@dataclass
-class SearchPager:
-    """The pages of one search: :meth:`next_request` until it returns ``None``, :meth:`feed` each reply.
-
-    Build it with :func:`search_pager` (which validates the filters).
-
-    :param params: query parameters of every page (``page_size``, ``user_id_type``).
-    :param payload: the filter body of every page.
-    """
-
-    params: dict[str, str]
-    payload: dict[str, Any]
-    _page_token: str | None = None
-    _done: bool = False
-    _seen_tokens: set[str] = field(default_factory=set)
-
-    def next_request(self) -> ApiRequest | None:
-        """The request of the next page, or ``None`` when every page was read."""
-        if self._done:
-            return None
-        params = dict(self.params)
-        if self._page_token:
-            params["page_token"] = self._page_token
-        return ApiRequest(Endpoint.SEARCH, params=params, payload=self.payload)
-
-    def feed(self, reply: Reply) -> list[OffboardingRecord]:
-        """Read one page: return its records and remember where the next page starts.
-
-        :param reply: accepted reply of the page request.
-        """
-        data = reply.data
-        items = data.get("items")
-        records = [parse_record(item) for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
-        token = data.get("page_token")
-        if data.get("has_more") is True and isinstance(token, str) and token:
-            if token in self._seen_tokens:
-                raise FeishuBusinessError(
-                    "search returned a page_token it had already returned; stopping to avoid an endless loop",
-                    code=reply.code,
-                    log_id=reply.log_id,
-                    http_status=reply.http_status,
-                    endpoint=Endpoint.SEARCH.value,
-                )
-            self._seen_tokens.add(token)
-            self._page_token = token
-        else:
-            self._done = True
-        return records
 
 
 def search_pager(
@@ -314,6 +309,8 @@ def search_pager(
     expected_offboarding_date_end: dt.date | str | None = None,
     user_id_type: str | None = None,
     page_size: int = MAX_PAGE_SIZE,
+    apply_initiating_time_start: dt.datetime | int | None = None,
+    apply_initiating_time_end: dt.datetime | int | None = None,
 ) -> SearchPager:
     """Validate search filters and return the pager of the search.
 
@@ -327,6 +324,9 @@ def search_pager(
     :param expected_offboarding_date_end: end of the expected-offboarding-date range.
     :param user_id_type: id type of ``employment_ids`` and of ids in the records; ``None`` = settings.
     :param page_size: records per page, 1-100.
+    :param apply_initiating_time_start: start of the application-time range (aware datetime or epoch seconds;
+        pair with the end).
+    :param apply_initiating_time_end: end of the application-time range (pair with the start).
     """
     payload: dict[str, Any] = {}
     if employment_ids is not None:
@@ -342,40 +342,11 @@ def search_pager(
             payload["statuses"] = list(checked)
     _range(payload, "offboarding_date", offboarding_date_start, offboarding_date_end)
     _range(payload, "expected_offboarding_date", expected_offboarding_date_start, expected_offboarding_date_end)
+    _range(payload, "apply_initiating_time", apply_initiating_time_start, apply_initiating_time_end, _timestamp, int)
     if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
         raise FeishuInvalidInputError(f"page_size must be an integer from 1 to {MAX_PAGE_SIZE}, got {page_size!r}")
     params = {"page_size": str(page_size), "user_id_type": _user_id_type(settings, user_id_type)}
-    return SearchPager(params=params, payload=payload)
-
-
-def _text(source: Mapping[str, Any], key: str) -> str | None:
-    value = source.get(key)
-    return value if isinstance(value, str) and value else None
-
-
-def _object(source: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = source.get(key)
-    return value if isinstance(value, Mapping) else {}
-
-
-def parse_record(item: Mapping[str, Any]) -> OffboardingRecord:
-    """Flatten one ``items[]`` entry of the search response.
-
-    :param item: the item as decoded from JSON.
-    """
-    info = _object(item, "offboarding_info")
-    application = _object(item, "application_info")
-    checklist = _object(item, "offboarding_checklist")
-    return OffboardingRecord(
-        offboarding_id=str(item.get("offboarding_id") or ""),
-        employment_id=_text(info, "employment_id"),
-        status=str(item.get("status") or ""),
-        expected_offboarding_date=_text(info, "expected_offboarding_date"),
-        offboarding_date=_text(info, "offboarding_date"),
-        checklist_status=_text(checklist, "checklist_status"),
-        apply_initiating_time=_text(application, "apply_initiating_time"),
-        raw=dict(item),
-    )
+    return SearchPager(params=params, payload=payload, max_pages=settings.max_pages)
 
 
 def _id_order(offboarding_id: str) -> int:

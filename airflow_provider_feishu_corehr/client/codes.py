@@ -1,8 +1,8 @@
 """The one table of Feishu codes this package knows: documented message, advice, and how the client treats it.
 
-Sources: ``shared/feishu-api.md`` §2.4, §3, §5, §6, §7 and the revoke / edit API pages. The same code can mean
-different things on different endpoints (1160203-1160205 differ between revoke and edit), so business codes
-are keyed by endpoint. The emulator serves the documented messages from this table too.
+Sources: the revoke, edit, search, token and generic error-code pages (``docs/api-facts.md``, with links).
+The same code can mean different things on different endpoints (1160203-1160205 differ between revoke and
+edit), so business codes are keyed by endpoint. The emulator serves the documented messages from this table too.
 """
 
 from __future__ import annotations

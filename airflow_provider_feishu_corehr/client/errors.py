@@ -8,6 +8,14 @@ Every error raised towards a caller is a :class:`FeishuError`. Callers branch on
 * :class:`FeishuTransientError` – network/5xx/system errors until the retry budget was spent.
 * :class:`FeishuBusinessError` – any other non-zero ``code``: permanent, never retried.
 
+Narrower types, for callers that care (each is one of the above, so code that branches on the five still works):
+
+* :class:`FeishuRedirectError` (auth) – the server answered with a redirect; it is never followed.
+* :class:`FeishuTLSError` (auth) – the server's certificate is not trusted (CA bundle, host name).
+* :class:`FeishuResponseTooLargeError` (transient) – a response body was larger than ``max_response_bytes``.
+* :class:`FeishuPagingError` (business) – a search kept paging without progress or past ``max_pages``.
+* :class:`FeishuDeadlineError` (transient) – a search or look-up did not finish before the caller's deadline.
+
 :attr:`FeishuError.permanent` tells an Airflow operator whether another task try could help.
 The text of an error never contains a token, a secret, a header or a body.
 """
@@ -101,3 +109,26 @@ class FeishuTransientError(FeishuError):
 
 class FeishuBusinessError(FeishuError):
     """A non-zero Feishu ``code`` that no retry can fix (bad id, wrong state, permission, ...)."""
+
+
+class FeishuRedirectError(FeishuAuthError):
+    """The server answered 3xx. Redirects are never followed (the App Secret and tokens go only to the configured
+    base URL); the message names the target host. Permanent: check the base URL and proxies of the connection."""
+
+
+class FeishuTLSError(FeishuAuthError):
+    """The TLS handshake failed on the server's certificate (untrusted CA, wrong host name); nothing was sent.
+    Permanent: set a CA bundle (connection extra ``ca_bundle`` or ``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE``)."""
+
+
+class FeishuResponseTooLargeError(FeishuTransientError):
+    """A response body was larger than ``max_response_bytes``; reading stopped there (memory stays bounded)."""
+
+
+class FeishuPagingError(FeishuBusinessError):
+    """A search kept answering ``has_more`` without progress (repeated page token, empty pages) or past
+    ``max_pages``; paging stopped."""
+
+
+class FeishuDeadlineError(FeishuTransientError):
+    """A search or look-up was given a deadline and did not finish before it (a poke stays within its time)."""

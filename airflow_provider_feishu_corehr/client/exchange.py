@@ -4,7 +4,8 @@
 
 * :class:`GetToken` -> the transport answers with a tenant access token (from the cache or freshly fetched);
 * :class:`Send` -> the transport waits for the client-side rate limiter, sends, and answers with
-  :class:`HttpResponse` or :class:`TransportFailure`;
+  :class:`HttpResponse` or :class:`TransportFailure` within :attr:`Send.seconds` of wall-clock time (connect,
+  headers and body together; ``timeout`` capped by what is left of ``max_elapsed``);
 * :class:`Sleep` -> the transport sleeps (answer ``None``);
 * :class:`DropToken` -> the transport drops exactly that token from the cache (answer ``None``).
 
@@ -19,7 +20,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from airflow_provider_feishu_corehr.client.policy import Fail, FailureKind, Ok, Refresh, Reply, Retry
+from airflow_provider_feishu_corehr.client.errors import FeishuDeadlineError, FeishuError
+from airflow_provider_feishu_corehr.client.policy import ENDPOINT_RULES, Fail, FailureKind, Ok, Refresh, Reply, Retry
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Mapping
@@ -78,10 +80,12 @@ class Send:
 
     :param request: what to send.
     :param token: the bearer token to send, if the request is authorized.
+    :param seconds: wall-clock limit of this attempt, from connect to the last body byte.
     """
 
     request: ApiRequest
     token: str | None = None
+    seconds: float = 30.0
 
     def __repr__(self) -> str:
         return f"Send(endpoint={self.request.endpoint.value}, token={'***' if self.token else None})"
@@ -101,27 +105,53 @@ Action = GetToken | DropToken | Send | Sleep
 Result = HttpResponse | TransportFailure | str | None
 
 
+MIN_ATTEMPT_SECONDS = 0.05
+"""An attempt gets at least this long even when ``max_elapsed`` is nearly spent (the budget check let it start)."""
+
+
 def exchange(
-    policy: RetryPolicy, request: ApiRequest, *, clock: Callable[[], float]
+    policy: RetryPolicy,
+    request: ApiRequest,
+    *,
+    clock: Callable[[], float],
+    timeout: float,
+    deadline: float | None = None,
 ) -> Generator[Action, Result, Reply]:
     """Run one API call to completion: token, send, decide, sleep/refresh/replay, until an answer or an error.
+
+    A token failure (the transport throws it into the generator at :class:`GetToken`) after an ambiguous attempt
+    of a write gets ``outcome_unknown=True`` like any other final error.
 
     :param policy: the retry table and budget.
     :param request: the request to send (built by :mod:`.api`).
     :param clock: monotonic clock in seconds (``elapsed`` is measured with it).
+    :param timeout: wall-clock seconds of one attempt (capped by what is left of ``policy.max_elapsed``).
+    :param deadline: a time of ``clock`` the call must end by: attempts are cut to it, and a retry whose sleep
+        would pass it raises :class:`FeishuDeadlineError` instead (``None``: only the budget bounds the call).
     """
     endpoint = request.endpoint
+    writes = ENDPOINT_RULES[endpoint].writes
     started = clock()
     attempt = 0
     refreshed = False
+    uncertain = False
     while True:
         token: str | None = None
         if request.authorized:
-            got = yield GetToken()
+            try:
+                got = yield GetToken()
+            except FeishuError as error:
+                error.outcome_unknown = error.outcome_unknown or (writes and uncertain)
+                raise
             assert isinstance(got, str)
             token = got
+        left = policy.max_elapsed - (clock() - started)
+        if deadline is not None:
+            if deadline - clock() <= 0:
+                raise _past_deadline(request, attempt, clock() - started, writes and uncertain)
+            left = min(left, deadline - clock())
         attempt += 1
-        outcome = yield Send(request, token)
+        outcome = yield Send(request, token, max(MIN_ATTEMPT_SECONDS, min(timeout, left)))
         elapsed = clock() - started
         if isinstance(outcome, HttpResponse):
             decision = policy.decide(
@@ -134,10 +164,14 @@ def exchange(
                 elapsed=elapsed,
                 refreshed=refreshed,
                 accept=request.accept,
+                uncertain=uncertain,
+                complete=request.complete,
             )
         else:
             assert isinstance(outcome, TransportFailure)
-            decision = policy.decide_failure(endpoint, outcome.kind, attempt=attempt, elapsed=elapsed)
+            decision = policy.decide_failure(
+                endpoint, outcome.kind, attempt=attempt, elapsed=elapsed, uncertain=uncertain
+            )
 
         if isinstance(decision, Ok):
             return decision.reply
@@ -160,6 +194,9 @@ def exchange(
             yield DropToken(token)
             continue
         assert isinstance(decision, Retry)
+        uncertain = uncertain or decision.ambiguous
+        if deadline is not None and clock() + decision.delay >= deadline:
+            raise _past_deadline(request, attempt, clock() - started, writes and uncertain, decision)
         log.debug(
             "feishu %s attempt %d: %s (HTTP %s, code %s, log_id %s); retrying in %.3fs",
             endpoint.value,
@@ -171,3 +208,19 @@ def exchange(
             decision.delay,
         )
         yield Sleep(decision.delay)
+
+
+def _past_deadline(
+    request: ApiRequest, attempts: int, elapsed: float, unknown: bool, last: Retry | None = None
+) -> FeishuDeadlineError:
+    """The error of a call that reached its caller's deadline (with the last attempt's code, status, log id)."""
+    return FeishuDeadlineError(
+        "the caller's deadline came before an answer" + (f" (last attempt: {last.reason})" if last else ""),
+        code=last.code if last else None,
+        log_id=last.log_id if last else None,
+        http_status=last.http_status if last else None,
+        endpoint=request.endpoint.value,
+        attempts=attempts,
+        elapsed=elapsed,
+        outcome_unknown=unknown,
+    )

@@ -2,7 +2,7 @@
 
 Framework-free (no Airflow import). The edit endpoint takes ``update_data`` as a list of
 ``{"field_name": str, "value": str}``; every value is a string whose format depends on the field's type
-(``shared/feishu-api.md`` §6). :func:`normalize_update_data` accepts what a DAG author naturally writes and
+(``docs/api-facts.md``, "Edit"). :func:`normalize_update_data` accepts what a DAG author naturally writes and
 returns the wire form, or raises one :class:`FeishuInvalidInputError` listing every problem, each naming the
 record, the field and the rule. Messages never contain a value (values may be personal data).
 
@@ -58,7 +58,7 @@ MAX_UPDATE_ENTRIES = 10_000
 MAX_TEXT_LENGTH = 6_000
 REASON_EXPLANATION_FIELDS = frozenset({"reason_explanation", "employee_reason_explanation", "block_reason_explanation"})
 
-# feishu-api.md §6, "Not editable" (edit API page): system fields the edit endpoint refuses (1160623).
+# The edit page's list of non-editable fields (docs/api-facts.md, "Edit"): the endpoint refuses them (1160623).
 NON_EDITABLE_FIELDS = frozenset(
     {
         "wk_id",

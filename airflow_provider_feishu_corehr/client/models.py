@@ -8,6 +8,8 @@ from typing import Any
 FEISHU_BASE_URL = "https://open.feishu.cn"
 LARK_BASE_URL = "https://open.larksuite.com"
 DEFAULT_USER_ID_TYPE = "people_corehr_id"
+DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_PAGES = 1000
 USER_ID_TYPES = ("open_id", "union_id", "user_id", "people_corehr_id")
 OFFBOARDING_STATUSES = ("Approving", "Approved", "Offboarded", "Rejected", "Withdrawn", "NoNeedApproval")
 
@@ -19,7 +21,7 @@ class ClientSettings:
     :param base_url: origin only, e.g. ``https://open.feishu.cn`` (``http://`` only for loopback hosts).
     :param app_id: the App ID.
     :param app_secret: the App Secret; excluded from ``repr``.
-    :param timeout: seconds for connect and for read, per attempt.
+    :param timeout: wall-clock seconds of one attempt: connect, headers and the whole body.
     :param max_attempts: retry budget: attempts per call, the first included.
     :param max_elapsed: retry budget: seconds per call over all attempts.
     :param backoff_base: first backoff in seconds (doubled per attempt, full jitter).
@@ -28,6 +30,12 @@ class ClientSettings:
     :param user_id_type: default ``user_id_type`` for the v2 write endpoints.
     :param rate_limits: per endpoint name, ``(requests, window seconds)``, or ``None`` to switch the
         client-side limiter off for that endpoint; missing names use the documented limits.
+    :param max_response_bytes: largest response body read (bigger: a typed error, reading stops there).
+    :param max_pages: most pages one search follows (more: :class:`~.errors.FeishuPagingError`).
+    :param ca_bundle: CA bundle file or directory to trust instead of the environment's / certifi's.
+    :param client_cert: client certificate (PEM) for mutual TLS.
+    :param client_key: key of ``client_cert`` when it is a separate file.
+    :param proxy: proxy URL; ``"off"`` = direct; ``None`` = from the environment (see :mod:`.network`).
     """
 
     base_url: str
@@ -41,6 +49,12 @@ class ClientSettings:
     rate_limit_wait_max: float = 60.0
     user_id_type: str = DEFAULT_USER_ID_TYPE
     rate_limits: dict[str, tuple[int, float] | None] = field(default_factory=dict)
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_pages: int = DEFAULT_MAX_PAGES
+    ca_bundle: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    proxy: str | None = field(default=None, repr=False)  # may carry proxy credentials
 
 
 @dataclass(frozen=True)

@@ -1,195 +1,148 @@
 """The retry table of the client, sans-IO: one answer for one HTTP outcome.
 
 Given the endpoint, the HTTP status, the headers and the body bytes of a response (or the kind of transport
-failure), whether a token was sent, the attempt number and the time spent so far, :meth:`RetryPolicy.decide`
-returns exactly one :data:`Decision`:
+failure), whether a token was sent, the attempt number, the time spent so far and whether an earlier attempt of the
+same call may already have reached Feishu, :meth:`RetryPolicy.decide` returns exactly one :data:`Decision`:
 
 * :class:`Ok` – a Feishu envelope with ``code == 0`` (or a code the caller accepts as an answer);
 * :class:`Retry` – sleep ``delay`` seconds and send again;
 * :class:`Refresh` – drop the token that was sent, fetch a new one and replay the request once;
 * :class:`Fail` – raise the typed error it carries.
 
-The table (``shared/DESIGN.md``, "Retries"), in the order the rows are checked:
+The table, in the order the rows are checked (``docs/transport.md`` and the README say the same):
 
-====================================================  ========================================================
-what came back                                        decision
-====================================================  ========================================================
-HTTP 429, or code 99991400 with any HTTP status       wait ``x-ogw-ratelimit-reset`` s (capped) + jitter, retry
-token-invalid code (:data:`codes.TOKEN_INVALID`;      drop that token, refresh, replay once; a second time:
-99991661 only when a token was sent), any status      :class:`FeishuAuthError`
-connection error, timeout, reset, HTTP 5xx, a body    exponential backoff with full jitter, retry
-that is not a JSON envelope (gateway HTML page)
-documented system error (:attr:`Treatment.RETRY`)     exponential backoff with full jitter, retry
-``code == 0`` (or an accepted code)                   :class:`Ok`
-any other code                                        typed error (auth or business), no retry
-====================================================  ========================================================
+=====================================================  =======================================================
+what came back                                         decision
+=====================================================  =======================================================
+``decide`` (an HTTP response):
+1. HTTP 3xx (any redirect)                             :class:`FeishuRedirectError` naming the target host;
+                                                       never followed
+2. HTTP 429, or code 99991400 with any HTTP status     wait ``x-ogw-ratelimit-reset`` s (capped) + jitter, retry
+3. token-invalid code (:data:`codes.TOKEN_INVALID`;    drop that token, refresh, replay once; a second time:
+   99991661 only when a token was sent), any status    :class:`FeishuAuthError`
+4. a 4xx (not 408) body that is not a JSON envelope    :class:`FeishuBusinessError` (wrong URL), no retry
+5. HTTP 5xx (whatever the body code), or another       exponential backoff with full jitter, retry [*]
+   body that is not a JSON envelope (gateway page)
+6. documented system error (:attr:`Treatment.RETRY`)   exponential backoff with full jitter, retry
+7. ``code == 0`` (or an accepted code)                 :class:`Ok`; but an answer that lacks what the request
+                                                       needs (a token reply without ``tenant_access_token`` or
+                                                       whose ``expire`` is not a positive number): backoff, retry
+8. any other code                                      typed error (auth or business), no retry
+``decide_failure`` (no HTTP response):
+9. not sent: connection refused, connect timeout       exponential backoff with full jitter, retry
+10. certificate not trusted (TLS handshake)            :class:`FeishuTLSError`, no retry (nothing was sent)
+11. after sending: read timeout, attempt deadline,     exponential backoff with full jitter, retry [*]
+    reset, protocol error, body over
+    ``max_response_bytes``
+=====================================================  =======================================================
+
+[*] Rows 5 and 11 are *ambiguous*: the request may have reached Feishu, which may have applied it. For a write
+(:data:`ENDPOINT_RULES`) the final error then carries ``outcome_unknown=True``. An endpoint whose rule says it is not
+safe to re-send after an ambiguous attempt (edit: a late-applied first attempt could overwrite a newer value) is not
+re-sent: the call fails at once with a :class:`FeishuTransientError` carrying ``outcome_unknown=True``. Revoke is
+re-sent (a repeated revoke answers 1160202, already withdrawn). Once any attempt of a write was ambiguous, every
+final error of that call carries ``outcome_unknown=True``.
+
+Why a 5xx retries even with a code the table calls permanent: Feishu documents the business codes of these four
+endpoints with HTTP 400; a 5xx says the server or a gateway failed, and a body code next to it is not a definite
+answer. A deferrable sensor therefore rides out a single HTTP 500.
 
 Retries stay within a budget (``max_attempts`` attempts and ``max_elapsed`` seconds per call); when it is spent
 the error says how many attempts were made, over how long, and the last code, HTTP status and log id.
-A non-JSON body with a 4xx status (other than 408/429) is not a gateway hiccup but a wrong URL: it fails at once.
 Nothing here reads a clock, sleeps or touches a socket; randomness comes from an injectable ``random``.
 """
 
 from __future__ import annotations
 
-import json
 import random as _random
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from airflow_provider_feishu_corehr.client import codes
 from airflow_provider_feishu_corehr.client.codes import Endpoint, Treatment
+from airflow_provider_feishu_corehr.client.decisions import (
+    Decision,
+    Fail,
+    Ok,
+    Refresh,
+    Reply,
+    Retry,
+    envelope_of,
+    header,
+    log_id_of,
+    reset_seconds,
+)
 from airflow_provider_feishu_corehr.client.errors import (
     FeishuAuthError,
     FeishuBusinessError,
     FeishuError,
     FeishuRateLimitError,
+    FeishuRedirectError,
+    FeishuResponseTooLargeError,
+    FeishuTLSError,
     FeishuTransientError,
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from airflow_provider_feishu_corehr.client.models import ClientSettings
 
-LOG_ID_HEADER = "X-Tt-Logid"
-RATE_LIMIT_RESET_HEADER = "x-ogw-ratelimit-reset"
+__all__ = [
+    "ENDPOINT_RULES",
+    "Decision",
+    "EndpointRule",
+    "Fail",
+    "FailureKind",
+    "Ok",
+    "Refresh",
+    "Reply",
+    "Retry",
+    "RetryPolicy",
+]
 
 
 class FailureKind(str, Enum):
-    """Transport failures that carry no HTTP response; all of them are retried within the budget."""
+    """Transport failures that carry no (readable) HTTP response."""
 
     CONNECT = "connection error"
+    CONNECT_TIMEOUT = "connect timeout"
+    TLS = "TLS certificate not trusted"
     TIMEOUT = "timeout"
     RESET = "connection reset"
     PROTOCOL = "protocol error"
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A Feishu JSON envelope that the caller accepted.
-
-    :param code: the ``code`` of the envelope (0 unless the request accepts another code as an answer).
-    :param msg: the ``msg`` of the envelope.
-    :param body: the whole decoded envelope (may hold personal data and, for the token endpoint, the token:
-        never log it).
-    :param log_id: ``X-Tt-Logid`` header, else ``error.log_id``.
-    :param http_status: HTTP status of the response.
-    """
-
-    code: int
-    msg: str
-    body: Mapping[str, Any]
-    log_id: str | None
-    http_status: int
+    TOO_LARGE = "response body too large"
 
     @property
-    def data(self) -> Mapping[str, Any]:
-        """The ``data`` object of the envelope (empty when absent)."""
-        data = self.body.get("data")
-        return data if isinstance(data, Mapping) else {}
+    def sent(self) -> bool:
+        """Whether the request may have reached the server (connect failures and TLS refusals: it did not)."""
+        return self not in (FailureKind.CONNECT, FailureKind.CONNECT_TIMEOUT, FailureKind.TLS)
 
 
 @dataclass(frozen=True)
-class Ok:
-    """The response is an answer: hand :attr:`reply` to the response parser."""
+class EndpointRule:
+    """What an endpoint's requests do on the server, for the outcome-unknown rule.
 
-    reply: Reply
-
-
-@dataclass(frozen=True)
-class Retry:
-    """Sleep :attr:`delay` seconds, then send the same request again.
-
-    :param delay: seconds to wait before the next attempt.
-    :param reason: what went wrong, for a DEBUG log line (no body, no header).
-    :param code: Feishu code of the failed attempt, if any.
-    :param http_status: HTTP status of the failed attempt, if any.
-    :param log_id: log id of the failed attempt, if any.
+    :param writes: a request changes data: an attempt that may have reached Feishu without a definite answer
+        leaves the outcome unknown.
+    :param resend_after_ambiguous: whether the request may be sent again after such an attempt.
     """
 
-    delay: float
-    reason: str
-    code: int | None = None
-    http_status: int | None = None
-    log_id: str | None = None
+    writes: bool
+    resend_after_ambiguous: bool
 
 
-@dataclass(frozen=True)
-class Refresh:
-    """The token that was sent is invalid: drop exactly that token, fetch a new one, replay once."""
-
-    code: int
-    http_status: int
-    log_id: str | None
-
-
-@dataclass(frozen=True)
-class Fail:
-    """Give up: raise :attr:`error`."""
-
-    error: FeishuError
-
-
-Decision = Ok | Retry | Refresh | Fail
-
-
-def header(headers: Mapping[str, str], name: str) -> str | None:
-    """Return header ``name`` looked up case-insensitively (works on plain dicts too).
-
-    :param headers: response headers.
-    :param name: header name in any casing.
-    """
-    value = headers.get(name)
-    if value is not None:
-        return value
-    lowered = name.lower()
-    for key, val in headers.items():
-        if key.lower() == lowered:
-            return val
-    return None
-
-
-def _envelope(body: bytes) -> dict[str, Any] | None:
-    """Decode a Feishu envelope; ``None`` when the body is not a JSON object with an integer ``code``."""
-    try:
-        decoded = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(decoded, dict):
-        return None
-    code = decoded.get("code")
-    if not isinstance(code, int) or isinstance(code, bool):
-        return None
-    return decoded
-
-
-def _log_id(headers: Mapping[str, str], envelope: Mapping[str, Any] | None) -> str | None:
-    """``X-Tt-Logid`` header, else ``error.log_id`` of the envelope."""
-    found = header(headers, LOG_ID_HEADER)
-    if found:
-        return found
-    if envelope is not None:
-        error = envelope.get("error")
-        if isinstance(error, Mapping):
-            log_id = error.get("log_id")
-            if isinstance(log_id, str) and log_id:
-                return log_id
-    return None
-
-
-def _reset_seconds(headers: Mapping[str, str]) -> float | None:
-    """Seconds from ``x-ogw-ratelimit-reset``; ``None`` when missing or not a non-negative number."""
-    raw = header(headers, RATE_LIMIT_RESET_HEADER)
-    if raw is None:
-        return None
-    try:
-        seconds = float(raw.strip())
-    except ValueError:
-        return None
-    if seconds != seconds or seconds < 0 or seconds == float("inf"):
-        return None
-    return seconds
+ENDPOINT_RULES: dict[Endpoint, EndpointRule] = {
+    Endpoint.TOKEN: EndpointRule(writes=False, resend_after_ambiguous=True),
+    # A repeated revoke answers 1160202 (already withdrawn): re-sending is safe and resolves the outcome.
+    Endpoint.REVOKE: EndpointRule(writes=True, resend_after_ambiguous=True),
+    # An edit held by the server and applied after the client gave up could overwrite a value written in between
+    # (by our own retry or by someone else): never re-sent after an ambiguous attempt.
+    Endpoint.EDIT: EndpointRule(writes=True, resend_after_ambiguous=False),
+    Endpoint.SEARCH: EndpointRule(writes=False, resend_after_ambiguous=True),
+}
 
 
 @dataclass(frozen=True)
@@ -264,8 +217,10 @@ class RetryPolicy:
         elapsed: float,
         refreshed: bool = False,
         accept: frozenset[int] = frozenset(),
+        uncertain: bool = False,
+        complete: Callable[[Mapping[str, Any]], bool] | None = None,
     ) -> Decision:
-        """Decide what to do with one HTTP response.
+        """Decide what to do with one HTTP response (rows 1-8 of the module table).
 
         :param endpoint: the logical endpoint that was called.
         :param status: HTTP status code.
@@ -276,178 +231,196 @@ class RetryPolicy:
         :param elapsed: seconds since the first attempt of this call started.
         :param refreshed: whether the token was already refreshed once during this call.
         :param accept: non-zero codes that are an answer for this request (e.g. 1160202 for revoke).
+        :param uncertain: an earlier attempt of this call may have reached Feishu without a definite answer.
+        :param complete: checks that an accepted envelope holds what the request needs (row 7).
         """
-        envelope = _envelope(body)
-        log_id = _log_id(headers, envelope)
+        envelope = envelope_of(body)
+        log_id = log_id_of(headers, envelope)
         code = envelope["code"] if envelope is not None else None
         msg = envelope.get("msg") if envelope is not None else None
         msg = msg if isinstance(msg, str) else ""
+        done = _Attempt(self, endpoint, attempt, elapsed, uncertain, code, status, log_id)
 
-        # Row 1: rate limited.
-        if status == 429 or code == codes.RATE_LIMITED:
-            info = codes.lookup(endpoint, codes.RATE_LIMITED)
-            delay = self.rate_limit_wait(_reset_seconds(headers), attempt)
-            return self._retry_or_give_up(
-                FeishuRateLimitError,
-                endpoint,
-                delay=delay,
-                reason="rate limited",
-                msg=msg or (info.msg if info else "rate limited"),
-                code=code,
-                status=status,
-                log_id=log_id,
-                advice=info.advice if info else None,
-                attempt=attempt,
-                elapsed=elapsed,
+        # Row 1: a redirect is an error, never followed.
+        if 300 <= status < 400:
+            target = _host_of(header(headers, "Location"))
+            return done.fail(
+                FeishuRedirectError,
+                f"HTTP {status} redirect to {target}; redirects are never followed (no request goes elsewhere)",
+                advice="Check the base URL of the connection (and any proxy in between).",
             )
 
-        # Row 2: token invalid, whatever the HTTP status.
+        # Row 2: rate limited.
+        if status == 429 or code == codes.RATE_LIMITED:
+            info = codes.lookup(endpoint, codes.RATE_LIMITED)
+            return done.retry(
+                FeishuRateLimitError,
+                delay=self.rate_limit_wait(reset_seconds(headers), attempt),
+                reason="rate limited",
+                msg=msg or (info.msg if info else "rate limited"),
+                advice=info.advice if info else None,
+            )
+
+        # Row 3: token invalid, whatever the HTTP status.
         if code is not None and code in codes.TOKEN_INVALID and (token_sent or code != codes.NEED_TOKEN):
             if token_sent and not refreshed and endpoint is not Endpoint.TOKEN:
                 return Refresh(code=code, http_status=status, log_id=log_id)
             info = codes.lookup(endpoint, code)
-            return Fail(
-                FeishuAuthError(
-                    (msg or (info.msg if info else "token invalid"))
-                    + (" (still refused after one token refresh)" if refreshed else ""),
-                    code=code,
-                    log_id=log_id,
-                    http_status=status,
-                    endpoint=endpoint.value,
-                    advice=info.advice if info else None,
-                    attempts=attempt,
-                    elapsed=elapsed,
-                )
+            text = msg or (info.msg if info else "token invalid")
+            return done.fail(
+                FeishuAuthError,
+                text + (" (still refused after one token refresh)" if refreshed else ""),
+                advice=info.advice if info else None,
             )
 
-        # Row 3: not a Feishu envelope (gateway page, truncated body) or a server error.
-        if envelope is None:
-            if 400 <= status < 500 and status != 408:
-                return Fail(
-                    FeishuBusinessError(
-                        "response body is not a Feishu JSON envelope",
-                        http_status=status,
-                        log_id=log_id,
-                        endpoint=endpoint.value,
-                        advice="Check the base URL of the connection.",
-                        attempts=attempt,
-                        elapsed=elapsed,
-                    )
-                )
-            return self._retry_or_give_up(
+        # Row 4: a 4xx page that is not a Feishu envelope: a wrong URL, not a hiccup.
+        if envelope is None and 400 <= status < 500 and status != 408:
+            return done.fail(
+                FeishuBusinessError,
+                "response body is not a Feishu JSON envelope",
+                advice="Check the base URL of the connection.",
+            )
+
+        # Row 5: a server error (whatever the body code) or a body that is not an envelope: ambiguous.
+        if envelope is None or status >= 500:
+            info = codes.lookup(endpoint, code) if code is not None else None
+            text = "response body is not a Feishu JSON envelope" if envelope is None else (msg or "server error")
+            return done.retry(
                 FeishuTransientError,
-                endpoint,
                 delay=self.backoff(attempt),
-                reason="body is not JSON",
-                msg="response body is not a Feishu JSON envelope",
-                code=None,
-                status=status,
-                log_id=log_id,
-                advice=None,
-                attempt=attempt,
-                elapsed=elapsed,
+                reason="body is not JSON" if envelope is None else "server error",
+                msg=text,
+                advice=info.advice if info else None,
+                ambiguous=True,
             )
         assert code is not None
 
+        # Row 6: documented system error, with a definite (non-5xx) answer.
+        info = codes.lookup(endpoint, code)
+        if info is not None and info.treatment is Treatment.RETRY and code not in accept:
+            return done.retry(
+                FeishuTransientError,
+                delay=self.backoff(attempt),
+                reason="system error",
+                msg=msg or info.msg,
+                advice=info.advice,
+            )
+
+        # Row 7: an answer (a malformed one is a hiccup, retried).
         if code == 0 or code in accept:
-            if status >= 500:
-                return self._retry_or_give_up(
+            if complete is not None and not complete(envelope):
+                return done.retry(
                     FeishuTransientError,
-                    endpoint,
                     delay=self.backoff(attempt),
-                    reason="server error",
-                    msg=msg or "server error",
-                    code=code,
-                    status=status,
-                    log_id=log_id,
-                    advice=None,
-                    attempt=attempt,
-                    elapsed=elapsed,
+                    reason="incomplete answer",
+                    msg="the answer lacks the fields this request needs",
                 )
             return Ok(Reply(code=code, msg=msg, body=envelope, log_id=log_id, http_status=status))
 
-        # Row 4: documented system error, or an undocumented code with a 5xx status.
-        info = codes.lookup(endpoint, code)
-        if (info is not None and info.treatment is Treatment.RETRY) or (info is None and status >= 500):
-            return self._retry_or_give_up(
-                FeishuTransientError,
-                endpoint,
-                delay=self.backoff(attempt),
-                reason="system error" if info else "server error",
-                msg=msg or (info.msg if info else "server error"),
-                code=code,
-                status=status,
-                log_id=log_id,
-                advice=info.advice if info else None,
-                attempt=attempt,
-                elapsed=elapsed,
-            )
-
-        # Row 5: everything else is permanent.
+        # Row 8: everything else is permanent.
         auth = endpoint is Endpoint.TOKEN or (info is not None and info.treatment is Treatment.AUTH)
-        error_type = FeishuAuthError if auth else FeishuBusinessError
-        return Fail(
-            error_type(
-                msg or (info.msg if info else "request failed"),
-                code=code,
-                log_id=log_id,
-                http_status=status,
-                endpoint=endpoint.value,
-                advice=info.advice if info else None,
-                attempts=attempt,
-                elapsed=elapsed,
-            )
+        return done.fail(
+            FeishuAuthError if auth else FeishuBusinessError,
+            msg or (info.msg if info else "request failed"),
+            advice=info.advice if info else None,
         )
 
-    def decide_failure(self, endpoint: Endpoint, kind: FailureKind, *, attempt: int, elapsed: float) -> Decision:
-        """Decide what to do when an attempt ended without an HTTP response.
+    def decide_failure(
+        self, endpoint: Endpoint, kind: FailureKind, *, attempt: int, elapsed: float, uncertain: bool = False
+    ) -> Decision:
+        """Decide what to do when an attempt ended without a readable HTTP response (rows 9-11).
 
         :param endpoint: the logical endpoint that was called.
         :param kind: what kind of transport failure happened.
         :param attempt: number of this attempt (1-based).
         :param elapsed: seconds since the first attempt of this call started.
+        :param uncertain: an earlier attempt of this call may have reached Feishu without a definite answer.
         """
-        return self._retry_or_give_up(
-            FeishuTransientError,
-            endpoint,
-            delay=self.backoff(attempt),
-            reason=kind.value,
-            msg=kind.value,
-            code=None,
-            status=None,
-            log_id=None,
-            advice=None,
-            attempt=attempt,
-            elapsed=elapsed,
+        done = _Attempt(self, endpoint, attempt, elapsed, uncertain, None, None, None)
+        if kind is FailureKind.TLS:
+            return done.fail(
+                FeishuTLSError,
+                "the server's TLS certificate is not trusted; nothing was sent",
+                advice="Set the connection extra ca_bundle (or REQUESTS_CA_BUNDLE / SSL_CERT_FILE) to the CA "
+                "that issued the server's certificate.",
+            )
+        error_type = FeishuResponseTooLargeError if kind is FailureKind.TOO_LARGE else FeishuTransientError
+        return done.retry(
+            error_type, delay=self.backoff(attempt), reason=kind.value, msg=kind.value, ambiguous=kind.sent
         )
 
-    def _retry_or_give_up(
+
+def _host_of(location: str | None) -> str:
+    """The host (and port) a ``Location`` header points to, for the error message; never the path or query."""
+    if not location:
+        return "an unnamed location (no Location header)"
+    try:
+        parts = urlsplit(location.strip())
+        host = parts.netloc.rpartition("@")[2]
+    except ValueError:
+        return "an unreadable location"
+    return f"{parts.scheme}://{host}" if host else "a path on the same host"
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One finished attempt, turning "retry" or "fail" into a decision with the budget and outcome rules."""
+
+    policy: RetryPolicy
+    endpoint: Endpoint
+    attempt: int
+    elapsed: float
+    uncertain: bool
+    code: int | None
+    status: int | None
+    log_id: str | None
+
+    def retry(
         self,
         error_type: type[FeishuError],
-        endpoint: Endpoint,
         *,
         delay: float,
         reason: str,
         msg: str,
-        code: int | None,
-        status: int | None,
-        log_id: str | None,
-        advice: str | None,
-        attempt: int,
-        elapsed: float,
+        advice: str | None = None,
+        ambiguous: bool = False,
     ) -> Decision:
-        """Retry after ``delay`` if the budget allows it, else fail with an error that reports the budget."""
-        if attempt < self.max_attempts and elapsed + delay <= self.max_elapsed:
-            return Retry(delay=delay, reason=reason, code=code, http_status=status, log_id=log_id)
+        """Retry after ``delay`` if the budget and the endpoint's rule allow it, else fail."""
+        policy, rule = self.policy, ENDPOINT_RULES[self.endpoint]
+        if ambiguous and rule.writes and not rule.resend_after_ambiguous:
+            return self.fail(
+                error_type,
+                f"{msg}; the request may have reached Feishu, so it is not sent again (outcome unknown)",
+                advice="Read the record back before sending it again: Feishu may have applied it.",
+                ambiguous=True,
+            )
+        if self.attempt < policy.max_attempts and self.elapsed + delay <= policy.max_elapsed:
+            return Retry(
+                delay=delay,
+                reason=reason,
+                code=self.code,
+                http_status=self.status,
+                log_id=self.log_id,
+                ambiguous=ambiguous,
+            )
+        budget = f"max {policy.max_attempts} attempts, {policy.max_elapsed:g}s"
+        return self.fail(error_type, f"{msg}; retry budget spent ({budget})", advice=advice, ambiguous=ambiguous)
+
+    def fail(
+        self, error_type: type[FeishuError], msg: str, *, advice: str | None = None, ambiguous: bool = False
+    ) -> Fail:
+        """Give up with ``error_type``; a write any of whose attempts was ambiguous has an unknown outcome."""
+        unknown = ENDPOINT_RULES[self.endpoint].writes and (ambiguous or self.uncertain)
         return Fail(
             error_type(
-                f"{msg}; retry budget spent (max {self.max_attempts} attempts, {self.max_elapsed:g}s)",
-                code=code,
-                log_id=log_id,
-                http_status=status,
-                endpoint=endpoint.value,
+                msg,
+                code=self.code,
+                log_id=self.log_id,
+                http_status=self.status,
+                endpoint=self.endpoint.value,
                 advice=advice,
-                attempts=attempt,
-                elapsed=elapsed,
+                attempts=self.attempt,
+                elapsed=self.elapsed,
+                outcome_unknown=unknown,
             )
         )

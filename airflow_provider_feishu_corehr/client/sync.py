@@ -1,20 +1,21 @@
 """Blocking Feishu client on a pooled :class:`requests.Session`.
 
 Only I/O and sleeping happen here: requests are built and replies parsed by :mod:`.api`, every retry / refresh
-decision is made by :mod:`.policy` through the shared attempt loop of :mod:`.exchange`. ``requests`` is imported
+decision is made by :mod:`.policy` through the shared attempt loop of :mod:`.exchange`, and one bounded attempt is
+:func:`.sync_http.attempt`. ``requests`` is imported
 when the first request is sent, so importing this module (and the hook) stays cheap for DAG parsing.
 """
 
 from __future__ import annotations
 
-import os
 import random as _random
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_feishu_corehr.client import api, lookup
+from airflow_provider_feishu_corehr.client import api, lookup, sync_http
 from airflow_provider_feishu_corehr.client.base import ClientBase
+from airflow_provider_feishu_corehr.client.errors import FeishuError
 from airflow_provider_feishu_corehr.client.exchange import (
     DropToken,
     GetToken,
@@ -24,7 +25,6 @@ from airflow_provider_feishu_corehr.client.exchange import (
     TransportFailure,
     exchange,
 )
-from airflow_provider_feishu_corehr.client.policy import FailureKind
 from airflow_provider_feishu_corehr.client.tokens import TOKENS, TokenCache
 
 if TYPE_CHECKING:
@@ -41,22 +41,8 @@ if TYPE_CHECKING:
         OffboardingRecord,
         RevokeResult,
     )
+    from airflow_provider_feishu_corehr.client.paging import SearchPager
     from airflow_provider_feishu_corehr.client.policy import Reply
-
-POOL_SIZE = 32
-
-
-def _classify(exc: Exception) -> FailureKind:
-    """Map a ``requests`` exception to a :class:`FailureKind` by type (the exception text is dropped)."""
-    import requests
-    from urllib3.exceptions import ProtocolError
-
-    if isinstance(exc, requests.Timeout):
-        return FailureKind.TIMEOUT
-    if isinstance(exc, requests.ConnectionError):
-        cause = exc.args[0] if exc.args else None
-        return FailureKind.RESET if isinstance(cause, ProtocolError | ConnectionResetError) else FailureKind.CONNECT
-    return FailureKind.PROTOCOL
 
 
 class FeishuClient(ClientBase):
@@ -94,22 +80,7 @@ class FeishuClient(ClientBase):
             with self._session_lock:
                 session = self._session
                 if session is None:
-                    import requests
-                    from requests.adapters import HTTPAdapter
-                    from requests.utils import get_environ_proxies
-
-                    session = requests.Session()
-                    # Read the environment once here instead of on every request (requests re-reads proxy
-                    # variables and ~/.netrc per call when trust_env is on): proxies for the base URL (NO_PROXY
-                    # honoured) and a CA bundle from REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE. No netrc credentials.
-                    session.trust_env = False
-                    session.proxies.update(get_environ_proxies(self.settings.base_url))
-                    ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-                    if ca_bundle:
-                        session.verify = ca_bundle
-                    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0)
-                    session.mount("https://", adapter)
-                    session.mount("http://", adapter)
+                    session = sync_http.new_session(self.settings)
                     self._session = session
         return session
 
@@ -118,48 +89,46 @@ class FeishuClient(ClientBase):
         limiter = self._limiter(request.endpoint)
         if limiter is not None:
             limiter.acquire(self._sleep)
-        try:
-            response = self._http().post(
-                request.url(self.settings.base_url),
-                data=request.body(),
-                headers=request.headers(action.token),
-                timeout=self.settings.timeout,
-            )
-            body = response.content
-        except Exception as exc:  # requests raises many types; each maps to one failure kind
-            import requests
+        return sync_http.attempt(
+            self._http(),
+            request.url(self.settings.base_url),
+            request.body(),
+            request.headers(action.token),
+            seconds=action.seconds,
+            limit=self.settings.max_response_bytes,
+        )
 
-            if not isinstance(exc, requests.RequestException):
-                raise
-            return TransportFailure(_classify(exc))
-        return HttpResponse(response.status_code, response.headers, body)
-
-    def _call(self, request: ApiRequest) -> Reply:
+    def _call(self, request: ApiRequest, deadline: float | None = None) -> Reply:
         """Run the shared attempt loop for ``request``, performing its actions."""
-        steps = exchange(self._policy, request, clock=self._clock)
+        steps = exchange(self._policy, request, clock=self._clock, timeout=self.settings.timeout, deadline=deadline)
         result: Any = None
         try:
+            action = next(steps)
             while True:
-                action = steps.send(result)
-                if isinstance(action, Send):
+                if isinstance(action, GetToken):
+                    try:
+                        result = self._token(deadline=deadline)
+                    except FeishuError as error:
+                        action = steps.throw(error)
+                        continue
+                elif isinstance(action, Send):
                     result = self._send(action)
-                elif isinstance(action, GetToken):
-                    result = self._token()
                 elif isinstance(action, Sleep):
                     self._sleep(action.seconds)
                     result = None
                 elif isinstance(action, DropToken):
                     self._tokens.invalidate(self._token_key, action.token)
                     result = None
+                action = steps.send(result)
         except StopIteration as done:
             reply: Reply = done.value
             return reply
 
-    def _grant(self) -> api.TokenGrant:
-        return api.parse_token(self._call(api.token_request(self.settings)))
+    def _grant(self, deadline: float | None = None) -> api.TokenGrant:
+        return api.parse_token(self._call(api.token_request(self.settings), deadline))
 
-    def _token(self, *, fresh: bool = False) -> str:
-        token, _ = self._tokens.get(self._token_key, self._grant, fresh=fresh)
+    def _token(self, *, fresh: bool = False, deadline: float | None = None) -> str:
+        token, _ = self._tokens.get(self._token_key, lambda: self._grant(deadline), fresh=fresh)
         return self._announce(token)
 
     # -- API ----------------------------------------------------------------------------------------------
@@ -217,6 +186,9 @@ class FeishuClient(ClientBase):
         expected_offboarding_date_end: dt.date | str | None = None,
         user_id_type: str | None = None,
         page_size: int = api.MAX_PAGE_SIZE,
+        apply_initiating_time_start: dt.datetime | int | None = None,
+        apply_initiating_time_end: dt.datetime | int | None = None,
+        deadline: float | None = None,
     ) -> Iterator[OffboardingRecord]:
         """Search offboardings and iterate over every record of every page.
 
@@ -230,6 +202,11 @@ class FeishuClient(ClientBase):
         :param expected_offboarding_date_end: expected-offboarding-date range end.
         :param user_id_type: id type of ``employment_ids`` and of ids in the records; ``None`` = settings.
         :param page_size: records per page, 1-100.
+        :param apply_initiating_time_start: application-time range start (aware datetime or epoch seconds).
+        :param apply_initiating_time_end: application-time range end (with the start).
+        :param deadline: a ``time.monotonic()`` value (the client's clock) by which the whole search must end: each
+            attempt is cut to it and :class:`~.errors.FeishuDeadlineError` is raised when it passes (a sensor's
+            poke stays within its time); ``None`` = bounded only by the retry budget and ``max_pages``.
         """
         pager = api.search_pager(
             self.settings,
@@ -241,15 +218,22 @@ class FeishuClient(ClientBase):
             expected_offboarding_date_end=expected_offboarding_date_end,
             user_id_type=user_id_type,
             page_size=page_size,
+            apply_initiating_time_start=apply_initiating_time_start,
+            apply_initiating_time_end=apply_initiating_time_end,
         )
-        return self._pages(pager)
+        return self._pages(pager, deadline)
 
-    def _pages(self, pager: api.SearchPager) -> Iterator[OffboardingRecord]:
+    def _pages(self, pager: SearchPager, deadline: float | None = None) -> Iterator[OffboardingRecord]:
         while (request := pager.next_request()) is not None:
-            yield from pager.feed(self._call(request))
+            yield from pager.feed(self._call(request, deadline))
 
     def get_offboarding(
-        self, employment_id: str, *, offboarding_id: str | None = None, user_id_type: str | None = None
+        self,
+        employment_id: str,
+        *,
+        offboarding_id: str | None = None,
+        user_id_type: str | None = None,
+        deadline: float | None = None,
     ) -> OffboardingRecord | None:
         """Fetch one offboarding of an employment.
 
@@ -257,25 +241,27 @@ class FeishuClient(ClientBase):
         :param offboarding_id: a specific offboarding id; ``None`` = the employment's most recent offboarding
             (latest ``apply_initiating_time``).
         :param user_id_type: id type of ``employment_id``; ``None`` = ``settings.user_id_type``.
+        :param deadline: a ``time.monotonic()`` value by which the search must end (see :meth:`search_offboardings`).
         :return: the record, or ``None`` when there is no such offboarding.
         """
         pager, wanted = api.get_offboarding_pager(
             self.settings, employment_id, offboarding_id=offboarding_id, user_id_type=user_id_type
         )
-        return api.pick_offboarding(self._pages(pager), wanted)
+        return api.pick_offboarding(self._pages(pager, deadline), wanted)
 
     def lookup_offboardings(
-        self, employment_ids: Sequence[str], *, user_id_type: str | None = None
+        self, employment_ids: Sequence[str], *, user_id_type: str | None = None, deadline: float | None = None
     ) -> dict[str, OffboardingRecord]:
         """The most recent offboarding of each employment: one search per up to 100 distinct ids, all pages.
 
         :param employment_ids: employment ids (duplicates are looked up once).
         :param user_id_type: id type of the ids; ``None`` = ``settings.user_id_type``.
+        :param deadline: a ``time.monotonic()`` value by which every search must end (see :meth:`search_offboardings`).
         :return: employment id -> its most recent offboarding; employments without one are absent.
         """
         found: list[OffboardingRecord] = []
         for batch in lookup.employment_batches(employment_ids):
-            found.extend(self.search_offboardings(employment_ids=batch, user_id_type=user_id_type))
+            found.extend(self.search_offboardings(employment_ids=batch, user_id_type=user_id_type, deadline=deadline))
         return lookup.latest_by_employment(found)
 
     def close(self) -> None:

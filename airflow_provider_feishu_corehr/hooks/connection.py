@@ -11,7 +11,7 @@ Connection type ``feishu``:
   ======================== ===================================================================================
   ``domain``               ``feishu`` (``https://open.feishu.cn``, default) or ``lark``
                            (``https://open.larksuite.com``); used only when ``host`` is empty
-  ``timeout``              seconds (> 0) for connect and for read, per attempt; default 30
+  ``timeout``              wall-clock seconds (> 0) of one attempt: connect, headers, body; default 30
   ``max_attempts``         retry budget: attempts per call, the first included (integer >= 1); default 5
   ``max_elapsed``          retry budget: seconds per call (> 0); default 120
   ``backoff_base``         first backoff ceiling in seconds (>= 0); default 0.5
@@ -22,9 +22,20 @@ Connection type ``feishu``:
                            1 s for revoke/edit, 60 s for search), ``"N/W"`` (N per W seconds), ``[N, W]``, or
                            ``null`` (client-side limiter off); as an object or its JSON text. ``"off"`` switches
                            every limiter off. Unnamed endpoints keep the documented limits.
+  ``max_response_bytes``   largest response body read (integer >= 1024); default 10485760 (10 MiB)
+  ``max_pages``            most pages one search follows (integer >= 1); default 1000
+  ``ca_bundle``            CA bundle file or directory to trust (default: ``REQUESTS_CA_BUNDLE``,
+                           ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``, else certifi)
+  ``client_cert``          client certificate PEM file for mutual TLS (may hold the key)
+  ``client_key``           key PEM file of ``client_cert`` when separate
+  ``proxy``                proxy URL (``http://`` or ``https://``), or ``off`` to connect directly; default:
+                           ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` honouring ``NO_PROXY``
   ======================== ===================================================================================
 
-Extras written by the Airflow UI form as ``extra__feishu__<name>`` are read too; empty values mean "default".
+Where the extras come from: the connection's ``extra`` text is parsed here (Airflow's ``extra_dejson`` turns broken
+JSON into ``{}`` with only a log line; here it is an error naming the connection). UI-form keys are read under
+both spellings, the plain name (``timeout``) and ``extra__feishu__<name>`` (older connections); the same field
+given both ways with different values is an error; empty values mean "default".
 Any other extra key, and any bad value, raises :class:`FeishuInvalidInputError` naming the connection and the field.
 No Airflow import: this works on any object with the attributes of an Airflow ``Connection``.
 """
@@ -64,6 +75,22 @@ class ConnectionLike(Protocol):
     def schema(self) -> str | None: ...
     @property
     def extra_dejson(self) -> dict[str, Any]: ...
+    @property
+    def extra(self) -> str | None: ...
+
+
+class FeishuConnectionFieldError(FeishuInvalidInputError):
+    """A connection field is missing or has a bad value; :attr:`field` and :attr:`rule` say which and why.
+
+    :param msg: the full message (names the connection and the field).
+    :param field: the field (``host``, ``password``, ``extra.foo``, ``rate_limits.search``, ...).
+    :param rule: what is wrong with it.
+    """
+
+    def __init__(self, msg: str, *, field: str, rule: str) -> None:
+        super().__init__(msg)
+        self.field = field
+        self.rule = rule
 
 
 class _Problem(Exception):
@@ -220,25 +247,67 @@ _FLOAT_EXTRAS: dict[str, tuple[float, bool]] = {
     "backoff_max": (0.0, False),
     "rate_limit_wait_max": (0.0, False),
 }
-KNOWN_EXTRAS = frozenset({"domain", "max_attempts", "user_id_type", "rate_limits", *_FLOAT_EXTRAS})
+_INT_EXTRAS: dict[str, int] = {"max_attempts": 1, "max_response_bytes": 1024, "max_pages": 1}  # name: minimum
+_PATH_EXTRAS = ("ca_bundle", "client_cert", "client_key")
+KNOWN_EXTRAS = frozenset(
+    {"domain", "user_id_type", "rate_limits", "proxy", *_FLOAT_EXTRAS, *_INT_EXTRAS, *_PATH_EXTRAS}
+)
+
+
+def _raw_extras(conn: ConnectionLike) -> Any:
+    """The extras as a decoded object: the ``extra`` text parsed here, so broken JSON is an error, not ``{}``."""
+    text = getattr(conn, "extra", None)
+    if isinstance(text, str):
+        if not text.strip():
+            return {}
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+            raise _Problem("extra", f"is not valid JSON{where}; fix the Extra field of the connection") from None
+    try:
+        return conn.extra_dejson
+    except Exception as exc:  # Airflow raises different types for broken extra JSON across versions
+        raise _Problem("extra", f"is not a JSON object ({type(exc).__name__})") from None
 
 
 def _extras(conn: ConnectionLike) -> dict[str, Any]:
-    try:
-        raw = conn.extra_dejson
-    except Exception as exc:  # Airflow raises different types for broken extra JSON across versions
-        raise _Problem("extra", f"is not a JSON object ({type(exc).__name__})") from None
+    raw = _raw_extras(conn)
     if not isinstance(raw, Mapping):
-        raise _Problem("extra", "must be a JSON object")
+        raise _Problem("extra", f"must be a JSON object, got {type(raw).__name__}")
     extras: dict[str, Any] = {}
     for key, value in raw.items():
-        name = key[len(_UI_PREFIX) :] if key.startswith(_UI_PREFIX) else key
+        name = key[len(_UI_PREFIX) :] if isinstance(key, str) and key.startswith(_UI_PREFIX) else key
         if name not in KNOWN_EXTRAS:
             raise _Problem(f"extra.{key}", f"unknown extra; known: {', '.join(sorted(KNOWN_EXTRAS))}")
         if value is None or (isinstance(value, str) and not value.strip()):
             continue
+        if name in extras and extras[name] != value:
+            raise _Problem(f"extra.{name}", f"is given twice ({name} and {_UI_PREFIX}{name}) with different values")
         extras[name] = value
     return extras
+
+
+def _path(field: str, value: Any) -> str:
+    if not isinstance(value, str) or "\x00" in value or "\n" in value:
+        raise _Problem(field, f"must be a file path, got {type(value).__name__}")
+    return value.strip()
+
+
+def _proxy(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Problem("proxy", f"must be a URL or 'off', got {type(value).__name__}")
+    text = value.strip()
+    if text.lower() == "off":
+        return "off"
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise _Problem("proxy", "is not a valid URL") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise _Problem("proxy", "must be an http:// or https:// URL with a host, or 'off'")
+    return text
 
 
 def _settings(conn: ConnectionLike) -> ClientSettings:
@@ -259,8 +328,16 @@ def _settings(conn: ConnectionLike) -> ClientSettings:
     for name, (minimum, strict) in _FLOAT_EXTRAS.items():
         if name in extras:
             kwargs[name] = _number(name, extras[name], minimum=minimum, strict=strict)
-    if "max_attempts" in extras:
-        kwargs["max_attempts"] = _integer("max_attempts", extras["max_attempts"], minimum=1)
+    for name, minimum_int in _INT_EXTRAS.items():
+        if name in extras:
+            kwargs[name] = _integer(name, extras[name], minimum=minimum_int)
+    for name in _PATH_EXTRAS:
+        if name in extras:
+            kwargs[name] = _path(name, extras[name])
+    if "client_key" in kwargs and "client_cert" not in kwargs:
+        raise _Problem("client_key", "is set without client_cert")
+    if "proxy" in extras:
+        kwargs["proxy"] = _proxy(extras["proxy"])
     if "user_id_type" in extras:
         value = extras["user_id_type"]
         if value not in USER_ID_TYPES:
@@ -271,14 +348,41 @@ def _settings(conn: ConnectionLike) -> ClientSettings:
     return ClientSettings(**kwargs)
 
 
+def check_conn_id(conn_id: Any) -> str:
+    """Refuse an empty or non-text connection id before Airflow is asked for it.
+
+    :param conn_id: the ``feishu_conn_id`` given to a hook, operator or sensor.
+    :raises FeishuInvalidInputError: naming the problem (a configuration error: no task retry can fix it).
+    """
+    if not isinstance(conn_id, str) or not conn_id.strip():
+        raise FeishuInvalidInputError(f"feishu_conn_id must name a connection of type feishu, got {conn_id!r}")
+    return conn_id
+
+
+def not_found(conn_id: str) -> FeishuInvalidInputError:
+    """The error for a connection id Airflow does not know (permanent: the operators do not retry it).
+
+    :param conn_id: the connection id that was looked up.
+    """
+    return FeishuInvalidInputError(
+        f"Connection {conn_id!r} is not defined: create a connection of type feishu with this id "
+        "(UI, CLI, or the AIRFLOW_CONN_" + conn_id.upper() + " environment variable)"
+    )
+
+
 def settings_from_connection(conn: ConnectionLike) -> ClientSettings:
     """Build validated :class:`ClientSettings` from an Airflow connection (sync or async-fetched).
 
     :param conn: an Airflow ``Connection`` (any object with its attributes).
-    :raises FeishuInvalidInputError: naming the connection id and the field, for a missing App ID or App Secret,
-        a malformed base URL, plain http to a non-loopback host, an unknown extra or a bad extra value.
+    :raises FeishuConnectionFieldError: (a ``FeishuInvalidInputError``) naming the connection id and the field,
+        for a missing App ID or App Secret, a malformed base URL, plain http to a non-loopback host, an unknown
+        extra or a bad extra value.
     """
     try:
         return _settings(conn)
     except _Problem as problem:
-        raise FeishuInvalidInputError(f"Connection {conn.conn_id!r}, field {problem.field}: {problem.rule}") from None
+        raise FeishuConnectionFieldError(
+            f"Connection {conn.conn_id!r}, field {problem.field}: {problem.rule}",
+            field=problem.field,
+            rule=problem.rule,
+        ) from None

@@ -11,8 +11,22 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
-from airflow_provider_feishu_corehr.client.errors import FeishuError
-from airflow_provider_feishu_corehr.hooks.connection import settings_from_connection
+from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.validation import (
+    check_ids,
+    check_statuses,
+    check_user_id_type,
+    optional_id,
+    optional_offboarding_id,
+    require_id,
+    require_offboarding_id,
+)
+from airflow_provider_feishu_corehr.hooks.connection import (
+    FeishuConnectionFieldError,
+    check_conn_id,
+    not_found,
+    settings_from_connection,
+)
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -45,6 +59,20 @@ class FeishuHook(BaseHook):
     conn_type = "feishu"
     hook_name = "Feishu"
 
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Airflow 2.x connection form: the extra fields (Airflow 3 reads them from the provider info)."""
+        from airflow_provider_feishu_corehr.hooks._form import connection_form_widgets
+
+        return connection_form_widgets()
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Airflow 2.x connection form: hidden fields, labels, placeholders (Airflow 3: the provider info)."""
+        from airflow_provider_feishu_corehr.hooks._form import ui_field_behaviour
+
+        return ui_field_behaviour()
+
     def __init__(self, feishu_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.feishu_conn_id = feishu_conn_id
@@ -53,9 +81,19 @@ class FeishuHook(BaseHook):
     def settings(self) -> ClientSettings:
         """Client settings read from the connection (fetched once per hook).
 
-        :raises FeishuInvalidInputError: naming the connection and the field when the connection is not usable.
+        :raises FeishuInvalidInputError: naming the connection and the field when the connection is not usable, or
+            naming the connection id when it is empty or not defined (a configuration error: not retried).
         """
-        conn = self.get_connection(self.feishu_conn_id)
+        try:
+            from airflow.providers.common.compat.sdk import AirflowNotFoundException
+        except ImportError:  # an older common-compat (Airflow 2.x)
+            from airflow.exceptions import AirflowNotFoundException  # type: ignore[attr-defined]
+
+        conn_id = check_conn_id(self.feishu_conn_id)
+        try:
+            conn = self.get_connection(conn_id)
+        except AirflowNotFoundException:
+            raise not_found(conn_id) from None
         if conn.password:
             mask_secret(conn.password)
         return settings_from_connection(conn)
@@ -79,6 +117,9 @@ class FeishuHook(BaseHook):
         :param operator_id: operator's employment id; ``None`` = system operator.
         :param user_id_type: id type of ``operator_id``; ``None`` = the connection's default.
         """
+        offboarding_id = require_offboarding_id("offboarding_id", offboarding_id)
+        operator_id = optional_id("operator_id", operator_id)
+        user_id_type = _user_id_type(user_id_type)
         return self.get_conn().revoke_offboarding(offboarding_id, operator_id=operator_id, user_id_type=user_id_type)
 
     def edit_offboarding(
@@ -96,6 +137,10 @@ class FeishuHook(BaseHook):
         :param operator_id: operator's employment id; ``None`` = system operator.
         :param user_id_type: id type of ``operator_id`` and person fields; ``None`` = the connection's default.
         """
+        offboarding_id = require_offboarding_id("offboarding_id", offboarding_id)
+        update_data = _field_values(update_data)
+        operator_id = optional_id("operator_id", operator_id)
+        user_id_type = _user_id_type(user_id_type)
         return self.get_conn().edit_offboarding(
             offboarding_id, update_data, operator_id=operator_id, user_id_type=user_id_type
         )
@@ -111,6 +156,7 @@ class FeishuHook(BaseHook):
         expected_offboarding_date_end: dt.date | str | None = None,
         user_id_type: str | None = None,
         page_size: int = 100,
+        deadline: float | None = None,
     ) -> Iterator[OffboardingRecord]:
         """Search offboardings and iterate over every record of every page.
 
@@ -122,7 +168,14 @@ class FeishuHook(BaseHook):
         :param expected_offboarding_date_end: expected-offboarding-date range end.
         :param user_id_type: id type of ``employment_ids`` and of ids in the records; ``None`` = connection default.
         :param page_size: records per page, 1-100.
+        :param deadline: a ``time.monotonic()`` value by which the search must end (``FeishuDeadlineError`` after
+            it); ``None`` = bounded by the retry budget and ``max_pages`` only.
         """
+        if employment_ids is not None:
+            employment_ids = check_ids("employment_ids", employment_ids)
+        if statuses is not None:
+            statuses = check_statuses("statuses", statuses)
+        user_id_type = _user_id_type(user_id_type)
         return self.get_conn().search_offboardings(
             employment_ids=employment_ids,
             statuses=statuses,
@@ -132,40 +185,80 @@ class FeishuHook(BaseHook):
             expected_offboarding_date_end=expected_offboarding_date_end,
             user_id_type=user_id_type,
             page_size=page_size,
+            deadline=deadline,
         )
 
     def get_offboarding(
-        self, employment_id: str, *, offboarding_id: str | None = None, user_id_type: str | None = None
+        self,
+        employment_id: str,
+        *,
+        offboarding_id: str | None = None,
+        user_id_type: str | None = None,
+        deadline: float | None = None,
     ) -> OffboardingRecord | None:
         """Fetch one offboarding of an employment (the most recent one unless ``offboarding_id`` is given).
 
         :param employment_id: the employment.
         :param offboarding_id: a specific offboarding id, or ``None``.
         :param user_id_type: id type of ``employment_id``; ``None`` = the connection's default.
+        :param deadline: a ``time.monotonic()`` value by which the search must end, or ``None``.
         """
-        return self.get_conn().get_offboarding(employment_id, offboarding_id=offboarding_id, user_id_type=user_id_type)
+        employment_id = require_id("employment_id", employment_id)
+        offboarding_id = optional_offboarding_id("offboarding_id", offboarding_id)
+        user_id_type = _user_id_type(user_id_type)
+        return self.get_conn().get_offboarding(
+            employment_id, offboarding_id=offboarding_id, user_id_type=user_id_type, deadline=deadline
+        )
 
     def lookup_offboardings(
-        self, employment_ids: Sequence[str], *, user_id_type: str | None = None
+        self, employment_ids: Sequence[str], *, user_id_type: str | None = None, deadline: float | None = None
     ) -> dict[str, OffboardingRecord]:
         """The most recent offboarding of each employment, one search per up to 100 distinct ids.
 
         :param employment_ids: employment ids.
         :param user_id_type: id type of the ids; ``None`` = the connection's default.
+        :param deadline: a ``time.monotonic()`` value by which every search must end, or ``None``.
         :return: employment id -> record; employments without an offboarding are absent.
         """
-        return self.get_conn().lookup_offboardings(employment_ids, user_id_type=user_id_type)
+        ids = check_ids("employment_ids", employment_ids)
+        return self.get_conn().lookup_offboardings(ids, user_id_type=_user_id_type(user_id_type), deadline=deadline)
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the connection by obtaining a new tenant access token, and nothing else (no read, no write).
 
-        :return: ``(True, message)`` on success, ``(False, message)`` with the Feishu code and log id on failure;
+        :return: ``(True, message)`` on success, ``(False, message)`` with the Feishu code and log id on failure,
+            or naming the bad field (not the connection id: the UI and API test a copy under a random id);
             never raises.
         """
         try:
             self.get_conn().fetch_token(fresh=True)
+        except FeishuConnectionFieldError as error:
+            return False, f"Connection field {error.field}: {error.rule}"
         except FeishuError as error:
             return False, str(error)
         except Exception as error:  # test_connection must report, never raise
             return False, f"{type(error).__name__}: {error}"
         return True, f"Obtained a tenant access token from {self.settings.base_url} for app {self.settings.app_id}"
+
+
+def _user_id_type(value: Any) -> str | None:
+    return None if value is None else check_user_id_type(value)
+
+
+def _field_values(update_data: Any) -> list[FieldValue]:
+    """``update_data`` of :meth:`FeishuHook.edit_offboarding`: a non-empty list of ``FieldValue``."""
+    from airflow_provider_feishu_corehr.client.models import FieldValue
+
+    hint = "use client.fields.normalize_update_data to convert {field_name: value}"
+    if isinstance(update_data, (str, bytes, dict)) or not isinstance(update_data, (list, tuple)):
+        raise FeishuInvalidInputError(
+            f"update_data must be a list of FieldValue, got {type(update_data).__name__}; {hint}"
+        )
+    if not update_data:
+        raise FeishuInvalidInputError("update_data must not be empty (the API requires at least one field)")
+    for index, item in enumerate(update_data):
+        if not isinstance(item, FieldValue):
+            raise FeishuInvalidInputError(
+                f"update_data[{index}] must be a FieldValue, got {type(item).__name__}; {hint}"
+            )
+    return list(update_data)

@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from airflow_provider_feishu_corehr.client.errors import (
     FeishuAuthError,
@@ -22,13 +21,14 @@ from airflow_provider_feishu_corehr.client.errors import (
     FeishuRateLimitError,
     FeishuTransientError,
 )
+from airflow_provider_feishu_corehr.operators._interrupt import RequestNotStarted
 
 FAILED = "failed"
+UNKNOWN = "unknown"
+NOT_SENT = "not_sent"
 MAX_WORKERS_LIMIT = 32
 SYSTEMIC_FAILURES_BEFORE_STOP = 10
-
-T = TypeVar("T")
-R = TypeVar("R")
+_POSITIONS_SHOWN = 5
 
 
 def check_max_workers(value: Any) -> int:
@@ -70,38 +70,19 @@ def duplicates(ids: Sequence[str | None]) -> dict[str, list[int]]:
     return positions
 
 
-def duplicate_error(offboarding_id: str, positions: list[int]) -> FeishuInvalidInputError:
-    where = ", ".join(map(str, positions))
-    return FeishuInvalidInputError(
-        f"record {positions[0]}: offboarding {offboarding_id} is listed more than once (records {where}); "
-        "none of them was sent: list each offboarding once"
-    )
+def duplicate_error(offboarding_id: str, positions: list[int], index: int) -> FeishuInvalidInputError:
+    """The error of occurrence ``index`` of a repeated id; its size does not grow with the number of copies.
 
-
-def run_bounded(items: Sequence[T], work: Callable[[T], R], *, max_workers: int) -> list[R | Exception]:
-    """Run ``work`` on every item, at most ``max_workers`` at a time; results in input order.
-
-    An exception of one item is returned in its place, so one failure never stops the others. Throughput is
-    bounded by the client's process-wide rate limiter, not here. If the caller is interrupted (task killed),
-    items not started yet are cancelled.
+    :param offboarding_id: the repeated id.
+    :param positions: every position where it occurs.
+    :param index: the position this error is for.
     """
-    if max_workers <= 1 or len(items) <= 1:
-        return [_capture(work, item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(max_workers, len(items)), thread_name_prefix="feishu-record") as pool:
-        futures = [pool.submit(_capture, work, item) for item in items]
-        try:
-            return [future.result() for future in futures]
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-
-
-def _capture(work: Callable[[T], R], item: T) -> R | Exception:
-    try:
-        return work(item)
-    except Exception as exc:  # one record's failure is that record's outcome
-        return exc
+    shown = ", ".join(map(str, positions[:_POSITIONS_SHOWN]))
+    more = f" and {len(positions) - _POSITIONS_SHOWN} more" if len(positions) > _POSITIONS_SHOWN else ""
+    return FeishuInvalidInputError(
+        f"record {index}: offboarding_id: offboarding {offboarding_id} is listed {len(positions)} times "
+        f"(records {shown}{more}); none of them was sent: list each offboarding once"
+    )
 
 
 class RecordNotSent(Exception):
@@ -111,6 +92,33 @@ class RecordNotSent(Exception):
         super().__init__(f"not sent: {reason}; last error: {cause}")
         self.cause = cause
         self.reason = reason
+
+
+class InFlight(Exception):
+    """A record whose write may have reached Feishu without an answer read: the task was interrupted while it was
+    in flight, or an unexpected error came after a request was sent. Its outcome is ``unknown``.
+
+    :param reason: what happened, for the message.
+    :param cause: the unexpected error, if any (only its type reaches XCom).
+    """
+
+    def __init__(self, reason: str, cause: BaseException | None = None) -> None:
+        super().__init__(f"outcome unknown: {reason}")
+        self.reason = reason
+        self.cause = cause
+
+
+def outcome_of(exc: BaseException) -> str:
+    """The XCom outcome of a record that did not succeed: ``unknown`` when Feishu may have applied it,
+    ``not_sent`` when nothing of it was sent because the batch stopped, else ``failed``.
+
+    :param exc: the record's error.
+    """
+    if isinstance(exc, InFlight) or (isinstance(exc, FeishuError) and exc.outcome_unknown):
+        return UNKNOWN
+    if isinstance(exc, (RecordNotSent, RequestNotStarted)):
+        return NOT_SENT
+    return FAILED
 
 
 def is_systemic(exc: BaseException) -> bool:
@@ -161,6 +169,8 @@ def error_kind(exc: BaseException) -> str:
     """Short, stable name of the error type for XCom (``invalid_input``, ``business``, ``auth``, ...)."""
     for cls, kind in (
         (RecordNotSent, "not_sent"),
+        (RequestNotStarted, "not_sent"),
+        (InFlight, "transient"),
         (FeishuInvalidInputError, "invalid_input"),
         (FeishuBusinessError, "business"),
         (FeishuAuthError, "auth"),
@@ -178,11 +188,37 @@ def is_permanent(exc: BaseException) -> bool:
     another try."""
     if isinstance(exc, RecordNotSent):
         return is_permanent(exc.cause)
+    if isinstance(exc, FeishuError) and exc.outcome_unknown:
+        return False
     return isinstance(exc, FeishuError) and exc.permanent
 
 
-def error_info(exc: BaseException) -> dict[str, Any]:
-    """JSON-only description of a failure: type, Feishu code, message, advice, log id, permanence."""
+def error_info(exc: BaseException, unknown_advice: str | None = None) -> dict[str, Any]:
+    """JSON-only description of a failure: type, Feishu code, message, advice, log id, permanence.
+
+    :param exc: the record's error.
+    :param unknown_advice: what to check when the outcome is unknown (the operator's words), put before the
+        error's own advice.
+    """
+    if isinstance(exc, InFlight):
+        why = f" ({error_info(exc.cause)['message']})" if exc.cause is not None else ""
+        return {
+            "kind": "transient",
+            "code": None,
+            "message": f"{exc}{why}",
+            "advice": unknown_advice,
+            "log_id": None,
+            "permanent": False,
+        }
+    if isinstance(exc, RequestNotStarted):
+        return {
+            "kind": "not_sent",
+            "code": None,
+            "message": str(exc),
+            "advice": "Nothing of this record was sent; run the task again to send it.",
+            "log_id": None,
+            "permanent": False,
+        }
     if isinstance(exc, RecordNotSent):
         cause = error_info(exc.cause)
         return {
@@ -193,13 +229,14 @@ def error_info(exc: BaseException) -> dict[str, Any]:
             "permanent": is_permanent(exc),
         }
     if isinstance(exc, FeishuError):
+        unknown = exc.outcome_unknown
         return {
             "kind": error_kind(exc),
             "code": exc.code,
-            "message": exc.msg,
-            "advice": exc.advice,
+            "message": f"outcome unknown: {exc.msg}" if unknown else exc.msg,
+            "advice": " ".join(a for a in (unknown_advice if unknown else None, exc.advice) if a) or None,
             "log_id": exc.log_id,
-            "permanent": exc.permanent,
+            "permanent": is_permanent(exc),
         }
     # The text of an error that is not ours is unknown (it may quote a value of the record or a URL): XCom, which
     # the secret masker does not redact, gets its type only; the task log line has the rest.
@@ -218,7 +255,7 @@ def describe_failure(offboarding_id: str | None, index: int, exc: BaseException)
     if isinstance(exc, FeishuInvalidInputError):
         return f"refused before sending: {exc}"
     where = f"offboarding {offboarding_id}" if offboarding_id else f"record {index}"
-    if isinstance(exc, (FeishuError, RecordNotSent)):
+    if isinstance(exc, (FeishuError, RecordNotSent, RequestNotStarted, InFlight)):
         return f"{where}: {exc}"
     return f"{where}: unexpected {type(exc).__name__}: {exc}"
 

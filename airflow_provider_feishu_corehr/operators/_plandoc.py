@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.fields import normalize_update_data
-from airflow_provider_feishu_corehr.client.validation import optional_id, require_id
+from airflow_provider_feishu_corehr.client.validation import optional_id, require_offboarding_id
 from airflow_provider_feishu_corehr.operators._audit import CHANGED, UNCHANGED, UNKNOWN, field_counts
-from airflow_provider_feishu_corehr.operators._base import Job
+from airflow_provider_feishu_corehr.operators._plan import Job, shown_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from airflow_provider_feishu_corehr.client.models import FieldValue
     from airflow_provider_feishu_corehr.operators.plan import EditReview, RevokeReview
 
 VERSION = 1
@@ -147,13 +148,13 @@ def planned_job(record: dict[str, Any], kind: str) -> Job:
     index = record["index"]
     label = f"record {index}"
     raw_id = record.get("offboarding_id")
-    known_id = raw_id if isinstance(raw_id, str) and raw_id.strip() else None
+    known_id = shown_id(raw_id)
     if record.get("action") == REFUSED:
         error = record.get("error")
         reason = (error.get("message") if isinstance(error, dict) else None) or "refused"
         return Job(index, known_id, refused=FeishuInvalidInputError(f"{label}: refused when planned: {reason}"))
     try:
-        offboarding_id = require_id("offboarding_id", raw_id, record=label)
+        offboarding_id = require_offboarding_id("offboarding_id", raw_id, record=label)
         operator_id = optional_id("operator_id", record.get("operator_id"), record=label)
         employment_id = optional_id("employment_id", record.get("employment_id"), record=label)
         if kind == REVOKE:
@@ -169,9 +170,8 @@ def planned_job(record: dict[str, Any], kind: str) -> Job:
 
 
 def known_id(entry: Any) -> str | None:
-    """The usable ``offboarding_id`` of a record as given (to name it even when the record is refused)."""
-    raw = entry.get("offboarding_id") if isinstance(entry, dict) else None
-    return raw.strip() if isinstance(raw, str) and raw.strip() else None
+    """The ``offboarding_id`` of a record as given (to name it even when the record is refused)."""
+    return shown_id(entry.get("offboarding_id") if isinstance(entry, dict) else None)
 
 
 def entry_ids(
@@ -194,7 +194,7 @@ def entry_ids(
         raise FeishuInvalidInputError(
             f"{label}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(keys)}"
         )
-    offboarding_id = require_id("offboarding_id", entry.get("offboarding_id"), record=label)
+    offboarding_id = require_offboarding_id("offboarding_id", entry.get("offboarding_id"), record=label)
     employment_id = optional_id("employment_id", entry.get("employment_id"), record=label)
     own = entry.get("operator_id")
     operator_id = default_operator_id if own is None else optional_id("operator_id", own, record=label)
@@ -261,3 +261,25 @@ def render(plan: dict[str, Any]) -> str:
     for record in refused[:10]:
         lines.append(f"\nRefused: record {record['index']}: {_cell((record['error'] or {}).get('message'))}")
     return "\n".join(lines)
+
+
+def edit_entry_job(
+    index: int, entry: Any, default_operator_id: str | None, normalize: Callable[[Any, str], list[FieldValue]]
+) -> Job:
+    """The job of one edit record ``{"offboarding_id", "update_data", "employment_id"?, "operator_id"?}``; a bad
+    one is refused.
+
+    :param index: the record's position.
+    :param entry: the record as given.
+    :param default_operator_id: the operator's ``operator_id`` for records without their own.
+    :param normalize: the operator's conversion of ``update_data`` (its time zone), given the record's label.
+    """
+    label = f"record {index}"
+    try:
+        ids = entry_ids(entry, label=label, keys=EDIT_KEYS, default_operator_id=default_operator_id)
+        offboarding_id, employment_id, operator_id = ids
+        update = normalize(entry.get("update_data"), f"{label} (offboarding {offboarding_id})")
+    except FeishuInvalidInputError as err:
+        return Job(index, known_id(entry), refused=err)
+    names = [f.field_name for f in update]
+    return Job(index, offboarding_id, operator_id, update, names, employment_id=employment_id)

@@ -1,7 +1,9 @@
 """The operator side of read before write: ``dry_run`` (a plan), ``plan`` (apply one), ``only_changed``, ``verify``.
 
 :class:`ReadingOperatorBase` sits between :class:`._base.OffboardingOperatorBase` and the public operators. It
-uses the base's two hooks (``_prepare`` before sending, ``_review`` after) and leaves the send loop to the base.
+uses the base's two hooks (``_prepare`` before sending, ``_review`` after) and leaves the send loop (gate,
+interruption, settlement) to the base. :class:`RevokeReading` and :class:`EditReading` say what each operator
+reads and reports, so :mod:`.offboarding` keeps only the arguments and the writes.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 
 from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
 from airflow_provider_feishu_corehr.operators._base import OffboardingOperatorBase, Plan, user_id_type_or_none
-from airflow_provider_feishu_corehr.operators._batch import error_info
+from airflow_provider_feishu_corehr.operators._batch import as_record_list, error_info
+from airflow_provider_feishu_corehr.operators._interrupt import RequestNotStarted
+from airflow_provider_feishu_corehr.operators._plan import is_one_id, mark_duplicates
 from airflow_provider_feishu_corehr.operators._plandoc import planned_job, read_plan, render
 
 if TYPE_CHECKING:
@@ -34,6 +38,8 @@ def reading(what: str) -> Iterator[None]:
     except FeishuError as err:
         error = AirflowFailException if err.permanent else AirflowException
         raise error(f"{what} failed, nothing was written: {err}") from err
+    except RequestNotStarted as err:  # the task was interrupted while it read
+        raise AirflowException(f"{what} was interrupted ({err.reason}), nothing was written") from err
 
 
 class ReadingOperatorBase(OffboardingOperatorBase):
@@ -99,10 +105,10 @@ class ReadingOperatorBase(OffboardingOperatorBase):
             return {"outcome": "skipped", "log_id": None}
         return None
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def _execute(self, context: Context) -> dict[str, Any]:
         if self.plan_only:
             return self._make_plan(context)
-        value = super().execute(context)
+        value = super()._execute(context)
         if self._reader is not None and "counts" in value:
             for outcome in self._reader.outcomes:
                 value["counts"].setdefault(outcome, 0)
@@ -136,5 +142,93 @@ class ReadingOperatorBase(OffboardingOperatorBase):
         """
         return render(plan)
 
-    def _describe(self, exc: BaseException) -> dict[str, Any]:
-        return error_info(exc)
+
+class RevokeReading(ReadingOperatorBase):
+    """What the revoke operator reads: the current status, for ``dry_run`` and ``plan``."""
+
+    offboarding_id: Any
+    offboardings: Any
+
+    def _check_reading_arguments(self) -> None:
+        """``plan`` replaces the record arguments; ``offboarding_id`` and ``offboardings`` exclude each other."""
+        self._check_plan_arguments(self.offboarding_id, self.offboardings)
+        if self.plan is None and self.offboardings is not None and self.offboarding_id is not None:
+            raise FeishuInvalidInputError("give either offboarding_id or offboardings, not both")
+
+    def _entry_jobs(self, operator_id: str | None) -> list[Job]:
+        """The jobs of ``offboardings`` (each record checked on its own, duplicates refused)."""
+        from airflow_provider_feishu_corehr.operators._plandoc import revoke_entry_job
+
+        entries = as_record_list("offboardings", self.offboardings)
+        return mark_duplicates([revoke_entry_job(i, entry, operator_id) for i, entry in enumerate(entries)])
+
+    def _new_reader(self, plan: Plan) -> RevokeReview | None:
+        if not self.plan_only and self.plan is None:
+            return None
+        from airflow_provider_feishu_corehr.operators.plan import RevokeReview
+
+        return RevokeReview(self.hook, plan.user_id_type, planned=self._planned_records())
+
+    def _document(self, plan: Plan) -> dict[str, Any]:
+        from airflow_provider_feishu_corehr.operators._plandoc import revoke_plan
+        from airflow_provider_feishu_corehr.operators.plan import RevokeReview
+
+        assert isinstance(self._reader, RevokeReview)
+        return revoke_plan(plan.jobs, self._reader, plan.user_id_type, error_info)
+
+
+class EditReading(ReadingOperatorBase):
+    """What the edit operator reads: current values (``only_changed``, ``dry_run``, ``plan``), and the read-back
+    after writing (``verify``)."""
+
+    only_changed: bool
+    verify: bool
+
+    offboarding_id: Any
+    update_data: Any
+    offboardings: Any
+    employment_id: str | None
+
+    def _check_reading_arguments(self) -> None:
+        """``only_changed`` and ``verify`` are flags; ``plan`` replaces the record arguments."""
+        for name in ("only_changed", "verify"):
+            if not isinstance(getattr(self, name), bool):
+                raise FeishuInvalidInputError(f"{name} must be True or False; got {type(getattr(self, name)).__name__}")
+        self._check_plan_arguments(self.offboarding_id, self.update_data, self.offboardings, self.employment_id)
+
+    def _applies_plan(self) -> bool:
+        """Whether ``plan`` replaces the record arguments; else ``employment_id`` must go with one id."""
+        if self.plan is not None:
+            return True
+        if self.employment_id is not None and (self.offboardings is not None or not is_one_id(self.offboarding_id)):
+            raise FeishuInvalidInputError(
+                "employment_id goes with a single offboarding_id; records of offboardings carry their own employment_id"
+            )
+        return False
+
+    def _new_reader(self, plan: Plan) -> EditReview | None:
+        if not (self.only_changed or self.plan_only or self.plan is not None):
+            return None
+        from airflow_provider_feishu_corehr.operators.plan import EditReview
+
+        planned = self._planned_records()
+        return EditReview(self.hook, plan.user_id_type, only_changed=True, planned=planned)
+
+    def _document(self, plan: Plan) -> dict[str, Any]:
+        from airflow_provider_feishu_corehr.operators._plandoc import edit_plan
+        from airflow_provider_feishu_corehr.operators.plan import EditReview
+
+        assert isinstance(self._reader, EditReview)
+        return edit_plan(plan.jobs, self._reader, plan.user_id_type, error_info)
+
+    def _review(self, plan: Plan, records: list[dict[str, Any]]) -> None:
+        super()._review(plan, records)
+        if self.verify:
+            from airflow_provider_feishu_corehr.operators.plan import verify_records
+
+            verify_records(self.hook, plan.user_id_type, plan.jobs, records)
+
+    def _after(self, context: Context, value: dict[str, Any]) -> dict[str, Any]:
+        from airflow_provider_feishu_corehr.operators.plan import check_verified
+
+        return check_verified(value, self._action, lambda: self._push(context, value))

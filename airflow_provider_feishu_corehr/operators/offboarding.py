@@ -9,8 +9,14 @@ the task fails at the end, after every record's outcome was pushed to XCom (``re
 ``AirflowException`` (a retry may help: rate limit or transient errors outlasted the client's retry budget).
 A batch stops sending when its failures are not about the records: if no tenant access token can be obtained,
 or after 10 records in a row failed with authentication, rate-limit, transient or unexpected errors, the records
-not sent yet fail as ``not_sent`` (re-running the batch is safe: revoke answers ``already_withdrawn``, an edit
+not sent yet get outcome ``not_sent`` (re-running the batch is safe: revoke answers ``already_withdrawn``, an edit
 sets the same values again).
+
+A record whose write may have reached Feishu without a definite answer gets outcome ``unknown`` (never
+``failed``) with advice on what to check; a revoke is settled first when it can be (:mod:`._settle`). When the
+task is interrupted (``on_kill``, SIGTERM, SIGINT, a timeout), no new request starts, requests in flight get a
+few seconds, and every record is reported: its outcome, ``unknown`` (in flight) or ``not_sent``
+(:mod:`._interrupt`). See ``docs/operators.md``.
 
 Error objects in XCom: ``{"kind", "code", "message", "advice", "log_id", "permanent"}``; ``kind`` is one of
 ``invalid_input`` (refused before sending), ``business`` (a Feishu code about the record), ``auth``,
@@ -29,7 +35,7 @@ from airflow_provider_feishu_corehr.client.api import ALREADY_WITHDRAWN as ALREA
 from airflow_provider_feishu_corehr.client.codes import Endpoint, lookup
 from airflow_provider_feishu_corehr.client.errors import FeishuBusinessError, FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.fields import normalize_update_data
-from airflow_provider_feishu_corehr.client.validation import optional_id, require_id
+from airflow_provider_feishu_corehr.client.validation import optional_id, require_offboarding_id
 from airflow_provider_feishu_corehr.operators._base import (
     Job,
     Plan,
@@ -39,18 +45,20 @@ from airflow_provider_feishu_corehr.operators._base import (
 )
 from airflow_provider_feishu_corehr.operators._batch import (
     FAILED,
+    NOT_SENT,
+    UNKNOWN,
     as_record_list,
     error_info,
+    outcome_of,
 )
-from airflow_provider_feishu_corehr.operators._reading import ReadingOperatorBase
+from airflow_provider_feishu_corehr.operators._plan import shown_id
+from airflow_provider_feishu_corehr.operators._reading import EditReading, RevokeReading
+from airflow_provider_feishu_corehr.operators._settle import RevokeSettler, may_settle
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from airflow.providers.common.compat.sdk import Context
+    from collections.abc import Callable, Sequence
 
     from airflow_provider_feishu_corehr.client.models import FieldValue
-    from airflow_provider_feishu_corehr.operators.plan import EditReview, RevokeReview
 
 __all__ = ["EditOffboardingOperator", "InvalidOperatorArgumentError", "RevokeOffboardingOperator"]
 
@@ -59,7 +67,7 @@ ALREADY_WITHDRAWN = "already_withdrawn"
 EDITED = "edited"
 
 
-class RevokeOffboardingOperator(ReadingOperatorBase):
+class RevokeOffboardingOperator(RevokeReading):
     """Revoke (withdraw) Feishu People offboardings: one record, or many in one task.
 
     Calls ``POST /open-apis/corehr/v2/offboardings/revoke`` through :class:`FeishuHook`. Revoking a record that is
@@ -78,23 +86,23 @@ class RevokeOffboardingOperator(ReadingOperatorBase):
     :param max_workers: records sent concurrently in a batch (1-32, default 4). Throughput stays within the
         endpoint's rate limit through the client's process-wide limiter.
     :param feishu_conn_id: the Feishu connection (conn type ``feishu``). (templated)
-    :param offboardings: instead of ``offboarding_id``, records ``{"offboarding_id": str, "employment_id": str
-        (optional), "operator_id": str (optional)}`` (also JSON array text or an upstream ``XComArg``); the
-        ``employment_id`` lets ``dry_run`` and ``plan`` read the record's current status. (templated)
-    :param dry_run: make a plan and write nothing: each record's current status and whether it would be revoked
-        (``action`` ``revoke``), skipped (already ``Withdrawn``, or ``Rejected``: Feishu refuses those) or refused
-        (bad input, which fails the task after the plan was pushed). See ``docs/plan-apply.md``.
-    :param plan: apply a plan made by ``dry_run=True`` (its XCom) instead of ``offboarding_id``: the records it
-        says to revoke are revoked; a record whose status moved since the plan fails with outcome ``conflict``
-        (one already ``Withdrawn`` is ``skipped``). (templated)
+    :param offboardings: instead of ``offboarding_id``, records ``{"offboarding_id", "employment_id"?,
+        "operator_id"?}`` (or their JSON text / an ``XComArg``); the employment id lets ``dry_run`` and ``plan``
+        read the current status, and settles an unknown revoke with one look-up. (templated)
+    :param dry_run: write nothing; the XCom is a plan: per record its status and ``action`` ``revoke``, ``skip``
+        (already ``Withdrawn``, or ``Rejected``) or ``refused`` (fails the task after the push).
+    :param plan: apply a ``dry_run`` plan (its XCom) instead of the record arguments; a record whose status moved
+        since is not sent (outcome ``conflict``), a no-op is ``skipped``. See ``docs/plan-apply.md``. (templated)
 
     XCom (``return_value``), JSON only:
 
     * one id: ``{"offboarding_id", "outcome", "log_id", "error"}`` with ``outcome`` ``"revoked"``,
-      ``"already_withdrawn"`` or ``"failed"``; ``error`` is ``None`` or
+      ``"already_withdrawn"``, ``"failed"``, ``"unknown"`` or ``"not_sent"``; ``error`` is ``None`` or
       ``{"kind", "code", "message", "advice", "log_id", "permanent"}`` (module docstring).
-    * a list: ``{"total", "counts": {"revoked", "already_withdrawn", "failed"}, "records": [...]}``, one record
-      per input position (the above plus ``"index"``), also pushed when the task fails.
+    * a list: ``{"total", "counts": {"revoked", "already_withdrawn", "failed", "unknown", "not_sent"},
+      "records": [...]}``, one record per input position (the above plus ``"index"``), also pushed when the task
+      fails. With ``plan`` records also carry ``employment_id``, ``status`` and ``reason``; outcomes add
+      ``skipped`` and ``conflict``.
     """
 
     template_fields: Sequence[str] = (
@@ -112,7 +120,13 @@ class RevokeOffboardingOperator(ReadingOperatorBase):
     }
     _action = "Revoke"
     _kind = "revoke"
-    _outcomes = (REVOKED, ALREADY_WITHDRAWN, FAILED)
+    _endpoint = "revoke"
+    _outcomes = (REVOKED, ALREADY_WITHDRAWN, FAILED, UNKNOWN, NOT_SENT)
+    _unknown_advice = (
+        "Feishu may have applied this revoke. Look the offboarding up (hook.get_offboarding with its employment "
+        "id, or the People admin console): status Withdrawn means it was revoked. Re-running the task is safe: "
+        "a revoke of a withdrawn offboarding answers already_withdrawn."
+    )
 
     def __init__(
         self,
@@ -147,9 +161,7 @@ class RevokeOffboardingOperator(ReadingOperatorBase):
             raise FeishuInvalidInputError(
                 f"fail_if_already_withdrawn must be True or False; got {type(self.fail_if_already_withdrawn).__name__}"
             )
-        self._check_plan_arguments(self.offboarding_id, self.offboardings)
-        if self.plan is None and self.offboardings is not None and self.offboarding_id is not None:
-            raise FeishuInvalidInputError("give either offboarding_id or offboardings, not both")
+        self._check_reading_arguments()
         arguments = (self.offboarding_id, self.offboardings, self.plan, self.user_id_type, self.operator_id)
         if all(is_static(a) for a in arguments):
             self._check_static()
@@ -160,35 +172,19 @@ class RevokeOffboardingOperator(ReadingOperatorBase):
         user_id_type = user_id_type_or_none(self.user_id_type)
         operator_id = optional_id("operator_id", self.operator_id)
         if self.offboardings is not None:
-            from airflow_provider_feishu_corehr.operators._plandoc import revoke_entry_job
-
-            entries = as_record_list("offboardings", self.offboardings)
-            jobs = [revoke_entry_job(i, entry, operator_id) for i, entry in enumerate(entries)]
-            return Plan(single=False, jobs=mark_duplicates(jobs), user_id_type=user_id_type)
+            return Plan(single=False, jobs=self._entry_jobs(operator_id), user_id_type=user_id_type)
         single, ids = id_list(self.offboarding_id)
         jobs = []
         for index, raw in enumerate(ids):
             try:
-                offboarding_id = require_id("offboarding_id", raw, record=None if single else f"record {index}")
+                offboarding_id = require_offboarding_id(
+                    "offboarding_id", raw, record=None if single else f"record {index}"
+                )
             except FeishuInvalidInputError as err:
-                jobs.append(Job(index, raw if isinstance(raw, str) else None, refused=err))
+                jobs.append(Job(index, shown_id(raw), refused=err))
             else:
                 jobs.append(Job(index, offboarding_id, operator_id=operator_id))
         return Plan(single=single, jobs=mark_duplicates(jobs), user_id_type=user_id_type)
-
-    def _new_reader(self, plan: Plan) -> RevokeReview | None:
-        if not self.plan_only and self.plan is None:
-            return None
-        from airflow_provider_feishu_corehr.operators.plan import RevokeReview
-
-        return RevokeReview(self.hook, plan.user_id_type, planned=self._planned_records())
-
-    def _document(self, plan: Plan) -> dict[str, Any]:
-        from airflow_provider_feishu_corehr.operators._plandoc import revoke_plan
-        from airflow_provider_feishu_corehr.operators.plan import RevokeReview
-
-        assert isinstance(self._reader, RevokeReview)
-        return revoke_plan(plan.jobs, self._reader, plan.user_id_type, error_info)
 
     def _send(self, job: Job, user_id_type: str | None) -> dict[str, Any]:
         assert job.offboarding_id is not None
@@ -208,24 +204,34 @@ class RevokeOffboardingOperator(ReadingOperatorBase):
                     endpoint=Endpoint.REVOKE.value,
                     advice="fail_if_already_withdrawn is set; the offboarding was withdrawn before this task ran.",
                 )
-            self.log.info("Offboarding %s was already withdrawn (log id %s)", job.offboarding_id, result.log_id)
+            self.log.debug("Offboarding %s was already withdrawn (log id %s)", job.offboarding_id, result.log_id)
             return {"outcome": ALREADY_WITHDRAWN, "log_id": result.log_id}
-        self.log.info("Revoked offboarding %s (log id %s)", job.offboarding_id, result.log_id)
+        self.log.debug("Revoked offboarding %s (log id %s)", job.offboarding_id, result.log_id)
         return {"outcome": REVOKED, "log_id": result.log_id}
+
+    def _unsettled(self, exc: BaseException) -> bool:
+        return may_settle(exc)
+
+    def _settling(self, jobs: list[Job], user_id_type: str | None) -> Callable[[Job, BaseException], dict[str, Any]]:
+        """Look the records up in one batch when their employment ids are known, else revoke once more
+        (:mod:`._settle`)."""
+        settler = RevokeSettler(self.hook, self.log, user_id_type)
+        settler.look_up(jobs)
+        return lambda job, exc: settler.settle(job, exc, operator_id=job.operator_id)
 
     def _record(self, job: Job, exc: BaseException | None, success: dict[str, Any] | None) -> dict[str, Any]:
         if exc is not None or success is None:
-            error = error_info(exc) if exc is not None else None
+            error = error_info(exc, self._unknown_advice) if exc is not None else None
             return {
                 "offboarding_id": job.offboarding_id,
-                "outcome": FAILED,
+                "outcome": outcome_of(exc) if exc is not None else FAILED,
                 "log_id": error["log_id"] if error else None,
                 "error": error,
             }
         return {"offboarding_id": job.offboarding_id, **success, "error": None}
 
 
-class EditOffboardingOperator(ReadingOperatorBase):
+class EditOffboardingOperator(EditReading):
     """Edit fields of Feishu People offboardings: one record, the same change on many, or a list of changes.
 
     Calls ``POST /open-apis/corehr/v2/offboardings/edit`` through :class:`FeishuHook`. Python values are converted
@@ -241,8 +247,8 @@ class EditOffboardingOperator(ReadingOperatorBase):
         ``[{"field_name": ..., "value": ...}]``, or JSON text of either. At most 10,000 fields; names unique and
         editable; text at most 6,000 characters; ``None`` values are refused. (templated)
     :param offboardings: instead of the two above, a list of records
-        ``{"offboarding_id": str, "update_data": ..., "operator_id": str (optional)}`` (also JSON array text or an
-        upstream ``XComArg``); each record is checked on its own and a bad one fails alone. (templated)
+        ``{"offboarding_id": str, "update_data": ..., "operator_id"?, "employment_id"?}`` (also JSON array text or
+        an upstream ``XComArg``); each record is checked on its own and a bad one fails alone. (templated)
     :param operator_id: employment id of the operator, in ``user_id_type``; the default for records without
         their own; ``None`` or ``""`` means the system operator. (templated)
     :param user_id_type: ``open_id``, ``union_id``, ``user_id`` or ``people_corehr_id``; ``None`` uses the
@@ -253,32 +259,27 @@ class EditOffboardingOperator(ReadingOperatorBase):
     :param max_workers: records sent concurrently in a batch (1-32, default 4). Throughput stays within the
         endpoint's rate limit through the client's process-wide limiter.
     :param feishu_conn_id: the Feishu connection (conn type ``feishu``). (templated)
-    :param employment_id: the employment of a single ``offboarding_id``, so that its current values can be read
-        (``only_changed``, ``dry_run``, ``verify``); records of ``offboardings`` carry their own
-        ``employment_id`` key. (templated)
-    :param only_changed: read each record's current values first (one search per up to 100 employment ids) and
-        send only the fields that differ; a record whose fields all hold their value already is not sent
-        (outcome ``unchanged``). A field whose current value cannot be read is ``unknown`` and is sent.
-    :param dry_run: make a plan and write nothing: the XCom is the plan (per record and field: before, after,
-        ``changed`` / ``unchanged`` / ``unknown``). Refused records fail the task after the plan was pushed.
-    :param plan: apply a plan made by ``dry_run=True`` (its XCom) instead of the record arguments: exactly its
-        fields are written; a record whose current value moved since the plan fails with outcome ``conflict``
-        and is not written; one that already holds the planned values is ``unchanged``. (templated)
-    :param verify: after writing, read back the records whose outcome is ``edited`` or ``unknown`` and report
-        per field ``verified`` / ``mismatch`` / ``unknown``; a mismatch fails the task after the XCom was pushed.
+    :param employment_id: the employment of a single ``offboarding_id``, to read its current values. (templated)
+    :param only_changed: read the current values first (one search per 100 employment ids) and send only fields
+        that differ or cannot be read; a record with nothing to send gets outcome ``unchanged``.
+    :param dry_run: write nothing; the XCom is a plan (per field before, after, ``changed`` / ``unchanged`` /
+        ``unknown``). Refused records fail the task after the plan was pushed.
+    :param plan: apply a ``dry_run`` plan (its XCom) instead of the record arguments: exactly its fields; a record
+        whose current value moved since is not written (outcome ``conflict``). (templated)
+    :param verify: read back the records with outcome ``edited`` or ``unknown``: per field ``verified`` /
+        ``mismatch`` / ``unknown``; a mismatch fails the task after the XCom was pushed.
 
-    With ``only_changed``, ``plan`` or ``verify`` each record also carries ``employment_id``, ``status``,
-    ``changes`` (per field ``{"field_name", "before", "after", "change", "reason"}``), ``verify`` and
-    ``verification``; see ``docs/plan-apply.md``.
+    With these, records also carry ``employment_id``, ``status``, ``changes``, ``verify`` and ``verification``;
+    see ``docs/plan-apply.md``.
 
     XCom (``return_value``), JSON only:
 
     * one record: ``{"offboarding_id", "outcome", "field_names", "fields", "log_id", "error"}`` with ``outcome``
-      ``"edited"`` or ``"failed"``, ``field_names`` the names sent, ``fields`` the fields Feishu echoed
-      (``[{"field_name", "value"}]``, ``None`` on failure), ``error`` ``None`` or
+      ``"edited"``, ``"failed"``, ``"unknown"`` or ``"not_sent"``, ``field_names`` the names sent, ``fields`` the
+      fields Feishu echoed (``[{"field_name", "value"}]``, ``None`` otherwise), ``error`` ``None`` or
       ``{"kind", "code", "message", "advice", "log_id", "permanent"}`` (module docstring).
-    * a batch: ``{"total", "counts": {"edited", "failed"}, "records": [...]}``, one record per input position
-      (the above plus ``"index"``), also pushed when the task fails.
+    * a batch: ``{"total", "counts": {"edited", "failed", "unknown", "not_sent"}, "records": [...]}``, one record
+      per input position (the above plus ``"index"``), also pushed when the task fails.
     """
 
     template_fields: Sequence[str] = (
@@ -299,7 +300,12 @@ class EditOffboardingOperator(ReadingOperatorBase):
     }
     _action = "Edit"
     _kind = "edit"
-    _outcomes = (EDITED, FAILED)
+    _endpoint = "edit"
+    _outcomes = (EDITED, FAILED, UNKNOWN, NOT_SENT)
+    _unknown_advice = (
+        "Feishu may have applied this edit. Read the offboarding's fields back (hook.search_offboardings) before "
+        "sending it again: re-sending is only safe if nobody wrote a newer value since."
+    )
 
     def __init__(
         self,
@@ -338,34 +344,18 @@ class EditOffboardingOperator(ReadingOperatorBase):
 
     def _check_arguments(self) -> None:
         self._check_common_arguments()
-        for name in ("only_changed", "verify"):
-            if not isinstance(getattr(self, name), bool):
-                raise FeishuInvalidInputError(f"{name} must be True or False; got {type(getattr(self, name)).__name__}")
-        self._check_plan_arguments(self.offboarding_id, self.update_data, self.offboardings, self.employment_id)
+        self._check_reading_arguments()
         self._check_shape()
         self._tz()
-        arguments = (
-            self.offboarding_id,
-            self.update_data,
-            self.offboardings,
-            self.operator_id,
-            self.user_id_type,
-            self.employment_id,
-            self.plan,
-        )
-        if all(is_static(a) for a in arguments):
+        arguments = (self.offboarding_id, self.update_data, self.offboardings, self.operator_id, self.user_id_type)
+        if all(is_static(a) for a in (*arguments, self.employment_id, self.plan)):
             self._check_static()
         elif self.plan is None and self.offboardings is None and is_static(self.update_data):
             self._normalize(self.update_data, "update_data")
 
     def _check_shape(self) -> None:
-        if self.plan is not None:
+        if self._applies_plan():
             return
-        single = self.offboardings is None and isinstance(self.offboarding_id, str)
-        if self.employment_id is not None and not single:
-            raise FeishuInvalidInputError(
-                "employment_id goes with a single offboarding_id; records of offboardings carry their own employment_id"
-            )
         if self.offboardings is not None:
             if self.offboarding_id is not None or self.update_data is not None:
                 raise FeishuInvalidInputError("give either offboardings, or offboarding_id with update_data, not both")
@@ -398,15 +388,15 @@ class EditOffboardingOperator(ReadingOperatorBase):
         user_id_type = user_id_type_or_none(self.user_id_type)
         operator_id = optional_id("operator_id", self.operator_id)
         if self.offboardings is not None:
-            jobs = [
-                self._entry_job(i, entry, operator_id)
-                for i, entry in enumerate(as_record_list("offboardings", self.offboardings))
-            ]
+            from airflow_provider_feishu_corehr.operators._plandoc import edit_entry_job
+
+            entries = as_record_list("offboardings", self.offboardings)
+            jobs = [edit_entry_job(i, entry, operator_id, self._normalize) for i, entry in enumerate(entries)]
             return Plan(single=False, jobs=mark_duplicates(jobs), user_id_type=user_id_type)
 
         single, ids = id_list(self.offboarding_id)
         if single:
-            offboarding_id = require_id("offboarding_id", ids[0])
+            offboarding_id = require_offboarding_id("offboarding_id", ids[0])
             update = self._normalize(self.update_data, f"offboarding {offboarding_id}")
             employment_id = optional_id("employment_id", self.employment_id)
             names = [f.field_name for f in update]
@@ -417,52 +407,12 @@ class EditOffboardingOperator(ReadingOperatorBase):
         jobs = []
         for index, raw in enumerate(ids):
             try:
-                offboarding_id = require_id("offboarding_id", raw, record=f"record {index}")
+                offboarding_id = require_offboarding_id("offboarding_id", raw, record=f"record {index}")
             except FeishuInvalidInputError as err:
-                jobs.append(Job(index, raw if isinstance(raw, str) else None, field_names=names, refused=err))
+                jobs.append(Job(index, shown_id(raw), field_names=names, refused=err))
             else:
                 jobs.append(Job(index, offboarding_id, operator_id, update, names))
         return Plan(single=False, jobs=mark_duplicates(jobs), user_id_type=user_id_type)
-
-    def _entry_job(self, index: int, entry: Any, default_operator_id: str | None) -> Job:
-        from airflow_provider_feishu_corehr.operators._plandoc import EDIT_KEYS, entry_ids, known_id
-
-        label = f"record {index}"
-        try:
-            ids = entry_ids(entry, label=label, keys=EDIT_KEYS, default_operator_id=default_operator_id)
-            offboarding_id, employment_id, operator_id = ids
-            update = self._normalize(entry.get("update_data"), f"{label} (offboarding {offboarding_id})")
-        except FeishuInvalidInputError as err:
-            return Job(index, known_id(entry), refused=err)
-        names = [f.field_name for f in update]
-        return Job(index, offboarding_id, operator_id, update, names, employment_id=employment_id)
-
-    def _new_reader(self, plan: Plan) -> EditReview | None:
-        if not (self.only_changed or self.plan_only or self.plan is not None):
-            return None
-        from airflow_provider_feishu_corehr.operators.plan import EditReview
-
-        planned = self._planned_records()
-        return EditReview(self.hook, plan.user_id_type, only_changed=True, planned=planned)
-
-    def _document(self, plan: Plan) -> dict[str, Any]:
-        from airflow_provider_feishu_corehr.operators._plandoc import edit_plan
-        from airflow_provider_feishu_corehr.operators.plan import EditReview
-
-        assert isinstance(self._reader, EditReview)
-        return edit_plan(plan.jobs, self._reader, plan.user_id_type, error_info)
-
-    def _review(self, plan: Plan, records: list[dict[str, Any]]) -> None:
-        super()._review(plan, records)
-        if self.verify:
-            from airflow_provider_feishu_corehr.operators.plan import verify_records
-
-            verify_records(self.hook, plan.user_id_type, plan.jobs, records)
-
-    def _after(self, context: Context, value: dict[str, Any]) -> dict[str, Any]:
-        from airflow_provider_feishu_corehr.operators.plan import check_verified
-
-        return check_verified(value, self._action, lambda: self._push(context, value))
 
     def _send(self, job: Job, user_id_type: str | None) -> dict[str, Any]:
         assert job.offboarding_id is not None
@@ -473,7 +423,7 @@ class EditOffboardingOperator(ReadingOperatorBase):
             job.offboarding_id, job.update, operator_id=job.operator_id, user_id_type=user_id_type
         )
         echoed = [f.field_name for f in result.fields]
-        self.log.info(
+        self.log.debug(
             "Edited offboarding %s: fields %s (log id %s)",
             job.offboarding_id,
             ", ".join(job.field_names),
@@ -488,10 +438,10 @@ class EditOffboardingOperator(ReadingOperatorBase):
     def _record(self, job: Job, exc: BaseException | None, success: dict[str, Any] | None) -> dict[str, Any]:
         base = {"offboarding_id": job.offboarding_id, "field_names": list(job.field_names)}
         if exc is not None or success is None:
-            error = error_info(exc) if exc is not None else None
+            error = error_info(exc, self._unknown_advice) if exc is not None else None
             return {
                 **base,
-                "outcome": FAILED,
+                "outcome": outcome_of(exc) if exc is not None else FAILED,
                 "fields": None,
                 "log_id": error["log_id"] if error else None,
                 "error": error,

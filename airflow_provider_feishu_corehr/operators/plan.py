@@ -30,6 +30,7 @@ from airflow_provider_feishu_corehr.operators._audit import (
     verification,
     verify_row,
 )
+from airflow_provider_feishu_corehr.operators._interrupt import RequestNotStarted
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -177,7 +178,7 @@ def verify_records(
     after: dict[str, CurrentOffboarding] | None = {}
     try:
         after = read_current(searcher, ids, user_id_type=user_id_type) if ids else {}
-    except FeishuError as err:  # the writes happened: report them, with an unknown verification
+    except (FeishuError, RequestNotStarted) as err:  # the writes happened: report them, verification unknown
         log.warning("Verification could not read the records back: %s", err)
         after = None
     for record in records:

@@ -12,8 +12,13 @@ revoke, edit and v1 search with their documented error codes (caused by record d
         ...
         assert emu.request_count("revoke", code=0) == 1
 
-Also: ``python -m airflow_provider_feishu_corehr.testing`` (CLI) and the pytest fixtures ``feishu_emulator`` /
-``feishu_connection`` (registered automatically). The default seed's records are listed in :mod:`.seed`.
+Time moves statuses on a tenant calendar (:mod:`.clock`, :mod:`.lifecycle`: ``emu.set_time(...)``,
+``emu.advance_time(...)``, ``clock_speed=``), ``emu.reset()`` goes back to the seed, and the served codes,
+messages, limits and paths come from the emulator's own tables (:mod:`.api_pages`).
+
+Also: ``python -m airflow_provider_feishu_corehr.testing`` (CLI, port 8765) and the pytest fixtures
+``feishu_emulator`` / ``feishu_connection`` / ``feishu_emulator_shared`` (registered automatically). The
+default seed's records are listed in :mod:`.seed`; the reference is ``docs/emulator.md``.
 Nothing here imports Airflow.
 """
 

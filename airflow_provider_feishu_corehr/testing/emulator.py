@@ -2,29 +2,33 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from airflow_provider_feishu_corehr.client.models import USER_ID_TYPES
 from airflow_provider_feishu_corehr.testing import ids
-from airflow_provider_feishu_corehr.testing.clock import Clock
+from airflow_provider_feishu_corehr.testing.api_pages import USER_ID_TYPES
+from airflow_provider_feishu_corehr.testing.clock import DEFAULT_TIMEZONE, Clock, check_seconds
 from airflow_provider_feishu_corehr.testing.errors import EmulatorError
 from airflow_provider_feishu_corehr.testing.faults import FaultPlan, make_fault
 from airflow_provider_feishu_corehr.testing.handlers import control
 from airflow_provider_feishu_corehr.testing.observe import RequestLog, RequestRecord
 from airflow_provider_feishu_corehr.testing.ratelimit import RateLimitConfig, RateLimiter, resolve_limits
-from airflow_provider_feishu_corehr.testing.seed import SeedSource, load_seed
+from airflow_provider_feishu_corehr.testing.schema import check_custom_fields
+from airflow_provider_feishu_corehr.testing.seed import SeedSource, load_seed, read_seed
 from airflow_provider_feishu_corehr.testing.service import Service
 from airflow_provider_feishu_corehr.testing.state import Store
+from airflow_provider_feishu_corehr.testing.timecontrol import ClockControls, ResetControls
 from airflow_provider_feishu_corehr.testing.tokens import TokenStore
 
 if TYPE_CHECKING:
     from types import TracebackType
 
     from airflow_provider_feishu_corehr.testing.server import EmulatorHTTPServer
+    from airflow_provider_feishu_corehr.testing.tls import TestCertificates
 
 DEFAULT_APPS = {"cli_emulator": "emulator-secret"}
 
@@ -37,7 +41,7 @@ def _check_apps(apps: Any) -> dict[str, str]:
     return dict(apps)
 
 
-class FeishuEmulator:
+class FeishuEmulator(ClockControls, ResetControls):
     """A Feishu CoreHR offboarding API on 127.0.0.1, for tests, demos and users' own DAG tests.
 
     :param apps: app id -> app secret; the first one is :attr:`app_id` / :attr:`app_secret`.
@@ -52,6 +56,19 @@ class FeishuEmulator:
     :param host: interface to listen on (loopback: Feishu SDKs accept plain ``http://`` only there).
     :param port: TCP port; 0 picks a free one.
     :param random_seed: seed of the random choices of ratio faults (for repeatable runs).
+    :param clock_start: tenant time the calendar starts at (``YYYY-MM-DD HH:MM:SS`` in ``tenant_timezone``, or
+        epoch seconds); default: the seed's ``clock_start`` (the default seed: 2026-06-01 09:00:00), else now.
+    :param clock_speed: calendar seconds per real second (default 1; 0 stops the calendar; see :mod:`.clock`).
+    :param tenant_timezone: the tenant's time zone: ``+08:00`` (default), ``UTC-5``, ``Europe/Berlin``, ...
+    :param approval_delay: calendar seconds after which an ``Approving`` record becomes ``Approved``; None
+        (default) = only the control API ends an approval. ``Approved`` / ``NoNeedApproval`` records always
+        become ``Offboarded`` when the calendar passes the end of their offboarding date (:mod:`.lifecycle`).
+    :param processing_time: real seconds a revoke or edit takes; a revoke of a record another write is still
+        processing answers 1160204, an edit waits its turn (default 0: writes are instantaneous).
+    :param custom_fields: tenant custom fields, name (``..__c``) -> ``{"type": ..., "options": [...]}`` or
+        ``"type"`` (see :mod:`.schema`), added to the seed's schema.
+    :param tls: serve HTTPS with a certificate from a new test CA (needs ``trustme``); :attr:`ca_path` is the CA
+        file clients must trust, and :meth:`airflow_conn_json` names it in the ``ca_bundle`` extra.
     """
 
     def __init__(
@@ -66,6 +83,13 @@ class FeishuEmulator:
         *,
         token_refresh_window: float | None = None,
         random_seed: int | None = None,
+        clock_start: str | float | None = None,
+        clock_speed: float = 1.0,
+        tenant_timezone: str = DEFAULT_TIMEZONE,
+        approval_delay: float | None = None,
+        processing_time: float = 0.0,
+        custom_fields: Mapping[str, Any] | None = None,
+        tls: bool = False,
     ) -> None:
         self._apps = _check_apps(DEFAULT_APPS if apps is None else apps)
         if token_invalid_http_status not in (200, 400):
@@ -73,12 +97,17 @@ class FeishuEmulator:
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise EmulatorError(f"port must be 0 (any free port) or 1-65535, got {port!r}")
         self.host, self._port = host, port
-        self._clock = Clock()
+        data = read_seed(seed)
+        start = clock_start if clock_start is not None else data.get("clock_start")
+        self._clock = Clock(start, clock_speed, tenant_timezone)
+        fields = check_custom_fields(custom_fields)
+        self._seed = load_seed(data, now=self._clock.text(), custom_fields=fields)
         self._tokens = TokenStore(self._clock, token_ttl, token_refresh_window)
         self._limiter = RateLimiter(self._clock, resolve_limits(rate_limits))
         self._faults = FaultPlan(random_seed)
         self._log = RequestLog()
-        self._store = Store(*load_seed(seed))
+        self._approval_delay = check_seconds("approval_delay", approval_delay, optional=True)
+        self._store = Store(*copy.deepcopy(self._seed), clock=self._clock, approval_delay=self._approval_delay)
         self._service = Service(
             apps=self._apps,
             clock=self._clock,
@@ -88,9 +117,12 @@ class FeishuEmulator:
             faults=self._faults,
             log=self._log,
             token_invalid_http_status=token_invalid_http_status,
+            processing_time=check_seconds("processing_time", processing_time) or 0.0,
             control=lambda request, log_id: control.handle(self, request, log_id),
         )
         self._server: EmulatorHTTPServer | None = None
+        self._tls = tls
+        self._certificates: TestCertificates | None = None
         self._connections_base = 0
         self._thread: threading.Thread | None = None
 
@@ -101,8 +133,14 @@ class FeishuEmulator:
 
         if self._server is not None:
             raise EmulatorError("the emulator is already running")
+        context = None
+        if self._tls:
+            from airflow_provider_feishu_corehr.testing.tls import make_certificates
+
+            self._certificates = self._certificates or make_certificates()
+            context = self._certificates.server_context
         try:
-            self._server = EmulatorHTTPServer((self.host, self._port), self._service)
+            self._server = EmulatorHTTPServer((self.host, self._port), self._service, context)
         except OSError as exc:
             raise EmulatorError(f"cannot listen on {self.host}:{self._port}: {exc.strerror or exc}") from None
         self._service.stopping.clear()
@@ -124,6 +162,9 @@ class FeishuEmulator:
         server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self._certificates is not None:
+            self._certificates.cleanup()
+            self._certificates = None
 
     def __enter__(self) -> FeishuEmulator:
         return self.start()
@@ -142,9 +183,14 @@ class FeishuEmulator:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:PORT`` (the emulator must be running)."""
+        """``http://127.0.0.1:PORT`` (``https://`` with ``tls=True``; the emulator must be running)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self._tls else 'http'}://{host}:{self.port}"
+
+    @property
+    def ca_path(self) -> str | None:
+        """PEM file of the test CA that signed the HTTPS certificate (``tls=True`` and running), else ``None``."""
+        return self._certificates.ca_path if self._certificates is not None else None
 
     @property
     def app_id(self) -> str:
@@ -156,13 +202,21 @@ class FeishuEmulator:
 
     def airflow_conn_json(self) -> str:
         """JSON for ``AIRFLOW_CONN_FEISHU_DEFAULT``."""
-        conn = {"conn_type": "feishu", "login": self.app_id, "password": self.app_secret, "host": self.base_url}
+        conn: dict[str, Any] = {
+            "conn_type": "feishu",
+            "login": self.app_id,
+            "password": self.app_secret,
+            "host": self.base_url,
+        }
+        if self.ca_path:
+            conn["extra"] = {"ca_bundle": self.ca_path}
         return json.dumps(conn)
 
     def airflow_conn_uri(self) -> str:
         """URI form of :meth:`airflow_conn_json` (the host URL percent-encoded, as Airflow documents)."""
         login, secret = quote(self.app_id, safe=""), quote(self.app_secret, safe="")
-        return f"feishu://{login}:{secret}@{quote(self.base_url, safe='')}"
+        uri = f"feishu://{login}:{secret}@{quote(self.base_url, safe='')}"
+        return f"{uri}?ca_bundle={quote(self.ca_path, safe='')}" if self.ca_path else uri
 
     # -- records -------------------------------------------------------------------------------------------------
     def add_offboarding(self, *, employment_id: str, status: str = "Approved", **fields: Any) -> str:
@@ -218,10 +272,6 @@ class FeishuEmulator:
         """Every token issued so far answers 99991663 from now on."""
         self._tokens.invalidate_all()
 
-    def advance_time(self, seconds: float) -> None:
-        """Move the emulator clock forward: tokens age and expire, rate-limit windows pass."""
-        self._clock.advance(seconds)
-
     # -- observability -------------------------------------------------------------------------------------------
     @property
     def requests(self) -> list[RequestRecord]:
@@ -242,12 +292,6 @@ class FeishuEmulator:
         server = self._server
         return 0 if server is None else server.connections_opened - self._connections_base
 
-    def reset_counters(self) -> None:
-        """Forget recorded requests, the tokens-issued and connection counts (records, tokens, faults stay)."""
-        self._log.clear()
-        self._tokens.reset_counter()
-        self._connections_base = 0 if self._server is None else self._server.connections_opened
-
     def state(self) -> dict[str, Any]:
         """A JSON-safe snapshot (what ``GET /_emulator/state`` returns)."""
         counts: dict[str, int] = {}
@@ -264,4 +308,8 @@ class FeishuEmulator:
             "rate_limits": {name: list(limit) if limit else None for name, limit in self._limiter.limits.items()},
             "token_ttl": self._tokens.ttl,
             "token_refresh_window": self._tokens.refresh_window,
+            "clock": self.clock(),
+            "transitions": self.transitions(),
+            "processing_time": self._service.processing_time,
+            "busy": self._store.busy_ids(),
         }

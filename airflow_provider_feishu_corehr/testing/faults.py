@@ -10,6 +10,16 @@ Kinds and their parameters:
 ``rate_limit_429``           HTTP 429 + 99991400 + ``x-ogw-ratelimit-*`` headers (``reset`` s, default 1; ``limit``)
 ``rate_limit_400``           the same with HTTP 400 (Feishu does this too)
 ``system_error``             a documented system error ``code`` (default per endpoint) with its HTTP status
+``redirect``                 HTTP ``status`` (default 307) to ``location`` (default another loopback port); the
+                             request is not processed
+``drip``                     process normally, then send the body one byte every ``seconds`` (default 0.5);
+                             ``headers=True`` drips the status line and headers too
+``huge_body``                HTTP 200 with a body of ``size`` bytes (default 256 MiB) made on the fly (never held in
+                             memory); ``chunked=True`` sends it without ``Content-Length``
+``endless_pages``            search only: ``has_more`` with a fresh ``page_token`` every time and ``items`` made-up
+                             records per page (default 0); inject it with ``ratio=1`` to make it endless
+``late_apply``               hold the request ``seconds`` (default 2.0: past the client's timeout), then apply it
+                             and drop the connection: the write lands after the client gave up
 
 ``drop_write``               revoke/edit: the request is checked and answered as usual, but its change is not kept
                              (a write Feishu acknowledged and then lost; what ``verify=True`` detects)
@@ -25,12 +35,13 @@ from __future__ import annotations
 import copy
 import json
 import random
+import secrets
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_feishu_corehr.client.codes import RATE_LIMITED, Endpoint
 from airflow_provider_feishu_corehr.testing import wire
+from airflow_provider_feishu_corehr.testing.api_pages import RATE_LIMITED, Endpoint
 from airflow_provider_feishu_corehr.testing.errors import EmulatorError
 
 if TYPE_CHECKING:
@@ -46,6 +57,11 @@ KINDS = (
     "rate_limit_429",
     "rate_limit_400",
     "system_error",
+    "redirect",
+    "drip",
+    "huge_body",
+    "endless_pages",
+    "late_apply",
     "drop_write",
     "hide_fields",
 )
@@ -62,9 +78,20 @@ _PARAMS: dict[str, frozenset[str]] = {
     "rate_limit_429": frozenset({"reset", "limit"}),
     "rate_limit_400": frozenset({"reset", "limit"}),
     "system_error": frozenset({"code", "http_status"}),
+    "redirect": frozenset({"status", "location"}),
+    "drip": frozenset({"seconds", "headers"}),
+    "huge_body": frozenset({"size", "chunked"}),
+    "endless_pages": frozenset({"items"}),
+    "late_apply": frozenset({"seconds"}),
     "drop_write": frozenset(),
     "hide_fields": frozenset({"fields"}),
 }
+WAITING_KINDS = frozenset({"delay", "late_apply"})
+"""Kinds that hold the request ``seconds`` before anything else happens."""
+_PROCESSED_FIRST = frozenset({"drip", "late_apply"})
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+DEFAULT_REDIRECT = "http://127.0.0.1:9/elsewhere"
+DEFAULT_HUGE = 256 * 1024 * 1024
 SYSTEM_CODES = {"token": 10013, "revoke": 1160101, "edit": 1161000, "search": 1160999}
 _HTML_502 = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -109,19 +136,65 @@ def make_fault(endpoint: str, kind: str, count: int | None, ratio: float | None,
     for name in ("seconds", "reset"):
         if name in params:
             _number(kind, name, params[name])
-    for name in ("code", "limit", "http_status"):
+    for name in ("code", "limit", "http_status", "size", "items", "status"):
         if name in params:
             _number(kind, name, params[name], integer=True)
+    for name in ("after_processing", "chunked", "headers"):
+        if name in params and not isinstance(params[name], bool):
+            raise EmulatorError(f"fault {kind}: {name} must be true or false")
+    if kind == "redirect":
+        if params.get("status", 307) not in REDIRECT_STATUSES:
+            raise EmulatorError(f"fault redirect: status must be one of {REDIRECT_STATUSES}")
+        if not isinstance(params.get("location", DEFAULT_REDIRECT), str):
+            raise EmulatorError("fault redirect: location must be a URL string")
+    if kind == "endless_pages" and endpoint != Endpoint.SEARCH.value:
+        raise EmulatorError("fault endless_pages applies to the search endpoint only")
     targets = {"drop_write": ("revoke", "edit"), "hide_fields": ("search",)}.get(kind)
     if targets is not None and endpoint not in targets:
         raise EmulatorError(f"fault {kind} applies to {' and '.join(targets)} only, not {endpoint!r}")
     fields = params.get("fields", [] if kind != "hide_fields" else None)
     if not isinstance(fields, list) or not all(isinstance(f, str) and f for f in fields):
         raise EmulatorError(f"fault {kind}: fields must be a list of field names")
-    if "after_processing" in params and not isinstance(params["after_processing"], bool):
-        raise EmulatorError(f"fault {kind}: after_processing must be true or false")
     remaining = count if count is not None else (None if ratio is not None else 1)
-    return Fault(endpoint, kind, remaining, None if ratio is None else float(ratio), dict(params))
+    rule_params = dict(params)
+    if kind in _PROCESSED_FIRST:
+        rule_params["after_processing"] = True
+    return Fault(endpoint, kind, remaining, None if ratio is None else float(ratio), rule_params)
+
+
+def wait_seconds(fault: Fault | None) -> float:
+    """How long the request is held before anything else happens (``delay``, ``late_apply``); 0 for others."""
+    if fault is None or fault.kind not in WAITING_KINDS:
+        return 0.0
+    return float(fault.params.get("seconds", 2.0))
+
+
+@dataclass
+class DripResponse(wire.Response):
+    """A response whose body (and with :attr:`drip_headers` its head) the server sends a byte at a time."""
+
+    drip_seconds: float = 0.5
+    drip_headers: bool = False
+
+
+@dataclass
+class HugeResponse(wire.Response):
+    """A response whose body of :attr:`size` bytes the server makes while sending (never held in memory)."""
+
+    size: int = DEFAULT_HUGE
+    chunked: bool = False
+
+
+def _endless_page(items: int) -> wire.Response:
+    made_up = [
+        {
+            "offboarding_id": str(7_000_000_000_000_000_000 + random.randrange(10**15)),
+            "status": "Approved",
+            "offboarding_info": {"employment_id": str(7_100_000_000_000_000_000 + random.randrange(10**15))},
+        }
+        for _ in range(items)
+    ]
+    return wire.success({"items": made_up, "page_token": secrets.token_urlsafe(12), "has_more": True})
 
 
 class FaultPlan:
@@ -160,9 +233,35 @@ class FaultPlan:
         return None
 
 
-def fault_response(fault: Fault, endpoint: Endpoint, log_id: str, limit: int | None) -> wire.Response:
-    """The response a fault produces (``delay`` has none: the request is then processed normally)."""
+def fault_response(
+    fault: Fault, endpoint: Endpoint, log_id: str, limit: int | None, processed: wire.Response | None = None
+) -> wire.Response:
+    """The response a fault produces (``delay`` has none: the request is then processed normally).
+
+    ``processed`` is the endpoint's own answer when the fault fires after processing (``drip`` sends it slowly).
+    """
     kind, params = fault.kind, fault.params
+    if kind == "drip":
+        answer = processed or wire.success({})
+        return DripResponse(
+            answer.status,
+            answer.body,
+            answer.content_type,
+            dict(answer.headers),
+            answer.code,
+            False,
+            float(params.get("seconds", 0.5)),
+            bool(params.get("headers", False)),
+        )
+    if kind == "late_apply":
+        return wire.Response(0, drop_connection=True)
+    if kind == "redirect":
+        headers = {"Location": params.get("location", DEFAULT_REDIRECT)}
+        return wire.Response(params.get("status", 307), b"", content_type="text/html", headers=headers)
+    if kind == "huge_body":
+        return HugeResponse(200, size=int(params.get("size", DEFAULT_HUGE)), chunked=bool(params.get("chunked")))
+    if kind == "endless_pages":
+        return _endless_page(int(params.get("items", 0)))
     if kind in ("http_500", "http_503"):
         status = 500 if kind == "http_500" else 503
         text = "Internal Server Error" if status == 500 else "Service Unavailable"

@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from typing import TYPE_CHECKING
 
-from airflow_provider_feishu_corehr.client.models import USER_ID_TYPES
+from airflow_provider_feishu_corehr.testing.api_pages import USER_ID_TYPES
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from airflow_provider_feishu_corehr.client.codes import Endpoint
+from airflow_provider_feishu_corehr.testing.api_pages import Endpoint
 from airflow_provider_feishu_corehr.testing.errors import EmulatorError
 
 if TYPE_CHECKING:
@@ -92,3 +92,8 @@ class RateLimiter:
                 return count, max(1, math.ceil(start + window - now))
             self._windows[key] = (start, used + 1)
             return None
+
+    def reset(self) -> None:
+        """Forget every open window."""
+        with self._lock:
+            self._windows.clear()

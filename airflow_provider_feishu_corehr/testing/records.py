@@ -8,6 +8,9 @@ Employment facts (dates ``YYYY-MM-DD``; checked when an edit changes ``offboardi
 ``onboarding_date`` (1160601), ``probation_start_date`` (1160602), ``contract_start_date`` (1160607),
 ``last_transform_date`` (1160603), ``contract_end_date`` (1160608).
 
+Checklist (search's ``offboarding_checklist``): ``checklist_status``, ``checklist_start_time``,
+``checklist_finish_time`` (``YYYY-MM-DD HH:MM:SS``) and ``checklist_process_id``; read-only through the API.
+
 ``scenario`` is a free-text note (the default seed says what each record is for).
 
 Scenario flags: ``department_disabled`` (revoke 1160203, edit 1160300), ``concurrent_revokes`` (the next N
@@ -20,13 +23,12 @@ edit 1161001/1161002), ``revoke_needs_approval`` (revoke starts a withdrawal app
 
 from __future__ import annotations
 
-import calendar
 import time
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from airflow_provider_feishu_corehr.client.models import OFFBOARDING_STATUSES
 from airflow_provider_feishu_corehr.testing import ids, values
+from airflow_provider_feishu_corehr.testing.api_pages import STATUSES as OFFBOARDING_STATUSES
 from airflow_provider_feishu_corehr.testing.errors import SeedError
 from airflow_provider_feishu_corehr.testing.schema import CUSTOM_TYPE_NUMBERS, FieldSpec
 
@@ -55,6 +57,9 @@ class Record:
     apply_initiator_id: str | None = None
     process_id: str = ""
     checklist_status: str | None = "AntiBegin"
+    checklist_start_time: str | None = None
+    checklist_finish_time: str | None = None
+    checklist_process_id: str | None = None
     hrbp_ids: list[str] = field(default_factory=list)
     scenario: str | None = None
     onboarding_date: str | None = None
@@ -86,6 +91,7 @@ class Record:
 KEYS = frozenset(f.name for f in fields(Record)) - {"values"}
 # Keys whose explicit None is kept (the others fall back to their default).
 _NULLABLE = frozenset({"apply_initiator_id", "checklist_status", "contract_issue", "pending_approval", "scenario"})
+CHECKLIST_KEYS = ("checklist_status", "checklist_start_time", "checklist_finish_time", "checklist_process_id")
 
 
 def now_text() -> str:
@@ -97,15 +103,22 @@ def _check(where: str, ok: bool, message: str) -> None:
         raise SeedError(f"{where}: {message}")
 
 
-def parse_record(raw: Any, schema: dict[str, FieldSpec], where: str) -> Record:
-    """Build a record from its flat form; raises :class:`SeedError` naming ``where`` and the bad key."""
+def parse_record(raw: Any, schema: dict[str, FieldSpec], where: str, now: str | None = None) -> Record:
+    """Build a record from its flat form; raises :class:`SeedError` naming ``where`` and the bad key.
+
+    ``now`` (tenant time text) is the default ``apply_initiating_time``; None = the real time in Beijing.
+    """
     _check(where, isinstance(raw, dict), f"a record must be an object, got {type(raw).__name__}")
     oid = raw.get("offboarding_id") or ids.new_numeric_id("7")
     where = f"{where} (offboarding_id {oid!r})"
     unknown = sorted(k for k in raw if k not in KEYS and k not in schema)
     _check(where, not unknown, f"unknown key(s) {', '.join(map(repr, unknown))}: not a record key or schema field")
     _check(where, isinstance(raw.get("scenario", ""), str | None), "scenario must be text (a note)")
-    for key in ("offboarding_id", "employment_id", "process_id", "apply_initiator_id"):
+    for key in ("checklist_start_time", "checklist_finish_time"):
+        value = raw.get(key)
+        ok = value is None or (isinstance(value, str) and values.parse_datetime(value) is not None)
+        _check(where, ok, f"{key} must be 'YYYY-MM-DD HH:MM:SS'")
+    for key in ("offboarding_id", "employment_id", "process_id", "apply_initiator_id", "checklist_process_id"):
         value = raw.get(key)
         _check(where, value is None or (isinstance(value, str) and value.strip() != ""), f"{key} must be an id")
     _check(where, isinstance(raw.get("employment_id"), str), "employment_id is required")
@@ -129,7 +142,7 @@ def parse_record(raw: Any, schema: dict[str, FieldSpec], where: str) -> Record:
     _check(where, ok, "concurrent_revokes must be a whole number >= 0")
     hrbps = raw.get("hrbp_ids", [])
     _check(where, isinstance(hrbps, list) and all(isinstance(h, str) and h for h in hrbps), "hrbp_ids: id list")
-    field_values: dict[str, str] = {"apply_initiating_time": now_text()}
+    field_values: dict[str, str] = {"apply_initiating_time": now or now_text()}
     for name, value in raw.items():
         if name in schema and value is not None:
             field_values[name] = _field_value(schema[name], value, where)
@@ -192,11 +205,5 @@ def search_item(record: Record, schema: dict[str, FieldSpec], user_id_type: str)
         "initiating_type": record.initiating_type,
         "application_info": {k: v for k, v in application.items() if v is not None},
         "offboarding_info": {k: v for k, v in info.items() if v is not None},
-        "offboarding_checklist": {"checklist_status": record.checklist_status} if record.checklist_status else {},
+        "offboarding_checklist": {k: getattr(record, k) for k in CHECKLIST_KEYS if getattr(record, k) is not None},
     }
-
-
-def timestamp_of(text: str | None) -> int | None:
-    """Seconds since the epoch of a Beijing-time ``YYYY-MM-DD HH:mm:ss`` (search's ``*_time_start``/``_end``)."""
-    parsed = values.parse_datetime(text) if text else None
-    return None if parsed is None else calendar.timegm(parsed.timetuple()) - _CHINA

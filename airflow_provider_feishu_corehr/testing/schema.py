@@ -1,10 +1,17 @@
 """The offboarding field schema: field api names, their types, enum options and editability.
 
 Field types: ``text`` (single line, 255), ``long_text`` (multi-line, 6000), ``hyperlink``, ``bool``, ``number``,
-``enum``, ``multi_enum``, ``date`` (``YYYY-MM-DD``), ``datetime`` (``YYYY-MM-DD HH:mm:ss``), ``attachment``
-(never editable through the API: 1160637) and ``person`` (an employment id). Names ending in ``__c`` are custom
-fields (reported under ``custom_fields`` by search). The system names below are the ones ``feishu-api.md`` §6
-infers; the documented not-editable names (:data:`NOT_EDITABLE`) always answer 1160623.
+``enum``, ``multi_enum``, ``date`` (``YYYY-MM-DD``), ``datetime`` (``YYYY-MM-DD HH:mm:ss``), ``month``
+(``YYYY-MM``, read-only system fields), ``attachment`` (never editable through the API: 1160637) and ``person``
+(an employment id). Declarations may also use the custom-field type names of the search page: ``time``
+(= ``datetime``) and ``lookup`` (= ``person``).
+
+Names ending in ``__c`` are custom fields (reported under ``custom_fields`` by search); tenants declare their
+own with :func:`check_custom_fields` (CLI ``--custom-field`` / ``--custom-fields FILE``, or a seed's
+``schema``). The editable system names are an inference (the edit page names none; its example ``name`` is a
+placeholder; ``docs/decisions.md``). The documented not-editable names (:data:`~.api_pages.NOT_EDITABLE`) answer
+1160623; the four of them that search shows (:data:`SEARCH_READ_ONLY`) are in the schema as read-only fields so
+seeds can give them values. A name the schema does not know answers 1160102 (see ``docs/emulator.md``).
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_feishu_corehr.client.fields import NON_EDITABLE_FIELDS
+from airflow_provider_feishu_corehr.testing.api_pages import NOT_EDITABLE
 from airflow_provider_feishu_corehr.testing.errors import SeedError
 
 TYPES = (
@@ -28,10 +35,14 @@ TYPES = (
     "datetime",
     "attachment",
     "person",
+    "month",
+)
+ALIASES = {"time": "datetime", "lookup": "person"}
+# Not-editable names that search reports under offboarding_info: allowed in the schema, read-only.
+SEARCH_READ_ONLY = frozenset(
+    {"noncompete_agreement_id", "social_insurance_end_date", "provident_fund_end_date", "sign_type"}
 )
 DEFAULT_MAX_LENGTH = {"text": 255, "long_text": 6000, "hyperlink": 255}
-# The documented not-editable api names: one list, shared with the client-side check.
-NOT_EDITABLE = NON_EDITABLE_FIELDS
 # Search ``custom_fields[].type`` numbers (1 text, 2 bool, 3 number, 4 enum, 5 lookup, 8 time, 9 attachment).
 CUSTOM_TYPE_NUMBERS = {
     "text": 1,
@@ -45,6 +56,7 @@ CUSTOM_TYPE_NUMBERS = {
     "date": 8,
     "datetime": 8,
     "attachment": 9,
+    "month": 8,
 }
 _REASONS = [
     "reason_personal",
@@ -99,6 +111,16 @@ DEFAULT_SCHEMA: dict[str, dict[str, Any]] = {
     "handover_contact__c": {"type": "person", "label": "Handover contact"},
     "asset_return_form__c": {"type": "hyperlink", "label": "Asset return form"},
     "resignation_letter__c": {"type": "attachment", "label": "Resignation letter"},
+    "noncompete_agreement_id": {"type": "text", "editable": False, "label": "Non-compete agreement id"},
+    "social_insurance_end_date": {"type": "month", "editable": False, "label": "Social insurance end month"},
+    "provident_fund_end_date": {"type": "month", "editable": False, "label": "Housing fund end month"},
+    "sign_type": {
+        "type": "enum",
+        "options": ["sign_type_electronic", "sign_type_paper"],
+        "editable": False,
+        "label": "Signing type",
+    },
+    "signature_file": {"type": "attachment", "label": "Signature file"},
 }
 
 
@@ -126,8 +148,9 @@ def parse_field(name: str, raw: Any) -> FieldSpec:
     if unknown:
         raise SeedError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: type, options, editable, ...")
     kind = raw.get("type")
+    kind = ALIASES.get(kind, kind) if isinstance(kind, str) else kind
     if kind not in TYPES:
-        raise SeedError(f"{where}: type {kind!r} is unknown; use one of {', '.join(TYPES)}")
+        raise SeedError(f"{where}: type {kind!r} is unknown; use one of {', '.join((*TYPES, *ALIASES))}")
     options = raw.get("options", [])
     if kind in ("enum", "multi_enum"):
         if not isinstance(options, list) or not options or not all(isinstance(o, str) and o for o in options):
@@ -143,7 +166,7 @@ def parse_field(name: str, raw: Any) -> FieldSpec:
     label = raw.get("label")
     if label is not None and not isinstance(label, str):
         raise SeedError(f"{where}: 'label' must be a string")
-    if name in NOT_EDITABLE:
+    if name in NOT_EDITABLE and (editable or name not in SEARCH_READ_ONLY):
         raise SeedError(f"{where}: {name!r} is a documented not-editable system field and cannot be in the schema")
     return FieldSpec(name, kind, tuple(options), editable, max_length, label)
 
@@ -157,3 +180,20 @@ def build_schema(extra: Any = None) -> dict[str, FieldSpec]:
         if not isinstance(name, str) or not name:
             raise SeedError(f"schema field names must be non-empty strings, got {name!r}")
     return {name: parse_field(name, raw) for name, raw in merged.items()}
+
+
+def check_custom_fields(fields: Any) -> dict[str, Any] | None:
+    """Tenant custom fields, name -> spec (``{"type": ..., "options": [...]}`` or just the type name), checked;
+    returns them as schema entries. Names must end in ``__c`` (Feishu's custom api names do)."""
+    if fields is None:
+        return None
+    if not isinstance(fields, Mapping):
+        raise SeedError(f"custom_fields must be an object of field name -> spec, got {type(fields).__name__}")
+    declared: dict[str, Any] = {}
+    for name, spec in fields.items():
+        if not isinstance(name, str) or not name.endswith("__c") or len(name) <= 3:
+            raise SeedError(f"custom field {name!r}: a custom field api name ends in '__c', e.g. 'badge_id__c'")
+        raw = {"type": spec} if isinstance(spec, str) else spec
+        parse_field(name, raw)
+        declared[name] = raw
+    return declared

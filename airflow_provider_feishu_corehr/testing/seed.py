@@ -1,6 +1,7 @@
 """Seed data: records, extra known employments and schema additions, from a dict, a JSON file or the default.
 
 Format (JSON object): ``records`` (list, required; each the flat form described in :mod:`.records`),
+``clock_start`` (tenant time ``YYYY-MM-DD HH:MM:SS`` the emulator's calendar starts at; default: the real time),
 ``employments`` (list of employment ids that exist but have no offboarding: operators, person-field targets),
 ``schema`` (field name -> ``{"type", "options", "editable", "max_length", "label"}``, added to the default
 schema), ``description`` (free text, ignored).
@@ -38,7 +39,12 @@ offboarding_id       employment_id        status           scenario
                                                            2025-05-01 1160603, 2027-06-30 1160608, 2026-12-31 ok
 7095671727698478623  6982509313466189360  Approved         plain records for batch examples (...623 to ...627,
  ... 627             ... 364                               employments ...360 to ...364)
+7095671727698478628  6982509313466189365  Offboarded       every documented search field has a value
 ===================  ===================  ===============  ==================================================
+
+The calendar starts at 2026-06-01 09:00:00 (``clock_start``): before every pending offboarding date, so no
+status moves until the clock is advanced, set or sped up; then ...604 (2026-06-30) is the first to become
+``Offboarded``, ...609 (NoNeedApproval, 2026-10-31) the one the waiting example DAG watches.
 
 Value errors need no special record: on any editable record (...604, ...606, ...609) a field of the wrong
 type or value answers its code (see :mod:`.values`, :mod:`.handlers.edit_rules`); an unknown ``operator_id``
@@ -81,27 +87,49 @@ def read_seed_file(path: str | Path) -> Any:
         ) from None
 
 
-def load_seed(source: SeedSource) -> tuple[dict[str, FieldSpec], list[Record], set[str]]:
-    """Validate a seed; returns ``(schema, records, extra employments)`` or raises :class:`SeedError`."""
+TOP_LEVEL = ("records", "employments", "schema", "clock_start", "description")
+
+
+def read_seed(source: SeedSource) -> Mapping[str, Any]:
+    """The seed as a JSON object (the default seed, a dict, or a file), checked for its top-level keys."""
     data = read_default_seed() if source is None else source
     if isinstance(data, str | Path):
         data = read_seed_file(data)
     if not isinstance(data, Mapping):
         raise SeedError(f"seed must be a JSON object with 'records', got {type(data).__name__}")
-    unknown = sorted(set(data) - {"records", "employments", "schema", "description"})
+    unknown = sorted(set(data) - set(TOP_LEVEL))
     if unknown:
         raise SeedError(
-            f"seed: unknown top-level key(s) {', '.join(map(repr, unknown))}; allowed: records, "
-            "employments, schema, description"
+            f"seed: unknown top-level key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(TOP_LEVEL)}"
         )
+    start = data.get("clock_start")
+    if start is not None and not isinstance(start, str):
+        raise SeedError("seed: 'clock_start' must be a tenant time 'YYYY-MM-DD HH:MM:SS'")
+    return data
+
+
+def load_seed(
+    source: SeedSource, *, now: str | None = None, custom_fields: Mapping[str, Any] | None = None
+) -> tuple[dict[str, FieldSpec], list[Record], set[str]]:
+    """Validate a seed; returns ``(schema, records, extra employments)`` or raises :class:`SeedError`.
+
+    :param now: tenant time text used as the default ``apply_initiating_time`` (None: the real time).
+    :param custom_fields: more schema fields (declared from the CLI or a file), added after the seed's own.
+    """
+    data = read_seed(source)
     records = data.get("records")
     if not isinstance(records, list):
         raise SeedError("seed: 'records' must be a list of offboarding records")
     people = data.get("employments", [])
     if not isinstance(people, list) or not all(isinstance(p, str) and p.strip() for p in people):
         raise SeedError("seed: 'employments' must be a list of employment id strings")
-    schema = build_schema(data.get("schema"))
-    parsed = [parse_record(raw, schema, f"seed record #{index}") for index, raw in enumerate(records)]
+    extra = data.get("schema")
+    if custom_fields:
+        if extra is not None and not isinstance(extra, Mapping):
+            raise SeedError(f"seed 'schema' must be an object of field name -> field spec, got {type(extra).__name__}")
+        extra = {**(extra or {}), **custom_fields}
+    schema = build_schema(extra)
+    parsed = [parse_record(raw, schema, f"seed record #{index}", now=now) for index, raw in enumerate(records)]
     seen: set[str] = set()
     for record in parsed:
         if record.offboarding_id in seen:

@@ -1,14 +1,17 @@
 """The HTTP adapter: a threaded stdlib server on loopback speaking HTTP/1.1 with keep-alive.
 
 Each response is written with one ``sendall`` (headers and body together, Nagle off), so clients that reuse a
-connection (``requests.Session``, ``httpx``) get no delayed-ACK stalls. Nothing is logged: bodies and headers
-carry tokens and personal data.
+connection (``requests.Session``, ``httpx``) get no delayed-ACK stalls; the ``drip`` and ``huge_body`` faults are
+the exceptions (one byte at a time; a body made while sending). Nothing is logged: bodies and headers carry tokens
+and personal data. With an :class:`ssl.SSLContext` the server speaks HTTPS; each connection's TLS handshake runs in
+its own handler thread, so a client that never completes it cannot stall the others.
 """
 
 from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -18,9 +21,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from airflow_provider_feishu_corehr.testing import wire
+from airflow_provider_feishu_corehr.testing.faults import DripResponse, HugeResponse
 
 Service = Callable[[wire.Request], wire.Response]
 _LINGER_RESET = struct.pack("ii", 1, 0)
+_HANDSHAKE_SECONDS = 5.0
+_HUGE_CHUNK = b" " * 65536
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -28,12 +34,15 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], service: Service) -> None:
+    def __init__(self, address: tuple[str, int], service: Service, ssl_context: ssl.SSLContext | None = None) -> None:
         self.service = service
         self.connections: set[socket.socket] = set()
         self.connections_opened = 0
         self.connections_lock = threading.Lock()
+        self.closing = threading.Event()
         super().__init__(address, _Handler)
+        if ssl_context is not None:
+            self.socket = ssl_context.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hangs up mid-request is normal here (timeouts, resets): stay quiet about it."""
@@ -42,6 +51,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
 
     def close_connections(self) -> None:
         """Shut down the open keep-alive connections so no handler thread keeps serving after stop."""
+        self.closing.set()
         with self.connections_lock:
             open_now = list(self.connections)
         for conn in open_now:
@@ -57,6 +67,10 @@ class _Handler(BaseHTTPRequestHandler):
     server: EmulatorHTTPServer
 
     def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(_HANDSHAKE_SECONDS)
+            self.request.do_handshake()  # an OSError here (client refused our certificate) ends this connection
+            self.request.settimeout(None)
         super().setup()
         with self.server.connections_lock:
             self.server.connections.add(self.connection)
@@ -101,18 +115,48 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._write(response)
 
-    def _write(self, response: wire.Response) -> None:
+    def _head(self, response: wire.Response, length: str | None) -> bytes:
         reason = self.responses.get(response.status, ("",))[0]
         lines = [
             f"HTTP/1.1 {response.status} {reason}",
             f"Content-Type: {response.content_type}",
-            f"Content-Length: {len(response.body)}",
+            f"Content-Length: {length}" if length is not None else "Transfer-Encoding: chunked",
             f"Date: {self.date_time_string()}",
             *(f"{name}: {value}" for name, value in response.headers.items()),
         ]
         if self.close_connection:
             lines.append("Connection: close")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    def _write(self, response: wire.Response) -> None:
+        if isinstance(response, HugeResponse):
+            self._write_huge(response)
+            return
+        head = self._head(response, str(len(response.body)))
+        if isinstance(response, DripResponse):
+            self.close_connection = True
+            head = self._head(response, str(len(response.body)))  # with "Connection: close"
+            slow = head + response.body if response.drip_headers else response.body
+            if not response.drip_headers:
+                self.wfile.write(head)
+            for index in range(len(slow)):
+                if self.server.closing.wait(response.drip_seconds):
+                    return
+                self.wfile.write(slow[index : index + 1])
+            return
         self.wfile.write(head + (b"" if self.command == "HEAD" else response.body))
+
+    def _write_huge(self, response: HugeResponse) -> None:
+        """Send ``size`` bytes made on the fly, until done, the client hangs up or the server stops."""
+        self.close_connection = True
+        self.wfile.write(self._head(response, None if response.chunked else str(response.size)))
+        left = response.size
+        while left > 0 and not self.server.closing.is_set():
+            piece = _HUGE_CHUNK[: min(left, len(_HUGE_CHUNK))]
+            framed = f"{len(piece):x}\r\n".encode() + piece + b"\r\n" if response.chunked else piece
+            self.wfile.write(framed)
+            left -= len(piece)
+        if response.chunked and left <= 0:
+            self.wfile.write(b"0\r\n\r\n")
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve

@@ -12,9 +12,15 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from airflow_provider_feishu_corehr.client.codes import NEED_TOKEN, RATE_LIMITED, Endpoint
 from airflow_provider_feishu_corehr.testing import wire
-from airflow_provider_feishu_corehr.testing.faults import PROCESSING_KINDS, FaultPlan, fault_response, process_with
+from airflow_provider_feishu_corehr.testing.api_pages import INVALID_TOKEN, NEED_TOKEN, RATE_LIMITED, Endpoint
+from airflow_provider_feishu_corehr.testing.faults import (
+    PROCESSING_KINDS,
+    FaultPlan,
+    fault_response,
+    process_with,
+    wait_seconds,
+)
 from airflow_provider_feishu_corehr.testing.handlers import Call, edit, revoke, search, token
 from airflow_provider_feishu_corehr.testing.observe import RequestLog, RequestRecord
 
@@ -24,7 +30,6 @@ if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.testing.state import Store
     from airflow_provider_feishu_corehr.testing.tokens import TokenStore
 
-INVALID_TOKEN = 99991663
 ROUTES = {endpoint.path: endpoint for endpoint in Endpoint}
 HANDLERS: dict[Endpoint, Callable[[Call], wire.Response]] = {
     Endpoint.TOKEN: token.handle,
@@ -50,6 +55,7 @@ class Service:
         log: RequestLog,
         token_invalid_http_status: int,
         control: ControlHandler,
+        processing_time: float = 0.0,
     ) -> None:
         self.apps = apps
         self.clock = clock
@@ -61,10 +67,12 @@ class Service:
         self.token_invalid_http_status = token_invalid_http_status
         self.control = control
         self.stopping = threading.Event()
+        self.processing_time = processing_time
 
     def __call__(self, request: wire.Request) -> wire.Response:
         log_id = wire.new_log_id()
         try:
+            self.store.tick()  # time moves statuses before anything reads them
             if request.path.startswith("/_emulator/"):
                 response = self.control(request, log_id)
             else:
@@ -83,10 +91,10 @@ class Service:
             response = wire.json_response(404, {"code": 404, "msg": "404 page not found", "error": {"log_id": log_id}})
             self.log.add(RequestRecord("unknown", 404, 404, log_id, False, at))
             return response
-        call = Call(request, endpoint, log_id, self.store, self.tokens, self.apps)
+        call = Call(request, endpoint, log_id, self.store, self.tokens, self.apps, self.processing_time, self.stopping)
         fault = self.faults.take(endpoint.value)
-        if fault is not None and fault.kind == "delay":
-            self.stopping.wait(float(fault.params.get("seconds", 2.0)))
+        if wait_seconds(fault):
+            self.stopping.wait(wait_seconds(fault))
         if fault is not None and fault.kind in PROCESSING_KINDS:
             response = process_with(fault, call, self._process)
         elif fault is not None and fault.kind != "delay" and not fault.params.get("after_processing"):
@@ -94,7 +102,7 @@ class Service:
         else:
             response = self._process(call)
             if fault is not None and fault.kind != "delay":
-                response = fault_response(fault, endpoint, log_id, self._limit(endpoint))
+                response = fault_response(fault, endpoint, log_id, self._limit(endpoint), processed=response)
         authorized = endpoint is not Endpoint.TOKEN and call.app_id is not None
         status = None if response.drop_connection else response.status
         kind = fault.kind if fault is not None else None

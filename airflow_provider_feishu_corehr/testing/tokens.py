@@ -1,10 +1,11 @@
 """Tenant access tokens: issue with the documented reuse rules, validate, invalidate.
 
-Rules (``feishu-api.md`` §2.1): a token lives ``ttl`` seconds (Feishu: 7200). Asking again returns the *same*
-token while at least the refresh window remains, with ``expire`` = remaining whole seconds; below the window a
-*new* token is issued and the old one stays valid until its own expiry. Feishu's window is 30 minutes for a 2 h
-token; with the short TTLs tests use, a fixed 1800 s window would hand out a new token on every call, so the
-default window is ``min(1800, ttl / 4)`` (7200 s -> 1800 s, 60 s -> 15 s, 2 s -> 0.5 s).
+Rules (``docs/api-facts.md``, "Tenant access token"): a token lives ``ttl`` seconds (Feishu: 7200). Asking
+again returns the *same* token while at least the refresh window remains, with ``expire`` = remaining whole
+seconds; below the window a *new* token is issued and the old one stays valid until its own expiry. Feishu's
+window is 30 minutes for a 2 h token; with the short TTLs tests use, a fixed 1800 s window would hand out a new
+token on every call, so the default window is ``min(1800, ttl / 4)`` (7200 s -> 1800 s, 60 s -> 15 s,
+2 s -> 0.5 s).
 """
 
 from __future__ import annotations

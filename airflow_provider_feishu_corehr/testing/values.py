@@ -76,6 +76,7 @@ _CHECKS: dict[str, Callable[[FieldSpec, str], int | None]] = {
     "multi_enum": _multi,
     "date": lambda s, v: None if parse_date(v) else DATE,
     "datetime": lambda s, v: None if parse_datetime(v) else DATE,
+    "month": lambda s, v: None if parse_date(v + "-01") and len(v) == 7 else DATE,
     "attachment": lambda s, v: ATTACHMENT,
 }
 

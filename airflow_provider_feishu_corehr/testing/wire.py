@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_feishu_corehr.client.codes import Endpoint, lookup
+from airflow_provider_feishu_corehr.testing.api_pages import Endpoint, lookup
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -88,7 +88,7 @@ def error(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """An error envelope with the documented message and HTTP status of ``code`` on ``endpoint``."""
-    info = lookup(endpoint or Endpoint.TOKEN, code)  # the token table is empty: common codes only
-    status = http_status if http_status is not None else (info.http_status if info else 400)
-    text = msg if msg is not None else (info.msg if info else "unknown error")
+    info = lookup((endpoint or Endpoint.TOKEN).value, code)  # the token table is empty: common codes only
+    status = http_status if http_status is not None else (info[0] if info else 400)
+    text = msg if msg is not None else (info[1] if info else "unknown error")
     return json_response(status, {"code": code, "msg": text, "error": {"log_id": log_id}}, headers=headers)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import DAG, task
+from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_feishu_corehr.sensors.offboarding import OffboardingStatusSensor
 
@@ -57,7 +57,7 @@ for _mode in ("poke", "reschedule", "deferrable"):
                 max_consecutive_failures=3,
             )
 
-            @task
+            @task(multiple_outputs=False)
             def received(record: dict[str, Any]) -> dict[str, Any]:
                 """Echo the sensor's XCom: proves the next task gets the record summary."""
                 return record

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -9,6 +12,8 @@ import requests
 from airflow_provider_feishu_corehr.client.codes import Endpoint, lookup
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
 
 CORE = {"user_id_type": "people_corehr_id"}
@@ -71,3 +76,17 @@ def assert_error(response: requests.Response, endpoint: str, code: int) -> None:
     assert (body["code"], body["msg"]) == (code, info.msg), (body["code"], body["msg"])
     assert response.status_code == info.http_status
     assert body["error"]["log_id"] == response.headers["X-Tt-Logid"]
+
+
+def run_user_tests(folder: Path, source: str) -> None:
+    """Write ``source`` as ``test_user.py`` in ``folder`` and run it with pytest in a new process (the plugin's
+    fixtures as a user's project sees them); fail with its output unless every test passed."""
+    (folder / "test_user.py").write_text(textwrap.dedent(source))
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,8 +1,10 @@
-"""The code table (``client/codes.py``) against the two seed API pages, transcribed here.
+"""The code table (``client/codes.py``) against the revoke and edit API pages, transcribed here by hand.
 
-The emulator serves its messages from the code table and the emulator tests compare answers with that same
-table, so this table, copied by hand from ``shared/seeds/{revoke,edit}-offboarding.md`` (HTTP status, code, msg)
-and, for the four codes added in 2026, from ``shared/feishu-api.md``, is the independent check.
+The emulator serves its messages from its own table (``testing/api_pages.py``, compared with the client's in
+``test_tables_match_client.py``); this hand copy of the pages' (HTTP status, code, msg) rows, from
+https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/offboarding/revoke and
+https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/offboarding/edit (with the four codes the
+2026 versions of the pages added), is a third, independent check.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ SEED_PAGES: list[tuple[str, int, int, str]] = [
     ("edit", 400, 1160300, "the department has been disable on the date of offboarding"),
     ("edit", 400, 1160630, "invalid number value"),
     ("edit", 400, 1161000, "unknown error"),
-    # added to the pages in 2026 (feishu-api.md, "Errors (all HTTP 400)")
+    # added to the pages in 2026 (docs/api-facts.md, the revoke and edit code tables)
     ("revoke", 400, 1160205, "The current offboarding record is under modification approval; it cannot be withdrawn."),
     ("revoke", 400, 1160206, "The current offboarding record is under withdrawal approval; it cannot be withdrawn."),
     ("edit", 400, 1161001, "The current offboarding record is under modification approval; it cannot be edited."),

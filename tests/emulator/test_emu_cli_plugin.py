@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 import requests
+from emu_client import run_user_tests
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -24,7 +25,10 @@ CLI = [sys.executable, "-m", "airflow_provider_feishu_corehr.testing"]
 def start_cli(*args: str) -> tuple[subprocess.Popen[str], dict[str, str], str]:
     """Start the CLI; return the process, its JSON line and the two human-readable lines after it."""
     process = subprocess.Popen(
-        [*CLI, "--print-json-line", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*CLI, "--print-json-line", *(args if "--port" in args else ("--port", "0", *args))],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     first = process.stdout.readline()
@@ -94,6 +98,7 @@ def test_feishu_emulator_fixture_is_started(feishu_emulator: FeishuEmulator) -> 
     assert requests.get(f"{feishu_emulator.base_url}/_emulator/state", timeout=5).status_code == 200
 
 
+@pytest.mark.feishu_emulator(apps={"cli_emulator": "emulator-secret"})
 def test_feishu_connection_fixture_sets_the_airflow_connection(feishu_connection: FeishuEmulator) -> None:
     conn = json.loads(os.environ["AIRFLOW_CONN_FEISHU_DEFAULT"])
     assert conn == {
@@ -112,24 +117,15 @@ def test_marker_passes_options(feishu_emulator: FeishuEmulator) -> None:
 
 
 def test_fixture_stops_the_emulator_after_the_test(tmp_path: Path) -> None:
-    (tmp_path / "test_user.py").write_text(
-        textwrap.dedent(
-            """
-            import pathlib
+    run_user_tests(
+        tmp_path,
+        """
+        import pathlib
 
-            def test_user_dag(feishu_connection):
-                pathlib.Path("url.txt").write_text(feishu_connection.base_url)
-            """
-        )
+        def test_user_dag(feishu_connection):
+            pathlib.Path("url.txt").write_text(feishu_connection.base_url)
+        """,
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
     url = (tmp_path / "url.txt").read_text()
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.get(f"{url}/_emulator/state", timeout=5)
@@ -161,4 +157,36 @@ def test_connection_strings_parse_in_airflow(feishu_emulator: FeishuEmulator) ->
         Connection.from_json(feishu_emulator.airflow_conn_json(), conn_id="feishu_default"),
     ):
         assert (conn.conn_type, conn.host) == ("feishu", feishu_emulator.base_url)
-        assert (conn.login, conn.password) == ("cli_emulator", "emulator-secret")
+        assert (conn.login, conn.password) == (feishu_emulator.app_id, "emulator-secret")
+
+
+def test_cli_default_port_is_not_airflows_8080() -> None:
+    from airflow_provider_feishu_corehr.testing.cli import build_parser
+
+    assert build_parser().parse_args([]).port == 8765
+
+
+def test_cli_clock_flags_drive_the_tenant_calendar() -> None:
+    process, info, banner = start_cli(
+        "--clock-start", "2026-06-30 23:59:00", "--clock-speed", "0", "--timezone", "+09:00",
+        "--approval-delay", "30", "--processing-time", "0.2",
+    )  # fmt: skip
+    try:
+        base = info["base_url"]
+        clock = requests.get(f"{base}/_emulator/clock", timeout=10).json()
+        assert clock == {
+            "tenant_time": "2026-06-30 23:59:00",
+            "timezone": "+09:00",
+            "epoch": clock["epoch"],
+            "speed": 0,
+            "approval_delay": 30,
+        }
+        assert requests.get(f"{base}/_emulator/state", timeout=10).json()["processing_time"] == 0.2
+        assert requests.post(f"{base}/_emulator/clock", json={"advance": 60}, timeout=10).status_code == 200
+        status = requests.get(f"{base}/_emulator/offboardings/7095671727698478604", timeout=10).json()["status"]
+        assert status == "Offboarded"
+        approved = requests.get(f"{base}/_emulator/offboardings/7095671727698478605", timeout=10).json()["status"]
+        assert approved == "Approved"  # Approving since start; the 30 s approval delay has passed
+    finally:
+        stop_cli(process)
+    assert "tenant time 2026-06-30 23:59:00" in banner

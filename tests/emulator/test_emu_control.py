@@ -21,7 +21,7 @@ def test_state_reports_records_counters_and_settings(api: Api) -> None:
     api.revoke(HAPPY)
     state = control(api.emu, "GET", "state").json()
     assert state["base_url"] == api.emu.base_url
-    assert state["apps"] == ["cli_emulator"]
+    assert state["apps"] == [api.emu.app_id]
     assert state["requests"] == {"token": 1, "revoke": 1}
     assert state["tokens_issued"] == 1
     assert {o["offboarding_id"]: o["status"] for o in state["offboardings"]}[HAPPY] == "Withdrawn"

@@ -19,7 +19,13 @@ EDIT_ERRORS = [
     ("7095671727698478608", {NOTE: "x"}, 1160623),  # Withdrawn
     (HAPPY, {"status": "Withdrawn"}, 1160623),  # documented not-editable field
     (HAPPY, {"social_insurance_end_date": "2026-12"}, 1160623),
-    (HAPPY, {"nickname": "Sandy"}, 1160623),  # unknown field
+    (HAPPY, {"nickname": "Sandy"}, 1160102),  # unknown field: update_data is illegal
+    (HAPPY, {"name": "Sandy"}, 1160102),  # the edit page's own example (a placeholder name)
+    (HAPPY, {"sign_type": "sign_type_paper"}, 1160623),  # read-only, though search shows it
+    (HAPPY, {"noncompete_agreement_id": "x"}, 1160623),
+    (HAPPY, {"checklist_process_id": "7"}, 1160623),
+    (HAPPY, {"checklist_start_time": "2026-06-01 10:00:00"}, 1160102),  # a checklist key, not a field
+    (HAPPY, {"signature_file": "file-token"}, 1160637),  # an attachment
     ("7095671727698478610", {NOTE: "x"}, 1160300),  # department disabled
     ("7095671727698478612", {NOTE: "x"}, 1161001),  # modification approval
     ("7095671727698478613", {NOTE: "x"}, 1161002),  # withdrawal approval

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from emu_client import Api, assert_error
 
-ALL = 25  # records in the default seed
+ALL = 26  # records in the default seed
 
 
 def collect(api: Api, body: dict[str, Any] | None = None, page_size: int = 100, **params: Any) -> list[dict[str, Any]]:
@@ -63,7 +63,10 @@ def test_default_user_id_type_is_open_id(api: Api) -> None:
     [
         ({"statuses": ["Rejected"]}, ["7095671727698478607"]),
         ({"statuses": ["Withdrawn"]}, ["7095671727698478603", "7095671727698478608"]),
-        ({"statuses": ["Approving", "Offboarded"]}, ["7095671727698478605", "7095671727698478606"]),
+        (
+            {"statuses": ["Approving", "Offboarded"]},
+            ["7095671727698478605", "7095671727698478606", "7095671727698478628"],
+        ),
         ({"employment_ids": ["6982509313466189341"]}, ["7095671727698478603", "7095671727698478604"]),
         (
             {"employment_ids": ["6982509313466189341"], "statuses": ["Approved"]},

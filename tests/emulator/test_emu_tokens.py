@@ -55,6 +55,7 @@ def test_body_is_read_as_json_whatever_the_content_type(
         (b'{"app_id": "cli_emulator", "app_secret": "wrong"}', 10014),
     ],
 )
+@pytest.mark.feishu_emulator(apps={"cli_emulator": "emulator-secret"})  # the raw bodies name this app
 def test_bad_token_requests_get_documented_codes(api: Api, body: bytes, code: int) -> None:
     response = api.session.post(api.url("token"), data=body, timeout=10)
     assert_error(response, "token", code)
@@ -162,6 +163,7 @@ def test_every_response_has_exact_case_log_id_header(feishu_emulator: FeishuEmul
     assert feishu_emulator.request_count("unknown", http_status=404) == 1
 
 
+@pytest.mark.feishu_emulator(apps={"cli_emulator": "emulator-secret"})  # the raw bodies name this app
 def test_chunked_request_body_is_read(api: Api) -> None:
     def chunks() -> Iterator[bytes]:
         yield b'{"app_id": "cli_emulator",'

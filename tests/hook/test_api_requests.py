@@ -11,9 +11,9 @@ import pytest
 from airflow_provider_feishu_corehr.client import api
 from airflow_provider_feishu_corehr.client.codes import Endpoint
 from airflow_provider_feishu_corehr.client.errors import (
-    FeishuAuthError,
     FeishuBusinessError,
     FeishuInvalidInputError,
+    FeishuTransientError,
 )
 from airflow_provider_feishu_corehr.client.models import ClientSettings, FieldValue, OffboardingRecord
 from airflow_provider_feishu_corehr.client.policy import Reply
@@ -36,12 +36,25 @@ def test_token_request_sends_app_id_and_secret_without_authorization() -> None:
 def test_parse_token_requires_token_and_expire() -> None:
     grant = api.parse_token(reply({"code": 0, "tenant_access_token": "t-1", "expire": 7200}))
     assert (grant.token, grant.expire) == ("t-1", 7200.0)
-    with pytest.raises(FeishuAuthError):
-        api.parse_token(reply({"code": 0, "expire": 7200}))
+    request = api.token_request(SETTINGS)
+    assert request.complete is not None
+    for malformed in (
+        {"code": 0},
+        {"code": 0, "expire": 7200},
+        {"code": 0, "tenant_access_token": "", "expire": 7200},
+        {"code": 0, "tenant_access_token": "t-1", "expire": "7200"},
+        {"code": 0, "tenant_access_token": "t-1", "expire": True},
+        {"code": 0, "tenant_access_token": "t-1", "expire": 0},
+    ):
+        # The retry table treats such an answer as a hiccup (retried), never as a permanent auth error.
+        assert not request.complete(malformed)
+        with pytest.raises(FeishuTransientError):
+            api.parse_token(reply(malformed))
+    assert request.complete({"code": 0, "tenant_access_token": "t-1", "expire": 7200})
 
 
 def test_revoke_request_always_sends_user_id_type_and_accepts_already_withdrawn() -> None:
-    request = api.revoke_request(SETTINGS, " 7095671727698478604 ", operator_id=None, user_id_type=None)
+    request = api.revoke_request(SETTINGS, "7095671727698478604", operator_id=None, user_id_type=None)
     assert request.url(SETTINGS.base_url) == (
         "https://open.feishu.cn/open-apis/corehr/v2/offboardings/revoke?user_id_type=people_corehr_id"
     )
@@ -189,3 +202,18 @@ def test_pick_offboarding_returns_the_most_recent_or_the_named_one() -> None:
     assert api.pick_offboarding([], None) is None
     tie = [record("20", "2026-01-01 00:00:00"), record("21", "2026-01-01 00:00:00")]
     assert api.pick_offboarding(tie, None) == tie[1]
+
+
+def test_search_pager_refuses_has_more_without_a_token_and_counts_empty_pages() -> None:
+    from airflow_provider_feishu_corehr.client.errors import FeishuPagingError
+    from airflow_provider_feishu_corehr.client.paging import MAX_EMPTY_PAGES
+
+    pager = api.search_pager(SETTINGS)
+    with pytest.raises(FeishuPagingError, match="has_more but sent no page_token"):
+        pager.feed(reply({"code": 0, "data": {"items": [], "has_more": True}}))
+    pager = api.search_pager(SETTINGS)
+    for n in range(MAX_EMPTY_PAGES):
+        assert pager.feed(reply({"code": 0, "data": {"items": [], "has_more": True, "page_token": f"t{n}"}})) == []
+    with pytest.raises(FeishuPagingError, match="empty pages in a row"):
+        pager.feed(reply({"code": 0, "data": {"items": [], "has_more": True, "page_token": "fresh"}}))
+    assert pager.next_request() is None  # a stopped pager asks for nothing more

@@ -107,9 +107,11 @@ def test_rate_limit_and_transient_faults_follow_the_same_table(
             assert emu_time.sleeps == [4.005]
             emu_time.sleeps.clear()
             for kind in ("html_502", "bad_json", "reset", "system_error"):
-                feishu_emulator.inject_fault("edit", kind)
-                await client.edit_offboarding(APPROVED, DATE)
-            assert emu_time.sleeps == [BACKOFF[0]] * 4
+                feishu_emulator.inject_fault("search", kind)
+                assert await client.get_offboarding(EMPLOYMENT) is not None
+            feishu_emulator.inject_fault("edit", "system_error")  # a definite answer: an edit is re-sent
+            await client.edit_offboarding(APPROVED, DATE)
+            assert emu_time.sleeps == [BACKOFF[0]] * 5
 
     asyncio.run(main())
 
@@ -120,10 +122,10 @@ def test_budget_spent_and_business_errors(
     async def main() -> None:
         async with make_async_client(max_attempts=2) as client:
             await client.fetch_token()
-            feishu_emulator.inject_fault("edit", "http_500", count=5)
+            feishu_emulator.inject_fault("revoke", "http_500", count=5)
             with pytest.raises(FeishuTransientError) as transient:
-                await client.edit_offboarding(APPROVED, DATE)
-            assert transient.value.attempts == 2
+                await client.revoke_offboarding(APPROVED)
+            assert transient.value.attempts == 2 and transient.value.outcome_unknown
             assert transient.value.log_id == feishu_emulator.requests[-1].log_id
             feishu_emulator.clear_faults()
             with pytest.raises(FeishuBusinessError) as business:

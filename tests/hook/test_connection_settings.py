@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from airflow_lanes import AIRFLOW_V3
 
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
 from airflow_provider_feishu_corehr.hooks.connection import is_loopback, settings_from_connection
@@ -164,7 +165,6 @@ def test_loopback_detection() -> None:
 
 def test_airflow_connection_from_json_and_uri_forms() -> None:
     from airflow.models.connection import Connection
-    from airflow.sdk import Connection as SdkConnection
 
     extra = {"timeout": 5, "max_attempts": 2, "rate_limits": {"revoke": 10, "search": "50/60", "edit": None}}
     host = "http://127.0.0.1:8080"
@@ -176,9 +176,15 @@ def test_airflow_connection_from_json_and_uri_forms() -> None:
     conns = [
         Connection.from_json(as_json, conn_id="feishu_json"),
         Connection(conn_id="feishu_uri", uri=as_uri),
-        SdkConnection.from_uri(as_uri, conn_id="feishu_sdk_uri"),  # extras stay strings here
-        SdkConnection.from_uri(protocol_uri, conn_id="feishu_protocol_uri"),  # host + port fields
+        Connection(conn_id="feishu_model_protocol_uri", uri=protocol_uri),  # host + port fields
     ]
+    if AIRFLOW_V3:  # the Task SDK's Connection (what tasks get on Airflow 3)
+        from airflow.sdk import Connection as SdkConnection
+
+        conns += [
+            SdkConnection.from_uri(as_uri, conn_id="feishu_sdk_uri"),  # extras stay strings here
+            SdkConnection.from_uri(protocol_uri, conn_id="feishu_protocol_uri"),  # host + port fields
+        ]
     for conn in conns:
         settings = settings_from_connection(conn)
         assert settings.base_url == "http://127.0.0.1:8080", conn.conn_id

@@ -33,10 +33,12 @@ def refused(status: int = 400) -> HttpResponse:
     return HttpResponse(status, {}, json.dumps({"code": 99991663, "msg": "Invalid access token"}).encode())
 
 
-def run(responses: list[HttpResponse | TransportFailure], *, max_attempts: int = 5) -> tuple[list[str], Reply | None]:
+def run(
+    responses: list[HttpResponse | TransportFailure], *, max_attempts: int = 5, endpoint: Endpoint = Endpoint.EDIT
+) -> tuple[list[str], Reply | None]:
     """Drive the loop; return the trace of actions and the reply (or raise what the loop raised)."""
     policy = RetryPolicy(max_attempts=max_attempts, backoff_base=1.0, backoff_max=4.0, random=lambda: 1.0)
-    steps = exchange(policy, ApiRequest(Endpoint.EDIT), clock=iter(range(1000)).__next__)
+    steps = exchange(policy, ApiRequest(endpoint), clock=iter(range(1000)).__next__, timeout=30.0)
     tokens: Iterator[str] = iter(["tok-1", "tok-2", "tok-3"])
     current = next(tokens)  # what the cache holds; a drop makes the next GetToken fetch a new one
     pending = iter(responses)
@@ -80,17 +82,20 @@ def test_token_replay_is_allowed_even_with_a_budget_of_one_attempt() -> None:
 
 
 def test_transient_failures_sleep_with_growing_backoff_then_succeed() -> None:
-    trace, reply = run([TransportFailure(FailureKind.RESET), HttpResponse(503, {}, b"x"), ok()])
+    trace, reply = run(
+        [TransportFailure(FailureKind.RESET), HttpResponse(503, {}, b"x"), ok()], endpoint=Endpoint.REVOKE
+    )
     assert [t for t in trace if t.startswith("sleep")] == ["sleep 1", "sleep 2"]
     assert trace.count("send with tok-1") == 3 and reply is not None
 
 
 def test_budget_spent_raises_with_attempts_and_elapsed() -> None:
     with pytest.raises(FeishuTransientError) as caught:
-        run([TransportFailure(FailureKind.TIMEOUT)] * 3, max_attempts=3)
+        run([TransportFailure(FailureKind.TIMEOUT)] * 3, max_attempts=3, endpoint=Endpoint.SEARCH)
     error = caught.value
-    assert error.attempts == 3 and error.elapsed == 3.0  # the fake clock ticks 1 s per reading
-    assert "timeout" in str(error) and "3 attempt(s) over 3.0s" in str(error)
+    # The fake clock ticks 1 s per reading; the loop reads it twice per attempt (before sending, after the answer).
+    assert error.attempts == 3 and error.elapsed == 6.0
+    assert "timeout" in str(error) and "3 attempt(s) over 6.0s" in str(error)
 
 
 def test_actions_never_show_the_token_in_repr() -> None:

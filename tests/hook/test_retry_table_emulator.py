@@ -1,4 +1,4 @@
-"""Every row of the retry table (DESIGN.md, ``client/policy.py``) against the emulator's real faults.
+"""Every row of the retry table (``docs/design.md``, ``client/policy.py``) against the emulator's real faults.
 
 Sleeps are recorded, not slept (see ``conftest.py``): the recorded seconds are what the client decided to wait,
 and the emulator's clock moves by as much. Jitter is pinned (``random`` = 0.5): a backoff after attempt n is
@@ -102,21 +102,22 @@ def test_rate_limit_budget_spent(
 def test_transient_faults_back_off_exponentially_then_succeed(
     kind: str, feishu_emulator: FeishuEmulator, make_client: MakeClient, emu_time: EmulatorTime
 ) -> None:
+    # A revoke is re-sent after an ambiguous attempt (a repeat answers 1160202); an edit is not (test_outcome_unknown).
     client = make_client()
     client.fetch_token()
-    feishu_emulator.inject_fault("edit", kind, count=3)
-    edit(client)
+    feishu_emulator.inject_fault("revoke", kind, count=3)
+    assert not client.revoke_offboarding(APPROVED).already_withdrawn
     assert emu_time.sleeps == BACKOFF[:3]
-    assert feishu_emulator.request_count("edit") == 4 and feishu_emulator.request_count("edit", code=0) == 1
+    assert feishu_emulator.request_count("revoke") == 4 and feishu_emulator.request_count("revoke", code=0) == 1
 
 
 def test_timeout_is_retried(feishu_emulator: FeishuEmulator, make_client: MakeClient, emu_time: EmulatorTime) -> None:
     client = make_client(timeout=0.2)
     client.fetch_token()
-    feishu_emulator.inject_fault("edit", "delay", seconds=1.0)
-    edit(client)
+    feishu_emulator.inject_fault("search", "delay", seconds=1.0)
+    assert client.get_offboarding(feishu_emulator.record(APPROVED)["employment_id"]) is not None
     assert emu_time.sleeps == BACKOFF[:1]
-    assert feishu_emulator.request_count("edit", code=0) >= 1
+    assert feishu_emulator.request_count("search", code=0) >= 1
 
 
 def test_connection_refused_is_retried_then_reported(make_client: MakeClient, emu_time: EmulatorTime) -> None:
@@ -138,10 +139,11 @@ def test_transient_budget_spent_names_attempts_elapsed_code_and_log_id(
 ) -> None:
     client = make_client(max_attempts=3)
     client.fetch_token()
-    feishu_emulator.inject_fault("edit", "http_503", count=10)
+    feishu_emulator.inject_fault("revoke", "http_503", count=10)
     with pytest.raises(FeishuTransientError) as caught:
-        edit(client)
+        client.revoke_offboarding(APPROVED)
     error = caught.value
+    assert error.outcome_unknown  # every attempt may have reached Feishu
     last = feishu_emulator.requests[-1]
     assert (error.attempts, error.http_status, error.log_id) == (3, 503, last.log_id)
     assert error.code == last.code and error.code is not None

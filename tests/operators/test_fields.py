@@ -170,7 +170,7 @@ def test_normalize_update_data_refuses(update_data: Any, rule: str) -> None:
     assert rule in str(info.value)
 
 
-# The edit page's list of non-editable api_names (shared/feishu-api.md), written out here so that the test does
+# The edit page's list of non-editable api_names (docs/api-facts.md, "Edit"), written out here so that the test does
 # not take its expected values from the code under test.
 DOCUMENTED_NON_EDITABLE = [
     "wk_id",

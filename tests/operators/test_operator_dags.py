@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow_lanes import xcom_entries
 from operator_seed import APPROVED, APPROVING, NO_NEED_APPROVAL, OFFBOARDED, UNKNOWN, WITHDRAWN
 
 if TYPE_CHECKING:
@@ -32,16 +33,9 @@ def _tries(dag_run: Any, task_id: str) -> dict[int, int]:
 
 
 def _xcom(dag_run: Any, task_id: str, map_index: int = -1) -> Any:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        query = XComModel.get_many(
-            run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=task_id, key="return_value", map_indexes=map_index
-        )
-        rows = session.scalars(query).all()
-        assert len(rows) == 1, f"expected one return_value of {task_id}[{map_index}], got {len(rows)}"
-        return XComModel.deserialize_value(rows[0])
+    rows = xcom_entries(dag_run, task_ids=task_id, map_indexes=map_index)
+    assert len(rows) == 1, f"expected one return_value of {task_id}[{map_index}], got {len(rows)}"
+    return rows[0][3]
 
 
 def test_templating_from_params_and_upstream_xcom(fast_feishu: FeishuEmulator, run_dag: Any) -> None:
@@ -63,7 +57,7 @@ def test_templating_from_params_and_upstream_xcom(fast_feishu: FeishuEmulator, r
     assert fast_feishu.record(OFFBOARDED)["exit_interview_done__c"] == "true"
 
     from_xcom = _xcom(dag_run, "edit_from_xcom")
-    assert from_xcom["counts"] == {"edited": 2, "failed": 0}
+    assert from_xcom["counts"] == {"edited": 2, "failed": 0, "unknown": 0, "not_sent": 0}
     assert fast_feishu.record(APPROVED)["handover_note__c"] == "correction 0"
     assert fast_feishu.record(NO_NEED_APPROVAL)["handover_note__c"] == "correction 1"
 
@@ -144,7 +138,7 @@ def test_batch_of_200_with_5_bad_records(fast_feishu: FeishuEmulator, run_dag: A
 
     report = _xcom(dag_run, "edit")
     assert report["total"] == 200
-    assert report["counts"] == {"edited": 195, "failed": 5}
+    assert report["counts"] == {"edited": 195, "failed": 5, "unknown": 0, "not_sent": 0}
     assert [r["index"] for r in report["records"]] == list(range(200))
     failed = {r["index"]: r for r in report["records"] if r["outcome"] == "failed"}
     assert sorted(failed) == sorted(bad)
@@ -156,7 +150,7 @@ def test_batch_of_200_with_5_bad_records(fast_feishu: FeishuEmulator, run_dag: A
         190: ("invalid_input", None),
     }
     assert all(failed[i]["error"]["log_id"] for i in (17, 60, 99))
-    assert _xcom(dag_run, "summary") == {"edited": 195, "failed": 5}
+    assert _xcom(dag_run, "summary") == {"edited": 195, "failed": 5, "unknown": 0, "not_sent": 0}
 
     # The emulator saw exactly the 198 valid records and applied the 195 good ones.
     assert fast_feishu.request_count("edit") == 198

@@ -86,7 +86,9 @@ def test_transient_failure_leaves_task_retries_to_airflow(fast_feishu: FeishuEmu
     assert not isinstance(info.value, AirflowFailException)
     assert ti.pushed["return_value"]["error"]["kind"] == "transient"
     assert ti.pushed["return_value"]["error"]["permanent"] is False
-    assert fast_feishu.request_count("revoke") == 2  # the connection's retry budget (max_attempts=2)
+    # the connection's retry budget (max_attempts=2), then one final revoke (with its budget) to settle it
+    assert fast_feishu.request_count("revoke") == 4
+    assert ti.pushed["return_value"]["outcome"] == "failed"  # never reached Feishu: 503 before processing
     assert _status(fast_feishu, APPROVED) == "Approved"
 
 
@@ -149,7 +151,7 @@ def test_revoke_batch_mixed(fast_feishu: FeishuEmulator, ti: RecordingTI) -> Non
         (6, NO_NEED_APPROVAL, "revoked"),
         (7, APPROVING, "revoked"),
     ]
-    assert report["counts"] == {"revoked": 4, "already_withdrawn": 1, "failed": 3}
+    assert report["counts"] == {"revoked": 4, "already_withdrawn": 1, "failed": 3, "unknown": 0, "not_sent": 0}
     errors = {r["index"]: r["error"] for r in report["records"] if r["error"]}
     assert errors[2]["code"] == 1160201
     assert errors[3]["kind"] == "invalid_input"
@@ -164,7 +166,7 @@ def test_revoke_batch_mixed(fast_feishu: FeishuEmulator, ti: RecordingTI) -> Non
 def test_revoke_batch_all_fine_returns_the_report(fast_feishu: FeishuEmulator, ti: RecordingTI) -> None:
     ids = [fast_feishu.add_offboarding(employment_id=f"69000000000000000{i:02d}") for i in range(12)]
     report = RevokeOffboardingOperator(task_id="r", offboarding_id=json.dumps(ids)).execute({"ti": ti})
-    assert report["counts"] == {"revoked": 12, "already_withdrawn": 0, "failed": 0}
+    assert report["counts"] == {"revoked": 12, "already_withdrawn": 0, "failed": 0, "unknown": 0, "not_sent": 0}
     assert [r["offboarding_id"] for r in report["records"]] == ids
     assert all(_status(fast_feishu, i) == "Withdrawn" for i in ids)
     assert ti.pushed == {}
@@ -172,7 +174,11 @@ def test_revoke_batch_all_fine_returns_the_report(fast_feishu: FeishuEmulator, t
 
 def test_empty_batch_revokes_nothing(fast_feishu: FeishuEmulator, ti: RecordingTI) -> None:
     report = RevokeOffboardingOperator(task_id="r", offboarding_id=[]).execute({"ti": ti})
-    assert report == {"total": 0, "counts": {"revoked": 0, "already_withdrawn": 0, "failed": 0}, "records": []}
+    assert report == {
+        "total": 0,
+        "counts": {"revoked": 0, "already_withdrawn": 0, "failed": 0, "unknown": 0, "not_sent": 0},
+        "records": [],
+    }
     assert fast_feishu.request_count() == 0
 
 
@@ -259,7 +265,7 @@ def test_edit_same_change_on_many_records(fast_feishu: FeishuEmulator, ti: Recor
     report = EditOffboardingOperator(task_id="e", offboarding_id=ids, update_data={"retain_account": True}).execute(
         {"ti": ti}
     )
-    assert report["counts"] == {"edited": 3, "failed": 0}
+    assert report["counts"] == {"edited": 3, "failed": 0, "unknown": 0, "not_sent": 0}
     assert all(fast_feishu.record(i)["retain_account"] == "true" for i in ids)
 
 
@@ -295,9 +301,11 @@ def test_batch_stops_after_ten_systemic_failures_in_a_row(fast_feishu: FeishuEmu
     assert not isinstance(info.value, AirflowFailException)  # an outage: Airflow may retry the task
     records = ti.pushed["return_value"]["records"]
     assert [r["error"]["kind"] for r in records] == ["transient"] * 10 + ["not_sent"] * 20
+    assert [r["outcome"] for r in records] == ["failed"] * 10 + ["not_sent"] * 20
     assert records[10]["error"]["permanent"] is False
     assert "10 records in a row failed with transient errors" in records[10]["error"]["message"]
-    assert fast_feishu.request_count("edit") == 10 * 2  # ten records, two attempts each (max_attempts=2)
+    # ten records, one attempt each: an edit is not re-sent after an HTTP 5xx (the edit defence, docs/transport.md)
+    assert fast_feishu.request_count("edit") == 10
 
 
 def test_batch_with_a_wrong_secret_sends_no_record(
@@ -323,5 +331,5 @@ def test_business_errors_in_a_row_do_not_stop_a_batch(fast_feishu: FeishuEmulato
     with pytest.raises(AirflowFailException):
         RevokeOffboardingOperator(task_id="r", offboarding_id=[*unknown, APPROVED], max_workers=1).execute({"ti": ti})
     report = ti.pushed["return_value"]
-    assert report["counts"] == {"revoked": 1, "already_withdrawn": 0, "failed": 15}
+    assert report["counts"] == {"revoked": 1, "already_withdrawn": 0, "failed": 15, "unknown": 0, "not_sent": 0}
     assert fast_feishu.request_count("revoke") == 16

@@ -175,7 +175,7 @@ def test_approved_plan_is_applied_and_reported(feishu_connection: FeishuEmulator
     assert feishu_connection.request_count("edit", code=0) == 4
     assert xcoms["report"] == {
         "applied": True,
-        "counts": {"edited": 4, "failed": 0, "unchanged": 0, "conflict": 0},
+        "counts": {"edited": 4, "failed": 0, "unknown": 0, "not_sent": 0, "unchanged": 0, "conflict": 0},
         "conflicts": [],
         "verification": {"verified": 4, "mismatch": 0, "unknown": 0},
     }

@@ -4,6 +4,8 @@ exactly the plan written by apply, moved records caught, retries safe, dropped w
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -178,3 +180,27 @@ def test_plan_and_records_are_exclusive() -> None:
         EditOffboardingOperator(task_id="a", plan="{{ ti.xcom_pull('plan') }}", offboardings=[])
     with pytest.raises(FeishuInvalidInputError, match="dry_run makes a plan"):
         RevokeOffboardingOperator(task_id="a", plan="{{ ti.xcom_pull('plan') }}", dry_run=True)
+
+
+def _kill_once_running(operator: EditOffboardingOperator) -> None:
+    """``on_kill`` as soon as the task built its hook (the read is about to start); bounded wait."""
+    for _ in range(1000):
+        if "hook" in operator.__dict__:
+            break
+        time.sleep(0.01)
+    operator.on_kill()
+
+
+def test_an_interrupted_read_writes_nothing(feishu: FeishuEmulator, batch: Batch, context: dict[str, Any]) -> None:
+    feishu.inject_fault("token", "delay", seconds=1.0)  # the read is still waiting for its token when killed
+    operator = EditOffboardingOperator(task_id="sync", offboardings=batch.records(CORRECTION), only_changed=True)
+    killer = threading.Thread(target=_kill_once_running, args=(operator,))
+    killer.start()
+    try:
+        with pytest.raises(AirflowException, match=r"interrupted \(on_kill\), nothing was written"):
+            operator.execute(context)
+    finally:
+        killer.join(15)
+    assert feishu.request_count("search") == 0
+    assert feishu.request_count("edit") == 0
+    assert batch.value(batch.ids[0], "handover_note__c") != CORRECTION["handover_note__c"]

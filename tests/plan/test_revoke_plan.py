@@ -85,3 +85,16 @@ def test_revoke_records_are_checked(feishu: FeishuEmulator) -> None:
         RevokeOffboardingOperator(task_id="r", offboardings=[{"offboarding_id": "1", "employee": "2"}])
     with pytest.raises(FeishuInvalidInputError, match="either offboarding_id or offboardings"):
         RevokeOffboardingOperator(task_id="r", offboarding_id="1", offboardings=[{"offboarding_id": "2"}])
+
+
+def test_an_unknown_revoke_is_settled_by_its_employment_id(
+    feishu: FeishuEmulator, revoke_records: list[dict[str, Any]], context: dict[str, Any]
+) -> None:
+    # both attempts are applied (the second answers 1160202) and both answers are lost: the budget ends unknown
+    feishu.inject_fault("revoke", "http_500", after_processing=True, count=2)
+    records = revoke_records[:1]
+    value = RevokeOffboardingOperator(task_id="revoke", offboardings=records, max_workers=1).execute(context)
+    assert [r["outcome"] for r in value["records"]] == ["revoked"]
+    assert feishu.request_count("revoke") == 2  # settled by one look-up: no final revoke
+    assert feishu.request_count("search") == 1
+    assert feishu.record(records[0]["offboarding_id"])["status"] == "Withdrawn"

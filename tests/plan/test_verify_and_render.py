@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pytest
+from airflow.providers.common.compat.sdk import AirflowException
+
 from airflow_provider_feishu_corehr.client.models import FieldValue
 from airflow_provider_feishu_corehr.operators._base import Job
 from airflow_provider_feishu_corehr.operators._plandoc import render
+from airflow_provider_feishu_corehr.operators.offboarding import EditOffboardingOperator
 from airflow_provider_feishu_corehr.operators.plan import verify_records
 
 if TYPE_CHECKING:
@@ -21,39 +25,26 @@ def _hook() -> Any:
     return FeishuHook()
 
 
-def test_records_with_outcome_unknown_are_read_back(feishu: FeishuEmulator, batch: Batch) -> None:
-    update = [FieldValue("handover_note__c", "Handover to the data team")]
-    hook = _hook()
-    hook.edit_offboarding(batch.ids[0], update)  # this write landed; its answer was lost (outcome unknown)
-    feishu.inject_fault("edit", "drop_write")
-    hook.edit_offboarding(batch.ids[1], update)  # this one did not land
-    jobs = [
-        Job(0, batch.ids[0], update=update, employment_id=batch.employments[0]),
-        Job(1, batch.ids[1], update=update, employment_id=batch.employments[1]),
-        Job(2, batch.ids[2], update=update),  # no employment id: cannot be read back
-        Job(3, batch.ids[3], update=update, employment_id=batch.employments[3]),
-    ]
-    records: list[dict[str, Any]] = [
-        {"offboarding_id": batch.ids[0], "outcome": "unknown"},
-        {"offboarding_id": batch.ids[1], "outcome": "unknown"},
-        {"offboarding_id": batch.ids[2], "outcome": "unknown"},
-        {"offboarding_id": batch.ids[3], "outcome": "failed"},  # not written: not verified
-    ]
-    feishu.reset_counters()
-    verify_records(hook, None, jobs, records)
-    assert feishu.request_count("search") == 1
-    assert [r["verification"] for r in records] == ["verified", "mismatch", "unknown", None]
-    assert records[1]["verify"] == [
-        {
-            "field_name": "handover_note__c",
-            "expected": "Handover to the data team",
-            "read_back": "Handover to the platform team",
-            "verify": "mismatch",
-            "reason": None,
-        }
-    ]
-    assert records[2]["verify"][0]["reason"] == "no_employment_id"
-    assert records[3]["verify"] is None
+def test_edits_with_outcome_unknown_are_read_back(
+    feishu: FeishuEmulator, batch: Batch, context: dict[str, Any]
+) -> None:
+    note = "Handover to the data team"
+    feishu.inject_fault("edit", "http_500", after_processing=True)  # record 0: applied, then the answer is lost
+    feishu.inject_fault("edit", "http_503")  # record 1: not applied, no answer either
+    records = batch.records({"handover_note__c": note}, count=4)
+    del records[2]["employment_id"]  # record 2: edited, but it cannot be read back
+    records[3]["offboarding_id"] = "7000000000000000001"  # record 3: unknown to Feishu, failed: not read back
+    operator = EditOffboardingOperator(task_id="edit", offboardings=records, verify=True, max_workers=1)
+    with pytest.raises(AirflowException):
+        operator.execute(context)
+    value = context["ti"].pushed["return_value"]
+    assert [r["outcome"] for r in value["records"]] == ["unknown", "unknown", "edited", "failed"]
+    assert feishu.request_count("edit") == 4  # an edit whose outcome is unknown is never sent again
+    assert feishu.request_count("search") == 1  # one read-back for the three records with an employment id
+    assert [r["verification"] for r in value["records"]] == ["verified", "mismatch", "unknown", None]
+    assert value["records"][1]["verify"][0]["read_back"] == "Handover to the platform team"
+    assert value["records"][2]["verify"][0]["reason"] == "no_employment_id"
+    assert batch.value(batch.ids[0], "handover_note__c") == note
 
 
 def test_a_failed_read_back_reports_unknown(feishu: FeishuEmulator, batch: Batch) -> None:

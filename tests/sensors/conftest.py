@@ -4,6 +4,7 @@ plus connections without client retries and with a wrong App Secret."""
 from __future__ import annotations
 
 import json
+import logging
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -39,7 +40,9 @@ def logs(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -
     """Return ``read() -> str``: everything logged so far in the test (stdout/stderr and stdlib logging).
 
     Airflow logs through structlog to the console and through stdlib logging, depending on where the code runs.
+    INFO is captured whatever level Airflow left on the root logger (Airflow 2 leaves WARNING after a dag run).
     """
+    caplog.set_level(logging.INFO)
 
     def read() -> str:
         captured = capsys.readouterr()

@@ -7,6 +7,8 @@ import threading
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from airflow_lanes import import_string, serde_round_trip, trigger_timeout_resume_kwargs
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
@@ -59,16 +61,13 @@ def run_deferrable(sensor: OffboardingStatusSensor, *, enforce_timeout: bool = T
     without any timeout, so that path cannot be shown there).
     """
     from airflow.providers.common.compat.sdk import TaskDeferred
-    from airflow.sdk._shared.module_loading import import_string
-    from airflow.sdk.bases.operator import TriggerFailureReason
-    from airflow.sdk.serde import deserialize, serialize
 
     context: Any = {}
     try:
         return sensor.execute(context)
     except TaskDeferred as deferred:
         classpath, kwargs = deferred.trigger.serialize()
-        trigger = import_string(classpath)(**deserialize(serialize(kwargs)))
+        trigger = import_string(classpath)(**serde_round_trip(kwargs))
         timeout = deferred.timeout.total_seconds() if deferred.timeout and enforce_timeout else None
 
         async def first_event() -> Any:
@@ -77,7 +76,7 @@ def run_deferrable(sensor: OffboardingStatusSensor, *, enforce_timeout: bool = T
         try:
             event = asyncio.run(first_event())
         except TimeoutError:
-            return sensor.resume_execution("__fail__", {"error": TriggerFailureReason.TRIGGER_TIMEOUT}, context)
+            return sensor.resume_execution("__fail__", trigger_timeout_resume_kwargs(), context)
         return sensor.resume_execution(deferred.method_name, {"event": event.payload}, context)
 
 

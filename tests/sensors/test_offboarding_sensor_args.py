@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from airflow_lanes import operator_signature_error
 
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
 from airflow_provider_feishu_corehr.sensors.offboarding import OffboardingStatusSensor
@@ -27,7 +28,7 @@ def _sensor(**kwargs: Any) -> OffboardingStatusSensor:
 
 def _templated_sensor(*, native: bool) -> OffboardingStatusSensor:
     """A sensor whose ids and statuses all come from params, in a DAG rendering native objects or text."""
-    from airflow.sdk import DAG
+    from airflow.providers.common.compat.sdk import DAG
 
     with DAG("render_check", schedule=None, start_date=datetime(2026, 1, 1), render_template_as_native_obj=native):
         return _sensor(
@@ -77,19 +78,19 @@ def test_build_time_refusal_also_fails_a_mapped_task_without_retry() -> None:
 
 
 def test_missing_employment_id_is_refused_by_python() -> None:
-    with pytest.raises(TypeError, match="employment_id"):
+    with pytest.raises(operator_signature_error(), match="employment_id"):
         OffboardingStatusSensor(task_id="wait", target_statuses="Approved")  # type: ignore[call-arg]
 
 
 def test_arguments_are_keyword_only_and_stored_unchanged() -> None:
-    sensor = _sensor(offboarding_id=" 7095671727698478604 ", failure_statuses=None, user_id_type="open_id")
+    sensor = _sensor(offboarding_id="7095671727698478604", failure_statuses=None, user_id_type="open_id")
     assert sensor.employment_id == EMP
-    assert sensor.offboarding_id == " 7095671727698478604 "
+    assert sensor.offboarding_id == "7095671727698478604"
     assert sensor.target_statuses == ["Approved"]
     assert sensor.failure_statuses is None
     assert sensor.user_id_type == "open_id"
     assert sensor.feishu_conn_id == "feishu_default"
-    with pytest.raises(TypeError):
+    with pytest.raises(operator_signature_error()):
         OffboardingStatusSensor("wait", EMP, "Approved")  # type: ignore[misc]
 
 
@@ -130,7 +131,7 @@ def test_a_static_part_is_still_checked_when_the_other_is_templated() -> None:
 
 
 def test_xcom_references_are_checked_when_rendered_not_when_built() -> None:
-    from airflow.sdk import DAG, task
+    from airflow.providers.common.compat.sdk import DAG, task
 
     with DAG("xcomarg_check", schedule=None, start_date=datetime(2026, 1, 1)):
 

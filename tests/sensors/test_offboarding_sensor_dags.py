@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from airflow_lanes import AIRFLOW_V3, reschedule_count, xcom_entries
 from sensor_helpers import NEW_EMPLOYMENT, after_searches
 
 if TYPE_CHECKING:
@@ -29,25 +30,18 @@ def _states(dag_run: Any) -> dict[str, str]:
 
 
 def _xcom(dag_run: Any, task_id: str) -> Any:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        query = XComModel.get_many(run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=task_id, key="return_value")
-        rows = session.scalars(query).all()
-        assert len(rows) == 1, f"expected one return_value of {task_id}, got {len(rows)}"
-        return XComModel.deserialize_value(rows[0])
+    rows = xcom_entries(dag_run, task_ids=task_id)
+    assert len(rows) == 1, f"expected one return_value of {task_id}, got {len(rows)}"
+    return rows[0][3]
 
 
 def _reschedules(dag_run: Any) -> int:
     """How many times the sensor's task instance was rescheduled (rows Airflow wrote for it)."""
-    from airflow.models.taskreschedule import TaskReschedule
     from airflow.utils.session import create_session
-    from sqlalchemy import func, select
 
     with create_session() as session:
         (ti,) = [ti for ti in dag_run.get_task_instances(session=session) if ti.task_id == SENSOR]
-        return int(session.scalar(select(func.count()).where(TaskReschedule.ti_id == ti.id)) or 0)
+        return reschedule_count(ti, session)
 
 
 def _run(run_dag: Any, mode: str, variant: str, **conf: Any) -> Any:
@@ -88,7 +82,9 @@ def test_target_status_reached_through_the_control_api(
     else:
         assert _reschedules(dag_run) == 0
     if mode == "deferrable":
-        assert "running trigger in line" in out  # dag.test ran the trigger; the sensor itself never poked
+        assert "Deferring: waiting for" in out
+        if AIRFLOW_V3:  # Airflow 2's dag.test runs the trigger without a log line
+            assert "running trigger in line" in out  # dag.test ran the trigger; the sensor itself never poked
     assert "Target status Approved reached" in out
 
 

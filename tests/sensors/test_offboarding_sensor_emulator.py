@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from airflow_lanes import deferral_timeout_error
 from sensor_helpers import NEW_EMPLOYMENT, after_searches, run_deferrable
 
 from airflow_provider_feishu_corehr.client.errors import FeishuTransientError
@@ -117,7 +118,8 @@ def test_timeout_fails_or_skips_with_soft_fail(mode: str, soft_fail: bool, feish
     from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSkipException
 
     sensor = _sensor(mode, employment_id="6982509313466189342", timeout=0.6, soft_fail=soft_fail)  # Approving
-    with pytest.raises(AirflowSkipException if soft_fail else AirflowSensorTimeout):
+    timed_out = deferral_timeout_error() if mode == "deferrable" else AirflowSensorTimeout
+    with pytest.raises(AirflowSkipException if soft_fail else timed_out):
         _run(mode, sensor)
     assert feishu.request_count("search") >= 2
     _no_writes(feishu)

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from airflow_lanes import deferral_timeout_error, import_string, serde_round_trip, trigger_timeout_resume_kwargs
 
 from airflow_provider_feishu_corehr.client.errors import (
     FeishuAuthError,
@@ -68,12 +69,9 @@ def test_serialize_carries_only_conn_id_ids_statuses_and_timing() -> None:
 
 def test_serialize_round_trip_through_airflow_serde() -> None:
     """What the triggerer does: serde-encode the kwargs, import the class path, rebuild, serialize again."""
-    from airflow.sdk._shared.module_loading import import_string
-    from airflow.sdk.serde import deserialize, serialize
-
     original = _trigger(offboarding_id=None, user_id_type=None, failure_statuses=[])
     classpath, kwargs = original.serialize()
-    rebuilt = import_string(classpath)(**deserialize(serialize(kwargs)))
+    rebuilt = import_string(classpath)(**serde_round_trip(kwargs))
     assert isinstance(rebuilt, OffboardingStatusTrigger)
     assert rebuilt.serialize() == (classpath, kwargs)
     assert rebuilt.offboarding_id is None
@@ -193,12 +191,15 @@ def test_transient_give_up_event_raises_the_typed_error_so_task_retries_apply() 
 
 
 def test_deferral_timeout_is_a_sensor_timeout_and_soft_fail_skips() -> None:
-    """What Airflow hands back when the defer ``timeout`` passes (the scheduler's ``__fail__`` resume)."""
-    from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSkipException
-    from airflow.sdk.bases.operator import TriggerFailureReason
+    """What Airflow hands back when the defer ``timeout`` passes (the scheduler's ``__fail__`` resume).
 
-    timeout = {"error": TriggerFailureReason.TRIGGER_TIMEOUT}
-    with pytest.raises(AirflowSensorTimeout):
+    Airflow 3 turns it into a sensor timeout; Airflow 2 raises ``TaskDeferralError`` for every deferrable task
+    (a task failure, so ``retries`` apply); ``soft_fail`` skips on both.
+    """
+    from airflow.providers.common.compat.sdk import AirflowSkipException
+
+    timeout = trigger_timeout_resume_kwargs()
+    with pytest.raises(deferral_timeout_error()):
         _sensor().resume_execution("__fail__", timeout, {})  # type: ignore[arg-type]
     with pytest.raises(AirflowSkipException):
         _sensor(soft_fail=True).resume_execution("__fail__", timeout, {})  # type: ignore[arg-type]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from airflow_provider_feishu_corehr.client.codes import Endpoint
+    from airflow_provider_feishu_corehr.testing.api_pages import Endpoint
     from airflow_provider_feishu_corehr.testing.state import Store
     from airflow_provider_feishu_corehr.testing.tokens import TokenStore
     from airflow_provider_feishu_corehr.testing.wire import Request
@@ -24,5 +25,12 @@ class Call:
     store: Store
     tokens: TokenStore
     apps: Mapping[str, str]
+    processing_time: float = 0.0
+    stopping: threading.Event = field(default_factory=threading.Event)
     app_id: str | None = None
     offboarding_id: str | None = None
+
+    def process(self) -> None:
+        """Spend the configured processing time (a write in progress), cut short when the emulator stops."""
+        if self.processing_time > 0:
+            self.stopping.wait(self.processing_time)

@@ -11,7 +11,13 @@ POST     /_emulator/faults                    ``{"endpoint", "kind", "count"?, "
 DELETE   /_emulator/faults                    drop every pending fault
 POST     /_emulator/tokens/invalidate         every token issued so far is invalid
 POST     /_emulator/reset-counters            forget recorded requests and the tokens-issued count
-POST     /_emulator/clock/advance             ``{"seconds": 1800}``: tokens age, rate-limit windows pass
+POST     /_emulator/clock/advance             ``{"seconds": 1800}``: tokens age, windows pass, the calendar moves
+GET      /_emulator/clock                     ``tenant_time``, ``timezone``, ``epoch``, ``speed``, ``approval_delay``
+POST     /_emulator/clock                     any of ``{"set": "2026-06-30 23:59:00", "advance": 60, "speed": 60,
+                                              "approval_delay": 3600}`` (applied in that order) -> the clock
+GET      /_emulator/transitions               every status change with its cause and tenant time
+POST     /_emulator/reset                     back to the seed: records, clock, faults, counters, rate-limit
+                                              windows, tokens (``{"keep_tokens": true}`` keeps tokens valid)
 =======  ===================================  ==================================================================
 
 Success is HTTP 200 with a JSON object; a bad call is HTTP 400 ``{"error": "<what is wrong>"}``, an unknown
@@ -81,7 +87,38 @@ def _route(emu: FeishuEmulator, request: wire.Request) -> Any:
             raise EmulatorError(f'the body must be {{"seconds": <number>}}, got seconds={seconds!r}')
         emu.advance_time(seconds)
         return {"advanced": True}
+    if parts == ["clock"] and method == "GET":
+        return emu.clock()
+    if parts == ["clock"] and method == "POST":
+        return _clock(emu, _body(request))
+    if parts == ["transitions"] and method == "GET":
+        return {"transitions": emu.transitions()}
+    if parts == ["reset"] and method == "POST":
+        body = _body(request) if request.body.strip() else {}
+        unknown = sorted(set(body) - {"keep_tokens"})
+        if unknown:
+            raise EmulatorError(f"reset: unknown key(s) {', '.join(unknown)}; allowed: keep_tokens")
+        emu.reset(keep_tokens=body.get("keep_tokens", False))
+        return {"reset": True, "clock": emu.clock()}
     return None
+
+
+CLOCK_KEYS = ("set", "advance", "speed", "approval_delay")
+
+
+def _clock(emu: FeishuEmulator, body: dict[str, Any]) -> Any:
+    unknown = sorted(set(body) - set(CLOCK_KEYS))
+    if unknown or not body:
+        raise EmulatorError(f"clock: give any of {', '.join(CLOCK_KEYS)}; unknown: {', '.join(unknown) or 'none'}")
+    if "set" in body:
+        emu.set_time(body["set"])
+    if "advance" in body:
+        emu.advance_time(body["advance"])
+    if "speed" in body:
+        emu.set_clock_speed(body["speed"])
+    if "approval_delay" in body:
+        emu.set_approval_delay(body["approval_delay"])
+    return emu.clock()
 
 
 def handle(emu: FeishuEmulator, request: wire.Request, log_id: str) -> wire.Response:

@@ -5,22 +5,28 @@ Request checks (1160102): body a JSON object, ``offboarding_id`` a non-empty str
 known ``user_id_type``. Then: record missing 1160625, operator unknown 1160624 (``operator_id`` in
 ``user_id_type``), then :mod:`.edit_rules`. Success changes the record (an empty value clears the field) and
 echoes ``update_data`` as ``data.data``.
+
+Processing time (``FeishuEmulator(processing_time=...)``): an accepted edit holds its record that long before
+the change is applied. The edit page documents no code for a concurrent edit, so an edit of a record another
+write is processing waits its turn (as behind a row lock) and is then checked against the record as it is
+(after a concurrent revoke: 1160623). A revoke arriving meanwhile answers 1160204 (see :mod:`.revoke`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_feishu_corehr.client.codes import Endpoint
-from airflow_provider_feishu_corehr.client.models import USER_ID_TYPES
 from airflow_provider_feishu_corehr.testing import ids, wire
+from airflow_provider_feishu_corehr.testing.api_pages import MAX_UPDATE_ENTRIES, USER_ID_TYPES, Endpoint
 from airflow_provider_feishu_corehr.testing.handlers import edit_rules
 
 if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.testing.handlers import Call
+    from airflow_provider_feishu_corehr.testing.state import Store
 
 ILLEGAL = 1160102
-MAX_ITEMS = 10_000
+MAX_ITEMS = MAX_UPDATE_ENTRIES
+WAIT = 60.0  # seconds an edit waits for a busy record at most
 
 
 def _fail(call: Call, code: int) -> wire.Response:
@@ -59,6 +65,8 @@ def handle(call: Call) -> wire.Response:
     call.offboarding_id = offboarding_id
     store = call.store
     with store.lock:
+        if not store.released.wait_for(lambda: not store.busy(offboarding_id) or call.stopping.is_set(), WAIT):
+            return _fail(call, 1160103)  # the record stayed busy: a system problem, as Feishu would report it
         record = store.get(offboarding_id)
         if record is None:
             return _fail(call, 1160625)
@@ -68,9 +76,30 @@ def handle(call: Call) -> wire.Response:
         code = edit_rules.check(record, updates, store.schema, people)
         if code is not None:
             return _fail(call, code)
-        for name, value in updates.items():
-            if value == "":
-                record.values.pop(name, None)
-            else:
-                record.values[name] = value
+        if call.processing_time <= 0:
+            _apply(store, record.values, updates)
+            return _echo(updates)
+        store.claim(offboarding_id)
+    try:
+        call.process()
+        with store.lock:
+            record = store.get(offboarding_id)
+            if record is not None:
+                _apply(store, record.values, updates)
+    finally:
+        store.release(offboarding_id)
+    return _echo(updates)
+
+
+def _apply(store: Store, values: dict[str, str], updates: dict[str, str]) -> None:
+    for name, value in updates.items():
+        if value == "":
+            values.pop(name, None)
+        else:
+            values[name] = value
+    if "offboarding_date" in updates:
+        store.touch()  # the day it takes effect moved
+
+
+def _echo(updates: dict[str, str]) -> wire.Response:
     return wire.success({"data": [{"field_name": name, "value": value} for name, value in updates.items()]})

@@ -3,8 +3,9 @@
 1. record state: ``no_edit_permission`` 1160610, ``employee_missing`` 1160631, pending modification /
    withdrawal approval 1161001 / 1161002, status not editable 1160623 (editable: ``Approved``,
    ``NoNeedApproval``, ``Offboarded``: the page says the approval must have passed);
-2. each field: documented not-editable name, unknown name or schema ``editable: false`` 1160623, then the value
-   check of its type (see :mod:`..values`);
+2. each field: documented not-editable name or schema ``editable: false`` 1160623; a name the schema does not
+   know 1160102 (``update_data`` is illegal; the page's own example ``name`` gets it); then the value check of
+   its type (see :mod:`..values`);
 3. field groups, when the update touches them: block list 1160710 (``add_block_list`` true needs a
    ``block_reason``; block fields need ``add_block_list`` true), non-compete 1160700 (enforcing needs a start and
    end date; start not after end);
@@ -18,15 +19,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from airflow_provider_feishu_corehr.testing.api_pages import NOT_EDITABLE
 from airflow_provider_feishu_corehr.testing.records import CONTRACT_ISSUES, Record
-from airflow_provider_feishu_corehr.testing.schema import NOT_EDITABLE, FieldSpec
 from airflow_provider_feishu_corehr.testing.values import check_value
 
 if TYPE_CHECKING:
     from collections.abc import Collection
 
+    from airflow_provider_feishu_corehr.testing.schema import FieldSpec
+
 EDITABLE_STATUSES = frozenset({"Approved", "NoNeedApproval", "Offboarded"})
 NOT_ALLOWED = 1160623
+UNKNOWN_FIELD = 1160102  # "parameter is illegal: check offboarding_id and update_data" (see docs/emulator.md)
 _BLOCK = ("add_block_list", "block_reason", "block_reason_explanation")
 _NONCOMPETE = (
     "enforce_noncompete_agreement",
@@ -51,8 +55,10 @@ def record_state(record: Record) -> int | None:
 def field_values(updates: dict[str, str], schema: dict[str, FieldSpec], people: Collection[str]) -> int | None:
     for name, value in updates.items():
         spec = schema.get(name)
-        if name in NOT_EDITABLE or spec is None or not spec.editable:
+        if name in NOT_EDITABLE or (spec is not None and not spec.editable):
             return NOT_ALLOWED
+        if spec is None:
+            return UNKNOWN_FIELD
         code = check_value(spec, value, people)
         if code is not None:
             return code

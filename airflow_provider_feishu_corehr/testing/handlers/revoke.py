@@ -14,6 +14,11 @@ A ``Rejected`` offboarding never took effect and has nothing to withdraw; the pa
 It answers 1160102 "parameter is illegal" (permanent, "check offboarding_id"): not 1160202, which clients treat
 as "already withdrawn, done", and not 1160201, which would claim the record does not exist.
 
+Processing time (``FeishuEmulator(processing_time=...)``): a revoke holds its record for that long before the
+change is applied; any revoke of a record another write is still processing answers 1160204 "can not been
+withrawn in the same time", the page's code for a concurrent revoke. With no processing time (the default)
+requests are served one after the other: a second revoke then finds the record withdrawn (1160202).
+
 ``operator_id`` is not checked against known people: the revoke page has no code for an unknown operator.
 """
 
@@ -21,14 +26,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from airflow_provider_feishu_corehr.client.codes import Endpoint
-from airflow_provider_feishu_corehr.client.models import USER_ID_TYPES
 from airflow_provider_feishu_corehr.testing import wire
+from airflow_provider_feishu_corehr.testing.api_pages import USER_ID_TYPES, Endpoint
 
 if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.testing.handlers import Call
+    from airflow_provider_feishu_corehr.testing.records import Record
 
 ILLEGAL = 1160102
+CONCURRENT = 1160204
 REVOCABLE = frozenset({"Approving", "Approved", "NoNeedApproval", "Offboarded"})
 
 
@@ -49,25 +55,50 @@ def handle(call: Call) -> wire.Response:
     if operator is not None and not isinstance(operator, str):
         return _fail(call, ILLEGAL)
     call.offboarding_id = offboarding_id
-    with call.store.lock:
-        record = call.store.get(offboarding_id)
+    store = call.store
+    with store.lock:
+        record = store.get(offboarding_id)
         if record is None:
             return _fail(call, 1160201)
-        if record.status == "Withdrawn":
-            return _fail(call, 1160202)
-        if record.pending_approval == "modification":
-            return _fail(call, 1160205)
-        if record.pending_approval == "withdrawal":
-            return _fail(call, 1160206)
-        if record.concurrent_revokes > 0:
-            record.concurrent_revokes -= 1
-            return _fail(call, 1160204)
-        if record.department_disabled:
-            return _fail(call, 1160203)
-        if record.status not in REVOCABLE:
-            return _fail(call, ILLEGAL)
-        if record.revoke_needs_approval:
-            record.pending_approval = "withdrawal"
-        else:
-            record.status = "Withdrawn"
+        if store.busy(offboarding_id):
+            return _fail(call, CONCURRENT)
+        code = _refusal(record)
+        if code is not None:
+            return _fail(call, code)
+        if call.processing_time <= 0:
+            _withdraw(call, record)
+            return wire.success({})
+        store.claim(offboarding_id)
+    try:
+        call.process()
+        with store.lock:
+            record = store.get(offboarding_id)
+            if record is not None:
+                _withdraw(call, record)
+    finally:
+        store.release(offboarding_id)
     return wire.success({})
+
+
+def _refusal(record: Record) -> int | None:
+    if record.status == "Withdrawn":
+        return 1160202
+    if record.pending_approval == "modification":
+        return 1160205
+    if record.pending_approval == "withdrawal":
+        return 1160206
+    if record.concurrent_revokes > 0:
+        record.concurrent_revokes -= 1
+        return CONCURRENT
+    if record.department_disabled:
+        return 1160203
+    if record.status not in REVOCABLE:
+        return ILLEGAL
+    return None
+
+
+def _withdraw(call: Call, record: Record) -> None:
+    if record.revoke_needs_approval:
+        record.pending_approval = "withdrawal"
+    else:
+        call.store.move(record, "Withdrawn", "revoke")

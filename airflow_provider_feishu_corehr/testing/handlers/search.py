@@ -4,9 +4,10 @@ Query: ``page_size`` (required: missing 1160104; not 1-100 1160102), ``page_toke
 1160102), ``user_id_type`` (default ``open_id``; person ids in filters and items use it). Body filters, all
 optional and AND-ed: ``employment_ids``, ``statuses`` (at most 10, OR-ed), ``reasons``, ``employee_reasons``,
 and the ranges ``offboarding_date``, ``expected_offboarding_date`` (``YYYY-MM-DD``), ``apply_initiating_time``,
-``apply_finished_time`` (seconds timestamps; record times are Beijing time). Ranges are inclusive and must come in
-``_start``/``_end`` pairs (else 1160104). Items come in insertion order; the last page has ``page_token: ""``.
-Keys only the SDK knows (``department_ids``, ``select_fields``, ``filter_str``) are accepted and ignored.
+``apply_finished_time`` (seconds timestamps; record times are in the tenant's time zone, ``+08:00`` by
+default). Ranges are inclusive and must come in ``_start``/``_end`` pairs (else 1160104). Items come in
+insertion order; the last page has ``page_token: ""``. Keys only the SDK knows (``department_ids``,
+``select_fields``, ``filter_str``) are accepted and ignored.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import base64
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_feishu_corehr.client.codes import Endpoint
-from airflow_provider_feishu_corehr.client.models import OFFBOARDING_STATUSES, USER_ID_TYPES
 from airflow_provider_feishu_corehr.testing import ids, wire
-from airflow_provider_feishu_corehr.testing.records import Record, search_item, timestamp_of
-from airflow_provider_feishu_corehr.testing.values import parse_date
+from airflow_provider_feishu_corehr.testing.api_pages import STATUSES as OFFBOARDING_STATUSES
+from airflow_provider_feishu_corehr.testing.api_pages import USER_ID_TYPES, Endpoint
+from airflow_provider_feishu_corehr.testing.records import Record, search_item
+from airflow_provider_feishu_corehr.testing.values import parse_date, parse_datetime
 
 if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.testing.handlers import Call
@@ -93,6 +94,7 @@ def _filters(body: dict[str, Any], call: Call, user_id_type: str) -> list[Filter
         chosen = _strings(body, key)
         if chosen:
             found.append(_value_in(field, set(chosen)))
+    timestamp_of = _timestamps(call)
     for base, field, parse in (
         ("offboarding_date", "offboarding_date", parse_date),
         ("expected_offboarding_date", "expected_offboarding_date", parse_date),
@@ -103,6 +105,18 @@ def _filters(body: dict[str, Any], call: Call, user_id_type: str) -> list[Filter
         if bounds is not None:
             found.append(_in_range(field, parse, bounds))
     return found
+
+
+def _timestamps(call: Call) -> Callable[[str], int | None]:
+    """Seconds since the epoch of a record time (tenant time zone), None when it is not a time."""
+    clock = call.store.clock
+
+    def parse(text: str) -> int | None:
+        if parse_datetime(text) is None:
+            return None
+        return int(clock.epoch_of(text))
+
+    return parse
 
 
 def _value_in(field: str, allowed: set[str]) -> Filter:

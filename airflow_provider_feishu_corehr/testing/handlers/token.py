@@ -2,16 +2,16 @@
 
 The body is read as JSON whatever the ``Content-Type`` (also without one). Missing or non-string ``app_id`` /
 ``app_secret``, a body that is not a JSON object, or an unknown ``app_id`` answer 10003 "invalid parameter"; a
-wrong secret answers 10014 "app secret invalid". feishu-api.md §2.1 notes it is unverified whether the live
-server uses 10014 or 10015 for a wrong secret; 10014 is what stub servers and field reports show.
+wrong secret answers 10014 "app secret invalid". The pages leave open whether the live server uses 10014 or
+10015 for a wrong secret; 10014 is what field reports show (``docs/decisions.md``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from airflow_provider_feishu_corehr.client.codes import Endpoint
 from airflow_provider_feishu_corehr.testing import wire
+from airflow_provider_feishu_corehr.testing.api_pages import Endpoint
 
 if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.testing.handlers import Call

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, task
+from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_feishu_corehr.operators.offboarding import EditOffboardingOperator
 
@@ -23,7 +23,7 @@ with DAG(
 
     edit = EditOffboardingOperator(task_id="edit", offboardings=corrections(), max_workers=8)
 
-    @task(trigger_rule="all_done")
+    @task(trigger_rule="all_done", multiple_outputs=False)
     def summary(report: dict[str, Any]) -> dict[str, int]:
         return dict(report["counts"])
 

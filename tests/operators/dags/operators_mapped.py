@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, task
+from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_feishu_corehr.operators.offboarding import RevokeOffboardingOperator
 
@@ -28,9 +28,11 @@ with DAG(
         task_id="revoke", feishu_conn_id="feishu_default", retries=2, retry_delay=timedelta(0)
     ).expand(offboarding_id=ids)
 
-    @task
+    @task(multiple_outputs=False)
     def outcomes(results: list[dict[str, Any]]) -> dict[str, str]:
-        return {r["offboarding_id"]: r["outcome"] for r in results}
+        return {
+            r["offboarding_id"]: r["outcome"] for r in results[:]
+        }  # a slice: iterating reads one past the end (404)
 
     outcomes(revoked.output)
 

@@ -1,0 +1,68 @@
+"""Ack mode of the watchers' shared poll (Airflow 3.3): memory is written only after the events are stored.
+
+The triggerer's shared-stream manager hands each snapshot to every watcher of the group, binds the trigger
+events a watcher yields for it, and calls :meth:`SnapshotProducer.advance` once every watcher has moved past
+the snapshot and the supervisor has confirmed that those events are in the metadata database. The watchers
+leave their memory writes on the snapshot (``Snapshot.commits``); ``advance`` runs them then. So an event is
+never remembered before it is stored: a triggerer that stops in between fires the transition again after the
+restart (at least once), and one that stops after the write fires nothing again (once).
+
+Imported only by Airflow 3.3+ (through ``create_shared_stream_producer``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import TYPE_CHECKING, Any
+
+from airflow.triggers.shared_stream import SharedStreamProducer
+
+from airflow_provider_feishu_corehr.triggers.event_poll import Snapshot, poll_forever
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+
+    from airflow.triggers.shared_stream import AdvanceItem
+
+    from airflow_provider_feishu_corehr.triggers.event_window import Window
+
+log = logging.getLogger(__name__)
+
+
+class SnapshotProducer(SharedStreamProducer):
+    """One poll loop for a group of sibling watchers, with persistence-gated memory writes.
+
+    :param feishu_conn_id: connection id.
+    :param window: the group's window.
+    :param user_id_type: id type of ids in the records.
+    :param poll_interval: seconds from one poll's start to the next.
+    """
+
+    def __init__(self, feishu_conn_id: str, window: Window, user_id_type: str | None, poll_interval: float) -> None:
+        self._args = (feishu_conn_id, window, user_id_type, poll_interval)
+
+    async def open_stream(self) -> AsyncIterator[tuple[Snapshot, Snapshot]]:
+        """Complete snapshots, each with an empty list of memory writes (the broker payload is the snapshot)."""
+        async for snapshot in poll_forever(*self._args):
+            pending = dataclasses.replace(snapshot, commits=[])
+            yield pending, pending
+
+    async def advance(self, batch: Sequence[AdvanceItem]) -> None:
+        """Run the memory writes of snapshots whose events every watcher had stored; skip the others.
+
+        Never raises (that would end the whole group): a write that fails is retried with the next poll's.
+
+        :param batch: resolved snapshots, in poll order.
+        """
+        for item in batch:
+            snapshot: Any = item.broker_payload
+            if item.outcome.failed:
+                log.warning(
+                    "Offboarding watchers: events of the poll at %s were not all confirmed stored; the stored memory "
+                    "is not advanced, so a watcher that restarts fires those transitions again",
+                    snapshot.taken_at,
+                )
+                continue
+            for commit in snapshot.commits or ():
+                await commit()

@@ -1,0 +1,246 @@
+"""Event-driven scheduling on Feishu offboardings: a trigger for ``AssetWatcher`` (Airflow 3).
+
+:class:`OffboardingStatusEventTrigger` polls the v1 offboarding search over a date window relative to today and
+yields one :class:`TriggerEvent` per record that newly reached one of the watched statuses; the triggerer turns
+each into an asset event whose ``extra["payload"]`` is the small JSON record below::
+
+    {"offboarding_id", "employment_id", "status", "offboarding_date", "expected_offboarding_date",
+     "checklist_status", "apply_initiating_time", "user_id_type", "observed_at", "fields": {...}}
+
+``fields`` holds the values of the ``extra_fields`` the watcher names (offboarding-info keys or custom field api
+names); it is empty by default, so no personal data beyond ids and dates reaches the metadata database.
+
+Once per transition: see :mod:`.event_state` for the rule and docs/events.md for what each Airflow version
+guarantees. Sibling watchers with the same connection, window, time zone, id type and interval share one poll
+through Airflow 3.3's ``shared_stream_key``; on 3.0-3.2 each runs its own poll (same code, through :meth:`run`).
+
+On Airflow 2 this module imports (the base class falls back to ``BaseTrigger``) but there is no ``AssetWatcher``
+to run it; the deferrable ``OffboardingStatusSensor`` is the tool there.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+from airflow.triggers.base import TriggerEvent
+
+from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.validation import check_statuses, check_user_id_type, require_id
+from airflow_provider_feishu_corehr.triggers.event_payload import event_payload, records_from_asset_events
+from airflow_provider_feishu_corehr.triggers.event_poll import Snapshot, poll_forever
+from airflow_provider_feishu_corehr.triggers.event_state import (
+    AssetMemory,
+    Memory,
+    ProcessMemory,
+    Remembered,
+    baseline,
+    memory_key,
+    newest,
+    transitions,
+)
+from airflow_provider_feishu_corehr.triggers.event_window import DEFAULT_TIMEZONE, Window
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Collection, Hashable
+
+    from airflow.triggers.base import BaseEventTrigger as _Base
+
+    from airflow_provider_feishu_corehr.client.models import OffboardingRecord
+else:
+    try:
+        from airflow.triggers.base import BaseEventTrigger as _Base
+    except ImportError:  # Airflow 2: no event-driven scheduling
+        from airflow.triggers.base import BaseTrigger as _Base
+
+__all__ = ["OffboardingStatusEventTrigger", "records_from_asset_events"]
+
+MAX_EXTRA_FIELDS = 20
+
+
+def _extra_fields(value: Collection[str]) -> tuple[str, ...]:
+    names = (value,) if isinstance(value, str) else tuple(value)
+    if len(names) > MAX_EXTRA_FIELDS:
+        raise FeishuInvalidInputError(f"extra_fields takes at most {MAX_EXTRA_FIELDS} names, got {len(names)}")
+    return tuple(dict.fromkeys(require_id(f"extra_fields[{i}]", n) for i, n in enumerate(names)))
+
+
+class OffboardingStatusEventTrigger(_Base):
+    """Fire once for every offboarding that newly reaches one of ``statuses`` (for ``AssetWatcher``).
+
+    Every ``poll_interval`` seconds, searches the offboardings whose ``window_fields`` fall between
+    ``window_days_back`` days before today and ``window_days_ahead`` days after it (today in
+    ``tenant_timezone``, evaluated at each poll), reading every page (one search per 100 records).
+
+    :param feishu_conn_id: Airflow connection id of type ``feishu``.
+    :param statuses: watched statuses (at least one).
+    :param window_fields: ``offboarding_date``, ``expected_offboarding_date`` and/or ``apply_initiating_time``.
+    :param window_days_back: days before today in the window.
+    :param window_days_ahead: days after today in the window (e.g. to watch ``Approved`` ahead of the date).
+    :param tenant_timezone: the tenant's time zone: a UTC offset (``+08:00``, the default) or an IANA name.
+    :param user_id_type: id type of ids in the payload; ``None`` = the connection's default.
+    :param poll_interval: seconds from one poll's start to the next.
+    :param fire_existing: on the very first poll (nothing remembered yet), fire for records already in a
+        watched status; by default they are only remembered, and later transitions fire.
+    :param extra_fields: offboarding-info keys or custom field api names to copy into ``payload["fields"]``.
+    """
+
+    def __init__(
+        self,
+        *,
+        feishu_conn_id: str,
+        statuses: str | Collection[str] = ("Offboarded",),
+        window_fields: str | Collection[str] = ("offboarding_date",),
+        window_days_back: int = 7,
+        window_days_ahead: int = 0,
+        tenant_timezone: str = DEFAULT_TIMEZONE,
+        user_id_type: str | None = None,
+        poll_interval: float = 300.0,
+        fire_existing: bool = False,
+        extra_fields: Collection[str] = (),
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.feishu_conn_id = require_id("feishu_conn_id", feishu_conn_id)
+        self.statuses = check_statuses("statuses", statuses)
+        if not self.statuses:
+            raise FeishuInvalidInputError("statuses must name at least one offboarding status to watch")
+        self.window = Window.of(window_fields, window_days_back, window_days_ahead, tenant_timezone)
+        self.user_id_type = None if user_id_type is None else check_user_id_type(user_id_type)
+        if isinstance(poll_interval, bool) or not isinstance(poll_interval, int | float) or poll_interval <= 0:
+            raise FeishuInvalidInputError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}")
+        self.poll_interval = float(poll_interval)
+        if not isinstance(fire_existing, bool):
+            raise FeishuInvalidInputError(f"fire_existing must be true or false, got {fire_existing!r}")
+        self.fire_existing = fire_existing
+        self.extra_fields = _extra_fields(extra_fields)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Class path and arguments (JSON values only; no secret)."""
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "feishu_conn_id": self.feishu_conn_id,
+                "statuses": list(self.statuses),
+                "window_fields": list(self.window.fields),
+                "window_days_back": self.window.days_back,
+                "window_days_ahead": self.window.days_ahead,
+                "tenant_timezone": self.window.timezone,
+                "user_id_type": self.user_id_type,
+                "poll_interval": self.poll_interval,
+                "fire_existing": self.fire_existing,
+                "extra_fields": list(self.extra_fields),
+            },
+        )
+
+    # -- shared poll (Airflow 3.3) ------------------------------------------------------------------------------
+
+    def shared_stream_key(self) -> Hashable:
+        """Watchers with equal keys share one poll: connection, window, time zone, id type and interval."""
+        w = self.window
+        return (
+            "feishu_corehr.offboardings",
+            self.feishu_conn_id,
+            w.fields,
+            w.days_back,
+            w.days_ahead,
+            w.timezone,
+            self.user_id_type,
+            self.poll_interval,
+        )
+
+    @classmethod
+    async def open_shared_stream(cls, kwargs: dict[str, Any]) -> AsyncIterator[Snapshot]:
+        """The group's one poll loop (built from one member's arguments; only key fields are used).
+
+        :param kwargs: one member's constructor arguments.
+        """
+        member = cls(**kwargs)
+        async for snapshot in member.snapshots():
+            yield snapshot
+
+    def snapshots(self) -> AsyncIterator[Snapshot]:
+        """This watcher's own poll loop (complete snapshots, forever)."""
+        return poll_forever(self.feishu_conn_id, self.window, self.user_id_type, self.poll_interval)
+
+    @classmethod
+    def create_shared_stream_producer(cls, kwargs: dict[str, Any]) -> Any:
+        """Ack mode (Airflow 3.3): the group's poll, with memory written only once the events are stored.
+
+        :param kwargs: one member's constructor arguments (only key fields are used).
+        """
+        from airflow_provider_feishu_corehr.triggers.event_producer import SnapshotProducer
+
+        member = cls(**kwargs)
+        return SnapshotProducer(member.feishu_conn_id, member.window, member.user_id_type, member.poll_interval)
+
+    async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
+        """Turn snapshots into this watcher's events: one per record that newly reached a watched status.
+
+        The stored memory is read before each snapshot (a restarted watcher, or another triggerer that ran it
+        later, starts from what was already fired). The new memory is written after the snapshot's events: by
+        the producer once they are stored (ack mode), else right away.
+
+        :param shared_stream: the snapshots of the shared poll.
+        """
+        memory = self._memory()
+        local: Remembered | None = None
+        async for snapshot in shared_stream:
+            before = newest(await self._load(memory), local)
+            fired: list[OffboardingRecord] = []
+            if before is None and not self.fire_existing:
+                seen = baseline(snapshot.records, self.statuses)
+                self.log.info(
+                    "Watching %s in %s: %d record(s) already there are remembered, not fired",
+                    "/".join(self.statuses),
+                    snapshot.window,
+                    len(seen),
+                )
+            else:
+                fired, seen = transitions(before.seen if before else {}, snapshot.records, self.statuses)
+            for record in fired:
+                self.log.info("Offboarding %s reached %s", record.offboarding_id, record.status)
+                yield TriggerEvent(event_payload(record, snapshot, self.extra_fields))  # type: ignore[no-untyped-call]
+            if before is not None and seen == before.seen:
+                continue  # nothing to remember anew
+            local = Remembered(at=snapshot.taken_at, seen=seen)
+            if snapshot.commits is not None:
+                snapshot.commits.append(functools.partial(self._save, memory, local))
+            else:
+                await self._save(memory, local)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Own poll loop (Airflow 3.0-3.2, or when the triggerer does not share streams)."""
+        async for event in self.filter_shared_stream(self.snapshots()):
+            yield event
+
+    # -- memory ---------------------------------------------------------------------------------------------------
+
+    def memory_identity(self) -> dict[str, Any]:
+        """What defines this watcher's transitions (its memory key is a digest of it)."""
+        return {
+            "conn": self.feishu_conn_id,
+            "statuses": sorted(self.statuses),
+            "window": [list(self.window.fields), self.window.days_back, self.window.days_ahead, self.window.timezone],
+            "user_id_type": self.user_id_type,
+        }
+
+    def _memory(self) -> Memory:
+        accessors = getattr(self, "asset_state_store", None)
+        if accessors is None:
+            return ProcessMemory()
+        return AssetMemory(accessors, memory_key(self.memory_identity()))
+
+    async def _load(self, memory: Memory) -> Remembered | None:
+        try:
+            return await memory.load()
+        except Exception as exc:  # the store is the triggerer's; a failed read must not end the watcher
+            self.log.warning("Could not read the watcher's memory (%s); using this process's", type(exc).__name__)
+            return None
+
+    async def _save(self, memory: Memory, remembered: Remembered) -> None:
+        try:
+            await memory.save(remembered)
+        except Exception as exc:
+            self.log.warning(
+                "Could not store the watcher's memory (%s); retried after the next poll", type(exc).__name__
+            )
