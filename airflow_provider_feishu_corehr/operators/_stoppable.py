@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import mask_secret
 
+from airflow_provider_feishu_corehr.client.decisions import RATE_LIMIT_RESET_HEADER
 from airflow_provider_feishu_corehr.client.exchange import HttpResponse
 from airflow_provider_feishu_corehr.client.sync import FeishuClient
 from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
@@ -19,8 +20,6 @@ if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.client.exchange import Send, TransportFailure
     from airflow_provider_feishu_corehr.client.models import ClientSettings
     from airflow_provider_feishu_corehr.operators._interrupt import Gate
-
-_RATE_LIMIT_HEADER = "x-ogw-ratelimit-reset"
 
 
 class StoppableClient(FeishuClient):
@@ -47,7 +46,7 @@ class StoppableClient(FeishuClient):
             raise
         done(True)
         if isinstance(result, HttpResponse) and (
-            result.status == 429 or any(k.lower() == _RATE_LIMIT_HEADER for k in result.headers)
+            result.status == 429 or any(k.lower() == RATE_LIMIT_RESET_HEADER for k in result.headers)
         ):
             self._gate.saw_rate_limit()
         return result

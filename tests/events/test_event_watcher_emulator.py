@@ -1,5 +1,5 @@
 """OffboardingStatusEventTrigger driven poll by poll against the emulator: records move by the control API
-(``set_status``), the watcher's stream is fed complete snapshots of real searches.
+(``set_status``) or by the emulator's tenant calendar, the watcher's stream is fed complete snapshots of real searches.
 
 What is shown: one event per transition (not again on the next polls), a record that leaves and re-enters a
 status fires again, a restart with persisted memory fires no duplicate (and does fire what moved while it was
@@ -263,3 +263,20 @@ def test_polls_keep_to_the_search_budget_through_the_client_limiter(
     assert unpaced_ok == paced_ok == 6 * 3
     assert unpaced_429 > 0  # the baseline: without the limiter the pages outrun the budget
     assert paced_429 == 0
+
+
+def test_the_emulator_clock_moves_a_record_to_offboarded_and_it_fires_once(feishu: FeishuEmulator) -> None:
+    """No control-API status change: the tenant calendar passes the end of the offboarding date."""
+    oid = _add_today(feishu)
+
+    async def scenario() -> list[list[tuple[str, str]]]:
+        driver = Driver(_watcher(window_days_back=1))
+        steps = [await driver.poll()]
+        feishu.advance_time(24 * 3600)  # past midnight at the end of today, tenant time
+        steps += [await driver.poll(), await driver.poll()]
+        await driver.stop()
+        return [_ids(s) for s in steps]
+
+    assert asyncio.run(scenario()) == [[], [(oid, "Offboarded")], []]
+    moved = [t for t in feishu.transitions() if t.get("offboarding_id") == oid]
+    assert [(t.get("to"), t.get("cause")) for t in moved] == [("Offboarded", "clock")], moved
