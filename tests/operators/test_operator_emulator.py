@@ -15,7 +15,7 @@ from operator_seed import APPROVED, APPROVING, EMPLOYMENT, NO_NEED_APPROVAL, OFF
 from airflow_provider_feishu_corehr.operators.offboarding import EditOffboardingOperator, RevokeOffboardingOperator
 
 if TYPE_CHECKING:
-    from conftest import RecordingTI
+    from recording_ti import RecordingTI
 
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from plan_helpers import Batch
+from recording_ti import RecordingTI
 
 from airflow_provider_feishu_corehr.testing import FeishuEmulator
 
@@ -33,16 +34,6 @@ def batch(feishu: FeishuEmulator) -> Batch:
     return made
 
 
-class PushRecorder:
-    """Stands in for the task instance of a direct ``execute()`` call: keeps XCom pushes, JSON only."""
-
-    def __init__(self) -> None:
-        self.pushed: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.pushed[key] = json.loads(json.dumps(value))
-
-
 @pytest.fixture
 def context() -> dict[str, Any]:
-    return {"ti": PushRecorder()}
+    return {"ti": RecordingTI()}
