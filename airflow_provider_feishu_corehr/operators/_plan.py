@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
-from airflow_provider_feishu_corehr.client.validation import check_user_id_type
+from airflow_provider_feishu_corehr.client.validation import MAX_ID_LENGTH, check_user_id_type
 from airflow_provider_feishu_corehr.operators._batch import as_record_list, duplicate_error, duplicates
 
 if TYPE_CHECKING:
@@ -45,9 +45,19 @@ def user_id_type_or_none(value: Any) -> str | None:
     return None if value is None else check_user_id_type(value)
 
 
+def is_one_id(value: Any) -> bool:
+    """Whether ``offboarding_id`` names one record: a plain string (JSON array text is a batch)."""
+    return isinstance(value, str) and not value.lstrip().startswith("[")
+
+
+def shown_id(raw: Any) -> str | None:
+    """The id of a refused record as XCom shows it: the text given, unless it is not text or absurdly long."""
+    return raw if isinstance(raw, str) and len(raw) <= MAX_ID_LENGTH else None
+
+
 def id_list(value: Any) -> tuple[bool, list[Any]]:
     """``(single, ids)``: a plain string is one id; a sequence (or JSON array text) is a batch."""
-    if isinstance(value, str) and not value.lstrip().startswith("["):
+    if is_one_id(value):
         return True, [value]
     if value is None:
         raise FeishuInvalidInputError("offboarding_id is required")

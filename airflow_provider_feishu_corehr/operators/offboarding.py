@@ -35,10 +35,9 @@ from airflow_provider_feishu_corehr.client.api import ALREADY_WITHDRAWN as ALREA
 from airflow_provider_feishu_corehr.client.codes import Endpoint, lookup
 from airflow_provider_feishu_corehr.client.errors import FeishuBusinessError, FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.fields import normalize_update_data
-from airflow_provider_feishu_corehr.client.validation import MAX_ID_LENGTH, optional_id, require_offboarding_id
+from airflow_provider_feishu_corehr.client.validation import optional_id, require_offboarding_id
 from airflow_provider_feishu_corehr.operators._base import (
     Job,
-    OffboardingOperatorBase,
     Plan,
     id_list,
     mark_duplicates,
@@ -52,6 +51,8 @@ from airflow_provider_feishu_corehr.operators._batch import (
     error_info,
     outcome_of,
 )
+from airflow_provider_feishu_corehr.operators._plan import shown_id
+from airflow_provider_feishu_corehr.operators._reading import EditReading, RevokeReading
 from airflow_provider_feishu_corehr.operators._settle import RevokeSettler, may_settle
 
 if TYPE_CHECKING:
@@ -64,15 +65,9 @@ __all__ = ["EditOffboardingOperator", "InvalidOperatorArgumentError", "RevokeOff
 REVOKED = "revoked"
 ALREADY_WITHDRAWN = "already_withdrawn"
 EDITED = "edited"
-_ENTRY_KEYS = frozenset({"offboarding_id", "update_data", "operator_id"})
 
 
-def _shown_id(raw: Any) -> str | None:
-    """The id of a refused record as XCom shows it: the text given, unless it is not text or absurdly long."""
-    return raw if isinstance(raw, str) and len(raw) <= MAX_ID_LENGTH else None
-
-
-class RevokeOffboardingOperator(OffboardingOperatorBase):
+class RevokeOffboardingOperator(RevokeReading):
     """Revoke (withdraw) Feishu People offboardings: one record, or many in one task.
 
     Calls ``POST /open-apis/corehr/v2/offboardings/revoke`` through :class:`FeishuHook`. Revoking a record that is
@@ -91,6 +86,13 @@ class RevokeOffboardingOperator(OffboardingOperatorBase):
     :param max_workers: records sent concurrently in a batch (1-32, default 4). Throughput stays within the
         endpoint's rate limit through the client's process-wide limiter.
     :param feishu_conn_id: the Feishu connection (conn type ``feishu``). (templated)
+    :param offboardings: instead of ``offboarding_id``, records ``{"offboarding_id", "employment_id"?,
+        "operator_id"?}`` (or their JSON text / an ``XComArg``); the employment id lets ``dry_run`` and ``plan``
+        read the current status, and settles an unknown revoke with one look-up. (templated)
+    :param dry_run: write nothing; the XCom is a plan: per record its status and ``action`` ``revoke``, ``skip``
+        (already ``Withdrawn``, or ``Rejected``) or ``refused`` (fails the task after the push).
+    :param plan: apply a ``dry_run`` plan (its XCom) instead of the record arguments; a record whose status moved
+        since is not sent (outcome ``conflict``), a no-op is ``skipped``. See ``docs/plan-apply.md``. (templated)
 
     XCom (``return_value``), JSON only:
 
@@ -98,13 +100,26 @@ class RevokeOffboardingOperator(OffboardingOperatorBase):
       ``"already_withdrawn"``, ``"failed"``, ``"unknown"`` or ``"not_sent"``; ``error`` is ``None`` or
       ``{"kind", "code", "message", "advice", "log_id", "permanent"}`` (module docstring).
     * a list: ``{"total", "counts": {"revoked", "already_withdrawn", "failed", "unknown", "not_sent"},
-      "records": [...]}``, one record
-      per input position (the above plus ``"index"``), also pushed when the task fails.
+      "records": [...]}``, one record per input position (the above plus ``"index"``), also pushed when the task
+      fails. With ``plan`` records also carry ``employment_id``, ``status`` and ``reason``; outcomes add
+      ``skipped`` and ``conflict``.
     """
 
-    template_fields: Sequence[str] = ("offboarding_id", "operator_id", "user_id_type", "feishu_conn_id")
-    template_fields_renderers: ClassVar[dict[str, str]] = {"offboarding_id": "json"}
+    template_fields: Sequence[str] = (
+        "offboarding_id",
+        "offboardings",
+        "plan",
+        "operator_id",
+        "user_id_type",
+        "feishu_conn_id",
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {
+        "offboarding_id": "json",
+        "offboardings": "json",
+        "plan": "json",
+    }
     _action = "Revoke"
+    _kind = "revoke"
     _endpoint = "revoke"
     _outcomes = (REVOKED, ALREADY_WITHDRAWN, FAILED, UNKNOWN, NOT_SENT)
     _unknown_advice = (
@@ -116,16 +131,22 @@ class RevokeOffboardingOperator(OffboardingOperatorBase):
     def __init__(
         self,
         *,
-        offboarding_id: str | Sequence[str],
+        offboarding_id: str | Sequence[str] | None = None,
         operator_id: str | None = None,
         user_id_type: str | None = None,
         fail_if_already_withdrawn: bool = False,
         max_workers: int = 4,
         feishu_conn_id: str = "feishu_default",
+        offboardings: Any = None,
+        dry_run: bool = False,
+        plan: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.offboarding_id = offboarding_id
+        self.offboardings = offboardings
+        self.plan_only = dry_run  # BaseOperator.dry_run is a method: the flag is kept as plan_only
+        self.plan = plan
         self.operator_id = operator_id
         self.user_id_type = user_id_type
         self.fail_if_already_withdrawn = fail_if_already_withdrawn
@@ -140,12 +161,18 @@ class RevokeOffboardingOperator(OffboardingOperatorBase):
             raise FeishuInvalidInputError(
                 f"fail_if_already_withdrawn must be True or False; got {type(self.fail_if_already_withdrawn).__name__}"
             )
-        if all(is_static(a) for a in (self.offboarding_id, self.user_id_type, self.operator_id)):
+        self._check_reading_arguments()
+        arguments = (self.offboarding_id, self.offboardings, self.plan, self.user_id_type, self.operator_id)
+        if all(is_static(a) for a in arguments):
             self._check_static()
 
     def _plan(self) -> Plan:
+        if self.plan is not None:
+            return self._planned()
         user_id_type = user_id_type_or_none(self.user_id_type)
         operator_id = optional_id("operator_id", self.operator_id)
+        if self.offboardings is not None:
+            return Plan(single=False, jobs=self._entry_jobs(operator_id), user_id_type=user_id_type)
         single, ids = id_list(self.offboarding_id)
         jobs = []
         for index, raw in enumerate(ids):
@@ -154,13 +181,16 @@ class RevokeOffboardingOperator(OffboardingOperatorBase):
                     "offboarding_id", raw, record=None if single else f"record {index}"
                 )
             except FeishuInvalidInputError as err:
-                jobs.append(Job(index, _shown_id(raw), refused=err))
+                jobs.append(Job(index, shown_id(raw), refused=err))
             else:
                 jobs.append(Job(index, offboarding_id, operator_id=operator_id))
         return Plan(single=single, jobs=mark_duplicates(jobs), user_id_type=user_id_type)
 
     def _send(self, job: Job, user_id_type: str | None) -> dict[str, Any]:
         assert job.offboarding_id is not None
+        skipped = self._skip(job)
+        if skipped is not None:
+            return skipped
         result = self.hook.revoke_offboarding(
             job.offboarding_id, operator_id=job.operator_id, user_id_type=user_id_type
         )
@@ -201,7 +231,7 @@ class RevokeOffboardingOperator(OffboardingOperatorBase):
         return {"offboarding_id": job.offboarding_id, **success, "error": None}
 
 
-class EditOffboardingOperator(OffboardingOperatorBase):
+class EditOffboardingOperator(EditReading):
     """Edit fields of Feishu People offboardings: one record, the same change on many, or a list of changes.
 
     Calls ``POST /open-apis/corehr/v2/offboardings/edit`` through :class:`FeishuHook`. Python values are converted
@@ -217,8 +247,8 @@ class EditOffboardingOperator(OffboardingOperatorBase):
         ``[{"field_name": ..., "value": ...}]``, or JSON text of either. At most 10,000 fields; names unique and
         editable; text at most 6,000 characters; ``None`` values are refused. (templated)
     :param offboardings: instead of the two above, a list of records
-        ``{"offboarding_id": str, "update_data": ..., "operator_id": str (optional)}`` (also JSON array text or an
-        upstream ``XComArg``); each record is checked on its own and a bad one fails alone. (templated)
+        ``{"offboarding_id": str, "update_data": ..., "operator_id"?, "employment_id"?}`` (also JSON array text or
+        an upstream ``XComArg``); each record is checked on its own and a bad one fails alone. (templated)
     :param operator_id: employment id of the operator, in ``user_id_type``; the default for records without
         their own; ``None`` or ``""`` means the system operator. (templated)
     :param user_id_type: ``open_id``, ``union_id``, ``user_id`` or ``people_corehr_id``; ``None`` uses the
@@ -229,6 +259,18 @@ class EditOffboardingOperator(OffboardingOperatorBase):
     :param max_workers: records sent concurrently in a batch (1-32, default 4). Throughput stays within the
         endpoint's rate limit through the client's process-wide limiter.
     :param feishu_conn_id: the Feishu connection (conn type ``feishu``). (templated)
+    :param employment_id: the employment of a single ``offboarding_id``, to read its current values. (templated)
+    :param only_changed: read the current values first (one search per 100 employment ids) and send only fields
+        that differ or cannot be read; a record with nothing to send gets outcome ``unchanged``.
+    :param dry_run: write nothing; the XCom is a plan (per field before, after, ``changed`` / ``unchanged`` /
+        ``unknown``). Refused records fail the task after the plan was pushed.
+    :param plan: apply a ``dry_run`` plan (its XCom) instead of the record arguments: exactly its fields; a record
+        whose current value moved since is not written (outcome ``conflict``). (templated)
+    :param verify: read back the records with outcome ``edited`` or ``unknown``: per field ``verified`` /
+        ``mismatch`` / ``unknown``; a mismatch fails the task after the XCom was pushed.
+
+    With these, records also carry ``employment_id``, ``status``, ``changes``, ``verify`` and ``verification``;
+    see ``docs/plan-apply.md``.
 
     XCom (``return_value``), JSON only:
 
@@ -237,14 +279,15 @@ class EditOffboardingOperator(OffboardingOperatorBase):
       fields Feishu echoed (``[{"field_name", "value"}]``, ``None`` otherwise), ``error`` ``None`` or
       ``{"kind", "code", "message", "advice", "log_id", "permanent"}`` (module docstring).
     * a batch: ``{"total", "counts": {"edited", "failed", "unknown", "not_sent"}, "records": [...]}``, one record
-      per input position
-      (the above plus ``"index"``), also pushed when the task fails.
+      per input position (the above plus ``"index"``), also pushed when the task fails.
     """
 
     template_fields: Sequence[str] = (
         "offboarding_id",
         "update_data",
         "offboardings",
+        "employment_id",
+        "plan",
         "operator_id",
         "user_id_type",
         "feishu_conn_id",
@@ -253,8 +296,10 @@ class EditOffboardingOperator(OffboardingOperatorBase):
         "offboarding_id": "json",
         "update_data": "json",
         "offboardings": "json",
+        "plan": "json",
     }
     _action = "Edit"
+    _kind = "edit"
     _endpoint = "edit"
     _outcomes = (EDITED, FAILED, UNKNOWN, NOT_SENT)
     _unknown_advice = (
@@ -273,11 +318,21 @@ class EditOffboardingOperator(OffboardingOperatorBase):
         timezone: str | dt.tzinfo | None = None,
         max_workers: int = 4,
         feishu_conn_id: str = "feishu_default",
+        employment_id: str | None = None,
+        only_changed: bool = False,
+        dry_run: bool = False,
+        plan: Any = None,
+        verify: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.offboarding_id = offboarding_id
         self.update_data = update_data
+        self.employment_id = employment_id
+        self.only_changed = only_changed
+        self.plan_only = dry_run  # BaseOperator.dry_run is a method: the flag is kept as plan_only
+        self.plan = plan
+        self.verify = verify
         self.offboardings = offboardings
         self.operator_id = operator_id
         self.user_id_type = user_id_type
@@ -289,15 +344,18 @@ class EditOffboardingOperator(OffboardingOperatorBase):
 
     def _check_arguments(self) -> None:
         self._check_common_arguments()
+        self._check_reading_arguments()
         self._check_shape()
         self._tz()
         arguments = (self.offboarding_id, self.update_data, self.offboardings, self.operator_id, self.user_id_type)
-        if all(is_static(a) for a in arguments):
+        if all(is_static(a) for a in (*arguments, self.employment_id, self.plan)):
             self._check_static()
-        elif self.offboardings is None and is_static(self.update_data):
+        elif self.plan is None and self.offboardings is None and is_static(self.update_data):
             self._normalize(self.update_data, "update_data")
 
     def _check_shape(self) -> None:
+        if self._applies_plan():
+            return
         if self.offboardings is not None:
             if self.offboarding_id is not None or self.update_data is not None:
                 raise FeishuInvalidInputError("give either offboardings, or offboarding_id with update_data, not both")
@@ -325,20 +383,24 @@ class EditOffboardingOperator(OffboardingOperatorBase):
 
     def _plan(self) -> Plan:
         self._check_shape()
+        if self.plan is not None:
+            return self._planned()
         user_id_type = user_id_type_or_none(self.user_id_type)
         operator_id = optional_id("operator_id", self.operator_id)
         if self.offboardings is not None:
-            jobs = [
-                self._entry_job(i, entry, operator_id)
-                for i, entry in enumerate(as_record_list("offboardings", self.offboardings))
-            ]
+            from airflow_provider_feishu_corehr.operators._plandoc import edit_entry_job
+
+            entries = as_record_list("offboardings", self.offboardings)
+            jobs = [edit_entry_job(i, entry, operator_id, self._normalize) for i, entry in enumerate(entries)]
             return Plan(single=False, jobs=mark_duplicates(jobs), user_id_type=user_id_type)
 
         single, ids = id_list(self.offboarding_id)
         if single:
             offboarding_id = require_offboarding_id("offboarding_id", ids[0])
             update = self._normalize(self.update_data, f"offboarding {offboarding_id}")
-            job = Job(0, offboarding_id, operator_id, update, [f.field_name for f in update])
+            employment_id = optional_id("employment_id", self.employment_id)
+            names = [f.field_name for f in update]
+            job = Job(0, offboarding_id, operator_id, update, names, employment_id=employment_id)
             return Plan(single=True, jobs=[job], user_id_type=user_id_type)
         update = self._normalize(self.update_data, "update_data (shared by every offboarding_id)")
         names = [f.field_name for f in update]
@@ -347,38 +409,16 @@ class EditOffboardingOperator(OffboardingOperatorBase):
             try:
                 offboarding_id = require_offboarding_id("offboarding_id", raw, record=f"record {index}")
             except FeishuInvalidInputError as err:
-                jobs.append(Job(index, _shown_id(raw), field_names=names, refused=err))
+                jobs.append(Job(index, shown_id(raw), field_names=names, refused=err))
             else:
                 jobs.append(Job(index, offboarding_id, operator_id, update, names))
         return Plan(single=False, jobs=mark_duplicates(jobs), user_id_type=user_id_type)
 
-    def _entry_job(self, index: int, entry: Any, default_operator_id: str | None) -> Job:
-        label = f"record {index}"
-        raw_id = entry.get("offboarding_id") if isinstance(entry, dict) else None
-        known_id = _shown_id(raw_id)
-        try:
-            if not isinstance(entry, dict):
-                raise FeishuInvalidInputError(
-                    f"{label}: must be a mapping with offboarding_id and update_data, got {type(entry).__name__}"
-                )
-            unknown = sorted(map(str, set(entry) - _ENTRY_KEYS))
-            if unknown:
-                raise FeishuInvalidInputError(
-                    f"{label}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: offboarding_id, update_data, "
-                    "operator_id"
-                )
-            offboarding_id = require_offboarding_id("offboarding_id", raw_id, record=label)
-            own_operator = entry.get("operator_id")
-            operator_id = (
-                default_operator_id if own_operator is None else optional_id("operator_id", own_operator, record=label)
-            )
-            update = self._normalize(entry.get("update_data"), f"{label} (offboarding {offboarding_id})")
-        except FeishuInvalidInputError as err:
-            return Job(index, known_id, refused=err)
-        return Job(index, offboarding_id, operator_id, update, [f.field_name for f in update])
-
     def _send(self, job: Job, user_id_type: str | None) -> dict[str, Any]:
         assert job.offboarding_id is not None
+        skipped = self._skip(job)
+        if skipped is not None:
+            return skipped
         result = self.hook.edit_offboarding(
             job.offboarding_id, job.update, operator_id=job.operator_id, user_id_type=user_id_type
         )

@@ -21,21 +21,31 @@ Kinds and their parameters:
 ``late_apply``               hold the request ``seconds`` (default 2.0: past the client's timeout), then apply it
                              and drop the connection: the write lands after the client gave up
 
+``drop_write``               revoke/edit: the request is checked and answered as usual, but its change is not kept
+                             (a write Feishu acknowledged and then lost; what ``verify=True`` detects)
+``hide_fields``              search: the fields named in ``fields`` (a list) are left out of every item and listed
+                             in ``offboarding_info.no_permission_fields`` (the app lacks those fields' scopes)
+
 ``after_processing=True`` (http_500, http_503, html_502, reset, bad_json) lets the request take effect before the
 response is lost: a client that retries a revoke then sees 1160202.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import random
 import secrets
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.testing import wire
 from airflow_provider_feishu_corehr.testing.api_pages import RATE_LIMITED, Endpoint
 from airflow_provider_feishu_corehr.testing.errors import EmulatorError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 KINDS = (
     "http_500",
@@ -52,7 +62,11 @@ KINDS = (
     "huge_body",
     "endless_pages",
     "late_apply",
+    "drop_write",
+    "hide_fields",
 )
+# Kinds that let the request be processed and change its effect or answer (see :func:`process_with`).
+PROCESSING_KINDS = frozenset({"drop_write", "hide_fields"})
 TARGETS = (*(e.value for e in Endpoint), "*")
 _PARAMS: dict[str, frozenset[str]] = {
     "http_500": frozenset({"code", "after_processing"}),
@@ -69,6 +83,8 @@ _PARAMS: dict[str, frozenset[str]] = {
     "huge_body": frozenset({"size", "chunked"}),
     "endless_pages": frozenset({"items"}),
     "late_apply": frozenset({"seconds"}),
+    "drop_write": frozenset(),
+    "hide_fields": frozenset({"fields"}),
 }
 WAITING_KINDS = frozenset({"delay", "late_apply"})
 """Kinds that hold the request ``seconds`` before anything else happens."""
@@ -133,6 +149,12 @@ def make_fault(endpoint: str, kind: str, count: int | None, ratio: float | None,
             raise EmulatorError("fault redirect: location must be a URL string")
     if kind == "endless_pages" and endpoint != Endpoint.SEARCH.value:
         raise EmulatorError("fault endless_pages applies to the search endpoint only")
+    targets = {"drop_write": ("revoke", "edit"), "hide_fields": ("search",)}.get(kind)
+    if targets is not None and endpoint not in targets:
+        raise EmulatorError(f"fault {kind} applies to {' and '.join(targets)} only, not {endpoint!r}")
+    fields = params.get("fields", [] if kind != "hide_fields" else None)
+    if not isinstance(fields, list) or not all(isinstance(f, str) and f for f in fields):
+        raise EmulatorError(f"fault {kind}: fields must be a list of field names")
     remaining = count if count is not None else (None if ratio is not None else 1)
     rule_params = dict(params)
     if kind in _PROCESSED_FIRST:
@@ -262,3 +284,29 @@ def fault_response(
         code = params.get("code", SYSTEM_CODES[endpoint.value])
         return wire.error(endpoint, code, log_id, http_status=params.get("http_status"))
     raise EmulatorError(f"fault {kind} has no response")  # delay: the caller handles it
+
+
+def process_with(fault: Fault, call: Any, process: Callable[[Any], wire.Response]) -> wire.Response:
+    """Process ``call`` under a :data:`PROCESSING_KINDS` fault: ``drop_write`` undoes the change after the answer
+    was made; ``hide_fields`` takes the named fields out of a search answer and lists them as not permitted."""
+    if fault.kind == "drop_write":
+        store = call.store
+        with store.lock:
+            saved = {r.offboarding_id: copy.deepcopy(r) for r in store.records()}
+            response = process(call)
+            record = store.get(call.offboarding_id or "")
+            if record is not None and record.offboarding_id in saved:  # undo this request's change only
+                vars(record).update(vars(saved[record.offboarding_id]))
+        return response
+    response = process(call)
+    if response.code != 0:
+        return response
+    hidden = list(fault.params["fields"])
+    payload = json.loads(response.body)
+    for item in payload["data"]["items"]:
+        info = item.setdefault("offboarding_info", {})
+        for name in hidden:
+            info.pop(name, None)
+        info["custom_fields"] = [c for c in info.get("custom_fields", []) if c.get("custom_api_name") not in hidden]
+        info["no_permission_fields"] = hidden
+    return wire.json_response(response.status, payload, headers=response.headers)

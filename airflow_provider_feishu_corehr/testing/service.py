@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING
 
 from airflow_provider_feishu_corehr.testing import wire
 from airflow_provider_feishu_corehr.testing.api_pages import INVALID_TOKEN, NEED_TOKEN, RATE_LIMITED, Endpoint
-from airflow_provider_feishu_corehr.testing.faults import FaultPlan, fault_response, wait_seconds
+from airflow_provider_feishu_corehr.testing.faults import (
+    PROCESSING_KINDS,
+    FaultPlan,
+    fault_response,
+    process_with,
+    wait_seconds,
+)
 from airflow_provider_feishu_corehr.testing.handlers import Call, edit, revoke, search, token
 from airflow_provider_feishu_corehr.testing.observe import RequestLog, RequestRecord
 
@@ -89,7 +95,9 @@ class Service:
         fault = self.faults.take(endpoint.value)
         if wait_seconds(fault):
             self.stopping.wait(wait_seconds(fault))
-        if fault is not None and fault.kind != "delay" and not fault.params.get("after_processing"):
+        if fault is not None and fault.kind in PROCESSING_KINDS:
+            response = process_with(fault, call, self._process)
+        elif fault is not None and fault.kind != "delay" and not fault.params.get("after_processing"):
             response = fault_response(fault, endpoint, log_id, self._limit(endpoint))
         else:
             response = self._process(call)

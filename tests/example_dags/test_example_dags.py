@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import airflow
 import pytest
 from airflow_lanes import dag_bag, xcom_entries
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
 
+AIRFLOW_V_3_1_PLUS = tuple(int(p) for p in airflow.__version__.split(".")[:2]) >= (3, 1)
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
 LIFECYCLE = EXAMPLES / "example_feishu_offboarding_lifecycle.py"
 BATCH = EXAMPLES / "example_feishu_batch_corrections.py"
@@ -36,6 +38,8 @@ DAG_IDS = {
     "example_feishu_batch_corrections_mapped",
     "example_feishu_wait_until_offboarded",
 }
+if AIRFLOW_V_3_1_PLUS:  # the plan/approve/apply example needs the human-in-the-loop ApprovalOperator
+    DAG_IDS.add("example_feishu_plan_approve_apply")
 # Event-driven examples (Airflow 3 only): scheduled on an asset whose watcher talks to Feishu; their own tests
 # are in tests/events/.
 EVENT_DAG_IDS = {"example_feishu_on_offboarded"}

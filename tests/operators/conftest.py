@@ -7,9 +7,10 @@ The rate limit itself is exercised by ``benchmarks/batch_throughput.py`` and by 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
+from recording_ti import RecordingTI
 
 from airflow_provider_feishu_corehr.testing import FeishuEmulator
 
@@ -25,16 +26,6 @@ def fast_feishu(monkeypatch: pytest.MonkeyPatch) -> Iterator[FeishuEmulator]:
         conn["extra"] = {"rate_limits": "off", "max_attempts": 2, "backoff_base": 0.01, "backoff_max": 0.05}
         monkeypatch.setenv("AIRFLOW_CONN_FEISHU_DEFAULT", json.dumps(conn))
         yield emu
-
-
-class RecordingTI:
-    """Stands in for the task instance of a direct ``execute()`` call: records XCom pushes, JSON only."""
-
-    def __init__(self) -> None:
-        self.pushed: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.pushed[key] = json.loads(json.dumps(value))
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from airflow_provider_feishu_corehr.operators.offboarding import EditOffboarding
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from conftest import RecordingTI
+    from recording_ti import RecordingTI
 
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
 

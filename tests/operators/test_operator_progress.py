@@ -15,7 +15,7 @@ from airflow_provider_feishu_corehr.operators._progress import Progress, summary
 from airflow_provider_feishu_corehr.operators.offboarding import EditOffboardingOperator
 
 if TYPE_CHECKING:
-    from conftest import RecordingTI
+    from recording_ti import RecordingTI
 
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
 

@@ -19,7 +19,7 @@ from airflow_provider_feishu_corehr.client.errors import FeishuTransientError
 from airflow_provider_feishu_corehr.operators.offboarding import EditOffboardingOperator, RevokeOffboardingOperator
 
 if TYPE_CHECKING:
-    from conftest import RecordingTI
+    from recording_ti import RecordingTI
 
     from airflow_provider_feishu_corehr.operators._plan import Job, Plan
     from airflow_provider_feishu_corehr.testing import FeishuEmulator

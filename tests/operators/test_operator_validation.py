@@ -14,7 +14,7 @@ from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
 from airflow_provider_feishu_corehr.operators.offboarding import EditOffboardingOperator, RevokeOffboardingOperator
 
 if TYPE_CHECKING:
-    from conftest import RecordingTI
+    from recording_ti import RecordingTI
 
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
 
@@ -109,8 +109,8 @@ CASES: list[tuple[type[Any], dict[str, Any], str]] = [
     (E, {"offboardings": [{"update_data": OK_UPDATE}]}, "record 0: offboarding_id must be a string, got NoneType"),
     (
         E,
-        {"offboardings": [{"offboarding_id": OFFBOARDED, "update_data": OK_UPDATE, "employment_id": "1"}]},
-        "record 0: unknown key(s) 'employment_id'",
+        {"offboardings": [{"offboarding_id": OFFBOARDED, "update_data": OK_UPDATE, "employee_id": "1"}]},
+        "record 0: unknown key(s) 'employee_id'",
     ),
     (
         E,

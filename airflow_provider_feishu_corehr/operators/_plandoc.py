@@ -1,0 +1,285 @@
+"""The plan document: built by ``dry_run=True``, read back by ``plan=``, rendered for a human approver.
+
+A plan is JSON (it travels through XCom)::
+
+    {"plan": "edit" | "revoke", "version": 1, "user_id_type": str | None, "total": int,
+     "counts": {...}, "fields": {...} (edit only), "records": [...]}
+
+Edit records: ``{"index", "offboarding_id", "employment_id", "operator_id", "status", "action", "changes",
+"error"}`` with ``action`` ``"edit"`` (at least one field to write), ``"none"`` (every field already holds its
+value) or ``"refused"`` (bad input, ``error`` says why); ``changes`` are the change rows of
+:mod:`._audit`. Revoke records: ``{"index", "offboarding_id", "employment_id", "operator_id", "status",
+"action", "reason", "error"}`` with ``action`` ``"revoke"``, ``"skip"`` (``reason`` ``"already_withdrawn"`` or
+``"rejected"``) or ``"refused"``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.fields import normalize_update_data
+from airflow_provider_feishu_corehr.client.validation import optional_id, require_offboarding_id
+from airflow_provider_feishu_corehr.operators._audit import CHANGED, UNCHANGED, UNKNOWN, field_counts
+from airflow_provider_feishu_corehr.operators._plan import Job, shown_id
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from airflow_provider_feishu_corehr.client.models import FieldValue
+    from airflow_provider_feishu_corehr.operators.plan import EditReview, RevokeReview
+
+VERSION = 1
+EDIT = "edit"
+REVOKE = "revoke"
+NONE = "none"
+SKIP = "skip"
+REFUSED = "refused"
+REVOKE_KEYS = ("offboarding_id", "employment_id", "operator_id")
+EDIT_KEYS = ("offboarding_id", "update_data", "operator_id", "employment_id")
+_SHOWN_ROWS = 50
+_SHOWN_CHARS = 60
+
+
+def _record(job: Job, status: str | None, action: str, describe: Callable[[BaseException], Any]) -> dict[str, Any]:
+    return {
+        "index": job.index,
+        "offboarding_id": job.offboarding_id,
+        "employment_id": job.employment_id,
+        "operator_id": job.operator_id,
+        "status": status,
+        "action": REFUSED if job.refused is not None else action,
+        "error": describe(job.refused) if job.refused is not None else None,
+    }
+
+
+def _document(
+    kind: str, user_id_type: str | None, records: list[dict[str, Any]], actions: tuple[str, ...]
+) -> dict[str, Any]:
+    return {
+        "plan": kind,
+        "version": VERSION,
+        "user_id_type": user_id_type,
+        "total": len(records),
+        "counts": _counts(records, actions),
+        "records": records,
+    }
+
+
+def edit_plan(
+    jobs: list[Job], review: EditReview, user_id_type: str | None, describe: Callable[[BaseException], Any]
+) -> dict[str, Any]:
+    """The plan of an edit batch after :meth:`EditReview.prepare`.
+
+    :param jobs: the prepared jobs.
+    :param review: the review that prepared them.
+    :param user_id_type: id type of the employment and operator ids.
+    :param describe: turns a refusal into its XCom error object.
+    """
+    records = [
+        {
+            **_record(job, review.status(job), NONE if job.index in review.unchanged else EDIT, describe),
+            "changes": review.changes.get(job.index),
+        }
+        for job in jobs
+    ]
+    document = _document(EDIT, user_id_type, records, (EDIT, NONE, REFUSED))
+    document["fields"] = field_counts(records, "change", (CHANGED, UNCHANGED, UNKNOWN))
+    return document
+
+
+def revoke_plan(
+    jobs: list[Job], review: RevokeReview, user_id_type: str | None, describe: Callable[[BaseException], Any]
+) -> dict[str, Any]:
+    """The plan of a revoke batch after :meth:`RevokeReview.prepare` (parameters as :func:`edit_plan`)."""
+    records = [
+        {
+            **_record(job, review.statuses.get(job.index), SKIP if job.index in review.skipped else REVOKE, describe),
+            "reason": review.skipped.get(job.index),
+        }
+        for job in jobs
+    ]
+    return _document(REVOKE, user_id_type, records, (REVOKE, SKIP, REFUSED))
+
+
+def _counts(records: list[dict[str, Any]], actions: tuple[str, ...]) -> dict[str, int]:
+    counts = dict.fromkeys(actions, 0)
+    for record in records:
+        counts[record["action"]] += 1
+    return counts
+
+
+def read_plan(value: Any, kind: str) -> tuple[str | None, list[dict[str, Any]]]:
+    """Check a plan document (or its JSON text) of ``kind`` and return its ``user_id_type`` and records.
+
+    :param value: the plan, as ``dry_run=True`` returned it.
+    :param kind: ``"edit"`` or ``"revoke"``.
+    :raises FeishuInvalidInputError: naming what is wrong with the document.
+    """
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as err:
+            raise FeishuInvalidInputError(f"plan is text but not JSON ({err.msg}); pass the plan task's XCom") from None
+    if not isinstance(value, dict) or value.get("plan") not in (EDIT, REVOKE):
+        raise FeishuInvalidInputError("plan must be the XCom of a task run with dry_run=True (no 'plan' kind found)")
+    if value["plan"] != kind:
+        raise FeishuInvalidInputError(f"plan is a {value['plan']} plan; this operator applies {kind} plans")
+    if value.get("version") != VERSION:
+        raise FeishuInvalidInputError(f"plan version {value.get('version')!r} is not supported (expected {VERSION})")
+    records = value.get("records")
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise FeishuInvalidInputError("plan 'records' must be a list of objects")
+    indexes = [r.get("index") for r in records]
+    if indexes != list(range(len(records))):
+        raise FeishuInvalidInputError("plan 'records' must carry the indexes 0, 1, 2, ... in order")
+    user_id_type = value.get("user_id_type")
+    return (user_id_type if isinstance(user_id_type, str) else None), records
+
+
+def planned_job(record: dict[str, Any], kind: str) -> Job:
+    """The job that applies one plan record: every planned field for an edit (the review trims it), the revoke
+    itself; a record refused when planned stays refused.
+
+    :param record: one record of a plan checked by :func:`read_plan`.
+    :param kind: ``"edit"`` or ``"revoke"``.
+    """
+    index = record["index"]
+    label = f"record {index}"
+    raw_id = record.get("offboarding_id")
+    known_id = shown_id(raw_id)
+    if record.get("action") == REFUSED:
+        error = record.get("error")
+        reason = (error.get("message") if isinstance(error, dict) else None) or "refused"
+        return Job(index, known_id, refused=FeishuInvalidInputError(f"{label}: refused when planned: {reason}"))
+    try:
+        offboarding_id = require_offboarding_id("offboarding_id", raw_id, record=label)
+        operator_id = optional_id("operator_id", record.get("operator_id"), record=label)
+        employment_id = optional_id("employment_id", record.get("employment_id"), record=label)
+        if kind == REVOKE:
+            return Job(index, offboarding_id, operator_id, employment_id=employment_id)
+        rows = record.get("changes")
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise FeishuInvalidInputError(f"{label}: plan 'changes' must be a list of objects")
+        wanted = [{"field_name": r.get("field_name"), "value": r.get("after")} for r in rows]
+        update = normalize_update_data(wanted, record=f"{label} (offboarding {offboarding_id})")
+    except FeishuInvalidInputError as err:
+        return Job(index, known_id, refused=err)
+    return Job(index, offboarding_id, operator_id, update, [f.field_name for f in update], employment_id=employment_id)
+
+
+def known_id(entry: Any) -> str | None:
+    """The ``offboarding_id`` of a record as given (to name it even when the record is refused)."""
+    return shown_id(entry.get("offboarding_id") if isinstance(entry, dict) else None)
+
+
+def entry_ids(
+    entry: Any, *, label: str, keys: tuple[str, ...], default_operator_id: str | None
+) -> tuple[str, str | None, str | None]:
+    """Check one record of ``offboardings`` and return its ``(offboarding_id, employment_id, operator_id)``.
+
+    :param entry: the record as given: a mapping with ``offboarding_id`` and only the ``keys``.
+    :param label: e.g. ``"record 3"``, put in front of messages.
+    :param keys: the allowed keys, ``offboarding_id`` first.
+    :param default_operator_id: the operator's ``operator_id`` for records without their own.
+    :raises FeishuInvalidInputError: naming the record and the rule.
+    """
+    if not isinstance(entry, dict):
+        raise FeishuInvalidInputError(
+            f"{label}: must be a mapping with {' and '.join(keys[:2])}, got {type(entry).__name__}"
+        )
+    unknown = sorted(map(str, set(entry) - set(keys)))
+    if unknown:
+        raise FeishuInvalidInputError(
+            f"{label}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(keys)}"
+        )
+    offboarding_id = require_offboarding_id("offboarding_id", entry.get("offboarding_id"), record=label)
+    employment_id = optional_id("employment_id", entry.get("employment_id"), record=label)
+    own = entry.get("operator_id")
+    operator_id = default_operator_id if own is None else optional_id("operator_id", own, record=label)
+    return offboarding_id, employment_id, operator_id
+
+
+def revoke_entry_job(index: int, entry: Any, default_operator_id: str | None) -> Job:
+    """The job of one revoke record ``{"offboarding_id", "employment_id"?, "operator_id"?}``; a bad one is refused.
+
+    :param index: the record's position.
+    :param entry: the record as given.
+    :param default_operator_id: the operator's ``operator_id`` for records without their own.
+    """
+    try:
+        ids = entry_ids(entry, label=f"record {index}", keys=REVOKE_KEYS, default_operator_id=default_operator_id)
+    except FeishuInvalidInputError as err:
+        return Job(index, known_id(entry), refused=err)
+    offboarding_id, employment_id, operator_id = ids
+    return Job(index, offboarding_id, operator_id, employment_id=employment_id)
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    text = text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render(plan: dict[str, Any]) -> str:
+    """Markdown for the approver: the counts, then one table row per field to write (or record to revoke).
+
+    At most 50 rows are listed; values are cut to 60 characters. The approver sees the values: the
+    approval form is stored in Airflow's metadata database like XCom, never in task logs.
+
+    :param plan: a plan document.
+    """
+    counts = ", ".join(f"{n} {action}" for action, n in plan["counts"].items())
+    lines = [f"**{plan['plan'].capitalize()} plan** for {plan['total']} offboarding(s): {counts}."]
+    if plan["plan"] == EDIT:
+        fields = ", ".join(f"{n} {state}" for state, n in plan["fields"].items())
+        lines += [f"Fields: {fields}.", "", "| # | offboarding | status | field | before | after |"]
+        lines.append("|---|---|---|---|---|---|")
+        rows = [
+            (r, c)
+            for r in plan["records"]
+            if r["action"] == EDIT
+            for c in r["changes"] or ()
+            if c["change"] != UNCHANGED
+        ]
+        for record, change in rows[:_SHOWN_ROWS]:
+            before = change["before"] if change["change"] == CHANGED else f"(unknown: {change['reason']})"
+            lines.append(
+                f"| {record['index']} | {record['offboarding_id']} | {_cell(record['status'])} | "
+                f"{_cell(change['field_name'])} | {_cell(before)} | {_cell(change['after'])} |"
+            )
+    else:
+        lines += ["", "| # | offboarding | status | action |", "|---|---|---|---|"]
+        rows = [(r, None) for r in plan["records"] if r["action"] != REFUSED]
+        for record, _ in rows[:_SHOWN_ROWS]:
+            action = record["action"] + (f" ({record['reason']})" if record["reason"] else "")
+            lines.append(f"| {record['index']} | {record['offboarding_id']} | {_cell(record['status'])} | {action} |")
+    if len(rows) > _SHOWN_ROWS:
+        lines.append(f"\n… and {len(rows) - _SHOWN_ROWS} more row(s): see the plan task's XCom.")
+    refused = [r for r in plan["records"] if r["action"] == REFUSED]
+    for record in refused[:10]:
+        lines.append(f"\nRefused: record {record['index']}: {_cell((record['error'] or {}).get('message'))}")
+    return "\n".join(lines)
+
+
+def edit_entry_job(
+    index: int, entry: Any, default_operator_id: str | None, normalize: Callable[[Any, str], list[FieldValue]]
+) -> Job:
+    """The job of one edit record ``{"offboarding_id", "update_data", "employment_id"?, "operator_id"?}``; a bad
+    one is refused.
+
+    :param index: the record's position.
+    :param entry: the record as given.
+    :param default_operator_id: the operator's ``operator_id`` for records without their own.
+    :param normalize: the operator's conversion of ``update_data`` (its time zone), given the record's label.
+    """
+    label = f"record {index}"
+    try:
+        ids = entry_ids(entry, label=label, keys=EDIT_KEYS, default_operator_id=default_operator_id)
+        offboarding_id, employment_id, operator_id = ids
+        update = normalize(entry.get("update_data"), f"{label} (offboarding {offboarding_id})")
+    except FeishuInvalidInputError as err:
+        return Job(index, known_id(entry), refused=err)
+    names = [f.field_name for f in update]
+    return Job(index, offboarding_id, operator_id, update, names, employment_id=employment_id)

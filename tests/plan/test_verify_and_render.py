@@ -1,0 +1,106 @@
+"""Verification of writes whose outcome is unknown (read back, never guessed) and the approver's rendering."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from airflow.providers.common.compat.sdk import AirflowException
+
+from airflow_provider_feishu_corehr.client.models import FieldValue
+from airflow_provider_feishu_corehr.operators._base import Job
+from airflow_provider_feishu_corehr.operators._plandoc import render
+from airflow_provider_feishu_corehr.operators.offboarding import EditOffboardingOperator
+from airflow_provider_feishu_corehr.operators.plan import verify_records
+
+if TYPE_CHECKING:
+    from plan_helpers import Batch
+
+    from airflow_provider_feishu_corehr.testing import FeishuEmulator
+
+
+def _hook() -> Any:
+    from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
+
+    return FeishuHook()
+
+
+def test_edits_with_outcome_unknown_are_read_back(
+    feishu: FeishuEmulator, batch: Batch, context: dict[str, Any]
+) -> None:
+    note = "Handover to the data team"
+    feishu.inject_fault("edit", "http_500", after_processing=True)  # record 0: applied, then the answer is lost
+    feishu.inject_fault("edit", "http_503")  # record 1: not applied, no answer either
+    records = batch.records({"handover_note__c": note}, count=4)
+    del records[2]["employment_id"]  # record 2: edited, but it cannot be read back
+    records[3]["offboarding_id"] = "7000000000000000001"  # record 3: unknown to Feishu, failed: not read back
+    operator = EditOffboardingOperator(task_id="edit", offboardings=records, verify=True, max_workers=1)
+    with pytest.raises(AirflowException):
+        operator.execute(context)
+    value = context["ti"].pushed["return_value"]
+    assert [r["outcome"] for r in value["records"]] == ["unknown", "unknown", "edited", "failed"]
+    assert feishu.request_count("edit") == 4  # an edit whose outcome is unknown is never sent again
+    assert feishu.request_count("search") == 1  # one read-back for the three records with an employment id
+    assert [r["verification"] for r in value["records"]] == ["verified", "mismatch", "unknown", None]
+    assert value["records"][1]["verify"][0]["read_back"] == "Handover to the platform team"
+    assert value["records"][2]["verify"][0]["reason"] == "no_employment_id"
+    assert batch.value(batch.ids[0], "handover_note__c") == note
+
+
+def test_a_failed_read_back_reports_unknown(feishu: FeishuEmulator, batch: Batch) -> None:
+    update = [FieldValue("handover_note__c", "x")]
+    records: list[dict[str, Any]] = [{"offboarding_id": batch.ids[0], "outcome": "edited"}]
+    feishu.inject_fault("search", "system_error", count=5)
+    verify_records(_hook(), None, [Job(0, batch.ids[0], update=update, employment_id=batch.employments[0])], records)
+    assert records[0]["verification"] == "unknown"
+    assert records[0]["verify"][0]["reason"] == "read_failed"
+
+
+def _edit_record(index: int, changes: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"index": index, "offboarding_id": f"70{index}", "status": "Approved", "action": "edit", "changes": changes}
+
+
+def test_render_lists_what_will_be_written_and_cuts_long_values() -> None:
+    long_value = "x" * 80 + "|y"
+    changes = [
+        {"field_name": "a", "before": "1", "after": "2", "change": "changed", "reason": None},
+        {"field_name": "b", "before": "1", "after": "1", "change": "unchanged", "reason": None},
+        {"field_name": "c", "before": None, "after": long_value, "change": "unknown", "reason": "no_permission"},
+    ]
+    plan = {
+        "plan": "edit",
+        "total": 60,
+        "counts": {"edit": 60, "none": 0, "refused": 0},
+        "fields": {"changed": 60, "unchanged": 60, "unknown": 60},
+        "records": [_edit_record(i, changes) for i in range(60)],
+    }
+    text = render(plan)
+    assert "| 0 | 700 | Approved | a | 1 | 2 |" in text
+    assert "| b |" not in text  # unchanged fields are not listed
+    assert f"| 0 | 700 | Approved | c | (unknown: no_permission) | {'x' * 59}… |" in text
+    assert text.count("\n| ") == 1 + 50  # header + at most 50 rows
+    assert "… and 70 more row(s)" in text
+
+
+def test_render_of_a_revoke_plan() -> None:
+    plan = {
+        "plan": "revoke",
+        "total": 3,
+        "counts": {"revoke": 1, "skip": 1, "refused": 1},
+        "records": [
+            {"index": 0, "offboarding_id": "1", "status": "Approved", "action": "revoke", "reason": None},
+            {"index": 1, "offboarding_id": "2", "status": "Rejected", "action": "skip", "reason": "rejected"},
+            {
+                "index": 2,
+                "offboarding_id": "",
+                "status": None,
+                "action": "refused",
+                "reason": None,
+                "error": {"message": "record 2: offboarding_id must not be empty or whitespace"},
+            },
+        ],
+    }
+    text = render(plan)
+    assert "| 0 | 1 | Approved | revoke |" in text
+    assert "| 1 | 2 | Rejected | skip (rejected) |" in text
+    assert "Refused: record 2: record 2: offboarding_id must not be empty" in text
