@@ -17,7 +17,7 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_feishu_corehr._arguments import invalid_argument, is_static
 from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
-from airflow_provider_feishu_corehr.client.validation import check_user_id_type, optional_id, require_id
+from airflow_provider_feishu_corehr.client.validation import check_user_id_type, optional_offboarding_id, require_id
 from airflow_provider_feishu_corehr.sensors.rules import (
     FailureCounter,
     Outcome,
@@ -181,10 +181,12 @@ class OffboardingStatusSensor(BaseSensorOperator):
             require_id("employment_id", id_text(self.employment_id))
         if self.employment_ids is not None and is_static(self.employment_ids):
             check_employment_ids(self.employment_ids)
-            if is_static(self.offboarding_id) and optional_id("offboarding_id", id_text(self.offboarding_id)):
+            if is_static(self.offboarding_id) and optional_offboarding_id(
+                "offboarding_id", id_text(self.offboarding_id)
+            ):
                 raise FeishuInvalidInputError("offboarding_id can only be given with employment_id")
         if is_static(self.offboarding_id):
-            optional_id("offboarding_id", id_text(self.offboarding_id))
+            optional_offboarding_id("offboarding_id", id_text(self.offboarding_id))
         if self.user_id_type is not None and is_static(self.user_id_type):
             check_user_id_type(self.user_id_type)
         targets_known = is_static(self.target_statuses)

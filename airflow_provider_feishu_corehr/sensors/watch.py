@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.client.api import pick_offboarding
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
-from airflow_provider_feishu_corehr.client.validation import check_user_id_type, optional_id, require_id
+from airflow_provider_feishu_corehr.client.validation import check_user_id_type, optional_offboarding_id, require_id
 from airflow_provider_feishu_corehr.sensors.rules import (
     Outcome,
     classify,
@@ -240,12 +240,12 @@ def build_watch(
     id_type = None if user_id_type is None else check_user_id_type(user_id_type)
     match = check_match(match)
     if employment_ids is not None:
-        if optional_id("offboarding_id", id_text(offboarding_id)) is not None:
+        if optional_offboarding_id("offboarding_id", id_text(offboarding_id)) is not None:
             raise FeishuInvalidInputError(
                 "offboarding_id can only be given with employment_id; employment_ids watches each one's most recent"
             )
         ids = check_employment_ids(employment_ids)
         return Watch(ids, None, targets, failures, id_type, match, many=True)
     eid = require_id("employment_id", id_text(employment_id))
-    oid = optional_id("offboarding_id", id_text(offboarding_id))
+    oid = optional_offboarding_id("offboarding_id", id_text(offboarding_id))
     return Watch((eid,), oid, targets, failures, id_type, match)
