@@ -58,6 +58,7 @@ def _render(sensor: OffboardingStatusSensor, params: dict[str, Any]) -> None:
         ({"employment_id": None}, "employment_id", "give employment_id (one employment) or employment_ids"),
         ({"employment_id": 1.5}, "employment_id", "must be a string"),
         ({"offboarding_id": "  "}, "offboarding_id", "must not be empty"),
+        ({"offboarding_id": "ob_7095671727698478604"}, "offboarding_id", "must be all digits"),
         ({"user_id_type": "email"}, "user_id_type", "must be one of"),
         ({"max_consecutive_failures": 0}, "max_consecutive_failures", "at least 1"),
         ({"deferrable": True, "poke_interval": 0}, "poke_interval", "positive number"),
