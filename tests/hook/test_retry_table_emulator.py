@@ -1,4 +1,4 @@
-"""Every row of the retry table (``docs/design.md``, ``client/policy.py``) against the emulator's real faults.
+"""Every row of the retry table (``docs/transport.md``, ``client/policy.py``) against the emulator's real faults.
 
 Sleeps are recorded, not slept (see ``conftest.py``): the recorded seconds are what the client decided to wait,
 and the emulator's clock moves by as much. Jitter is pinned (``random`` = 0.5): a backoff after attempt n is
