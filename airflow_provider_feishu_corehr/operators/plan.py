@@ -63,9 +63,7 @@ class PlanConflictError(FeishuInvalidInputError):
         self.moved = moved
 
 
-def _conflicts(
-    job: Job, planned: Mapping[str, Any], rows: list[dict[str, Any]], status: str | None
-) -> list[dict[str, Any]]:
+def _conflicts(planned: Mapping[str, Any], rows: list[dict[str, Any]], status: str | None) -> list[dict[str, Any]]:
     """Planned rows whose known ``before`` is neither the current value nor the planned ``after``."""
     moved: list[dict[str, Any]] = []
     if planned.get("status") and status and status != planned["status"]:
@@ -138,7 +136,7 @@ class EditReview:
         ]
         self.changes[job.index] = rows
         if self.planned is not None:
-            moved = _conflicts(job, self.planned.get(job.index, {}), rows, self.status(job))
+            moved = _conflicts(self.planned.get(job.index, {}), rows, self.status(job))
             if moved:
                 return replace(job, refused=_conflict_error(job, moved))
         if not self.only_changed:
