@@ -211,8 +211,7 @@ class EditReading(ReadingOperatorBase):
             return None
         from airflow_provider_feishu_corehr.operators.plan import EditReview
 
-        planned = self._planned_records()
-        return EditReview(self.hook, plan.user_id_type, only_changed=True, planned=planned)
+        return EditReview(self.hook, plan.user_id_type, planned=self._planned_records())
 
     def _document(self, plan: Plan) -> dict[str, Any]:
         from airflow_provider_feishu_corehr.operators._plandoc import edit_plan
