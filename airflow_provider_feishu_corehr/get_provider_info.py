@@ -53,7 +53,7 @@ def get_provider_info() -> dict[str, Any]:
                     "timeout": {
                         "label": "Timeout (seconds)",
                         "description": "Wall-clock limit of one HTTP attempt: connect, headers and the whole body",
-                        "schema": {"type": ["number", "null"], "default": 30, "minimum": 1},
+                        "schema": {"type": ["number", "null"], "default": 30, "exclusiveMinimum": 0},
                     },
                     "max_attempts": {
                         "label": "Retry budget (attempts)",

@@ -237,3 +237,40 @@ def test_every_listed_module_imports(section: str) -> None:
     assert modules
     for module in modules:
         importlib.import_module(module)
+
+
+@pytest.mark.parametrize("name", sorted(CONN_FIELDS))
+def test_form_bounds_are_the_connection_parser_bounds(name: str) -> None:
+    """A bound the form shows (``minimum``, ``exclusiveMinimum``, ``maximum``) is the one the connection parser
+    enforces: the form neither refuses a value the connection accepts nor accepts one it refuses."""
+    from types import SimpleNamespace
+
+    from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
+    from airflow_provider_feishu_corehr.hooks.connection import settings_from_connection
+
+    schema = get_provider_info()["connection-types"][0]["conn-fields"][name]["schema"]
+
+    def accepted(value: float) -> bool:
+        conn = SimpleNamespace(
+            conn_id="feishu_bounds",
+            host="",
+            port=None,
+            schema=None,
+            login="cli_x",
+            password="s",
+            extra=None,
+            extra_dejson={name: value},
+        )
+        try:
+            settings_from_connection(conn)
+        except FeishuInvalidInputError:
+            return False
+        return True
+
+    step = 1 if "integer" in schema["type"] else 0.25
+    if "minimum" in schema:
+        assert accepted(schema["minimum"]) and not accepted(schema["minimum"] - step)
+    if "exclusiveMinimum" in schema:
+        assert not accepted(schema["exclusiveMinimum"]) and accepted(schema["exclusiveMinimum"] + step)
+    if "maximum" in schema:
+        assert accepted(schema["maximum"]) and not accepted(schema["maximum"] + step)

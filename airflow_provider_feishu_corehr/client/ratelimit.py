@@ -199,9 +199,7 @@ def limiter_for(settings: ClientSettings, endpoint: Endpoint) -> RateLimiter | N
     if rate is None:
         return None
     limit, window = rate
-    share = getattr(settings, "rate_limit_share", 1.0)
-    scope = getattr(settings, "rate_limit_scope", "process")
-    store = getattr(settings, "rate_limit_store", None)
+    share, scope, store = settings.rate_limit_share, settings.rate_limit_scope, settings.rate_limit_store
     key = (settings.base_url, settings.app_id, endpoint.value, limit, window, share, scope, store)
     label = f"{endpoint.value} budget of app {settings.app_id}"
     with _registry_lock:

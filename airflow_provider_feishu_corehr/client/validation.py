@@ -114,6 +114,14 @@ def check_user_id_type(value: Any) -> str:
     return value
 
 
+def optional_user_id_type(value: Any) -> str | None:
+    """Like :func:`check_user_id_type`, but ``None`` means "the connection's default".
+
+    :param value: the value to check.
+    """
+    return None if value is None else check_user_id_type(value)
+
+
 def as_items(field: str, values: Any) -> tuple[Any, ...]:
     """One string, or an iterable of values (not a mapping, bytes or a lone number), as a tuple; else raise.
 

@@ -15,9 +15,9 @@ from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInva
 from airflow_provider_feishu_corehr.client.validation import (
     check_ids,
     check_statuses,
-    check_user_id_type,
     optional_id,
     optional_offboarding_id,
+    optional_user_id_type,
     require_id,
     require_offboarding_id,
 )
@@ -115,7 +115,7 @@ class FeishuHook(BaseHook):
         """
         offboarding_id = require_offboarding_id("offboarding_id", offboarding_id)
         operator_id = optional_id("operator_id", operator_id)
-        user_id_type = _user_id_type(user_id_type)
+        user_id_type = optional_user_id_type(user_id_type)
         return self.get_conn().revoke_offboarding(offboarding_id, operator_id=operator_id, user_id_type=user_id_type)
 
     def edit_offboarding(
@@ -136,7 +136,7 @@ class FeishuHook(BaseHook):
         offboarding_id = require_offboarding_id("offboarding_id", offboarding_id)
         update_data = _field_values(update_data)
         operator_id = optional_id("operator_id", operator_id)
-        user_id_type = _user_id_type(user_id_type)
+        user_id_type = optional_user_id_type(user_id_type)
         return self.get_conn().edit_offboarding(
             offboarding_id, update_data, operator_id=operator_id, user_id_type=user_id_type
         )
@@ -171,7 +171,7 @@ class FeishuHook(BaseHook):
             employment_ids = check_ids("employment_ids", employment_ids)
         if statuses is not None:
             statuses = check_statuses("statuses", statuses)
-        user_id_type = _user_id_type(user_id_type)
+        user_id_type = optional_user_id_type(user_id_type)
         return self.get_conn().search_offboardings(
             employment_ids=employment_ids,
             statuses=statuses,
@@ -201,7 +201,7 @@ class FeishuHook(BaseHook):
         """
         employment_id = require_id("employment_id", employment_id)
         offboarding_id = optional_offboarding_id("offboarding_id", offboarding_id)
-        user_id_type = _user_id_type(user_id_type)
+        user_id_type = optional_user_id_type(user_id_type)
         return self.get_conn().get_offboarding(
             employment_id, offboarding_id=offboarding_id, user_id_type=user_id_type, deadline=deadline
         )
@@ -217,7 +217,9 @@ class FeishuHook(BaseHook):
         :return: employment id -> record; employments without an offboarding are absent.
         """
         ids = check_ids("employment_ids", employment_ids)
-        return self.get_conn().lookup_offboardings(ids, user_id_type=_user_id_type(user_id_type), deadline=deadline)
+        return self.get_conn().lookup_offboardings(
+            ids, user_id_type=optional_user_id_type(user_id_type), deadline=deadline
+        )
 
     # -- async path (triggers) and bounded calls (sensors) ---------------------------------------------------
 
@@ -284,10 +286,6 @@ def _not_found_error() -> type[Exception]:
     except ImportError:  # an older common-compat (Airflow 2.x)
         from airflow.exceptions import AirflowNotFoundException  # type: ignore[attr-defined,unused-ignore]
     return AirflowNotFoundException
-
-
-def _user_id_type(value: Any) -> str | None:
-    return None if value is None else check_user_id_type(value)
 
 
 def _field_values(update_data: Any) -> list[FieldValue]:

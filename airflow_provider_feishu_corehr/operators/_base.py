@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, BaseOperator
 
 from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
-from airflow_provider_feishu_corehr.client.validation import optional_id
+from airflow_provider_feishu_corehr.client.validation import optional_id, optional_user_id_type
 from airflow_provider_feishu_corehr.operators._batch import (
     NOT_SENT,
     SYSTEMIC_FAILURES_BEFORE_STOP,
@@ -36,7 +36,6 @@ from airflow_provider_feishu_corehr.operators._plan import (
     Plan,
     id_list,
     mark_duplicates,
-    user_id_type_or_none,
 )
 from airflow_provider_feishu_corehr.operators._progress import Progress, summary_table
 
@@ -47,7 +46,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
 
-__all__ = ["Job", "OffboardingOperatorBase", "Plan", "id_list", "mark_duplicates", "user_id_type_or_none"]
+__all__ = ["Job", "OffboardingOperatorBase", "Plan", "id_list", "mark_duplicates"]
 
 
 class OffboardingOperatorBase(BaseOperator):
@@ -105,7 +104,7 @@ class OffboardingOperatorBase(BaseOperator):
 
         check_max_workers(self.max_workers)
         if is_static(self.user_id_type):
-            user_id_type_or_none(self.user_id_type)
+            optional_user_id_type(self.user_id_type)
         if is_static(self.operator_id):
             optional_id("operator_id", self.operator_id)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
-from airflow_provider_feishu_corehr.client.validation import MAX_ID_LENGTH, check_user_id_type
+from airflow_provider_feishu_corehr.client.validation import MAX_ID_LENGTH
 from airflow_provider_feishu_corehr.operators._batch import as_record_list, duplicate_error, duplicates
 
 if TYPE_CHECKING:
@@ -38,11 +38,6 @@ class Plan:
         listed = "\n".join(f"  - {e}" for e in errors[:10])
         more = f"\n  - ... and {len(errors) - 10} more" if len(errors) > 10 else ""
         return f"{len(errors)} record(s) refused:\n{listed}{more}"
-
-
-def user_id_type_or_none(value: Any) -> str | None:
-    """A checked ``user_id_type``, or ``None`` for the connection's default."""
-    return None if value is None else check_user_id_type(value)
 
 
 def is_one_id(value: Any) -> bool:

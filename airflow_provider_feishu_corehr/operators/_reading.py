@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
-from airflow_provider_feishu_corehr.operators._base import OffboardingOperatorBase, Plan, user_id_type_or_none
+from airflow_provider_feishu_corehr.client.validation import optional_user_id_type
+from airflow_provider_feishu_corehr.operators._base import OffboardingOperatorBase, Plan
 from airflow_provider_feishu_corehr.operators._batch import as_record_list, error_info
 from airflow_provider_feishu_corehr.operators._interrupt import RequestNotStarted
 from airflow_provider_feishu_corehr.operators._plan import is_one_id, mark_duplicates
@@ -64,7 +65,7 @@ class ReadingOperatorBase(OffboardingOperatorBase):
     def _planned(self) -> Plan:
         """The jobs of the plan to apply (every record of the plan, in its order)."""
         plan_user_id_type, records = read_plan(self.plan, self._kind)
-        own = user_id_type_or_none(self.user_id_type)
+        own = optional_user_id_type(self.user_id_type)
         if own is not None and plan_user_id_type is not None and own != plan_user_id_type:
             raise FeishuInvalidInputError(
                 f"user_id_type {own!r} differs from the plan's {plan_user_id_type!r}; leave it unset to use the plan's"
@@ -211,8 +212,7 @@ class EditReading(ReadingOperatorBase):
             return None
         from airflow_provider_feishu_corehr.operators.plan import EditReview
 
-        planned = self._planned_records()
-        return EditReview(self.hook, plan.user_id_type, only_changed=True, planned=planned)
+        return EditReview(self.hook, plan.user_id_type, planned=self._planned_records())
 
     def _document(self, plan: Plan) -> dict[str, Any]:
         from airflow_provider_feishu_corehr.operators._plandoc import edit_plan

@@ -35,13 +35,12 @@ from airflow_provider_feishu_corehr.client.api import ALREADY_WITHDRAWN as ALREA
 from airflow_provider_feishu_corehr.client.codes import Endpoint, lookup
 from airflow_provider_feishu_corehr.client.errors import FeishuBusinessError, FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.fields import normalize_update_data
-from airflow_provider_feishu_corehr.client.validation import optional_id, require_offboarding_id
+from airflow_provider_feishu_corehr.client.validation import optional_id, optional_user_id_type, require_offboarding_id
 from airflow_provider_feishu_corehr.operators._base import (
     Job,
     Plan,
     id_list,
     mark_duplicates,
-    user_id_type_or_none,
 )
 from airflow_provider_feishu_corehr.operators._batch import (
     FAILED,
@@ -169,7 +168,7 @@ class RevokeOffboardingOperator(RevokeReading):
     def _plan(self) -> Plan:
         if self.plan is not None:
             return self._planned()
-        user_id_type = user_id_type_or_none(self.user_id_type)
+        user_id_type = optional_user_id_type(self.user_id_type)
         operator_id = optional_id("operator_id", self.operator_id)
         if self.offboardings is not None:
             return Plan(single=False, jobs=self._entry_jobs(operator_id), user_id_type=user_id_type)
@@ -385,7 +384,7 @@ class EditOffboardingOperator(EditReading):
         self._check_shape()
         if self.plan is not None:
             return self._planned()
-        user_id_type = user_id_type_or_none(self.user_id_type)
+        user_id_type = optional_user_id_type(self.user_id_type)
         operator_id = optional_id("operator_id", self.operator_id)
         if self.offboardings is not None:
             from airflow_provider_feishu_corehr.operators._plandoc import edit_entry_job

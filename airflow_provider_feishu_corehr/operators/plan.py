@@ -63,9 +63,7 @@ class PlanConflictError(FeishuInvalidInputError):
         self.moved = moved
 
 
-def _conflicts(
-    job: Job, planned: Mapping[str, Any], rows: list[dict[str, Any]], status: str | None
-) -> list[dict[str, Any]]:
+def _conflicts(planned: Mapping[str, Any], rows: list[dict[str, Any]], status: str | None) -> list[dict[str, Any]]:
     """Planned rows whose known ``before`` is neither the current value nor the planned ``after``."""
     moved: list[dict[str, Any]] = []
     if planned.get("status") and status and status != planned["status"]:
@@ -91,27 +89,21 @@ def _conflict_error(job: Job, moved: list[dict[str, Any]]) -> PlanConflictError:
 
 
 class EditReview:
-    """Before-values, what to send, and the audit of one edit execution.
+    """Before-values, what to send, and the audit of one edit execution: only fields that differ (unknown ones
+    included) are sent; records without any are not sent.
 
     :param searcher: the hook (its batched search).
     :param user_id_type: id type of the employment ids.
-    :param only_changed: send only fields that differ (unknown ones included); records without any: not sent.
-    :param planned: the plan's records by index when applying a plan (implies ``only_changed``).
+    :param planned: the plan's records by index when applying a plan.
     """
 
     outcomes = (UNCHANGED_OUTCOME, CONFLICT)
 
     def __init__(
-        self,
-        searcher: Searcher,
-        user_id_type: str | None,
-        *,
-        only_changed: bool,
-        planned: Mapping[int, Mapping[str, Any]] | None = None,
+        self, searcher: Searcher, user_id_type: str | None, *, planned: Mapping[int, Mapping[str, Any]] | None = None
     ) -> None:
         self.searcher = searcher
         self.user_id_type = user_id_type
-        self.only_changed = only_changed or planned is not None
         self.planned = planned
         self.current: dict[str, CurrentOffboarding] = {}
         self.changes: dict[int, list[dict[str, Any]]] = {}
@@ -138,11 +130,9 @@ class EditReview:
         ]
         self.changes[job.index] = rows
         if self.planned is not None:
-            moved = _conflicts(job, self.planned.get(job.index, {}), rows, self.status(job))
+            moved = _conflicts(self.planned.get(job.index, {}), rows, self.status(job))
             if moved:
                 return replace(job, refused=_conflict_error(job, moved))
-        if not self.only_changed:
-            return job
         keep = to_write(rows)
         update = [f for f in job.update if f.field_name in keep]
         if not update:

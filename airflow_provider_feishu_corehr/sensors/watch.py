@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.client.api import pick_offboarding
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
-from airflow_provider_feishu_corehr.client.validation import check_user_id_type, optional_offboarding_id, require_id
+from airflow_provider_feishu_corehr.client.validation import optional_offboarding_id, optional_user_id_type, require_id
 from airflow_provider_feishu_corehr.sensors.rules import (
     Outcome,
     classify,
@@ -237,7 +237,7 @@ def build_watch(
     """
     if (employment_id is None) == (employment_ids is None):
         raise FeishuInvalidInputError("give exactly one of employment_id (one employment) and employment_ids (a list)")
-    id_type = None if user_id_type is None else check_user_id_type(user_id_type)
+    id_type = optional_user_id_type(user_id_type)
     match = check_match(match)
     if employment_ids is not None:
         if optional_offboarding_id("offboarding_id", id_text(offboarding_id)) is not None:

@@ -104,7 +104,6 @@ class Poller:
         self._wake = asyncio.Event()
         self._task: asyncio.Future[None] | None = None
         self.searches = 0
-        self.rounds = 0
 
     @property
     def subscriptions(self) -> tuple[Subscription, ...]:
@@ -165,7 +164,6 @@ class Poller:
         """Search every due subscription's employments, batch by batch, and deliver each look when complete."""
         now = self._clock()
         due = sorted((s for s in self._subs if s.due <= now), key=lambda s: s.due)
-        self.rounds += 1
         ids = [eid for sub in due for eid in sub.employment_ids]
         pending = {sub: set(sub.employment_ids) for sub in due}  # ids of each subscription not answered yet
         found: dict[str, list[OffboardingRecord]] = {}

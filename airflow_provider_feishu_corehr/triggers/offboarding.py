@@ -21,14 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_feishu_corehr.client.errors import (
-    FeishuAuthError,
-    FeishuBusinessError,
-    FeishuError,
-    FeishuInvalidInputError,
-    FeishuRateLimitError,
-    FeishuTransientError,
-)
+from airflow_provider_feishu_corehr.client import errors
+from airflow_provider_feishu_corehr.client.errors import FeishuError
 from airflow_provider_feishu_corehr.sensors.rules import (
     FailureCounter,
     Outcome,
@@ -49,16 +43,14 @@ EVENT_FAILURE = "failure"
 EVENT_ERROR = "error"
 
 _ERROR_TYPES: dict[str, type[FeishuError]] = {
-    cls.__name__: cls
-    for cls in (
-        FeishuError,
-        FeishuInvalidInputError,
-        FeishuAuthError,
-        FeishuRateLimitError,
-        FeishuTransientError,
-        FeishuBusinessError,
-    )
+    cls.__name__: cls for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, FeishuError)
 }
+"""Every error type of :mod:`..client.errors` by name: what an ``error`` event can be rebuilt as."""
+
+
+def _event_type(exc: FeishuError) -> str:
+    """The name of the nearest client error type of ``exc`` (a subclass defined elsewhere maps to its base)."""
+    return next(cls.__name__ for cls in type(exc).__mro__ if _ERROR_TYPES.get(cls.__name__) is cls)
 
 
 def _event(payload: dict[str, Any]) -> TriggerEvent:
@@ -72,7 +64,7 @@ def error_event(exc: FeishuError, consecutive_failures: int) -> dict[str, Any]:
         "message": str(exc),
         "permanent": exc.permanent,
         "consecutive_failures": consecutive_failures,
-        "error_type": type(exc).__name__ if type(exc).__name__ in _ERROR_TYPES else FeishuError.__name__,
+        "error_type": _event_type(exc),
         "msg": exc.msg,
         "code": exc.code,
         "log_id": exc.log_id,

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
-from airflow_provider_feishu_corehr.client.validation import check_statuses, check_user_id_type, require_id
+from airflow_provider_feishu_corehr.client.validation import check_statuses, optional_user_id_type, require_id
 from airflow_provider_feishu_corehr.triggers.event_payload import event_payload, records_from_asset_events
 from airflow_provider_feishu_corehr.triggers.event_poll import Snapshot, poll_forever
 from airflow_provider_feishu_corehr.triggers.event_state import (
@@ -105,7 +105,7 @@ class OffboardingStatusEventTrigger(_Base):
         if not self.statuses:
             raise FeishuInvalidInputError("statuses must name at least one offboarding status to watch")
         self.window = Window.of(window_fields, window_days_back, window_days_ahead, tenant_timezone)
-        self.user_id_type = None if user_id_type is None else check_user_id_type(user_id_type)
+        self.user_id_type = optional_user_id_type(user_id_type)
         if isinstance(poll_interval, bool) or not isinstance(poll_interval, int | float) or poll_interval <= 0:
             raise FeishuInvalidInputError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}")
         self.poll_interval = float(poll_interval)

@@ -11,11 +11,17 @@ from airflow_lanes import deferral_timeout_error, import_string, serde_round_tri
 
 from airflow_provider_feishu_corehr.client.errors import (
     FeishuAuthError,
+    FeishuDeadlineError,
     FeishuError,
     FeishuInvalidInputError,
+    FeishuPagingError,
     FeishuRateLimitError,
+    FeishuRedirectError,
+    FeishuResponseTooLargeError,
+    FeishuTLSError,
     FeishuTransientError,
 )
+from airflow_provider_feishu_corehr.hooks.connection import FeishuConnectionFieldError
 from airflow_provider_feishu_corehr.sensors.offboarding import OffboardingStatusSensor
 from airflow_provider_feishu_corehr.triggers.offboarding import (
     OffboardingStatusTrigger,
@@ -101,6 +107,11 @@ def test_trigger_refuses_bad_arguments(kwargs: dict[str, Any], rule: str) -> Non
         FeishuTransientError("HTTP 503", http_status=503, endpoint="search", attempts=5, elapsed=3.5),
         FeishuRateLimitError("request trigger frequency limit", code=99991400, http_status=429, endpoint="search"),
         FeishuInvalidInputError("connection 'x' is not defined"),
+        FeishuDeadlineError("the caller's deadline came before an answer", endpoint="search", attempts=2),
+        FeishuResponseTooLargeError("body over max_response_bytes", http_status=200, endpoint="search"),
+        FeishuRedirectError("HTTP 302 redirect to https://elsewhere", http_status=302, endpoint="search"),
+        FeishuTLSError("the server's TLS certificate is not trusted", endpoint="token"),
+        FeishuPagingError("paging made no progress", endpoint="search"),
     ],
 )
 def test_error_event_round_trip_keeps_type_fields_and_text(error: FeishuError) -> None:
@@ -183,10 +194,24 @@ def test_permanent_error_event_fails_without_retry_and_soft_fail_skips() -> None
         _resume(_sensor(soft_fail=True), event)
 
 
-def test_transient_give_up_event_raises_the_typed_error_so_task_retries_apply() -> None:
-    event = error_event(FeishuTransientError("HTTP 503", http_status=503, endpoint="search"), 3)
+def test_error_event_of_a_type_outside_the_client_keeps_its_nearest_client_type() -> None:
+    error = FeishuConnectionFieldError("Connection 'x', field host: has no host name", field="host", rule="r")
+    rebuilt = error_from_event(error_event(error, 0))
+    assert type(rebuilt) is FeishuInvalidInputError
+    assert str(rebuilt) == str(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        FeishuTransientError("HTTP 503", http_status=503, endpoint="search"),
+        FeishuDeadlineError("HTTP 503 until the deadline", http_status=503, endpoint="search"),
+    ],
+)
+def test_transient_give_up_event_raises_the_typed_error_so_task_retries_apply(error: FeishuError) -> None:
+    event = error_event(error, 3)
     for sensor in (_sensor(), _sensor(soft_fail=True)):
-        with pytest.raises(FeishuTransientError, match="HTTP 503"):
+        with pytest.raises(type(error), match="HTTP 503"):
             _resume(sensor, event)
 
 

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from airflow_provider_feishu_corehr.testing.api_pages import Endpoint
+    from airflow_provider_feishu_corehr.testing.records import Record
     from airflow_provider_feishu_corehr.testing.state import Store
     from airflow_provider_feishu_corehr.testing.tokens import TokenStore
     from airflow_provider_feishu_corehr.testing.wire import Request
@@ -34,3 +35,19 @@ class Call:
         """Spend the configured processing time (a write in progress), cut short when the emulator stops."""
         if self.processing_time > 0:
             self.stopping.wait(self.processing_time)
+
+    def finish_write(self, offboarding_id: str, apply: Callable[[Record], None]) -> None:
+        """A slow write: spend the processing time with the record claimed (the caller claimed it under the store's
+        lock), then apply the write if the record still exists, and release it.
+
+        :param offboarding_id: the claimed record.
+        :param apply: applies the write to the record (called under the store's lock).
+        """
+        try:
+            self.process()
+            with self.store.lock:
+                record = self.store.get(offboarding_id)
+                if record is not None:
+                    apply(record)
+        finally:
+            self.store.release(offboarding_id)

@@ -80,14 +80,7 @@ def handle(call: Call) -> wire.Response:
             _apply(store, record.values, updates)
             return _echo(updates)
         store.claim(offboarding_id)
-    try:
-        call.process()
-        with store.lock:
-            record = store.get(offboarding_id)
-            if record is not None:
-                _apply(store, record.values, updates)
-    finally:
-        store.release(offboarding_id)
+    call.finish_write(offboarding_id, lambda later: _apply(store, later.values, updates))
     return _echo(updates)
 
 

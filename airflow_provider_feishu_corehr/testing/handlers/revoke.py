@@ -69,14 +69,7 @@ def handle(call: Call) -> wire.Response:
             _withdraw(call, record)
             return wire.success({})
         store.claim(offboarding_id)
-    try:
-        call.process()
-        with store.lock:
-            record = store.get(offboarding_id)
-            if record is not None:
-                _withdraw(call, record)
-    finally:
-        store.release(offboarding_id)
+    call.finish_write(offboarding_id, lambda later: _withdraw(call, later))
     return wire.success({})
 
 
