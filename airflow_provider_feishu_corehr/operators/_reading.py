@@ -20,7 +20,6 @@ from airflow_provider_feishu_corehr.operators._base import OffboardingOperatorBa
 from airflow_provider_feishu_corehr.operators._batch import as_record_list, error_info
 from airflow_provider_feishu_corehr.operators._interrupt import RequestNotStarted
 from airflow_provider_feishu_corehr.operators._plan import is_one_id, mark_duplicates
-from airflow_provider_feishu_corehr.operators._plandoc import planned_job, read_plan, render
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -64,6 +63,8 @@ class ReadingOperatorBase(OffboardingOperatorBase):
 
     def _planned(self) -> Plan:
         """The jobs of the plan to apply (every record of the plan, in its order)."""
+        from airflow_provider_feishu_corehr.operators._plandoc import planned_job, read_plan
+
         plan_user_id_type, records = read_plan(self.plan, self._kind)
         own = optional_user_id_type(self.user_id_type)
         if own is not None and plan_user_id_type is not None and own != plan_user_id_type:
@@ -76,6 +77,8 @@ class ReadingOperatorBase(OffboardingOperatorBase):
     def _planned_records(self) -> dict[int, dict[str, Any]] | None:
         if self.plan is None:
             return None
+        from airflow_provider_feishu_corehr.operators._plandoc import read_plan
+
         return {record["index"]: record for record in read_plan(self.plan, self._kind)[1]}
 
     def _new_reader(self, plan: Plan) -> EditReview | RevokeReview | None:
@@ -141,6 +144,8 @@ class ReadingOperatorBase(OffboardingOperatorBase):
 
         :param plan: the XCom of a task run with ``dry_run=True``.
         """
+        from airflow_provider_feishu_corehr.operators._plandoc import render
+
         return render(plan)
 
 
