@@ -104,7 +104,7 @@ def _xcom(home: Path, run_id: str) -> tuple[dict[str, Any], float] | None:
     if row is None:
         return None
     value = json.loads(row[0])
-    stored = dt.datetime.fromisoformat(str(row[1])).replace(tzinfo=dt.timezone.utc).timestamp()
+    stored = dt.datetime.fromisoformat(str(row[1])).replace(tzinfo=dt.UTC).timestamp()
     return (value if isinstance(value, dict) else json.loads(value)), stored
 
 

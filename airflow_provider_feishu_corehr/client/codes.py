@@ -8,10 +8,10 @@ edit), so business codes are keyed by endpoint. The emulator serves the document
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Endpoint(str, Enum):
+class Endpoint(StrEnum):
     """Logical endpoints: name, HTTP path and documented rate limit (requests, window seconds)."""
 
     TOKEN = "token"
@@ -50,7 +50,7 @@ NEED_TOKEN = 99991661
 TOKEN_INVALID = frozenset({99991661, 99991663, 99991664, 99991665, 99991671, 99991677})
 
 
-class Treatment(str, Enum):
+class Treatment(StrEnum):
     """How the client reacts to a code."""
 
     FAIL = "fail"  # permanent: raise FeishuBusinessError, no retry

@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import random as _random
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -104,7 +104,7 @@ __all__ = [
 ]
 
 
-class FailureKind(str, Enum):
+class FailureKind(StrEnum):
     """Transport failures that carry no (readable) HTTP response."""
 
     CONNECT = "connection error"

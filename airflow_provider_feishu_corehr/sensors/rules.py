@@ -6,8 +6,8 @@ three modes decide the same way.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from enum import Enum
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
@@ -69,7 +69,7 @@ def _unique(items: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """What one look at an offboarding means for the sensor."""
 
     NOT_FOUND = "not_found"  # no record (yet): keep waiting
@@ -106,7 +106,7 @@ def next_look_text(seconds: float) -> str:
 
     :param seconds: seconds from now until the next look.
     """
-    at = datetime.now(timezone.utc) + timedelta(seconds=seconds)
+    at = datetime.now(UTC) + timedelta(seconds=seconds)
     return f"next look in {seconds:.3g} s (about {at:%H:%M:%S} UTC)"
 
 

@@ -19,10 +19,10 @@ errors the pages give a description, not the runtime text; the runtime texts bel
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Endpoint(str, Enum):
+class Endpoint(StrEnum):
     """The four endpoints the emulator serves: name, HTTP path and documented rate limit."""
 
     TOKEN = "token"

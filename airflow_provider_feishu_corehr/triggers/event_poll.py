@@ -86,7 +86,7 @@ async def take_snapshot(
         record async for record in client.search_offboardings(user_id_type=user_id_type, **window.search_filters(now))
     ]
     return Snapshot(
-        taken_at=now.astimezone(dt.timezone.utc).isoformat(timespec="microseconds"),
+        taken_at=now.astimezone(dt.UTC).isoformat(timespec="microseconds"),
         window=window.describe(now),
         records=tuple(records),
         searches=searches_per_poll(len(records)),
@@ -100,7 +100,7 @@ async def poll_forever(
     user_id_type: str | None,
     poll_interval: float,
     *,
-    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     sleep: Callable[[float], Any] = asyncio.sleep,
 ) -> AsyncIterator[Snapshot]:
     """Yield a complete snapshot every ``poll_interval`` seconds (start to start), forever.

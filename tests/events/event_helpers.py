@@ -102,7 +102,7 @@ class Driver:
         client = await connect(self.trigger.feishu_conn_id)
         async with client:
             snapshot = await take_snapshot(
-                client, self.trigger.window, self.trigger.user_id_type, dt.datetime.now(dt.timezone.utc)
+                client, self.trigger.window, self.trigger.user_id_type, dt.datetime.now(dt.UTC)
             )
         self.snapshots.append(snapshot)
         return await self.feed(snapshot)

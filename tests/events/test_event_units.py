@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 AIRFLOW_3 = Version(airflow_version).major >= 3
 EXAMPLE = Path(__file__).resolve().parents[2] / "example_dags" / "example_feishu_on_offboarded.py"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 # -- window -------------------------------------------------------------------------------------------------------

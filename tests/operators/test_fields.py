@@ -65,7 +65,7 @@ def test_aware_datetime_is_converted_to_the_given_timezone() -> None:
     assert to_wire_value(utc_value, timezone=SHANGHAI) == "2026-01-02 00:30:00"
     shanghai_value = pendulum.datetime(2026, 1, 2, 0, 30, tz="Asia/Shanghai")
     assert to_wire_value(shanghai_value, timezone=SHANGHAI) == "2026-01-02 00:30:00"
-    std = dt.datetime(2026, 1, 1, 16, 30, tzinfo=dt.timezone.utc)
+    std = dt.datetime(2026, 1, 1, 16, 30, tzinfo=dt.UTC)
     assert to_wire_value(std, timezone=pendulum.timezone("Asia/Shanghai")) == "2026-01-02 00:30:00"
 
 
