@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_feishu_corehr import __version__
+
 PACKAGE_NAME = "airflow-provider-feishu-corehr"
 _MODULE = "airflow_provider_feishu_corehr"
 _INTEGRATION = "Feishu People (CoreHR)"
@@ -18,7 +20,7 @@ def get_provider_info() -> dict[str, Any]:
         "package-name": PACKAGE_NAME,
         "name": "Feishu People (CoreHR)",
         "description": "Revoke and edit Feishu People (飞书人事) offboardings and wait for their status.",
-        "versions": ["0.1.0"],
+        "versions": [__version__],
         "integrations": [
             {
                 "integration-name": _INTEGRATION,
