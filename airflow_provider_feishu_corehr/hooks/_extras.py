@@ -1,5 +1,5 @@
-"""The extras of a ``feishu`` connection: read, coerced and checked (the table is in
-:mod:`airflow_provider_feishu_corehr.hooks.connection`).
+"""The extras of a ``feishu`` connection: read, coerced and checked as
+:data:`~airflow_provider_feishu_corehr.hooks.connection_fields.EXTRAS` describes them (kind, bounds, choices).
 
 A bad value raises :class:`FieldProblem`; :func:`..connection.settings_from_connection` turns it into a
 :class:`FeishuConnectionFieldError` naming the connection and the field.
@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from airflow_provider_feishu_corehr.client.codes import Endpoint
-from airflow_provider_feishu_corehr.client.models import USER_ID_TYPES
+from airflow_provider_feishu_corehr.hooks.connection_fields import EXTRAS, UI_PREFIX, Extra, Kind
 
 if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.hooks.connection import ConnectionLike
 
-UI_PREFIX = "extra__feishu__"
 _LIMITED_ENDPOINTS = tuple(e.value for e in Endpoint if e.default_rate_limit is not None)
+KNOWN_EXTRAS = frozenset(extra.name for extra in EXTRAS)
+_BY_NAME = {extra.name: extra for extra in EXTRAS}
 
 
 class FieldProblem(Exception):
@@ -105,23 +106,6 @@ def parse_rate_limits(value: Any) -> dict[str, tuple[int, float] | None]:
     return rates
 
 
-_FLOAT_EXTRAS: dict[str, tuple[float, bool]] = {
-    # name: (minimum, strictly greater)
-    "timeout": (0.0, True),
-    "max_elapsed": (0.0, True),
-    "backoff_base": (0.0, False),
-    "backoff_max": (0.0, False),
-    "rate_limit_wait_max": (0.0, False),
-}
-_INT_EXTRAS: dict[str, int] = {"max_attempts": 1, "max_response_bytes": 1024, "max_pages": 1}  # name: minimum
-_PATH_EXTRAS = ("ca_bundle", "client_cert", "client_key")
-_BUDGET_EXTRAS = ("rate_limit_scope", "rate_limit_share", "rate_limit_store")
-KNOWN_EXTRAS = frozenset(
-    {"domain", "user_id_type", "rate_limits", "proxy", *_FLOAT_EXTRAS, *_INT_EXTRAS, *_PATH_EXTRAS, *_BUDGET_EXTRAS}
-)
-RATE_LIMIT_SCOPES = ("process", "host")
-
-
 def _raw_extras(conn: ConnectionLike) -> Any:
     """The extras as a decoded object: the ``extra`` text parsed here, so broken JSON is an error, not ``{}``."""
     text = getattr(conn, "extra", None)
@@ -167,26 +151,6 @@ def _path(field: str, value: Any) -> str:
     return value.strip()
 
 
-def _budget(extras: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings of the shared client-side budget: scope, share and store."""
-    kwargs: dict[str, Any] = {}
-    if "rate_limit_scope" in extras:
-        scope = extras["rate_limit_scope"]
-        if not isinstance(scope, str) or scope.strip().lower() not in RATE_LIMIT_SCOPES:
-            raise FieldProblem("rate_limit_scope", f"must be one of {', '.join(RATE_LIMIT_SCOPES)}, got {scope!r}")
-        kwargs["rate_limit_scope"] = scope.strip().lower()
-    if "rate_limit_share" in extras:
-        share = _number("rate_limit_share", extras["rate_limit_share"], minimum=0.0, strict=True)
-        if share > 1:
-            raise FieldProblem(
-                "rate_limit_share", f"must be at most 1 (the whole limit), got {extras['rate_limit_share']!r}"
-            )
-        kwargs["rate_limit_share"] = share
-    if "rate_limit_store" in extras:
-        kwargs["rate_limit_store"] = _path("rate_limit_store", extras["rate_limit_store"])
-    return kwargs
-
-
 def _proxy(value: Any) -> str:
     if not isinstance(value, str):
         raise FieldProblem("proxy", f"must be a URL or 'off', got {type(value).__name__}")
@@ -203,31 +167,55 @@ def _proxy(value: Any) -> str:
     return text
 
 
+def _choice(extra: Extra, value: Any) -> str:
+    text = value.strip().lower() if extra.fold_case and isinstance(value, str) else value
+    if text not in extra.choices:
+        raise FieldProblem(extra.name, f"must be one of {', '.join(extra.choices)}, got {value!r}")
+    return str(text)
+
+
+def read_value(extra: Extra, value: Any) -> Any:
+    """One extra's value, coerced to its kind and checked against its bounds or choices.
+
+    :param extra: the description of the extra.
+    :param value: the raw value (from the connection's JSON, a URI query or the UI form: often a string).
+    :raises FieldProblem: naming the extra when the value is not acceptable.
+    """
+    name = extra.name
+    if extra.kind is Kind.NUMBER:
+        number = _number(name, value, minimum=extra.minimum or 0.0, strict=extra.above)
+        if extra.maximum is not None and number > extra.maximum:
+            raise FieldProblem(name, f"must be at most {extra.maximum:g}, got {value!r}")
+        return number
+    if extra.kind is Kind.INTEGER:
+        return _integer(name, value, minimum=int(extra.minimum or 0))
+    if extra.kind is Kind.CHOICE:
+        return _choice(extra, value)
+    if extra.kind is Kind.PATH:
+        return _path(name, value)
+    if extra.kind is Kind.PROXY:
+        return _proxy(value)
+    return parse_rate_limits(value)
+
+
 def extra_settings(extras: Mapping[str, Any]) -> dict[str, Any]:
-    """The :class:`ClientSettings` keyword arguments of the extras (all but the base URL, read from ``domain``).
+    """The :class:`ClientSettings` keyword arguments of the extras (all but ``domain``, which picks the base URL).
 
     :param extras: the extras from :func:`read_extras`.
     """
     kwargs: dict[str, Any] = {}
-    for name, (minimum, strict) in _FLOAT_EXTRAS.items():
-        if name in extras:
-            kwargs[name] = _number(name, extras[name], minimum=minimum, strict=strict)
-    for name, minimum_int in _INT_EXTRAS.items():
-        if name in extras:
-            kwargs[name] = _integer(name, extras[name], minimum=minimum_int)
-    for name in _PATH_EXTRAS:
-        if name in extras:
-            kwargs[name] = _path(name, extras[name])
+    for extra in EXTRAS:
+        if extra.setting is not None and extra.name in extras:
+            kwargs[extra.setting] = read_value(extra, extras[extra.name])
     if "client_key" in kwargs and "client_cert" not in kwargs:
         raise FieldProblem("client_key", "is set without client_cert")
-    if "proxy" in extras:
-        kwargs["proxy"] = _proxy(extras["proxy"])
-    if "user_id_type" in extras:
-        value = extras["user_id_type"]
-        if value not in USER_ID_TYPES:
-            raise FieldProblem("user_id_type", f"must be one of {', '.join(USER_ID_TYPES)}, got {value!r}")
-        kwargs["user_id_type"] = value
-    if "rate_limits" in extras:
-        kwargs["rate_limits"] = parse_rate_limits(extras["rate_limits"])
-    kwargs.update(_budget(extras))
     return kwargs
+
+
+def read_domain(value: Any) -> str:
+    """The ``domain`` extra, checked (``None``: its default).
+
+    :param value: the raw value, or ``None`` when the extra is not set.
+    """
+    extra = _BY_NAME["domain"]
+    return _choice(extra, extra.default if value is None else value)

@@ -6,36 +6,9 @@ Connection type ``feishu``:
 * ``host`` = base URL: a full origin (``https://open.feishu.cn``, ``http://127.0.0.1:8080``) or a bare host name
   (then ``https`` is used); the ``port`` field is honoured when the host has none. Plain ``http`` is accepted
   only for loopback hosts (127.0.0.0/8, ::1, ``localhost``): the emulator. Empty host: extra ``domain``;
-* extras (JSON form, URI query or the UI form; values may arrive as strings and are coerced):
-
-  ======================== ===================================================================================
-  ``domain``               ``feishu`` (``https://open.feishu.cn``, default) or ``lark``
-                           (``https://open.larksuite.com``); used only when ``host`` is empty
-  ``timeout``              wall-clock seconds (> 0) of one attempt: connect, headers, body; default 30
-  ``max_attempts``         retry budget: attempts per call, the first included (integer >= 1); default 5
-  ``max_elapsed``          retry budget: seconds per call (> 0); default 120
-  ``backoff_base``         first backoff ceiling in seconds (>= 0); default 0.5
-  ``backoff_max``          cap of one backoff sleep (>= 0); default 30
-  ``rate_limit_wait_max``  cap of one wait on ``x-ogw-ratelimit-reset`` (>= 0); default 60
-  ``user_id_type``         default ``user_id_type``: people_corehr_id (default), open_id, union_id, user_id
-  ``rate_limits``          per endpoint (``revoke``, ``edit``, ``search``): ``N`` (N per the documented window:
-                           1 s for revoke/edit, 60 s for search), ``"N/W"`` (N per W seconds), ``[N, W]``, or
-                           ``null`` (client-side limiter off); as an object or its JSON text. ``"off"`` switches
-                           every limiter off. Unnamed endpoints keep the documented limits.
-  ``max_response_bytes``   largest response body read (integer >= 1024); default 10485760 (10 MiB)
-  ``max_pages``            most pages one search follows (integer >= 1); default 1000
-  ``ca_bundle``            CA bundle file or directory to trust (default: ``REQUESTS_CA_BUNDLE``,
-                           ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``, else certifi)
-  ``client_cert``          client certificate PEM file for mutual TLS (may hold the key)
-  ``client_key``           key PEM file of ``client_cert`` when separate
-  ``proxy``                proxy URL (``http://`` or ``https://``), or ``off`` to connect directly; default:
-                           ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` honouring ``NO_PROXY``
-  ``rate_limit_scope``     who shares one client-side schedule: ``process`` (default) or ``host`` (every
-                           process of the machine, through a SQLite file)
-  ``rate_limit_share``     part of each limit the scope may use, 0 < share <= 1 (default 1): e.g. 0.5 on each
-                           of two worker hosts
-  ``rate_limit_store``     path of the host schedule's SQLite file (local disk); default in the temp folder
-  ======================== ===================================================================================
+* extras: described once, in :mod:`airflow_provider_feishu_corehr.hooks.connection_fields` (name, kind, bounds,
+  choices, help; defaults are the :class:`ClientSettings` defaults). They arrive through the JSON form, the URI
+  query or the UI form; values may arrive as strings and are coerced.
 
 Where the extras come from: the connection's ``extra`` text is parsed here (Airflow's ``extra_dejson`` turns broken
 JSON into ``{}`` with only a log line; here it is an error naming the connection). UI-form keys are read under
@@ -52,20 +25,20 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
-from airflow_provider_feishu_corehr.client.models import FEISHU_BASE_URL, LARK_BASE_URL, ClientSettings
+from airflow_provider_feishu_corehr.client.models import ClientSettings
 from airflow_provider_feishu_corehr.hooks._extras import (
     KNOWN_EXTRAS,
-    RATE_LIMIT_SCOPES,
     FieldProblem,
     extra_settings,
     parse_rate_limits,
+    read_domain,
     read_extras,
 )
+from airflow_provider_feishu_corehr.hooks.connection_fields import DOMAINS
 
 __all__ = [
     "DOMAINS",
     "KNOWN_EXTRAS",
-    "RATE_LIMIT_SCOPES",
     "ConnectionLike",
     "FeishuConnectionFieldError",
     "base_url_from",
@@ -75,8 +48,6 @@ __all__ = [
     "parse_rate_limits",
     "settings_from_connection",
 ]
-
-DOMAINS = {"feishu": FEISHU_BASE_URL, "lark": LARK_BASE_URL}
 
 
 class ConnectionLike(Protocol):
@@ -136,13 +107,10 @@ def base_url_from(host: str | None, port: int | None, domain: Any) -> str:
     """
     text = (host or "").strip()
     if not text:
-        if domain is None:
-            domain = "feishu"
-        if not isinstance(domain, str) or domain.strip().lower() not in DOMAINS:
-            raise FieldProblem("domain", f"must be one of {', '.join(DOMAINS)}, got {domain!r}")
+        site = read_domain(domain)
         if port is not None:
             raise FieldProblem("port", "is set but the host is empty; put the full base URL in the host field")
-        return DOMAINS[domain.strip().lower()]
+        return DOMAINS[site]
     if "://" not in text:
         text = "https://" + text
     try:

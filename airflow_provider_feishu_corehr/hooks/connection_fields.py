@@ -1,0 +1,357 @@
+"""The one description of a ``feishu`` connection's fields: the standard fields it uses and every extra.
+
+Everything else is generated from the two tables here:
+
+* the extras parser (:mod:`._extras`): kind, bounds and choices of each extra;
+* the Airflow 3 form (``conn-fields`` and ``ui-field-behaviour`` in
+  :func:`~airflow_provider_feishu_corehr.get_provider_info.get_provider_info`): :func:`conn_fields`,
+  :func:`ui_field_behaviour`;
+* the Airflow 2 form (:mod:`._form`);
+* the README's connection table (``scripts/connection_doc.py``; a test keeps the README equal to it).
+
+Defaults are not written here: they are the :class:`~airflow_provider_feishu_corehr.client.models.ClientSettings`
+defaults. Help texts may use Markdown code spans (backticks); the forms show them without the backticks.
+Imports only the dependency-free client tables: ``get_provider_info`` imports this module on every Airflow start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from airflow_provider_feishu_corehr.client.codes import Endpoint
+from airflow_provider_feishu_corehr.client.models import (
+    DEFAULT_USER_ID_TYPE,
+    FEISHU_BASE_URL,
+    LARK_BASE_URL,
+    USER_ID_TYPES,
+    ClientSettings,
+)
+
+__all__ = [
+    "DOMAINS",
+    "EXTRAS",
+    "HIDDEN_FIELDS",
+    "STANDARD_FIELDS",
+    "UI_PREFIX",
+    "Extra",
+    "Kind",
+    "StandardField",
+    "conn_fields",
+    "plain",
+    "ui_field_behaviour",
+]
+
+UI_PREFIX = "extra__feishu__"
+"""Prefix of the extras saved by the UI form of Airflow before 2.3 (``extra__feishu__timeout``)."""
+DOMAINS = {"feishu": FEISHU_BASE_URL, "lark": LARK_BASE_URL}
+"""Values of the ``domain`` extra and the base URL each picks."""
+HIDDEN_FIELDS = ("schema", "port", "extra")
+"""Standard connection fields the form hides (``port`` is read when the host carries none)."""
+
+
+class Kind(StrEnum):
+    """How an extra's value is read (see :mod:`._extras`)."""
+
+    NUMBER = "number"
+    INTEGER = "integer"
+    CHOICE = "choice"
+    PATH = "path"
+    PROXY = "proxy"
+    RATE_LIMITS = "rate_limits"
+
+
+_DEFAULTS = ClientSettings(base_url="", app_id="", app_secret="")
+"""Settings with every default: where the defaults of the extras are read."""
+
+
+def _shown(value: Any) -> Any:
+    """A default as a reader writes it: ``30`` rather than ``30.0``."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def plain(text: str) -> str:
+    """``text`` without the Markdown code-span backticks (what the forms show).
+
+    :param text: a help text of this module.
+    """
+    return text.replace("`", "")
+
+
+@dataclass(frozen=True)
+class StandardField:
+    """A standard connection field the ``feishu`` connection uses under its own label.
+
+    :param attribute: the ``Connection`` attribute (``login``, ``password``, ``host``).
+    :param label: the label the forms show.
+    :param placeholder: the placeholder the forms show.
+    :param help: what the field holds (Markdown code spans allowed).
+    """
+
+    attribute: str
+    label: str
+    placeholder: str
+    help: str
+
+
+@dataclass(frozen=True)
+class Extra:
+    """One extra of a ``feishu`` connection.
+
+    :param name: the key in the connection's extra (the UI form of Airflow < 2.3 adds :data:`UI_PREFIX`).
+    :param kind: how the value is read.
+    :param help: what the value means (Markdown code spans allowed; no bounds, choices or default: those are
+        added from the other attributes).
+    :param label: the label on the UI form; ``None``: set through the JSON or URI form only.
+    :param minimum: the smallest value accepted (numbers and integers).
+    :param above: the value must be strictly greater than ``minimum``.
+    :param maximum: the largest value accepted.
+    :param choices: the accepted values of a choice.
+    :param fold_case: a choice is compared after trimming and lower-casing.
+    :param default_doc: what applies when the extra is not set, when it is not a plain value (Markdown).
+    :param setting: the :class:`ClientSettings` field it sets; ``None``: read elsewhere (``domain`` picks the base
+        URL).
+    """
+
+    name: str
+    kind: Kind
+    help: str
+    label: str | None = None
+    minimum: float | None = None
+    above: bool = False
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    fold_case: bool = False
+    default_doc: str | None = None
+    setting: str | None = None
+
+    @property
+    def default(self) -> Any:
+        """The value that applies when the extra is not set (``None``: see :attr:`default_doc`)."""
+        if self.setting is None:
+            return self.choices[0] if self.choices else None
+        value = getattr(_DEFAULTS, self.setting)
+        return _shown(value) if isinstance(value, int | float | str) else None
+
+    def rule(self, *, code: bool = True) -> str:
+        """Choices, bounds and default in words, e.g. ``> 0 and <= 1; default 1``.
+
+        :param code: write values as Markdown code spans.
+        """
+        quote = "`" if code else ""
+        parts = []
+        if self.choices:
+            parts.append("one of: " + ", ".join(f"{quote}{choice}{quote}" for choice in self.choices))
+        bounds = []
+        if self.minimum is not None:
+            bounds.append(f"{'>' if self.above else '>='} {self.minimum:g}")
+        if self.maximum is not None:
+            bounds.append(f"<= {self.maximum:g}")
+        if self.kind is Kind.INTEGER:
+            bounds.insert(0, "an integer" + (f" {bounds.pop(0)}" if bounds else ""))
+        if bounds:
+            parts.append(" and ".join(bounds))
+        if self.default is not None:
+            parts.append(f"default {quote}{self.default}{quote}")
+        elif self.default_doc:
+            parts.append(f"default: {self.default_doc if code else plain(self.default_doc)}")
+        return "; ".join(parts)
+
+    def description(self, *, code: bool = True) -> str:
+        """The help text with choices, bounds and default, e.g. ``part of each limit ... (> 0 and <= 1; default 1)``.
+
+        :param code: keep the Markdown code spans (README) or drop them (forms).
+        """
+        text = self.help if code else plain(self.help[:1].upper() + self.help[1:])
+        rule = self.rule(code=code)
+        return f"{text} ({rule})" if rule else text
+
+
+def _windows() -> str:
+    """The documented rate-limit windows, e.g. ``1 s for revoke and edit, 60 s for search``."""
+    by_window: dict[float, list[str]] = {}
+    for endpoint in Endpoint:
+        if endpoint.default_rate_limit is not None:
+            by_window.setdefault(endpoint.default_rate_limit[1], []).append(endpoint.value)
+    return ", ".join(f"{window:g} s for {' and '.join(names)}" for window, names in by_window.items())
+
+
+_LIMITED = ", ".join(f"`{e.value}`" for e in Endpoint if e.default_rate_limit is not None)
+
+STANDARD_FIELDS = (
+    StandardField("login", "App ID", "cli_a1b2c3d4e5f6", "the app's App ID, e.g. `cli_a1b2c3d4e5f6`"),
+    StandardField(
+        "password",
+        "App Secret",
+        "App Secret from the Feishu developer console",
+        "the app's App Secret; masked in the UI and in every log",
+    ),
+    StandardField(
+        "host",
+        "Base URL",
+        "https://open.feishu.cn (leave empty to use the Domain field)",
+        "origin only, e.g. `https://open.feishu.cn`; empty: the Domain extra decides. `http://` is accepted only "
+        "for loopback hosts (the emulator)",
+    ),
+)
+"""The standard fields the connection uses; every other standard field is in :data:`HIDDEN_FIELDS`."""
+
+EXTRAS = (
+    Extra(
+        "domain",
+        Kind.CHOICE,
+        "the Feishu site when Base URL is empty: " + ", ".join(f"`{name}` is `{url}`" for name, url in DOMAINS.items()),
+        label="Domain",
+        choices=tuple(DOMAINS),
+        fold_case=True,
+    ),
+    Extra(
+        "timeout",
+        Kind.NUMBER,
+        "wall-clock seconds of one HTTP attempt: connect, headers and the whole body",
+        label="Timeout (seconds)",
+        minimum=0,
+        above=True,
+        setting="timeout",
+    ),
+    Extra(
+        "max_attempts",
+        Kind.INTEGER,
+        "retry budget: attempts per API call for rate limits and transient errors, the first included",
+        label="Retry budget (attempts)",
+        minimum=1,
+        setting="max_attempts",
+    ),
+    Extra(
+        "max_elapsed",
+        Kind.NUMBER,
+        "retry budget: seconds per API call, which also cut the last attempt short",
+        minimum=0,
+        above=True,
+        setting="max_elapsed",
+    ),
+    Extra("backoff_base", Kind.NUMBER, "first backoff ceiling in seconds", minimum=0, setting="backoff_base"),
+    Extra("backoff_max", Kind.NUMBER, "cap of one backoff sleep in seconds", minimum=0, setting="backoff_max"),
+    Extra(
+        "rate_limit_wait_max",
+        Kind.NUMBER,
+        "cap of one wait on `x-ogw-ratelimit-reset`, in seconds",
+        minimum=0,
+        setting="rate_limit_wait_max",
+    ),
+    Extra(
+        "user_id_type",
+        Kind.CHOICE,
+        "the id type of the ids sent and returned, when a call does not name one",
+        label="Default user_id_type",
+        choices=(DEFAULT_USER_ID_TYPE, *(t for t in USER_ID_TYPES if t != DEFAULT_USER_ID_TYPE)),
+        setting="user_id_type",
+    ),
+    Extra(
+        "rate_limits",
+        Kind.RATE_LIMITS,
+        f"client-side rate limits per endpoint ({_LIMITED}): `N` (N per the documented window: {_windows()}), "
+        '`"N/W"` (N per W seconds), `[N, W]` or `null` (no limiter for it), as an object or its JSON text, e.g. '
+        '`{"revoke": 10, "search": "50/60"}`; `"off"` switches every limiter off; unnamed endpoints keep the '
+        "documented limits",
+        label="Rate-limit overrides",
+        default_doc="the documented limits",
+        setting="rate_limits",
+    ),
+    Extra(
+        "rate_limit_scope",
+        Kind.CHOICE,
+        "who shares one client-side schedule: `process` (threads and coroutines of one process) or `host` (every "
+        "process of the machine, through a SQLite file)",
+        label="Rate-limit scope",
+        choices=("process", "host"),
+        fold_case=True,
+        setting="rate_limit_scope",
+    ),
+    Extra(
+        "rate_limit_share",
+        Kind.NUMBER,
+        "part of each limit the scope may use, e.g. 0.5 on each of two worker hosts",
+        label="Rate-limit share",
+        minimum=0,
+        above=True,
+        maximum=1,
+        setting="rate_limit_share",
+    ),
+    Extra(
+        "rate_limit_store",
+        Kind.PATH,
+        "path of the host schedule's SQLite file on local disk",
+        label="Rate-limit store",
+        default_doc="one in the temporary folder",
+        setting="rate_limit_store",
+    ),
+    Extra(
+        "max_response_bytes",
+        Kind.INTEGER,
+        "largest response body read, in bytes",
+        minimum=1024,
+        setting="max_response_bytes",
+    ),
+    Extra("max_pages", Kind.INTEGER, "most pages one search follows", minimum=1, setting="max_pages"),
+    Extra(
+        "ca_bundle",
+        Kind.PATH,
+        "CA bundle file or directory to trust",
+        default_doc="`REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`, `SSL_CERT_FILE` / `SSL_CERT_DIR`, else certifi",
+        setting="ca_bundle",
+    ),
+    Extra(
+        "client_cert",
+        Kind.PATH,
+        "client certificate PEM file for mutual TLS (may hold the key)",
+        setting="client_cert",
+    ),
+    Extra("client_key", Kind.PATH, "key PEM file of `client_cert` when separate", setting="client_key"),
+    Extra(
+        "proxy",
+        Kind.PROXY,
+        "`http://` or `https://` proxy URL, or `off` to connect directly",
+        default_doc="`HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY`, honouring `NO_PROXY`",
+        setting="proxy",
+    ),
+)
+"""Every extra a ``feishu`` connection accepts; any other key is refused."""
+
+
+def _schema(extra: Extra) -> dict[str, Any]:
+    """The JSON schema of an extra on the Airflow 3 form."""
+    types = {
+        Kind.NUMBER: ["number", "null"],
+        Kind.INTEGER: ["integer", "null"],
+        Kind.RATE_LIMITS: ["object", "string", "null"],
+    }
+    schema: dict[str, Any] = {"type": types.get(extra.kind, ["string", "null"])}
+    if extra.choices:
+        schema["enum"] = [*extra.choices, None]
+    if extra.default is not None:
+        schema["default"] = extra.default
+    if extra.minimum is not None:
+        schema["exclusiveMinimum" if extra.above else "minimum"] = _shown(extra.minimum)
+    if extra.maximum is not None:
+        schema["maximum"] = _shown(extra.maximum)
+    return schema
+
+
+def conn_fields() -> dict[str, dict[str, Any]]:
+    """The ``conn-fields`` of the provider info (the Airflow 3 form): the extras that have a label."""
+    return {
+        extra.name: {"label": extra.label, "description": extra.description(code=False), "schema": _schema(extra)}
+        for extra in EXTRAS
+        if extra.label is not None
+    }
+
+
+def ui_field_behaviour() -> dict[str, Any]:
+    """The ``ui-field-behaviour`` of the provider info: hidden fields, labels and placeholders."""
+    return {
+        "hidden-fields": list(HIDDEN_FIELDS),
+        "relabeling": {field.attribute: field.label for field in STANDARD_FIELDS},
+        "placeholders": {field.attribute: field.placeholder for field in STANDARD_FIELDS},
+    }
