@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from airflow_provider_feishu_corehr.client.api import ApiRequest
     from airflow_provider_feishu_corehr.client.models import (
         ClientSettings,
         EditResult,
@@ -45,6 +44,7 @@ if TYPE_CHECKING:
     )
     from airflow_provider_feishu_corehr.client.paging import SearchPager
     from airflow_provider_feishu_corehr.client.policy import Reply
+    from airflow_provider_feishu_corehr.client.request import ApiRequest
 
 POOL_SIZE = 32
 

@@ -1,15 +1,17 @@
 """What the sync and the async client share besides the attempt loop: settings, policy, tokens, limiters.
 
-Only the transports differ (:mod:`.sync`, :mod:`.aio`); the state each client keeps, and the rule that every
-token is handed to ``on_token`` before it is first sent, live here once.
+Only the transports differ (:mod:`.sync`, :mod:`.aio`); the state each client keeps, the rule that every
+token is handed to ``on_token`` before it is first sent, and which rate limiter a client uses (:func:`limiter_for`)
+live here once.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 from airflow_provider_feishu_corehr.client.policy import RetryPolicy
-from airflow_provider_feishu_corehr.client.ratelimit import limiter_for
+from airflow_provider_feishu_corehr.client.ratelimit import RateLimiter, rate_for
 from airflow_provider_feishu_corehr.client.tokens import TokenKey
 
 if TYPE_CHECKING:
@@ -17,8 +19,47 @@ if TYPE_CHECKING:
 
     from airflow_provider_feishu_corehr.client.codes import Endpoint
     from airflow_provider_feishu_corehr.client.models import ClientSettings
-    from airflow_provider_feishu_corehr.client.ratelimit import RateLimiter
     from airflow_provider_feishu_corehr.client.tokens import TokenCache
+
+_registry: dict[tuple[object, ...], RateLimiter] = {}
+_registry_lock = threading.Lock()
+
+
+def limiter_for(settings: ClientSettings, endpoint: Endpoint) -> RateLimiter | None:
+    """The limiter of (base URL, app id, endpoint) at the configured rate, scope and share, or ``None`` when off.
+
+    Clients configured alike share one limiter object per process; ``host`` scope limiters
+    (:class:`~.budget.HostRateLimiter`) also share their schedule with the other processes of the machine.
+
+    :param settings: client settings.
+    :param endpoint: logical endpoint.
+    """
+    rate = rate_for(settings, endpoint)
+    if rate is None:
+        return None
+    limit, window = rate
+    share, scope, store = settings.rate_limit_share, settings.rate_limit_scope, settings.rate_limit_store
+    key = (settings.base_url, settings.app_id, endpoint.value, limit, window, share, scope, store)
+    label = f"{endpoint.value} budget of app {settings.app_id}"
+    with _registry_lock:
+        limiter = _registry.get(key)
+        if limiter is None:
+            if scope == "host":
+                from airflow_provider_feishu_corehr.client.budget import HostRateLimiter  # sqlite3: only when used
+
+                limiter = HostRateLimiter(
+                    limit,
+                    window,
+                    share=share,
+                    label=label,
+                    endpoint=endpoint.value,
+                    key=f"{settings.base_url} {settings.app_id} {endpoint.value}",
+                    path=store,
+                )
+            else:
+                limiter = RateLimiter(limit, window, share=share, label=label, endpoint=endpoint.value)
+            _registry[key] = limiter
+        return limiter
 
 
 class ClientBase:

@@ -6,6 +6,12 @@ Used by :func:`~airflow_provider_feishu_corehr.client.ratelimit.limiter_for` whe
 that every process updates inside one ``BEGIN IMMEDIATE`` transaction (SQLite's file lock makes booking atomic
 across processes). The caller then sleeps until its slot, outside the transaction.
 
+Booking may wait: for SQLite's file lock (a 30 s busy timeout) and, when a new file is set up, in a retry loop.
+That is fine in a worker's task process, but never on an event loop: the async path
+(:meth:`HostRateLimiter._abook`, used by :class:`~.aio.AsyncFeishuClient` in the triggerer) hands the booking to
+one thread per process (:func:`booking_thread`), so a triggerer's loop only awaits it. The booking itself is the
+same code for both paths: :meth:`HostRateLimiter._book`, which applies :func:`~.ratelimit.next_slot`.
+
 Why the standard library's ``sqlite3`` and not a rate-limit library: the shared state is one number per
 (app, endpoint), the next free slot, and booking it is one read and one write in a transaction. Libraries with a
 file or SQLite backed bucket (pyrate-limiter's ``SQLiteBucket``, for example) keep a sliding window of past
@@ -19,14 +25,17 @@ network file systems). Slots use the wall clock (``time.time``), which every pro
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from airflow_provider_feishu_corehr.client.ratelimit import RateLimiter
+from airflow_provider_feishu_corehr.client.ratelimit import RateLimiter, next_slot
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -66,6 +75,23 @@ def _open(path: Path) -> sqlite3.Connection:
                 db.close()
                 raise
             time.sleep(0.01)
+
+
+_executor: tuple[int, ThreadPoolExecutor] | None = None
+_executor_lock = threading.Lock()
+
+
+def booking_thread() -> ThreadPoolExecutor:
+    """The one thread of this process that books host slots for asyncio callers (a forked child makes its own).
+
+    One thread is enough: a process books one slot at a time anyway (the limiter's lock, then SQLite's file lock),
+    and it keeps the bookings of a thousand waiting triggers off the loop's default executor.
+    """
+    global _executor
+    with _executor_lock:
+        if _executor is None or _executor[0] != os.getpid():
+            _executor = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="feishu-host-budget"))
+        return _executor[1]
 
 
 class HostRateLimiter(RateLimiter):
@@ -108,17 +134,27 @@ class HostRateLimiter(RateLimiter):
         return self._db
 
     def _book(self, max_wait: float | None) -> float:
+        """Book by :func:`~.ratelimit.next_slot` in the host's schedule row, in one ``BEGIN IMMEDIATE``
+        transaction (blocking: SQLite may wait for another process's lock)."""
         with self._lock:  # one transaction at a time per process; the file lock orders the processes
             db = self._connection()
             db.execute("BEGIN IMMEDIATE")
             try:
                 row = db.execute("SELECT next FROM slots WHERE key = ?", (self.key,)).fetchone()
-                now = self._clock()
-                slot = now if row is None else max(now, float(row[0]))
-                if max_wait is None or slot - now <= max_wait:
-                    db.execute(_UPSERT, (self.key, slot + self.interval))
+                booked = float("-inf") if row is None else float(row[0])
+                delay, following = next_slot(self._clock(), booked, self.interval, max_wait)
+                if following != booked:
+                    db.execute(_UPSERT, (self.key, following))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-            return slot - now
+            return delay
+
+    async def _abook(self, max_wait: float | None) -> float:
+        """:meth:`_book` on :func:`booking_thread`: the event loop only awaits it, whatever SQLite waits for.
+
+        A caller cancelled while its booking runs leaves that slot unused (the schedule stays correct, one slot
+        is lost).
+        """
+        return await asyncio.get_running_loop().run_in_executor(booking_thread(), self._book, max_wait)

@@ -26,8 +26,8 @@ from airflow_provider_feishu_corehr.client.policy import ENDPOINT_RULES, Fail, F
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Mapping
 
-    from airflow_provider_feishu_corehr.client.api import ApiRequest
     from airflow_provider_feishu_corehr.client.policy import RetryPolicy
+    from airflow_provider_feishu_corehr.client.request import ApiRequest
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from airflow_provider_feishu_corehr.client.codes import Endpoint
 from airflow_provider_feishu_corehr.client.errors import FeishuPagingError
 from airflow_provider_feishu_corehr.client.models import DEFAULT_MAX_PAGES, OffboardingRecord
+from airflow_provider_feishu_corehr.client.request import ApiRequest
 
 if TYPE_CHECKING:
-    from airflow_provider_feishu_corehr.client.api import ApiRequest
     from airflow_provider_feishu_corehr.client.decisions import Reply
 
 MAX_EMPTY_PAGES = 5
@@ -76,8 +76,6 @@ class SearchPager:
 
     def next_request(self) -> ApiRequest | None:
         """The request of the next page, or ``None`` when every page was read."""
-        from airflow_provider_feishu_corehr.client.api import ApiRequest
-
         if self._done:
             return None
         params = dict(self.params)

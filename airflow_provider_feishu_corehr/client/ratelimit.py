@@ -11,7 +11,10 @@ Scopes (connection extra ``rate_limit_scope``):
 * ``process`` (default): slots are booked under a lock; threads and coroutines of one process share one schedule
   per (base URL, app id, endpoint). The caller then sleeps until its slot, outside the lock.
 * ``host``: every process of the machine books its slots in one schedule kept in a small SQLite file
-  (:mod:`.budget`), so ten task processes of a worker together stay within the budget.
+  (:class:`~.budget.HostRateLimiter`, a subclass of :class:`RateLimiter` that keeps the schedule elsewhere), so ten
+  task processes of a worker together stay within the budget; its asyncio callers book off the event loop.
+
+Both apply one rule, :func:`next_slot`; :func:`~.base.limiter_for` picks the limiter a client uses.
 
 ``rate_limit_share`` (0-1] is the part of the app's limit that the scope may use: with two worker hosts and a
 triggerer host, for example 0.4, 0.4 and 0.2. The server's 429 with ``x-ogw-ratelimit-reset`` stays the backstop.
@@ -64,6 +67,28 @@ def _time_left() -> float | None:
     return None if deadline is None else deadline - time.monotonic()
 
 
+def _max_wait(left: float | None) -> float | None:
+    return None if left is None else max(left, 0.0)
+
+
+def next_slot(now: float, booked: float, interval: float, max_wait: float | None) -> tuple[float, float]:
+    """The pacing rule, one home for every schedule (process and host, sync and async).
+
+    The caller's slot is the later of ``now`` and the next free slot ``booked``; taking it moves the next free slot
+    one ``interval`` on. A slot more than ``max_wait`` away is not taken.
+
+    :param now: the schedule's clock now.
+    :param booked: the next free slot (``-inf`` for a schedule nobody used yet).
+    :param interval: seconds between two slots.
+    :param max_wait: the longest acceptable wait, or ``None`` for no bound.
+    :return: ``(wait, next free slot)``; the wait may exceed ``max_wait``, and then the next free slot is unchanged.
+    """
+    slot = max(now, booked)
+    if max_wait is None or slot - now <= max_wait:
+        booked = slot + interval
+    return slot - now, booked
+
+
 class RateLimiter:
     """Even pacing of one endpoint: at most ``limit`` requests per ``window`` seconds, one every ``interval``.
 
@@ -103,14 +128,14 @@ class RateLimiter:
         self._warned = False
 
     def _book(self, max_wait: float | None) -> float:
-        """Book the next free slot unless it is more than ``max_wait`` away; return the wait (may be > max_wait:
-        then nothing was booked)."""
+        """Book the next free slot of this process's schedule by :func:`next_slot`; return the wait."""
         with self._lock:
-            now = self._clock()
-            slot = max(now, self._next)
-            if max_wait is None or slot - now <= max_wait:
-                self._next = slot + self.interval
-            return slot - now
+            delay, self._next = next_slot(self._clock(), self._next, self.interval, max_wait)
+            return delay
+
+    async def _abook(self, max_wait: float | None) -> float:
+        """:meth:`_book` for the event loop; the process schedule is a lock and arithmetic, so it runs inline."""
+        return self._book(max_wait)
 
     def reserve(self) -> float:
         """Book the next free slot and return how many seconds to wait for it (0 when it is now).
@@ -120,7 +145,18 @@ class RateLimiter:
         :raises FeishuRateLimitError: inside :func:`within`, when the slot is further away than the time left.
         """
         left = _time_left()
-        delay = self._book(None if left is None else max(left, 0.0))
+        return self._settle(self._book(_max_wait(left)), left)
+
+    async def areserve(self) -> float:
+        """:meth:`reserve` for asyncio: the booking never blocks the event loop (see :meth:`_abook`).
+
+        :raises FeishuRateLimitError: inside :func:`within`, when the slot is further away than the time left.
+        """
+        left = _time_left()
+        return self._settle(await self._abook(_max_wait(left)), left)
+
+    def _settle(self, delay: float, left: float | None) -> float:
+        """Refuse a slot beyond the time left (it was not booked), else note a long wait; return ``delay``."""
         if left is not None and delay > max(left, 0.0):
             raise FeishuRateLimitError(
                 f"the client-side {self.label} has no free slot for {delay:.1f} s, more than the {max(left, 0):.1f} s "
@@ -164,14 +200,10 @@ class RateLimiter:
 
         :param sleep: an async sleep function such as :func:`asyncio.sleep`.
         """
-        delay = self.reserve()
+        delay = await self.areserve()
         if delay > 0:
             await sleep(delay)
         return delay
-
-
-_registry: dict[tuple[object, ...], RateLimiter] = {}
-_registry_lock = threading.Lock()
 
 
 def rate_for(settings: ClientSettings, endpoint: Endpoint) -> tuple[int, float] | None:
@@ -184,40 +216,3 @@ def rate_for(settings: ClientSettings, endpoint: Endpoint) -> tuple[int, float] 
     if endpoint.value in settings.rate_limits:
         return settings.rate_limits[endpoint.value]
     return endpoint.default_rate_limit
-
-
-def limiter_for(settings: ClientSettings, endpoint: Endpoint) -> RateLimiter | None:
-    """The limiter of (base URL, app id, endpoint) at the configured rate, scope and share, or ``None`` when off.
-
-    Clients configured alike share one limiter object per process; ``host`` scope limiters also share their
-    schedule with the other processes of the machine.
-
-    :param settings: client settings.
-    :param endpoint: logical endpoint.
-    """
-    rate = rate_for(settings, endpoint)
-    if rate is None:
-        return None
-    limit, window = rate
-    share, scope, store = settings.rate_limit_share, settings.rate_limit_scope, settings.rate_limit_store
-    key = (settings.base_url, settings.app_id, endpoint.value, limit, window, share, scope, store)
-    label = f"{endpoint.value} budget of app {settings.app_id}"
-    with _registry_lock:
-        limiter = _registry.get(key)
-        if limiter is None:
-            if scope == "host":
-                from airflow_provider_feishu_corehr.client.budget import HostRateLimiter
-
-                limiter = HostRateLimiter(
-                    limit,
-                    window,
-                    share=share,
-                    label=label,
-                    endpoint=endpoint.value,
-                    key=f"{settings.base_url} {settings.app_id} {endpoint.value}",
-                    path=store,
-                )
-            else:
-                limiter = RateLimiter(limit, window, share=share, label=label, endpoint=endpoint.value)
-            _registry[key] = limiter
-        return limiter

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
     import requests
 
-    from airflow_provider_feishu_corehr.client.api import ApiRequest
     from airflow_provider_feishu_corehr.client.models import (
         ClientSettings,
         EditResult,
@@ -43,6 +42,7 @@ if TYPE_CHECKING:
     )
     from airflow_provider_feishu_corehr.client.paging import SearchPager
     from airflow_provider_feishu_corehr.client.policy import Reply
+    from airflow_provider_feishu_corehr.client.request import ApiRequest
 
 
 class FeishuClient(ClientBase):

@@ -8,9 +8,10 @@ import threading
 
 import pytest
 
+from airflow_provider_feishu_corehr.client.base import limiter_for
 from airflow_provider_feishu_corehr.client.codes import Endpoint
 from airflow_provider_feishu_corehr.client.models import ClientSettings
-from airflow_provider_feishu_corehr.client.ratelimit import HEADROOM, RateLimiter, limiter_for, rate_for
+from airflow_provider_feishu_corehr.client.ratelimit import HEADROOM, RateLimiter, rate_for
 
 
 class FakeClock:

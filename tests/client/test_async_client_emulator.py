@@ -20,9 +20,10 @@ from airflow_provider_feishu_corehr.client.errors import (
 from airflow_provider_feishu_corehr.client.models import FieldValue
 
 if TYPE_CHECKING:
+    from tests.hook.conftest import EmulatorTime
+
     from airflow_provider_feishu_corehr.client.aio import AsyncFeishuClient
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
-    from tests.hook.conftest import EmulatorTime
 
 MakeAsync = Callable[..., "AsyncFeishuClient"]
 pytestmark = pytest.mark.feishu_emulator(rate_limits="off")
