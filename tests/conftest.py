@@ -79,3 +79,28 @@ def run_dag(airflow_db: Path) -> Iterator[Any]:
     yield run
     for target in copied:
         target.unlink(missing_ok=True)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _operator_xcom_follows_the_schema() -> Iterator[None]:
+    """Every value the operators return or push in this process is checked against ``docs/xcom.schema.json``."""
+    from xcom_schema import check_xcom
+
+    from airflow_provider_feishu_corehr.operators.batch import OffboardingOperator
+
+    run_batch, push = OffboardingOperator.run_batch, OffboardingOperator._push
+
+    def checked_run_batch(self: Any, *args: Any, **kwargs: Any) -> Any:
+        value = run_batch(self, *args, **kwargs)
+        check_xcom(value)
+        return value
+
+    def checked_push(self: Any, context: Any, value: Any) -> None:
+        check_xcom(value)
+        push(self, context, value)
+
+    OffboardingOperator.run_batch = checked_run_batch  # type: ignore[method-assign]
+    OffboardingOperator._push = checked_push  # type: ignore[method-assign]
+    yield
+    OffboardingOperator.run_batch = run_batch  # type: ignore[method-assign]
+    OffboardingOperator._push = push  # type: ignore[method-assign]

@@ -1,276 +1,215 @@
-"""Read before write: what each record holds now, what will be sent, and the optimistic check of a plan's apply.
+"""The plan document: made by ``plan_only=True``, applied by ``plan=``, rendered for a human approver.
 
-The operators call in here when ``only_changed``, ``dry_run``, ``verify`` or ``plan`` is set (see
-``docs/plan-apply.md``). :class:`EditReview` and :class:`RevokeReview` live for one task execution: ``prepare``
-reads the current state of every record that has an ``employment_id`` (one search per up to 100 ids,
-:func:`..client.current.read_current`) and returns the jobs to send; ``finish`` adds the audit to the XCom
-records. A record whose current state moved since its plan was made is refused with :class:`PlanConflictError`
-(outcome ``conflict``), except when it already holds what the plan wanted (a retried apply), which is not
-written again.
+A plan is JSON (it travels through XCom)::
+
+    {"plan": "edit" | "revoke", "version": 1, "user_id_type": str | None, "total": int,
+     "counts": {...}, "fields": {...} (edit only), "records": [...]}
+
+Edit records: ``{"index", "offboarding_id", "employment_id", "operator_id", "status", "action", "changes",
+"error"}`` with ``action`` ``"edit"`` (at least one field to write), ``"none"`` (every field already holds its
+value) or ``"refused"`` (bad input, ``error`` says why); ``changes`` are the change rows of
+:mod:`.changes`. Revoke records: ``{"index", "offboarding_id", "employment_id", "operator_id", "status",
+"action", "reason", "error"}`` with ``action`` ``"revoke"``, ``"skip"`` (``reason`` ``"already_withdrawn"`` or
+``"rejected"``) or ``"refused"``.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import replace
+import json
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowException
-
-from airflow_provider_feishu_corehr.client.current import read_current, unknown
-from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
-from airflow_provider_feishu_corehr.operators._audit import (
-    MISMATCH,
-    UNCHANGED,
-    UNKNOWN,
-    VERIFIED,
-    change_row,
-    reading_of,
-    to_write,
-    verification,
-    verify_row,
-)
-from airflow_provider_feishu_corehr.operators._interrupt import RequestNotStarted
+from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.fields import normalize_update_data
+from airflow_provider_feishu_corehr.client.validation import optional_id, require_offboarding_id
+from airflow_provider_feishu_corehr.operators.changes import CHANGED, UNCHANGED, UNKNOWN, field_counts
+from airflow_provider_feishu_corehr.operators.records import Record, shown_id
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable
 
-    from airflow_provider_feishu_corehr.client.current import CurrentOffboarding, Searcher
-    from airflow_provider_feishu_corehr.operators._base import Job
+    from airflow_provider_feishu_corehr.operators.review import EditReview, RevokeReview
 
-log = logging.getLogger(__name__)
-READ_FAILED = "read_failed"
-UNCHANGED_OUTCOME = "unchanged"
-SKIPPED = "skipped"
-CONFLICT = "conflict"
-WITHDRAWN = "Withdrawn"
-REJECTED = "Rejected"
-# Why a revoke is not sent: the record is already withdrawn, or rejected (nothing to withdraw: Feishu refuses).
-SKIP_REASONS = {WITHDRAWN: "already_withdrawn", REJECTED: "rejected"}
-WRITTEN = frozenset({"edited", "unknown"})
+VERSION = 1
+EDIT = "edit"
+REVOKE = "revoke"
+NONE = "none"
+SKIP = "skip"
+REFUSED = "refused"
+_SHOWN_ROWS = 50
+_SHOWN_CHARS = 60
 
 
-class PlanConflictError(FeishuInvalidInputError):
-    """A record of a plan whose current state moved since the plan was made; it was not written (make a new plan).
+def _record(
+    record: Record, status: str | None, action: str, describe: Callable[[BaseException], Any]
+) -> dict[str, Any]:
+    return {
+        "index": record.index,
+        "offboarding_id": record.offboarding_id,
+        "employment_id": record.employment_id,
+        "operator_id": record.operator_id,
+        "status": status,
+        "action": REFUSED if record.refused is not None else action,
+        "error": describe(record.refused) if record.refused is not None else None,
+    }
 
-    :param msg: which record and which fields or status moved (names only, never values).
-    :param moved: the rows ``{"field_name", "planned", "current"}`` that moved (``field_name`` ``"status"`` for
-        the status).
+
+def _document(
+    kind: str, user_id_type: str | None, records: list[dict[str, Any]], actions: tuple[str, ...]
+) -> dict[str, Any]:
+    return {
+        "plan": kind,
+        "version": VERSION,
+        "user_id_type": user_id_type,
+        "total": len(records),
+        "counts": _counts(records, actions),
+        "records": records,
+    }
+
+
+def edit_plan(
+    prepared: list[Record], review: EditReview, user_id_type: str | None, describe: Callable[[BaseException], Any]
+) -> dict[str, Any]:
+    """The plan of an edit batch after :meth:`EditReview.prepare`.
+
+    :param prepared: the prepared records.
+    :param review: the review that prepared them.
+    :param user_id_type: id type of the employment and operator ids.
+    :param describe: turns a refusal into its XCom error object.
     """
-
-    def __init__(self, msg: str, *, moved: list[dict[str, Any]]) -> None:
-        super().__init__(msg, advice="make a new plan from the current state and have it approved again")
-        self.moved = moved
-
-
-def _conflicts(planned: Mapping[str, Any], rows: list[dict[str, Any]], status: str | None) -> list[dict[str, Any]]:
-    """Planned rows whose known ``before`` is neither the current value nor the planned ``after``."""
-    moved: list[dict[str, Any]] = []
-    if planned.get("status") and status and status != planned["status"]:
-        moved.append({"field_name": "status", "planned": planned["status"], "current": status})
-    now = {row["field_name"]: row for row in rows}
-    for row in planned.get("changes") or ():
-        before = row.get("before")
-        current = now.get(row["field_name"])
-        if before is None or current is None:
-            continue  # unknown when planned: nothing to compare with; written as planned
-        if current["before"] is None or (current["before"] != before and current["change"] != UNCHANGED):
-            moved.append({"field_name": row["field_name"], "planned": before, "current": current["before"]})
-    return moved
-
-
-def _conflict_error(job: Job, moved: list[dict[str, Any]]) -> PlanConflictError:
-    names = ", ".join(repr(m["field_name"]) for m in moved)
-    return PlanConflictError(
-        f"record {job.index}: offboarding {job.offboarding_id}: {names} changed since the plan was made (or can no "
-        "longer be read); not written",
-        moved=moved,
-    )
-
-
-class EditReview:
-    """Before-values, what to send, and the audit of one edit execution: only fields that differ (unknown ones
-    included) are sent; records without any are not sent.
-
-    :param searcher: the hook (its batched search).
-    :param user_id_type: id type of the employment ids.
-    :param planned: the plan's records by index when applying a plan.
-    """
-
-    outcomes = (UNCHANGED_OUTCOME, CONFLICT)
-
-    def __init__(
-        self, searcher: Searcher, user_id_type: str | None, *, planned: Mapping[int, Mapping[str, Any]] | None = None
-    ) -> None:
-        self.searcher = searcher
-        self.user_id_type = user_id_type
-        self.planned = planned
-        self.current: dict[str, CurrentOffboarding] = {}
-        self.changes: dict[int, list[dict[str, Any]]] = {}
-        self.unchanged: set[int] = set()
-
-    def _read(self, jobs: list[Job]) -> dict[str, CurrentOffboarding]:
-        ids = [job.employment_id for job in jobs if job.refused is None and job.employment_id]
-        return read_current(self.searcher, ids, user_id_type=self.user_id_type) if ids else {}
-
-    def status(self, job: Job) -> str | None:
-        """The record's current status, ``None`` when it was not read."""
-        found = self.current.get(job.offboarding_id or "") if job.employment_id else None
-        return found.status if found else None
-
-    def prepare(self, jobs: list[Job]) -> list[Job]:
-        """Read the current values and return the jobs to send (fields trimmed, conflicts refused)."""
-        self.current = self._read(jobs)
-        return [job if job.refused is not None else self._prepare_one(job) for job in jobs]
-
-    def _prepare_one(self, job: Job) -> Job:
-        rows = [
-            change_row(f, reading_of(self.current, job.offboarding_id, job.employment_id, f.field_name))
-            for f in job.update
-        ]
-        self.changes[job.index] = rows
-        if self.planned is not None:
-            moved = _conflicts(self.planned.get(job.index, {}), rows, self.status(job))
-            if moved:
-                return replace(job, refused=_conflict_error(job, moved))
-        keep = to_write(rows)
-        update = [f for f in job.update if f.field_name in keep]
-        if not update:
-            self.unchanged.add(job.index)
-        return replace(job, update=update, field_names=[f.field_name for f in update])
-
-    def finish(self, jobs: list[Job], records: list[dict[str, Any]]) -> None:
-        """Add ``employment_id``, ``status``, ``changes`` (and ``conflict``) to each XCom record, in place."""
-        for job, record in zip(jobs, records, strict=True):
-            record["employment_id"] = job.employment_id
-            record["status"] = self.status(job)
-            record["changes"] = self.changes.get(job.index)
-            if job.index in self.unchanged and record.get("error") is None:
-                record.update(outcome=UNCHANGED_OUTCOME, fields=[], log_id=None)
-            if isinstance(job.refused, PlanConflictError):
-                record.update(outcome=CONFLICT, conflict=job.refused.moved, field_names=[])
-
-
-def verify_records(
-    searcher: Searcher, user_id_type: str | None, jobs: list[Job], records: list[dict[str, Any]]
-) -> None:
-    """Read back every record whose outcome is ``edited`` or ``unknown`` and add ``verify`` rows, in place.
-
-    One search per up to 100 employment ids; records without an ``employment_id`` are ``unknown``.
-
-    :param searcher: the hook.
-    :param user_id_type: id type of the employment ids.
-    :param jobs: the jobs that were run, in the order of ``records``.
-    :param records: the XCom records.
-    """
-    targets = [(job, record) for job, record in zip(jobs, records, strict=True) if record["outcome"] in WRITTEN]
-    ids = [job.employment_id for job, _ in targets if job.employment_id]
-    after: dict[str, CurrentOffboarding] | None = {}
-    try:
-        after = read_current(searcher, ids, user_id_type=user_id_type) if ids else {}
-    except (FeishuError, RequestNotStarted) as err:  # the writes happened: report them, verification unknown
-        log.warning("Verification could not read the records back: %s", err)
-        after = None
-    for record in records:
-        record["verify"] = None
-        record["verification"] = None
-    for job, record in targets:
-        rows = [
-            verify_row(
-                f,
-                unknown(READ_FAILED)
-                if after is None
-                else reading_of(after, job.offboarding_id, job.employment_id, f.field_name),
-            )
-            for f in job.update
-        ]
-        record["verify"] = rows
-        record["verification"] = verification(rows)
-
-
-def check_verified(value: dict[str, Any], action: str, push: Callable[[], None]) -> dict[str, Any]:
-    """Fail the task (after ``push``) when a record's read-back did not match what was written.
-
-    :param value: the XCom value (one record, or a batch with ``records``).
-    :param action: ``"Edit"``, for the message.
-    :param push: pushes ``value`` to XCom before the task fails.
-    """
-    records: list[dict[str, Any]] = value.get("records", [value])
-    if not any("verification" in record for record in records):
-        return value
-    if "records" in value:
-        value["verification"] = {
-            state: sum(1 for r in records if r.get("verification") == state) for state in (VERIFIED, MISMATCH, UNKNOWN)
+    records = [
+        {
+            **_record(record, review.status(record), NONE if record.index in review.unchanged else EDIT, describe),
+            "changes": review.changes.get(record.index),
         }
-    mismatched = [r for r in records if r.get("verification") == MISMATCH]
-    if mismatched:
-        push()
-        listed = "; ".join(
-            f"offboarding {r['offboarding_id']}: "
-            + ", ".join(row["field_name"] for row in r["verify"] if row["verify"] == MISMATCH)
-            for r in mismatched[:10]
-        )
-        raise AirflowException(
-            f"{action}: {len(mismatched)} record(s) read back with other values than written (fields: {listed}); "
-            "every record's verification is in the XCom return_value"
-        )
-    return value
+        for record in prepared
+    ]
+    document = _document(EDIT, user_id_type, records, (EDIT, NONE, REFUSED))
+    document["fields"] = field_counts(records, "change", (CHANGED, UNCHANGED, UNKNOWN))
+    return document
 
 
-class RevokeReview:
-    """Current statuses of one revoke execution: which records are no-ops, and the optimistic check of a plan.
+def revoke_plan(
+    prepared: list[Record], review: RevokeReview, user_id_type: str | None, describe: Callable[[BaseException], Any]
+) -> dict[str, Any]:
+    """The plan of a revoke batch after :meth:`RevokeReview.prepare` (parameters as :func:`edit_plan`)."""
+    records = [
+        {
+            **_record(record, review.status(record), SKIP if record.index in review.skipped else REVOKE, describe),
+            "reason": review.skipped.get(record.index),
+        }
+        for record in prepared
+    ]
+    return {**_document(REVOKE, user_id_type, records, (REVOKE, SKIP, REFUSED)), "fields": None}
 
-    :param searcher: the hook (its batched search).
-    :param user_id_type: id type of the employment ids.
-    :param planned: the plan's records by index when applying a plan.
+
+def _counts(records: list[dict[str, Any]], actions: tuple[str, ...]) -> dict[str, int]:
+    counts = dict.fromkeys(actions, 0)
+    for record in records:
+        counts[record["action"]] += 1
+    return counts
+
+
+def read_plan(value: Any, kind: str) -> tuple[str | None, list[dict[str, Any]]]:
+    """Check a plan document (or its JSON text) of ``kind`` and return its ``user_id_type`` and records.
+
+    :param value: the plan, as ``plan_only=True`` returned it.
+    :param kind: ``"edit"`` or ``"revoke"``.
+    :raises FeishuInvalidInputError: naming what is wrong with the document.
     """
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as err:
+            raise FeishuInvalidInputError(f"plan is text but not JSON ({err.msg}); pass the plan task's XCom") from None
+    if not isinstance(value, dict) or value.get("plan") not in (EDIT, REVOKE):
+        raise FeishuInvalidInputError("plan must be the XCom of a task run with plan_only=True (no 'plan' kind found)")
+    if value["plan"] != kind:
+        raise FeishuInvalidInputError(f"plan is a {value['plan']} plan; this operator applies {kind} plans")
+    if value.get("version") != VERSION:
+        raise FeishuInvalidInputError(f"plan version {value.get('version')!r} is not supported (expected {VERSION})")
+    records = value.get("records")
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise FeishuInvalidInputError("plan 'records' must be a list of objects")
+    indexes = [r.get("index") for r in records]
+    if indexes != list(range(len(records))):
+        raise FeishuInvalidInputError("plan 'records' must carry the indexes 0, 1, 2, ... in order")
+    user_id_type = value.get("user_id_type")
+    return (user_id_type if isinstance(user_id_type, str) else None), records
 
-    outcomes = (SKIPPED, CONFLICT)
 
-    def __init__(
-        self, searcher: Searcher, user_id_type: str | None, *, planned: Mapping[int, Mapping[str, Any]] | None = None
-    ) -> None:
-        self.searcher = searcher
-        self.user_id_type = user_id_type
-        self.planned = planned
-        self.statuses: dict[int, str | None] = {}
-        self.skipped: dict[int, str] = {}
+def planned_record(record: dict[str, Any], kind: str) -> Record:
+    """The record that applies one plan record: every planned field for an edit (the review trims it), the revoke
+    itself; a record refused when planned stays refused.
 
-    def prepare(self, jobs: list[Job]) -> list[Job]:
-        """Read the current statuses and return the jobs (conflicts refused); no-ops are remembered in
-        :attr:`skipped`."""
-        ids = [job.employment_id for job in jobs if job.refused is None and job.employment_id]
-        current = read_current(self.searcher, ids, user_id_type=self.user_id_type) if ids else {}
-        prepared = []
-        for job in jobs:
-            found = current.get(job.offboarding_id or "") if job.employment_id else None
-            status = found.status if found else None
-            self.statuses[job.index] = status
-            if job.refused is None:
-                job = self._decide(job, status)
-            prepared.append(job)
-        return prepared
+    :param record: one record of a plan checked by :func:`read_plan`.
+    :param kind: ``"edit"`` or ``"revoke"``.
+    """
+    index = record["index"]
+    label = f"record {index}"
+    raw_id = record.get("offboarding_id")
+    known_id = shown_id(raw_id)
+    if record.get("action") == REFUSED:
+        error = record.get("error")
+        reason = (error.get("message") if isinstance(error, dict) else None) or "refused"
+        return Record(index, known_id, refused=FeishuInvalidInputError(f"{label}: refused when planned: {reason}"))
+    try:
+        offboarding_id = require_offboarding_id("offboarding_id", raw_id, record=label)
+        operator_id = optional_id("operator_id", record.get("operator_id"), record=label)
+        employment_id = optional_id("employment_id", record.get("employment_id"), record=label)
+        if kind == REVOKE:
+            return Record(index, offboarding_id, operator_id, employment_id=employment_id)
+        rows = record.get("changes")
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise FeishuInvalidInputError(f"{label}: plan 'changes' must be a list of objects")
+        wanted = [{"field_name": r.get("field_name"), "value": r.get("after")} for r in rows]
+        update = normalize_update_data(wanted, record=f"{label} (offboarding {offboarding_id})")
+    except FeishuInvalidInputError as err:
+        return Record(index, known_id, refused=err)
+    return Record(index, offboarding_id, operator_id, update, employment_id)
 
-    def _decide(self, job: Job, status: str | None) -> Job:
-        planned = (self.planned or {}).get(job.index, {})
-        before = planned.get("status")
-        if status == WITHDRAWN:
-            self.skipped[job.index] = SKIP_REASONS[WITHDRAWN]
-        elif self.planned is not None and before and status != before:
-            moved = [{"field_name": "status", "planned": before, "current": status}]
-            return replace(job, refused=_conflict_error(job, moved))
-        elif status in SKIP_REASONS:
-            self.skipped[job.index] = SKIP_REASONS[status]
-        return job
 
-    def finish(self, jobs: list[Job], records: list[dict[str, Any]]) -> None:
-        """Add ``employment_id``, ``status`` and ``reason`` to each XCom record; no-ops become ``skipped``."""
-        for job, record in zip(jobs, records, strict=True):
-            record["employment_id"] = job.employment_id
-            record["status"] = self.statuses.get(job.index)
-            record["reason"] = self.skipped.get(job.index)
-            if job.index in self.skipped and record.get("error") is None:
-                record.update(outcome=SKIPPED, log_id=None)
-            if isinstance(job.refused, PlanConflictError):
-                record["outcome"] = CONFLICT
-                record["conflict"] = job.refused.moved
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    text = text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_plan(plan: dict[str, Any]) -> str:
+    """Markdown for the approver: the counts, then one table row per field to write (or record to revoke).
+
+    At most 50 rows are listed; values are cut to 60 characters. The approver sees the values: the
+    approval form is stored in Airflow's metadata database like XCom, never in task logs.
+
+    :param plan: a plan document.
+    """
+    counts = ", ".join(f"{n} {action}" for action, n in plan["counts"].items())
+    lines = [f"**{plan['plan'].capitalize()} plan** for {plan['total']} offboarding(s): {counts}."]
+    if plan["plan"] == EDIT:
+        fields = ", ".join(f"{n} {state}" for state, n in plan["fields"].items())
+        lines += [f"Fields: {fields}.", "", "| # | offboarding | status | field | before | after |"]
+        lines.append("|---|---|---|---|---|---|")
+        rows = [
+            (r, c)
+            for r in plan["records"]
+            if r["action"] == EDIT
+            for c in r["changes"] or ()
+            if c["change"] != UNCHANGED
+        ]
+        for record, change in rows[:_SHOWN_ROWS]:
+            before = change["before"] if change["change"] == CHANGED else f"(unknown: {change['reason']})"
+            lines.append(
+                f"| {record['index']} | {record['offboarding_id']} | {_cell(record['status'])} | "
+                f"{_cell(change['field_name'])} | {_cell(before)} | {_cell(change['after'])} |"
+            )
+    else:
+        lines += ["", "| # | offboarding | status | action |", "|---|---|---|---|"]
+        rows = [(r, None) for r in plan["records"] if r["action"] != REFUSED]
+        for record, _ in rows[:_SHOWN_ROWS]:
+            action = record["action"] + (f" ({record['reason']})" if record["reason"] else "")
+            lines.append(f"| {record['index']} | {record['offboarding_id']} | {_cell(record['status'])} | {action} |")
+    if len(rows) > _SHOWN_ROWS:
+        lines.append(f"\n… and {len(rows) - _SHOWN_ROWS} more row(s): see the plan task's XCom.")
+    refused = [r for r in plan["records"] if r["action"] == REFUSED]
+    for record in refused[:10]:
+        lines.append(f"\nRefused: record {record['index']}: {_cell((record['error'] or {}).get('message'))}")
+    return "\n".join(lines)

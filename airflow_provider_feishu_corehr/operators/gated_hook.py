@@ -14,15 +14,15 @@ from airflow_provider_feishu_corehr.client.decisions import RATE_LIMIT_RESET_HEA
 from airflow_provider_feishu_corehr.client.exchange import HttpResponse
 from airflow_provider_feishu_corehr.client.sync import FeishuClient
 from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
-from airflow_provider_feishu_corehr.operators._interrupt import RequestNotStarted
+from airflow_provider_feishu_corehr.operators.gate import RequestNotStarted
 
 if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.client.exchange import Send, TransportFailure
     from airflow_provider_feishu_corehr.client.models import ClientSettings
-    from airflow_provider_feishu_corehr.operators._interrupt import Gate
+    from airflow_provider_feishu_corehr.operators.gate import Gate
 
 
-class StoppableClient(FeishuClient):
+class GatedClient(FeishuClient):
     """:class:`FeishuClient` whose sleeps and sends stop once ``gate`` is closed (nothing new goes out).
 
     :param settings: client settings.
@@ -52,8 +52,8 @@ class StoppableClient(FeishuClient):
         return result
 
 
-class StoppableHook(FeishuHook):
-    """:class:`FeishuHook` whose client is a :class:`StoppableClient` on ``gate``.
+class GatedHook(FeishuHook):
+    """:class:`FeishuHook` whose client is a :class:`GatedClient` on ``gate``.
 
     :param feishu_conn_id: id of the ``feishu`` connection.
     :param gate: the batch's gate.
@@ -65,4 +65,4 @@ class StoppableHook(FeishuHook):
 
     @cached_property
     def _client(self) -> FeishuClient:
-        return StoppableClient(self.settings, self.gate, on_token=mask_secret)
+        return GatedClient(self.settings, self.gate, on_token=mask_secret)

@@ -1,17 +1,14 @@
-"""What the two offboarding operators share: record lists, bounded concurrency, outcomes and the XCom value.
+"""Outcomes of the records of a task, the error objects of XCom, the breaker, and the XCom envelope.
 
-No Airflow import here: the operators turn a :class:`BatchReport` into ``AirflowFailException`` (every failure
+No Airflow import here: :mod:`.batch` turns a failed batch into ``AirflowFailException`` (every failure
 permanent) or ``AirflowException`` (another try could help).
 """
 
 from __future__ import annotations
 
-import json
 import threading
-from collections import Counter
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.client.errors import (
     FeishuAuthError,
@@ -21,68 +18,15 @@ from airflow_provider_feishu_corehr.client.errors import (
     FeishuRateLimitError,
     FeishuTransientError,
 )
-from airflow_provider_feishu_corehr.operators._interrupt import RequestNotStarted
+from airflow_provider_feishu_corehr.operators.gate import RequestNotStarted
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 FAILED = "failed"
 UNKNOWN = "unknown"
 NOT_SENT = "not_sent"
-MAX_WORKERS_LIMIT = 32
 SYSTEMIC_FAILURES_BEFORE_STOP = 10
-_POSITIONS_SHOWN = 5
-
-
-def check_max_workers(value: Any) -> int:
-    """``max_workers`` must be an int from 1 to :data:`MAX_WORKERS_LIMIT`."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WORKERS_LIMIT:
-        raise FeishuInvalidInputError(f"max_workers must be an integer from 1 to {MAX_WORKERS_LIMIT}; got {value!r}")
-    return value
-
-
-def as_record_list(name: str, value: Any) -> list[Any]:
-    """A list of records from a sequence or its JSON text (a rendered template); anything else is refused."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as err:
-            hint = (
-                " (it looks like a Python list rendered as text: pass the XComArg itself, e.g. task.output, "
-                "or set render_template_as_native_obj=True on the DAG)"
-                if value.lstrip().startswith("[")
-                else ""
-            )
-            raise FeishuInvalidInputError(
-                f"{name} is text but not a JSON array ({err.msg} at line {err.lineno} column {err.colno}){hint}"
-            ) from None
-        if not isinstance(value, list):
-            raise FeishuInvalidInputError(f"{name} JSON must be an array, got {type(value).__name__}")
-    if isinstance(value, (Mapping, bytes, bytearray)) or not isinstance(value, Sequence):
-        raise FeishuInvalidInputError(f"{name} must be a list (or its JSON text), got {type(value).__name__}")
-    return list(value)
-
-
-def duplicates(ids: Sequence[str | None]) -> dict[str, list[int]]:
-    """Ids that occur more than once, with the positions where they occur."""
-    counts = Counter(i for i in ids if i is not None)
-    positions: dict[str, list[int]] = {}
-    for index, offboarding_id in enumerate(ids):
-        if offboarding_id is not None and counts[offboarding_id] > 1:
-            positions.setdefault(offboarding_id, []).append(index)
-    return positions
-
-
-def duplicate_error(offboarding_id: str, positions: list[int], index: int) -> FeishuInvalidInputError:
-    """The error of occurrence ``index`` of a repeated id; its size does not grow with the number of copies.
-
-    :param offboarding_id: the repeated id.
-    :param positions: every position where it occurs.
-    :param index: the position this error is for.
-    """
-    shown = ", ".join(map(str, positions[:_POSITIONS_SHOWN]))
-    more = f" and {len(positions) - _POSITIONS_SHOWN} more" if len(positions) > _POSITIONS_SHOWN else ""
-    return FeishuInvalidInputError(
-        f"record {index}: offboarding_id: offboarding {offboarding_id} is listed {len(positions)} times "
-        f"(records {shown}{more}); none of them was sent: list each offboarding once"
-    )
 
 
 class RecordNotSent(Exception):
@@ -272,31 +216,44 @@ class Failure:
         return describe_failure(self.offboarding_id, self.index, self.error)
 
 
-@dataclass(frozen=True)
-class BatchReport:
-    """The XCom value of a batch and what the task must do at the end."""
+def envelope(
+    operation: str, mode: str, user_id_type: str | None, records: list[dict[str, Any]], outcomes: Sequence[str]
+) -> dict[str, Any]:
+    """The XCom value of every run that writes (``docs/xcom.md``): the same keys whatever the input was.
 
-    value: dict[str, Any]
-    failures: list[Failure]
-
-    @property
-    def all_permanent(self) -> bool:
-        return all(is_permanent(f.error) for f in self.failures)
-
-    def failure_text(self, action: str, *, shown: int = 10) -> str:
-        lines = [
-            f"{action} failed for {len(self.failures)} of {self.value['total']} offboarding(s); every record's "
-            "outcome is in the XCom return_value:",
-            *(f"  - {f.describe()}" for f in self.failures[:shown]),
-        ]
-        if len(self.failures) > shown:
-            lines.append(f"  - ... and {len(self.failures) - shown} more")
-        return "\n".join(lines)
-
-
-def batch_report(records: list[dict[str, Any]], failures: list[Failure], outcomes: Sequence[str]) -> BatchReport:
-    """Assemble ``{"total", "counts", "records"}``; ``counts`` has every outcome name, zeros included."""
+    :param operation: ``"revoke"`` or ``"edit"``.
+    :param mode: ``"direct"``, ``"only_changed"`` or ``"plan"``: how the records to write were decided.
+    :param user_id_type: id type of the employment and operator ids (``None``: the connection's default).
+    :param records: one XCom record per input position.
+    :param outcomes: every outcome of the operation: ``counts`` has each of them, zeros included.
+    """
     counts = dict.fromkeys(outcomes, 0)
     for record in records:
-        counts[record["outcome"]] = counts.get(record["outcome"], 0) + 1
-    return BatchReport(value={"total": len(records), "counts": counts, "records": records}, failures=failures)
+        counts[record["outcome"]] += 1
+    return {
+        "operation": operation,
+        "mode": mode,
+        "user_id_type": user_id_type,
+        "total": len(records),
+        "counts": counts,
+        "verification": None,
+        "records": records,
+    }
+
+
+def failure_text(action: str, total: int, failures: Sequence[Failure], *, shown: int = 10) -> str:
+    """The task's error message: how many records failed, the first ``shown`` of them.
+
+    :param action: ``"Revoke"`` or ``"Edit"``.
+    :param total: records in the task.
+    :param failures: the failed records.
+    :param shown: how many are listed.
+    """
+    lines = [
+        f"{action} failed for {len(failures)} of {total} offboarding(s); every record's "
+        "outcome is in the XCom return_value:",
+        *(f"  - {f.describe()}" for f in failures[:shown]),
+    ]
+    if len(failures) > shown:
+        lines.append(f"  - ... and {len(failures) - shown} more")
+    return "\n".join(lines)

@@ -1,6 +1,6 @@
 """Per-field audit rows of an edit: current value (before) against the desired one (after), and the read-back.
 
-Pure functions (no request, no Airflow import) used by ``only_changed``, ``dry_run``, a plan's apply step and
+Pure functions (no request, no Airflow import) used by ``only_changed``, ``plan_only``, a plan's apply step and
 ``verify``. Rows are JSON-only dicts, the form they take in XCom:
 
 * change row: ``{"field_name", "before", "after", "change", "reason"}``; ``change`` is ``"changed"``,

@@ -1,43 +1,35 @@
-"""Stopping a batch cleanly: the gate every request of an operator passes, and the signals that close it.
+"""The gate every request of an operator's task passes: stopping a batch cleanly.
 
-When a task is interrupted (``on_kill``, SIGTERM, SIGINT, an execution timeout, a ``BaseException`` in a worker
-thread) the :class:`Gate` closes: no record starts, no request starts (not even a retry of a record in flight),
-and a thread waiting for its rate-limiter slot or a retry backoff gives up at once. Requests already on the wire
-get :data:`IN_FLIGHT_GRACE` seconds; then the task reports every record and ends.
+When a task is interrupted (``on_kill``, SIGINT (:mod:`.sigint`), an execution timeout, a ``BaseException`` in a
+worker thread) the :class:`Gate` closes: no record starts, no request starts (not even a retry of a record in
+flight), and a thread waiting for its rate-limiter slot or a retry backoff gives up at once. Requests already on
+the wire get :data:`IN_FLIGHT_GRACE` seconds; then the task reports every record and ends.
 
 How Airflow delivers the interruption (read from the 3.3 task SDK, ``execution_time/task_runner.py`` and
-``supervisor.py``):
+``supervisor.py``, and the 2.11 ``TaskInstance``):
 
-* SIGTERM: the task runner's handler calls ``task.on_kill()`` and returns, so ``execute`` goes on (without a
-  gate, a batch kept sending). The supervisor sends it with ``kill(SIGTERM, force=True)`` when the server says
-  the task must stop (marked failed or cleared in the UI), after too many failed heartbeats and on overtime, and
-  SIGKILL 5 s later: the grace (3 s) plus the XCom push fit. A supervisor that itself gets SIGTERM or SIGINT
-  (worker shutdown, Ctrl-C) forwards it to the task process.
-* SIGINT: ``kill()``'s default first signal (then SIGTERM, then SIGKILL, 5 s apart). In the task process SIGINT
-  has the default disposition (``SIG_DFL``: the process would die at once); under ``airflow tasks test`` /
-  ``dag.test()`` it raises ``KeyboardInterrupt``.
+* SIGTERM: Airflow's own handler calls ``task.on_kill()`` (Airflow 3: and returns, so ``execute`` goes on;
+  Airflow 2: then raises ``AirflowTaskTerminated`` in the main thread). ``on_kill`` closes the gate. The
+  supervisor sends SIGTERM when the server says the task must stop (marked failed or cleared in the UI), after
+  too many failed heartbeats and on overtime, and SIGKILL 5 s later: the grace (3 s) plus the XCom push fit.
+* SIGINT: forwarded by a supervisor that itself gets it (a worker's Ctrl-C). Airflow leaves it at ``SIG_DFL`` in
+  the task process (the process would die at once, mid-write, with no report) and calls nothing: the one stop
+  Airflow does not signal, handled in :mod:`.sigint`. Under ``airflow tasks test`` / ``dag.test()`` it raises
+  ``KeyboardInterrupt``, handled like an execution timeout.
 * Execution timeout: ``AirflowTaskTimeout`` is raised in the main thread while it waits for the workers; the
-  engine closes the gate, reports, and re-raises it (the runner then calls ``on_kill``).
-
-While ``execute`` runs in the main thread, :func:`handle_signals` replaces the SIGINT and SIGTERM handlers with
-one that closes the gate and calls ``on_kill`` (what the runner's SIGTERM handler does), so every path ends in
-the same clean stop; the previous handlers are restored afterwards.
+  runner closes the gate, reports, and re-raises it.
 
 The XCom push after the stop goes through the supervisor, which keeps serving the task's requests while it waits
-for the process to exit, so the report reaches XCom in these paths (the Execution API's XCom route does not check
-the task's state). Only a SIGKILL (no grace) loses it.
+for the process to exit, so the report reaches XCom in these paths. Only a SIGKILL (no grace) loses it.
 """
 
 from __future__ import annotations
 
-import signal
 import threading
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-    from types import FrameType
+    from collections.abc import Callable
 
 IN_FLIGHT_GRACE = 3.0
 """Seconds requests already sent get to finish after the gate closed (the supervisor's SIGKILL comes 5 s after
@@ -145,33 +137,3 @@ class Gate:
         """Count one rate-limited answer (HTTP 429) for the progress line."""
         with self._lock:
             self.rate_limited += 1
-
-
-@contextmanager
-def handle_signals(on_signal: Callable[[str], None]) -> Iterator[None]:
-    """While the block runs in the main thread, SIGINT and SIGTERM call ``on_signal(name)`` instead of killing
-    the process or raising, so the batch can stop cleanly. Signals the process ignores stay ignored; the
-    previous handlers are restored afterwards. In another thread (signals cannot be handled there) it does
-    nothing: ``on_kill`` remains the way in.
-
-    :param on_signal: called with the signal's name (``"SIGTERM"``) in the main thread.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous: dict[int, Any] = {}
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        on_signal(signal.Signals(signum).name)
-
-    for sig in (int(signal.SIGINT), int(signal.SIGTERM)):
-        current = signal.getsignal(sig)
-        if current == signal.SIG_IGN:
-            continue
-        previous[sig] = current
-        signal.signal(sig, handler)
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old if old is not None else signal.SIG_DFL)

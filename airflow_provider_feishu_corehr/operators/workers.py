@@ -16,14 +16,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from airflow_provider_feishu_corehr.operators import _interrupt
-from airflow_provider_feishu_corehr.operators._batch import InFlight
-from airflow_provider_feishu_corehr.operators._interrupt import RequestNotStarted
+from airflow_provider_feishu_corehr.operators import gate as _gate
+from airflow_provider_feishu_corehr.operators.gate import RequestNotStarted
+from airflow_provider_feishu_corehr.operators.outcomes import InFlight
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from airflow_provider_feishu_corehr.operators._interrupt import Gate
+    from airflow_provider_feishu_corehr.operators.gate import Gate
 
 T = TypeVar("T")
 POLL = 0.2
@@ -68,7 +68,7 @@ def run_records(
     :param on_result: called in the main thread with each result as it arrives (progress).
     :param on_poll: called in the main thread about every :data:`POLL` seconds (progress).
     :param grace: seconds requests in flight get after the gate closed; default
-        :data:`~._interrupt.IN_FLIGHT_GRACE`.
+        :data:`~.gate.IN_FLIGHT_GRACE`.
     :param clock: monotonic clock.
     """
     if not items:
@@ -91,7 +91,7 @@ def run_records(
     while pending:
         try:
             if gate.closed and deadline is None:
-                deadline = clock() + (_interrupt.IN_FLIGHT_GRACE if grace is None else grace)
+                deadline = clock() + (_gate.IN_FLIGHT_GRACE if grace is None else grace)
                 for future in pending:
                     future.cancel()
             timeout = POLL if deadline is None else min(POLL, max(deadline - clock(), 0.0))

@@ -1,0 +1,471 @@
+"""The shared base of the offboarding operators, and the batch they run.
+
+:class:`OffboardingOperator` holds what both operators have in common (the connection, the gate, ``on_kill``,
+the plan arguments) and runs one batch in :meth:`~OffboardingOperator.run_batch`: read the records, review them
+against current values when asked, send them through :func:`~.workers.run_records`, settle ambiguous writes,
+report every record in one XCom envelope (:func:`~.outcomes.envelope`), and fail at the end when a record
+failed. What differs between a revoke and an edit comes in as an :class:`Operation` object (:mod:`.revoke`,
+:mod:`.edit`), never as an override.
+
+Error objects in XCom: ``{"kind", "code", "message", "advice", "log_id", "permanent"}``; ``kind`` is one of
+``invalid_input`` (refused before sending), ``business`` (a Feishu code about the record), ``auth``,
+``rate_limited``, ``transient``, ``not_sent`` and ``unexpected``; ``code`` is the Feishu code or ``None``. The
+``message`` of an ``unexpected`` error names its type only; its text is in the task log.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Protocol
+
+from airflow.exceptions import AirflowProviderDeprecationWarning
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, BaseOperator
+
+from airflow_provider_feishu_corehr._arguments import is_static
+from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.validation import optional_id, optional_user_id_type
+from airflow_provider_feishu_corehr.operators.gate import Gate, RequestNotStarted
+from airflow_provider_feishu_corehr.operators.outcomes import (
+    NOT_SENT,
+    SYSTEMIC_FAILURES_BEFORE_STOP,
+    UNKNOWN,
+    Breaker,
+    Failure,
+    InFlight,
+    envelope,
+    error_info,
+    failure_text,
+    is_permanent,
+    outcome_of,
+)
+from airflow_provider_feishu_corehr.operators.records import refused_text
+from airflow_provider_feishu_corehr.operators.sigint import stop_on_sigint
+from airflow_provider_feishu_corehr.operators.workers import run_records
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
+    from airflow_provider_feishu_corehr.operators.records import Record
+
+MAX_WORKERS_LIMIT = 32
+DIRECT = "direct"
+ONLY_CHANGED = "only_changed"
+PLAN = "plan"
+
+
+class Review(Protocol):
+    """The review against current values (:mod:`.review`)."""
+
+    def prepare(self, records: list[Record]) -> list[Record]: ...
+
+    def skip(self, record: Record) -> dict[str, Any] | None: ...
+
+    def finish(self, records: Sequence[Record], reported: list[dict[str, Any]]) -> None: ...
+
+
+class Settler(Protocol):
+    """Settles writes that ended without a definite answer (:class:`.revoke.RevokeSettler`)."""
+
+    def unsettled(self, exc: BaseException) -> bool: ...
+
+    def look_up(self, records: Sequence[Record]) -> None: ...
+
+    def settle(self, record: Record, exc: BaseException) -> dict[str, Any]: ...
+
+
+class Operation(Protocol):
+    """What one kind of write brings to a batch: :class:`.revoke.Revoke` or :class:`.edit.Edit`."""
+
+    kind: str
+    """``"revoke"`` or ``"edit"``: the endpoint, the plan's kind and the XCom's ``operation``."""
+    action: str
+    """``"Revoke"`` or ``"Edit"``: the word of log lines and messages."""
+    outcomes: tuple[str, ...]
+    """Every outcome a record can have: the keys of the XCom's ``counts``."""
+    unknown_advice: str
+    """What to check when a record's outcome is ``unknown``."""
+
+    def record_keys(self, record: Record) -> dict[str, Any]:
+        """The operation's own keys of the record's XCom entry, before its outcome is known."""
+        ...
+
+    def send(self, hook: FeishuHook, record: Record, user_id_type: str | None) -> dict[str, Any]:
+        """Write one record; returns its ``outcome``, ``log_id`` and the operation's keys, or raises."""
+        ...
+
+    def review(self, hook: FeishuHook, user_id_type: str | None, planned: dict[int, dict[str, Any]] | None) -> Review:
+        """A review of the records against their current values."""
+        ...
+
+    def plan_document(self, records: list[Record], review: Any, user_id_type: str | None) -> dict[str, Any]:
+        """The plan (:mod:`.plan`) of the reviewed records."""
+        ...
+
+    def settler(self, hook: FeishuHook, log: Any, user_id_type: str | None) -> Settler | None:
+        """What settles ambiguous writes after the batch, ``None`` when nothing can."""
+        ...
+
+    def verify(
+        self, hook: FeishuHook, user_id_type: str | None, records: list[Record], reported: list[dict[str, Any]]
+    ) -> dict[str, int] | None:
+        """Read written records back (edit ``verify=True``); counts by verdict, ``None`` when off."""
+        ...
+
+
+def check_max_workers(value: Any) -> int:
+    """``max_workers`` must be an int from 1 to :data:`MAX_WORKERS_LIMIT`.
+
+    :param value: the argument.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WORKERS_LIMIT:
+        raise FeishuInvalidInputError(f"max_workers must be an integer from 1 to {MAX_WORKERS_LIMIT}; got {value!r}")
+    return value
+
+
+class OffboardingOperator(BaseOperator):
+    """The shared base of :class:`~.revoke.RevokeOffboardingOperator` and :class:`~.edit.EditOffboardingOperator`.
+
+    :param feishu_conn_id: the Feishu connection (conn type ``feishu``). (templated)
+    :param operator_id: employment id of the operator, in ``user_id_type``; ``None`` or ``""`` means the system
+        operator. (templated)
+    :param user_id_type: ``open_id``, ``union_id``, ``user_id`` or ``people_corehr_id``; ``None`` uses the
+        connection's default (``people_corehr_id`` unless configured). (templated)
+    :param max_workers: records sent concurrently (1-32, default 4). Throughput stays within the endpoint's rate
+        limit through the client's process-wide limiter.
+    :param plan_only: write nothing; read the current state and return a plan (:mod:`.plan`) for approval.
+        Refused records fail the task after the plan was pushed.
+    :param plan: apply a plan (the XCom of a ``plan_only`` task) instead of the record arguments. (templated)
+    :param dry_run: deprecated name of ``plan_only`` (``BaseOperator.dry_run`` is a method of Airflow's).
+    """
+
+    ui_color = "#3370ff"
+
+    def __init__(
+        self,
+        *,
+        feishu_conn_id: str = "feishu_default",
+        operator_id: str | None = None,
+        user_id_type: str | None = None,
+        max_workers: int = 4,
+        plan_only: bool = False,
+        plan: Any = None,
+        dry_run: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if dry_run is not None:
+            warnings.warn(
+                "dry_run is deprecated: use plan_only (same meaning); dry_run will be removed in the next release",
+                AirflowProviderDeprecationWarning,
+                stacklevel=3,
+            )
+            plan_only = dry_run
+        self.feishu_conn_id = feishu_conn_id
+        self.operator_id = operator_id
+        self.user_id_type = user_id_type
+        self.max_workers = max_workers
+        self.plan_only = plan_only
+        self.plan = plan
+
+    @cached_property
+    def gate(self) -> Gate:
+        """The gate every request of this run passes (closed by :meth:`on_kill`)."""
+        return Gate()
+
+    @cached_property
+    def hook(self) -> FeishuHook:
+        """The hook of ``feishu_conn_id``, built on first use (not at DAG parse); its requests pass the gate."""
+        from airflow_provider_feishu_corehr.operators.gated_hook import GatedHook
+
+        return GatedHook(self.feishu_conn_id, self.gate)
+
+    @staticmethod
+    def render_plan(plan: dict[str, Any]) -> str:
+        """Markdown of a plan for the person who approves it (:func:`~.plan.render_plan`).
+
+        :param plan: the XCom of a ``plan_only`` task.
+        """
+        from airflow_provider_feishu_corehr.operators.plan import render_plan
+
+        return render_plan(plan)
+
+    def on_kill(self) -> None:
+        """Stop the batch: no new request starts; requests in flight get a few seconds, then the report is pushed."""
+        self.gate.close("on_kill")
+
+    def check_common_arguments(self, *records_given: Any) -> None:
+        """Check the arguments both operators have, those not templated (before rendering) or all (after).
+
+        :param records_given: the operator's record arguments: ``plan`` replaces them.
+        """
+        check_max_workers(self.max_workers)
+        if is_static(self.user_id_type):
+            optional_user_id_type(self.user_id_type)
+        if is_static(self.operator_id):
+            optional_id("operator_id", self.operator_id)
+        if not isinstance(self.plan_only, bool):
+            raise FeishuInvalidInputError(f"plan_only must be True or False; got {type(self.plan_only).__name__}")
+        if self.plan is None:
+            return
+        if any(arg is not None for arg in records_given):
+            raise FeishuInvalidInputError("plan replaces the records: give either plan or the records, not both")
+        if self.plan_only:
+            raise FeishuInvalidInputError("plan_only makes a plan; plan applies one: set one of them")
+
+    def planned(self, kind: str) -> tuple[list[Record], str | None, dict[int, dict[str, Any]]]:
+        """The records of the plan to apply, the id type to use and the plan's records by index.
+
+        :param kind: ``"revoke"`` or ``"edit"``: the plan must be of this kind.
+        """
+        from airflow_provider_feishu_corehr.operators.plan import planned_record, read_plan
+
+        plan_user_id_type, entries = read_plan(self.plan, kind)
+        own = optional_user_id_type(self.user_id_type)
+        if own is not None and plan_user_id_type is not None and own != plan_user_id_type:
+            raise FeishuInvalidInputError(
+                f"user_id_type {own!r} differs from the plan's {plan_user_id_type!r}; leave it unset to use the plan's"
+            )
+        records = [planned_record(entry, kind) for entry in entries]
+        return records, own or plan_user_id_type, {entry["index"]: entry for entry in entries}
+
+    def run_batch(
+        self,
+        context: Context,
+        operation: Operation,
+        read_records: Callable[[], list[Record]],
+        *,
+        read_first: bool = False,
+    ) -> dict[str, Any]:
+        """Run one batch: make a plan (``plan_only``) or write the records, report each, fail at the end.
+
+        :param context: the task's context.
+        :param operation: the revoke or the edit.
+        :param read_records: reads the records from the operator's arguments (not from ``plan``).
+        :param read_first: review against current values even without a plan (edit ``only_changed``).
+        :return: the plan document (``plan_only``), else the XCom envelope (:func:`~.outcomes.envelope`).
+        """
+        for name in ("gate", "hook"):  # a fresh gate (and a hook on it) for every run of this instance
+            self.__dict__.pop(name, None)
+        with stop_on_sigint(self.gate.close):
+            return self._run_batch(context, operation, read_records, read_first)
+
+    def _run_batch(
+        self, context: Context, operation: Operation, read_records: Callable[[], list[Record]], read_first: bool
+    ) -> dict[str, Any]:
+        planned: dict[int, dict[str, Any]] | None = None
+        try:
+            if self.plan is not None:
+                records, user_id_type, planned = self.planned(operation.kind)
+            else:
+                records, user_id_type = read_records(), optional_user_id_type(self.user_id_type)
+        except FeishuInvalidInputError as err:
+            raise AirflowFailException(str(err)) from err
+        mode = PLAN if planned is not None else ONLY_CHANGED if read_first else DIRECT
+        review = None
+        if self.plan_only or planned is not None or read_first:
+            review = operation.review(self.hook, user_id_type, planned)
+            records = self._reading(review.prepare, records)
+        if self.plan_only:
+            document = operation.plan_document(records, review, user_id_type)
+            self.log.info("%s plan made, nothing written: %s", operation.action, document["counts"])
+            if any(r.refused is not None for r in records):
+                self._push(context, document)
+                raise AirflowFailException(refused_text(records))
+            return document
+
+        to_send = [r for r in records if r.refused is None]
+        self.log.info(
+            "%s: sending %d offboarding(s) with up to %d worker(s); %d refused before sending",
+            operation.action,
+            len(to_send),
+            self.max_workers,
+            len(records) - len(to_send),
+        )
+        from airflow_provider_feishu_corehr.operators.progress import Progress, summary_table
+
+        progress = Progress(operation.action, len(to_send), log=self.log, limit=None)
+        results, raised = self._send_all(operation, to_send, user_id_type, review, progress)
+        reported: list[dict[str, Any]] = []
+        failures: list[Failure] = []
+        for record in records:
+            result = record.refused if record.refused is not None else results[record.index]
+            entry: dict[str, Any] = {
+                "index": record.index,
+                "offboarding_id": record.offboarding_id,
+                "employment_id": record.employment_id,
+                **operation.record_keys(record),
+            }
+            if isinstance(result, BaseException):
+                failure = Failure(record.index, record.offboarding_id, result)
+                self.log.warning("%s %s: %s", operation.action, outcome_of(result), failure.describe())
+                failures.append(failure)
+                error = error_info(result, operation.unknown_advice)
+                entry.update(outcome=outcome_of(result), log_id=error["log_id"], error=error)
+            else:
+                entry.update(result, error=None)
+            reported.append(entry)
+        if review is not None:
+            review.finish(records, reported)
+        value = envelope(operation.kind, mode, user_id_type, reported, operation.outcomes)
+        elapsed = progress.clock() - progress.started
+        self.log.info("%s", summary_table(operation.action, reported, operation.outcomes, elapsed))
+        return self._settle_task(context, operation, records, value, failures, raised)
+
+    def _settle_task(
+        self,
+        context: Context,
+        operation: Operation,
+        records: list[Record],
+        value: dict[str, Any],
+        failures: list[Failure],
+        raised: BaseException | None,
+    ) -> dict[str, Any]:
+        """Push the report and fail the task when the batch was interrupted or a record failed, else return it."""
+        stopped = [r["outcome"] for r in value["records"] if r["outcome"] in (UNKNOWN, NOT_SENT)]
+        if self.gate.closed and (raised is not None or stopped):
+            self._push(context, value)
+            if raised is not None:
+                raise raised
+            raise AirflowException(
+                f"{operation.action} interrupted ({self.gate.reason}): no request was started after it; "
+                f"{stopped.count(UNKNOWN)} record(s) unknown (in flight), {stopped.count(NOT_SENT)} not sent, of "
+                f"{len(records)}; every record's outcome is in the XCom return_value"
+            )
+        if failures:
+            self._push(context, value)
+            text = failure_text(operation.action, value["total"], failures)
+            if all(is_permanent(f.error) for f in failures):
+                raise AirflowFailException(text)
+            raise AirflowException(text)
+        summary = operation.verify(self.hook, value["user_id_type"], records, value["records"])
+        if summary is not None:
+            value["verification"] = summary
+            mismatched = [r for r in value["records"] if r["verification"] == "mismatch"]
+            if mismatched:
+                self._push(context, value)
+                listed = "; ".join(
+                    f"offboarding {r['offboarding_id']}: "
+                    + ", ".join(row["field_name"] for row in r["verify"] if row["verify"] == "mismatch")
+                    for r in mismatched[:10]
+                )
+                raise AirflowException(
+                    f"{operation.action}: {len(mismatched)} record(s) read back with other values than written "
+                    f"(fields: {listed}); every record's verification is in the XCom return_value"
+                )
+        return value
+
+    def _reading(self, prepare: Callable[[list[Record]], list[Record]], records: list[Record]) -> list[Record]:
+        """Read the current state before any write; a failed read ends the task with nothing written."""
+        try:
+            return prepare(records)
+        except FeishuError as err:
+            error = AirflowFailException if err.permanent else AirflowException
+            raise error(f"Reading the current state of the offboardings failed, nothing was written: {err}") from err
+        except RequestNotStarted as err:  # the task was interrupted while it read
+            raise AirflowException(
+                f"Reading the current state of the offboardings was interrupted ({err.reason}), nothing was written"
+            ) from err
+
+    def _send_all(
+        self,
+        operation: Operation,
+        records: list[Record],
+        user_id_type: str | None,
+        review: Review | None,
+        progress: Any,
+    ) -> tuple[dict[int, dict[str, Any] | BaseException], BaseException | None]:
+        """Send every record (gated, bounded), then settle ambiguous writes while the gate is open."""
+        if not records:
+            return {}, None
+        gate = self.gate
+        try:  # read the connection and build the client in this thread, before any worker starts
+            self.hook.get_conn()
+        except FeishuError as err:
+            raise (AirflowFailException if err.permanent else AirflowException)(str(err)) from err
+        progress.limit = self._limit(operation.kind)
+        progress.waits = lambda: (gate.rate_limited, gate.pacing_wait)
+        breaker = Breaker(SYSTEMIC_FAILURES_BEFORE_STOP)
+        try:  # one token for the whole batch; when that fails, no record is sent
+            self.hook.get_conn().fetch_token()
+        except FeishuError as err:
+            breaker.trip(err, "no tenant access token could be obtained")
+        except RequestNotStarted:
+            pass
+
+        def work(record: Record) -> dict[str, Any]:
+            breaker.check()
+            gate.check()
+            skipped = review.skip(record) if review is not None else None
+            if skipped is not None:
+                return skipped
+            try:
+                result = operation.send(self.hook, record, user_id_type)
+            except RequestNotStarted as exc:  # interrupted while waiting to retry: an earlier attempt was sent
+                if gate.attempted(record.index):
+                    raise InFlight(f"the task was interrupted ({exc.reason}) between two attempts") from exc
+                raise
+            except Exception as exc:
+                if not isinstance(exc, FeishuError) and gate.attempted(record.index):
+                    raise InFlight("an unexpected error came after a request was sent", cause=exc) from exc
+                breaker.record(exc)
+                raise
+            breaker.record(None)
+            return result
+
+        run = run_records(
+            records,
+            work,
+            index_of=lambda r: r.index,
+            max_workers=self.max_workers,
+            gate=gate,
+            on_result=lambda result: progress.record(isinstance(result, dict)),
+            on_poll=progress.poll,
+        )
+        results = {r.index: result for r, result in zip(records, run.results, strict=True)}
+        settler = operation.settler(self.hook, self.log, user_id_type)
+        if settler is None or gate.closed:
+            return results, run.raised
+        errors = {i: e for i, e in results.items() if isinstance(e, BaseException) and settler.unsettled(e)}
+        unsettled = [r for r in records if r.index in errors]
+        if not unsettled:
+            return results, run.raised
+        settler.look_up(unsettled)
+        settled = run_records(
+            unsettled,
+            lambda r: settler.settle(r, errors[r.index]),
+            index_of=lambda r: r.index,
+            max_workers=self.max_workers,
+            gate=gate,
+        )
+        for record, result in zip(unsettled, settled.results, strict=True):
+            if isinstance(result, dict):
+                results[record.index] = result
+        return results, run.raised or settled.raised
+
+    def _limit(self, kind: str) -> float | None:
+        """The endpoint's rate limit in requests per second, for the progress lines."""
+        from airflow_provider_feishu_corehr.client.codes import Endpoint
+        from airflow_provider_feishu_corehr.client.ratelimit import rate_for
+
+        rate = rate_for(self.hook.settings, Endpoint(kind))
+        return None if rate is None else rate[0] / rate[1]
+
+    def _push(self, context: Context, value: dict[str, Any]) -> None:
+        """Push the report before failing the task, so downstream tasks (trigger rule all_done) can read it.
+
+        If the push itself fails (the task is being torn down), the report goes to the task log instead, without
+        any field value.
+        """
+        if not self.do_xcom_push:
+            return
+        try:
+            context["ti"].xcom_push(key="return_value", value=value)
+        except Exception:
+            slim = [{k: r.get(k) for k in ("index", "offboarding_id", "outcome", "log_id")} for r in value["records"]]
+            self.log.exception("The XCom push failed; the report: %s", json.dumps(slim))
+            raise

@@ -1,0 +1,275 @@
+"""The review against current values: what each record holds now, what is worth sending, and the read-back.
+
+An operator builds a review when it must read before it writes: ``plan_only`` (make a plan), ``plan`` (apply
+one), and for edits ``only_changed``; see ``docs/plan-apply.md``. A review lives for one task execution:
+
+* ``prepare`` reads the current state of every record that has an ``employment_id`` (one search per up to 100
+  ids, :func:`..client.current.read_current`) and returns the records to send (edit: fields trimmed to those that
+  differ or cannot be read);
+* ``skip`` gives the result of a record that needs no write (edit ``unchanged``, revoke ``skipped``);
+* ``finish`` adds what was read to the XCom records.
+
+A record whose current state moved since its plan was made is refused with :class:`PlanConflictError` (outcome
+``conflict``), except when it already holds what the plan wanted (a retried apply), which is not written again.
+:func:`verify_edits` reads edited records back after writing (``verify=True``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_feishu_corehr.client.current import read_current, unknown
+from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
+from airflow_provider_feishu_corehr.operators.changes import (
+    MISMATCH,
+    UNCHANGED,
+    UNKNOWN,
+    VERIFIED,
+    change_row,
+    reading_of,
+    to_write,
+    verification,
+    verify_row,
+)
+from airflow_provider_feishu_corehr.operators.gate import RequestNotStarted
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from airflow_provider_feishu_corehr.client.current import CurrentOffboarding, Searcher
+    from airflow_provider_feishu_corehr.operators.records import Record
+
+log = logging.getLogger(__name__)
+READ_FAILED = "read_failed"
+UNCHANGED_OUTCOME = "unchanged"
+SKIPPED = "skipped"
+CONFLICT = "conflict"
+WITHDRAWN = "Withdrawn"
+REJECTED = "Rejected"
+# Why a revoke is not sent: the record is already withdrawn, or rejected (nothing to withdraw: Feishu refuses).
+SKIP_REASONS = {WITHDRAWN: "already_withdrawn", REJECTED: "rejected"}
+WRITTEN = frozenset({"edited", "unknown"})
+
+
+class PlanConflictError(FeishuInvalidInputError):
+    """A record of a plan whose current state moved since the plan was made; it was not written (make a new plan).
+
+    :param msg: which record and which fields or status moved (names only, never values).
+    :param moved: the rows ``{"field_name", "planned", "current"}`` that moved (``field_name`` ``"status"`` for
+        the status).
+    """
+
+    def __init__(self, msg: str, *, moved: list[dict[str, Any]]) -> None:
+        super().__init__(msg, advice="make a new plan from the current state and have it approved again")
+        self.moved = moved
+
+
+def _conflicts(planned: Mapping[str, Any], rows: list[dict[str, Any]], status: str | None) -> list[dict[str, Any]]:
+    """Planned rows whose known ``before`` is neither the current value nor the planned ``after``."""
+    moved: list[dict[str, Any]] = []
+    if planned.get("status") and status and status != planned["status"]:
+        moved.append({"field_name": "status", "planned": planned["status"], "current": status})
+    now = {row["field_name"]: row for row in rows}
+    for row in planned.get("changes") or ():
+        before = row.get("before")
+        current = now.get(row["field_name"])
+        if before is None or current is None:
+            continue  # unknown when planned: nothing to compare with; written as planned
+        if current["before"] is None or (current["before"] != before and current["change"] != UNCHANGED):
+            moved.append({"field_name": row["field_name"], "planned": before, "current": current["before"]})
+    return moved
+
+
+def _conflict_error(record: Record, moved: list[dict[str, Any]]) -> PlanConflictError:
+    names = ", ".join(repr(m["field_name"]) for m in moved)
+    return PlanConflictError(
+        f"{record.label}: offboarding {record.offboarding_id}: {names} changed since the plan was made (or can no "
+        "longer be read); not written",
+        moved=moved,
+    )
+
+
+def _read(searcher: Searcher, user_id_type: str | None, records: Sequence[Record]) -> dict[str, CurrentOffboarding]:
+    """The current state of every record that can be read, by offboarding id (one search per 100 employments)."""
+    ids = [r.employment_id for r in records if r.refused is None and r.employment_id]
+    return read_current(searcher, ids, user_id_type=user_id_type) if ids else {}
+
+
+def _status(current: Mapping[str, CurrentOffboarding], record: Record) -> str | None:
+    found = current.get(record.offboarding_id or "") if record.employment_id else None
+    return found.status if found else None
+
+
+class EditReview:
+    """Before-values of one edit execution: only fields that differ (unknown ones included) are sent; records
+    without any are ``unchanged`` and not sent.
+
+    :param searcher: the hook (its batched search).
+    :param user_id_type: id type of the employment ids.
+    :param planned: the plan's records by index when applying a plan.
+    """
+
+    def __init__(
+        self, searcher: Searcher, user_id_type: str | None, *, planned: Mapping[int, Mapping[str, Any]] | None = None
+    ) -> None:
+        self.searcher = searcher
+        self.user_id_type = user_id_type
+        self.planned = planned
+        self.current: dict[str, CurrentOffboarding] = {}
+        self.changes: dict[int, list[dict[str, Any]]] = {}
+        self.unchanged: set[int] = set()
+
+    def status(self, record: Record) -> str | None:
+        """The record's current status, ``None`` when it was not read.
+
+        :param record: the record.
+        """
+        return _status(self.current, record)
+
+    def prepare(self, records: list[Record]) -> list[Record]:
+        """Read the current values and return the records to send (fields trimmed, conflicts refused).
+
+        :param records: the task's records.
+        """
+        self.current = _read(self.searcher, self.user_id_type, records)
+        return [r if r.refused is not None else self._prepare_one(r) for r in records]
+
+    def _prepare_one(self, record: Record) -> Record:
+        rows = [
+            change_row(f, reading_of(self.current, record.offboarding_id, record.employment_id, f.field_name))
+            for f in record.update
+        ]
+        self.changes[record.index] = rows
+        if self.planned is not None:
+            moved = _conflicts(self.planned.get(record.index, {}), rows, self.status(record))
+            if moved:
+                return replace(record, refused=_conflict_error(record, moved))
+        keep = to_write(rows)
+        update = [f for f in record.update if f.field_name in keep]
+        if not update:
+            self.unchanged.add(record.index)
+        return replace(record, update=update)
+
+    def skip(self, record: Record) -> dict[str, Any] | None:
+        """The result of a record that needs no write, else ``None``.
+
+        :param record: a prepared record.
+        """
+        return {"outcome": UNCHANGED_OUTCOME, "fields": [], "log_id": None} if record.index in self.unchanged else None
+
+    def finish(self, records: Sequence[Record], reported: list[dict[str, Any]]) -> None:
+        """Add ``status``, ``changes`` (and ``conflict``) to each XCom record, in place.
+
+        :param records: the prepared records.
+        :param reported: their XCom records, in the same order.
+        """
+        for record, report in zip(records, reported, strict=True):
+            report["status"] = self.status(record)
+            report["changes"] = self.changes.get(record.index)
+            if isinstance(record.refused, PlanConflictError):
+                report.update(outcome=CONFLICT, conflict=record.refused.moved, field_names=[])
+
+
+class RevokeReview:
+    """Current statuses of one revoke execution: which records need no revoke, and the check of a plan.
+
+    :param searcher: the hook (its batched search).
+    :param user_id_type: id type of the employment ids.
+    :param planned: the plan's records by index when applying a plan.
+    """
+
+    def __init__(
+        self, searcher: Searcher, user_id_type: str | None, *, planned: Mapping[int, Mapping[str, Any]] | None = None
+    ) -> None:
+        self.searcher = searcher
+        self.user_id_type = user_id_type
+        self.planned = planned
+        self.statuses: dict[int, str | None] = {}
+        self.skipped: dict[int, str] = {}
+
+    def status(self, record: Record) -> str | None:
+        """The record's current status, ``None`` when it was not read.
+
+        :param record: the record.
+        """
+        return self.statuses.get(record.index)
+
+    def prepare(self, records: list[Record]) -> list[Record]:
+        """Read the current statuses and return the records (conflicts refused); no-ops are remembered.
+
+        :param records: the task's records.
+        """
+        current = _read(self.searcher, self.user_id_type, records)
+        prepared = []
+        for record in records:
+            status = _status(current, record)
+            self.statuses[record.index] = status
+            prepared.append(record if record.refused is not None else self._decide(record, status))
+        return prepared
+
+    def _decide(self, record: Record, status: str | None) -> Record:
+        before = (self.planned or {}).get(record.index, {}).get("status")
+        if status == WITHDRAWN:
+            self.skipped[record.index] = SKIP_REASONS[WITHDRAWN]
+        elif self.planned is not None and before and status != before:
+            moved = [{"field_name": "status", "planned": before, "current": status}]
+            return replace(record, refused=_conflict_error(record, moved))
+        elif status in SKIP_REASONS:
+            self.skipped[record.index] = SKIP_REASONS[status]
+        return record
+
+    def skip(self, record: Record) -> dict[str, Any] | None:
+        """The result of a record that needs no revoke, else ``None``.
+
+        :param record: a prepared record.
+        """
+        return {"outcome": SKIPPED, "log_id": None} if record.index in self.skipped else None
+
+    def finish(self, records: Sequence[Record], reported: list[dict[str, Any]]) -> None:
+        """Add ``status`` and ``reason`` (and ``conflict``) to each XCom record, in place.
+
+        :param records: the prepared records.
+        :param reported: their XCom records, in the same order.
+        """
+        for record, report in zip(records, reported, strict=True):
+            report["status"] = self.statuses.get(record.index)
+            report["reason"] = self.skipped.get(record.index)
+            if isinstance(record.refused, PlanConflictError):
+                report.update(outcome=CONFLICT, conflict=record.refused.moved)
+
+
+def verify_edits(
+    searcher: Searcher, user_id_type: str | None, records: Sequence[Record], reported: list[dict[str, Any]]
+) -> dict[str, int]:
+    """Read back every record whose outcome is ``edited`` or ``unknown``; add ``verify`` rows, in place.
+
+    One search per up to 100 employment ids; records without an ``employment_id`` are ``unknown``.
+
+    :param searcher: the hook.
+    :param user_id_type: id type of the employment ids.
+    :param records: the records that were run, in the order of ``reported``.
+    :param reported: their XCom records.
+    :return: how many records are ``verified``, ``mismatch`` and ``unknown``.
+    """
+    targets = [(r, x) for r, x in zip(records, reported, strict=True) if x["outcome"] in WRITTEN]
+    after: dict[str, CurrentOffboarding] | None
+    try:
+        after = _read(searcher, user_id_type, [r for r, _ in targets])
+    except (FeishuError, RequestNotStarted) as err:  # the writes happened: report them, verification unknown
+        log.warning("Verification could not read the records back: %s", err)
+        after = None
+    for record, report in targets:
+        rows = [
+            verify_row(
+                f,
+                unknown(READ_FAILED)
+                if after is None
+                else reading_of(after, record.offboarding_id, record.employment_id, f.field_name),
+            )
+            for f in record.update
+        ]
+        report["verify"] = rows
+        report["verification"] = verification(rows)
+    return {state: sum(1 for x in reported if x["verification"] == state) for state in (VERIFIED, MISMATCH, UNKNOWN)}

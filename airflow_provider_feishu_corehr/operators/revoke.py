@@ -1,0 +1,300 @@
+"""Revoking offboardings: :class:`RevokeOffboardingOperator` and the revoke :class:`Revoke` it runs.
+
+Settling a revoke that ended without a definite answer (the client's retry budget ran out on 5xx, timeouts or
+resets, or the answer was lost), after the batch and only while it is not interrupted (:class:`RevokeSettler`):
+
+1. When the record's employment id is known, one batched look-up for all of them
+   (:meth:`FeishuHook.lookup_offboardings`: one search per 100 ids): if the employment's most recent offboarding
+   is this one and its status is ``Withdrawn``, it was revoked.
+2. Otherwise one final revoke: ``revoked`` now, or ``1160202`` (already withdrawn, after our attempt), both mean
+   ``revoked``. If that fails too, the record stays ``unknown`` (or ``failed`` for an error that says nothing
+   was applied), with advice.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow_provider_feishu_corehr._arguments import invalid_argument, is_static
+from airflow_provider_feishu_corehr.client.api import ALREADY_WITHDRAWN as ALREADY_WITHDRAWN_CODE
+from airflow_provider_feishu_corehr.client.codes import Endpoint, lookup
+from airflow_provider_feishu_corehr.client.errors import FeishuBusinessError, FeishuError, FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.validation import optional_id
+from airflow_provider_feishu_corehr.operators.batch import OffboardingOperator
+from airflow_provider_feishu_corehr.operators.gate import RequestNotStarted
+from airflow_provider_feishu_corehr.operators.outcomes import (
+    FAILED,
+    NOT_SENT,
+    UNKNOWN,
+    InFlight,
+    error_info,
+    is_permanent,
+)
+from airflow_provider_feishu_corehr.operators.records import Record, as_list, entry_records, id_list, id_records
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
+    from airflow_provider_feishu_corehr.operators.review import RevokeReview
+
+REVOKED = "revoked"
+ALREADY_WITHDRAWN = "already_withdrawn"
+WITHDRAWN = "Withdrawn"
+ENTRY_KEYS = ("offboarding_id", "employment_id", "operator_id")
+
+
+class RevokeSettler:
+    """Settles the ambiguous revokes of one batch (see the module docstring).
+
+    :param hook: the operator's hook (its requests pass the batch's gate).
+    :param log: the task's logger.
+    :param user_id_type: id type of the employment ids (``None`` = the connection's default).
+    """
+
+    def __init__(self, hook: FeishuHook, log: Any, user_id_type: str | None) -> None:
+        self.hook = hook
+        self.log = log
+        self.user_id_type = user_id_type
+        self.withdrawn: set[str] = set()
+
+    def unsettled(self, exc: BaseException) -> bool:
+        """A revoke that ended without a definite answer: in flight, or an error another try could change.
+
+        :param exc: the record's error.
+        """
+        return isinstance(exc, InFlight) or (isinstance(exc, FeishuError) and not is_permanent(exc))
+
+    def look_up(self, records: Sequence[Record]) -> None:
+        """One batched look-up of the records whose employment id is known; remembers the withdrawn ones.
+
+        :param records: the records to settle.
+        """
+        wanted = {r.employment_id: r.offboarding_id for r in records if r.employment_id and r.offboarding_id}
+        if not wanted:
+            return
+        try:
+            found = self.hook.lookup_offboardings(list(wanted), user_id_type=self.user_id_type)
+        except (FeishuError, RequestNotStarted) as err:
+            self.log.warning("Looking up %d offboarding(s) to settle their revoke failed: %s", len(wanted), err)
+            return
+        for employment_id, current in found.items():
+            if current.offboarding_id == wanted.get(employment_id) and current.status == WITHDRAWN:
+                self.withdrawn.add(current.offboarding_id)
+
+    def settle(self, record: Record, exc: BaseException) -> dict[str, Any]:
+        """The settled result, or raise ``exc`` (the record keeps its outcome) when it cannot be settled.
+
+        :param record: the record.
+        :param exc: its error so far.
+        """
+        assert record.offboarding_id is not None
+        if record.offboarding_id in self.withdrawn:
+            self.log.info(
+                "Offboarding %s: the revoke ended without a definite answer; a look-up finds it Withdrawn: revoked",
+                record.offboarding_id,
+            )
+            return {"outcome": REVOKED, "log_id": None}
+        try:
+            result = self.hook.revoke_offboarding(
+                record.offboarding_id, operator_id=record.operator_id, user_id_type=self.user_id_type
+            )
+        except FeishuError as probe_error:
+            self.log.warning(
+                "Offboarding %s: a final revoke did not settle the outcome: %s", record.offboarding_id, probe_error
+            )
+            raise exc from None
+        self.log.info(
+            "Offboarding %s: the revoke ended without a definite answer (%s); a final revoke answered %s: revoked "
+            "(log id %s)",
+            record.offboarding_id,
+            type(exc).__name__,
+            "already withdrawn" if result.already_withdrawn else "revoked",
+            result.log_id,
+        )
+        return {"outcome": REVOKED, "log_id": result.log_id}
+
+
+class Revoke:
+    """The revoke as a batch :class:`~.batch.Operation`: send, settle, report.
+
+    :param fail_if_already_withdrawn: an already withdrawn record (1160202) fails instead of succeeding with
+        outcome ``already_withdrawn``.
+    :param log: the task's logger.
+    """
+
+    kind = "revoke"
+    action = "Revoke"
+    outcomes: tuple[str, ...] = (REVOKED, ALREADY_WITHDRAWN, "skipped", "conflict", FAILED, UNKNOWN, NOT_SENT)
+    unknown_advice = (
+        "Feishu may have applied this revoke. Look the offboarding up (hook.get_offboarding with its employment "
+        "id, or the People admin console): status Withdrawn means it was revoked. Re-running the task is safe: "
+        "a revoke of a withdrawn offboarding answers already_withdrawn."
+    )
+
+    def __init__(self, *, fail_if_already_withdrawn: bool, log: Any) -> None:
+        self.fail_if_already_withdrawn = fail_if_already_withdrawn
+        self.log = log
+
+    def record_keys(self, record: Record) -> dict[str, Any]:
+        """A revoke record's own XCom keys: ``status`` and ``reason`` (read by a review), ``conflict``.
+
+        :param record: the record.
+        """
+        return {"status": None, "reason": None, "conflict": None}
+
+    def send(self, hook: FeishuHook, record: Record, user_id_type: str | None) -> dict[str, Any]:
+        """Revoke one offboarding.
+
+        :param hook: the operator's hook.
+        :param record: the record.
+        :param user_id_type: id type of its operator id.
+        """
+        assert record.offboarding_id is not None
+        result = hook.revoke_offboarding(
+            record.offboarding_id, operator_id=record.operator_id, user_id_type=user_id_type
+        )
+        if not result.already_withdrawn:
+            self.log.debug("Revoked offboarding %s (log id %s)", record.offboarding_id, result.log_id)
+            return {"outcome": REVOKED, "log_id": result.log_id}
+        if self.fail_if_already_withdrawn:
+            info = lookup(Endpoint.REVOKE, ALREADY_WITHDRAWN_CODE)
+            raise FeishuBusinessError(
+                info.msg if info else "offboarding has been withdrawn",
+                code=ALREADY_WITHDRAWN_CODE,
+                log_id=result.log_id,
+                endpoint=Endpoint.REVOKE.value,
+                advice="fail_if_already_withdrawn is set; the offboarding was withdrawn before this task ran.",
+            )
+        self.log.debug("Offboarding %s was already withdrawn (log id %s)", record.offboarding_id, result.log_id)
+        return {"outcome": ALREADY_WITHDRAWN, "log_id": result.log_id}
+
+    def review(self, hook: FeishuHook, user_id_type: str | None, planned: dict[int, dict[str, Any]] | None) -> Any:
+        """The current statuses (:class:`~.review.RevokeReview`).
+
+        :param hook: the operator's hook.
+        :param user_id_type: id type of the employment ids.
+        :param planned: the plan's records by index when applying a plan.
+        """
+        from airflow_provider_feishu_corehr.operators.review import RevokeReview
+
+        return RevokeReview(hook, user_id_type, planned=planned)
+
+    def plan_document(self, records: list[Record], review: RevokeReview, user_id_type: str | None) -> dict[str, Any]:
+        """The revoke plan of the reviewed records (:func:`~.plan.revoke_plan`).
+
+        :param records: the reviewed records.
+        :param review: their review.
+        :param user_id_type: id type of the employment and operator ids.
+        """
+        from airflow_provider_feishu_corehr.operators.plan import revoke_plan
+
+        return revoke_plan(records, review, user_id_type, error_info)
+
+    def settler(self, hook: FeishuHook, log: Any, user_id_type: str | None) -> RevokeSettler:
+        """A revoke can be asked again safely: ambiguous ones are settled (module docstring).
+
+        :param hook: the operator's hook.
+        :param log: the task's logger.
+        :param user_id_type: id type of the employment ids.
+        """
+        return RevokeSettler(hook, log, user_id_type)
+
+    def verify(self, *args: Any) -> None:
+        """A revoke has no read-back (its settlement reads the status): ``None``."""
+        return None
+
+
+class RevokeOffboardingOperator(OffboardingOperator):
+    """Revoke (withdraw) Feishu People offboardings: one record, or many in one task.
+
+    Calls ``POST /open-apis/corehr/v2/offboardings/revoke`` through :class:`FeishuHook`. Revoking a record that is
+    already withdrawn (Feishu code 1160202) succeeds with outcome ``already_withdrawn`` unless
+    ``fail_if_already_withdrawn`` is set, so re-running a DAG, or a retry after a timeout whose first attempt went
+    through, is safe. Works with dynamic task mapping: ``.partial(...).expand(offboarding_id=ids)``.
+
+    :param offboarding_id: one offboarding id (``str``), or a list of ids (also as JSON array text, or an
+        upstream ``XComArg``) to revoke them in one task. An empty list revokes nothing and succeeds. (templated)
+    :param offboardings: instead of ``offboarding_id``, records ``{"offboarding_id", "employment_id"?,
+        "operator_id"?}`` (or their JSON text / an ``XComArg``); the employment id lets ``plan_only`` and ``plan``
+        read the current status, and settles an unknown revoke with one look-up. (templated)
+    :param fail_if_already_withdrawn: treat an already withdrawn record (1160202) as a failed record instead of
+        the successful outcome ``already_withdrawn``.
+    :param kwargs: the shared arguments of :class:`~.batch.OffboardingOperator`: ``feishu_conn_id``,
+        ``operator_id``, ``user_id_type``, ``max_workers``, ``plan_only``, ``plan`` (a plan record whose status
+        moved since is not sent: outcome ``conflict``; a no-op is ``skipped``), and ``BaseOperator``'s.
+
+    Returns (XCom ``return_value``, also pushed when the task fails) the envelope of ``docs/xcom.md``, whatever
+    the input: ``{"operation": "revoke", "mode", "user_id_type", "total", "counts", "verification": null,
+    "records"}``, one record per input position with ``outcome`` ``revoked``, ``already_withdrawn``, ``skipped``,
+    ``conflict``, ``failed``, ``unknown`` or ``not_sent``. With ``plan_only=True`` it returns a plan document
+    instead (``docs/plan-apply.md``).
+    """
+
+    template_fields: Sequence[str] = (
+        "offboarding_id",
+        "offboardings",
+        "plan",
+        "operator_id",
+        "user_id_type",
+        "feishu_conn_id",
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {
+        "offboarding_id": "json",
+        "offboardings": "json",
+        "plan": "json",
+    }
+
+    def __init__(
+        self,
+        *,
+        offboarding_id: str | Sequence[str] | None = None,
+        offboardings: Any = None,
+        fail_if_already_withdrawn: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.offboarding_id = offboarding_id
+        self.offboardings = offboardings
+        self.fail_if_already_withdrawn = fail_if_already_withdrawn
+        with invalid_argument():
+            self._check_arguments()
+            arguments = (self.offboarding_id, self.offboardings, self.plan, self.user_id_type, self.operator_id)
+            if all(is_static(a) for a in arguments) and self.plan is None:
+                self._refuse_bad_records()
+
+    def _check_arguments(self) -> None:
+        self.check_common_arguments(self.offboarding_id, self.offboardings)
+        if not isinstance(self.fail_if_already_withdrawn, bool):
+            raise FeishuInvalidInputError(
+                f"fail_if_already_withdrawn must be True or False; got {type(self.fail_if_already_withdrawn).__name__}"
+            )
+        if self.plan is None and self.offboardings is not None and self.offboarding_id is not None:
+            raise FeishuInvalidInputError("give either offboarding_id or offboardings, not both")
+
+    def _refuse_bad_records(self) -> None:
+        """At DAG parse, when every argument is final: a refused record is a DAG error."""
+        from airflow_provider_feishu_corehr.operators.records import refused_text
+
+        records = self._records()
+        if any(r.refused is not None for r in records):
+            raise FeishuInvalidInputError(refused_text(records))
+
+    def _records(self) -> list[Record]:
+        operator_id = optional_id("operator_id", self.operator_id)
+        if self.offboardings is not None:
+            entries = as_list("offboardings", self.offboardings)
+            return entry_records(entries, keys=ENTRY_KEYS, operator_id=operator_id)
+        return id_records(id_list(self.offboarding_id), operator_id=operator_id, update=[])
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Revoke the records (or make or apply a plan); see the class docstring for what is returned.
+
+        :param context: the task's context.
+        """
+        with invalid_argument():
+            self._check_arguments()
+        operation = Revoke(fail_if_already_withdrawn=self.fail_if_already_withdrawn, log=self.log)
+        return self.run_batch(context, operation, self._records)
