@@ -1,0 +1,106 @@
+"""The one description of the connection's fields (``hooks/connection_fields.py``) is what the parser enforces, what
+the README says and what the forms show."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.models import ClientSettings
+from airflow_provider_feishu_corehr.get_provider_info import get_provider_info
+from airflow_provider_feishu_corehr.hooks.connection import KNOWN_EXTRAS, settings_from_connection
+from airflow_provider_feishu_corehr.hooks.connection_fields import EXTRAS, Extra, Kind
+
+REPO = Path(__file__).resolve().parents[2]
+BOUNDED = [extra for extra in EXTRAS if extra.kind in (Kind.NUMBER, Kind.INTEGER)]
+CHOICES = [extra for extra in EXTRAS if extra.kind is Kind.CHOICE]
+
+
+def _settings(extra: dict[str, Any]) -> ClientSettings:
+    conn = SimpleNamespace(
+        conn_id="feishu_fields", host="", port=None, schema=None, login="cli_x", password="s", extra=None
+    )
+    conn.extra_dejson = extra
+    return settings_from_connection(conn)
+
+
+def _accepted(name: str, value: Any) -> bool:
+    try:
+        _settings({name: value})
+    except FeishuInvalidInputError:
+        return False
+    return True
+
+
+def test_the_readme_table_is_generated_from_the_description() -> None:
+    check = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "connection_doc.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for extra in EXTRAS:  # the check is not vacuous: every extra has its row
+        assert f"| extra `{extra.name}` | {extra.description()} |" in readme
+
+
+def test_the_parser_knows_exactly_the_described_extras() -> None:
+    assert {extra.name for extra in EXTRAS} == KNOWN_EXTRAS
+    assert len(EXTRAS) == len(KNOWN_EXTRAS)  # no name described twice
+    with pytest.raises(FeishuInvalidInputError, match=r"extra\.retries: unknown extra"):
+        _settings({"retries": 3})
+
+
+@pytest.mark.parametrize("extra", [e for e in EXTRAS if e.setting is not None], ids=lambda e: e.name)
+def test_every_setting_extra_sets_its_client_setting(extra: Extra) -> None:
+    """The default the description shows is the ClientSettings default, and giving it explicitly changes nothing."""
+    defaults = ClientSettings(base_url="https://open.feishu.cn", app_id="cli_x", app_secret="s")
+    assert extra.setting is not None and hasattr(defaults, extra.setting)
+    if extra.default is not None:
+        assert extra.default == getattr(defaults, extra.setting)
+        assert getattr(_settings({extra.name: str(extra.default)}), extra.setting) == getattr(defaults, extra.setting)
+
+
+@pytest.mark.parametrize("extra", BOUNDED, ids=lambda e: e.name)
+def test_described_bounds_are_the_enforced_bounds(extra: Extra) -> None:
+    """Every bound of the description, for the form fields and the JSON-only extras alike, is the parser's."""
+    assert extra.minimum is not None, "every number of the connection has a lower bound"
+    step = 1 if extra.kind is Kind.INTEGER else 0.25
+    if extra.above:
+        assert not _accepted(extra.name, extra.minimum) and _accepted(extra.name, extra.minimum + step)
+    else:
+        assert _accepted(extra.name, extra.minimum) and not _accepted(extra.name, extra.minimum - step)
+    if extra.maximum is not None:
+        assert _accepted(extra.name, extra.maximum) and not _accepted(extra.name, extra.maximum + step)
+    else:
+        assert _accepted(extra.name, extra.minimum + 10**9)
+    if extra.kind is Kind.INTEGER:
+        assert not _accepted(extra.name, extra.minimum + 0.5)
+
+
+@pytest.mark.parametrize("extra", CHOICES, ids=lambda e: e.name)
+def test_described_choices_are_the_accepted_values(extra: Extra) -> None:
+    for choice in extra.choices:
+        assert _accepted(extra.name, choice), choice
+        assert _accepted(extra.name, f" {choice.upper()} ") is extra.fold_case, choice
+    assert not _accepted(extra.name, "no-such-choice")
+
+
+def test_the_airflow_3_form_is_the_described_form() -> None:
+    fields = get_provider_info()["connection-types"][0]["conn-fields"]
+    on_form = [extra for extra in EXTRAS if extra.label is not None]
+    assert list(fields) == [extra.name for extra in on_form]
+    for extra in on_form:
+        field = fields[extra.name]
+        assert field["label"] == extra.label
+        assert field["description"] == extra.description(code=False)
+        assert "`" not in field["description"]
+        assert field["schema"].get("enum", [None])[:-1] == list(extra.choices)
+        assert field["schema"].get("default") == extra.default
