@@ -5,7 +5,7 @@ row per field: ``offboarding_id,employment_id,field_name,value``) re-sends value
 Instead of writing everything, this DAG
 
 1. ``parse_corrections``: groups the rows into records ``{"offboarding_id", "employment_id", "update_data"}``;
-2. ``plan_corrections``: :class:`EditOffboardingOperator` with ``dry_run=True`` reads every record's current
+2. ``plan_corrections``: :class:`EditOffboardingOperator` with ``plan_only=True`` reads every record's current
    values (one search per 100 employments) and returns the plan: per field before -> after, ``changed``,
    ``unchanged`` or ``unknown``; nothing is written;
 3. ``summarize_plan``: renders the plan as Markdown;
@@ -105,7 +105,7 @@ if HAS_APPROVAL:
         plan = EditOffboardingOperator(
             task_id="plan_corrections",
             offboardings=corrections,
-            dry_run=True,
+            plan_only=True,
             feishu_conn_id="{{ params.feishu_conn_id }}",
         )
         summary = summarize_plan(plan.output)
