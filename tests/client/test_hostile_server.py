@@ -352,31 +352,3 @@ def test_the_caller_deadline_also_bounds_the_token_fetch(
         make_client(timeout=5.0).get_offboarding(EMPLOYMENT, deadline=time.monotonic() + 0.3)
     assert time.monotonic() - started < 0.3 + 1.0 + SLACK
     assert caught.value.endpoint == "token" and feishu_emulator.request_count("search") == 0
-
-
-def test_the_attempt_watchdog_fires_due_watches_only() -> None:
-    from airflow_provider_feishu_corehr.client.sync_http import Watchdog
-
-    class Conn:
-        def __init__(self) -> None:
-            self.sock = Sock()
-
-    class Sock:
-        shut = False
-
-        def shutdown(self, how: int) -> None:
-            self.shut = True
-
-    dog = Watchdog()
-    watches = [dog.watch(seconds) for seconds in (0.05, 0.05, 5.0)]
-    conns = [Conn() for _ in watches]
-    for watch, conn in zip(watches, conns, strict=True):
-        watch.bind(conn)
-    watches[1].finish()  # this attempt ended in time
-    for _ in range(200):  # bounded wait for the first deadline to pass and the watchdog to act
-        if watches[0].cut:
-            break
-        time.sleep(0.01)
-    assert watches[0].cut and conns[0].sock.shut
-    assert not watches[1].cut and not conns[1].sock.shut
-    assert not watches[2].cut and not conns[2].sock.shut  # not due yet
