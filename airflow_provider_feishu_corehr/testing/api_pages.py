@@ -1,7 +1,7 @@
 """What the emulator serves, transcribed from the Feishu API pages, independent of the client's own tables.
 
 The emulator must not answer from ``client/codes.py`` or ``client/fields.py``: a wrong entry there would then
-pass every test, because the server would repeat it. ``tests/emulator/test_tables_match_client.py`` compares
+pass every test, because the server would repeat it. ``tests/testing/test_tables_match_client.py`` compares
 these tables with the client's and names every difference.
 
 Pages (each lists its error codes with HTTP status and message, its rate limit and its path):
