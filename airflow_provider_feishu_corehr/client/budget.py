@@ -1,6 +1,6 @@
 """Host-wide request schedule: the processes of one machine book their request slots in one SQLite file.
 
-Used by :func:`~airflow_provider_feishu_corehr.client.ratelimit.limiter_for` when the connection says
+Used by :func:`~airflow_provider_feishu_corehr.client.base.limiter_for` when the connection says
 ``rate_limit_scope: host``. The rule is the in-process limiter's (even pacing: the next free slot, then one every
 ``interval``); only where the "next free slot" is kept differs: a row per (base URL, app id, endpoint) in a table
 that every process updates inside one ``BEGIN IMMEDIATE`` transaction (SQLite's file lock makes booking atomic

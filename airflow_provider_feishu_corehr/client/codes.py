@@ -2,7 +2,9 @@
 
 Sources: the revoke, edit, search, token and generic error-code pages (``docs/api-facts.md``, with links).
 The same code can mean different things on different endpoints (1160203-1160205 differ between revoke and
-edit), so business codes are keyed by endpoint. The emulator serves the documented messages from this table too.
+edit), so business codes are keyed by endpoint. The emulator does not read this table: it answers from its own copy
+of the documentation pages (``testing/api_pages.py``), so a wrong entry here shows up as a failing test instead of
+being served back to the client that made it.
 """
 
 from __future__ import annotations
