@@ -119,13 +119,13 @@ def main() -> None:
     time.sleep(1.0)  # the contenders are running
     results: dict[str, dict[str, Any]] = {}
     try:
-        scenarios = [
-            ("host, off the loop", lambda n: HostRateLimiter(RATE, 1.0, key=f"waiters {n}", path=path), False),
-            ("host, on the loop", lambda n: HostRateLimiter(RATE, 1.0, key=f"waiters {n}", path=path), True),
-            ("process scope", lambda n: RateLimiter(RATE, 1.0), False),
+        scenarios: list[tuple[str, RateLimiter, bool]] = [
+            ("host, off the loop", HostRateLimiter(RATE, 1.0, key="waiters 0", path=path), False),
+            ("host, on the loop", HostRateLimiter(RATE, 1.0, key="waiters 1", path=path), True),
+            ("process scope", RateLimiter(RATE, 1.0), False),
         ]
-        for n, (name, make, on_loop) in enumerate(scenarios):
-            results[name] = asyncio.run(_scenario(make(n), args.waiters, args.rounds, on_loop))
+        for name, limiter, on_loop in scenarios:
+            results[name] = asyncio.run(_scenario(limiter, args.waiters, args.rounds, on_loop))
     finally:
         stop.set()
         for proc in others:
