@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_feishu_corehr.operators import _progress
-from airflow_provider_feishu_corehr.operators._progress import Progress, summary_table
+from airflow_provider_feishu_corehr.operators import progress as progress_module
 from airflow_provider_feishu_corehr.operators.offboarding import EditOffboardingOperator
+from airflow_provider_feishu_corehr.operators.progress import Progress, summary_table
 
 if TYPE_CHECKING:
     from recording_ti import RecordingTI
@@ -115,7 +115,7 @@ def test_batch_logs_progress_summary_and_per_record_lines_at_debug(
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(_progress, "CLOCK", FakeClock(step=1.0))  # every look at the clock: one second later
+    monkeypatch.setattr(progress_module, "CLOCK", FakeClock(step=1.0))  # every look at the clock: one second later
     ids = [fast_feishu.add_offboarding(employment_id=f"69700000000000000{i:02d}") for i in range(40)]
     ids[7] = "7000000000000000001"  # unknown to Feishu: 1160625
     operator = EditOffboardingOperator(

@@ -8,10 +8,10 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowException
 
 from airflow_provider_feishu_corehr.client.models import FieldValue
-from airflow_provider_feishu_corehr.operators._base import Job
-from airflow_provider_feishu_corehr.operators._plandoc import render
 from airflow_provider_feishu_corehr.operators.offboarding import EditOffboardingOperator
-from airflow_provider_feishu_corehr.operators.plan import verify_records
+from airflow_provider_feishu_corehr.operators.plan import render_plan
+from airflow_provider_feishu_corehr.operators.records import Record
+from airflow_provider_feishu_corehr.operators.review import verify_edits
 
 if TYPE_CHECKING:
     from plan_helpers import Batch
@@ -51,8 +51,10 @@ def test_a_failed_read_back_reports_unknown(feishu: FeishuEmulator, batch: Batch
     update = [FieldValue("handover_note__c", "x")]
     records: list[dict[str, Any]] = [{"offboarding_id": batch.ids[0], "outcome": "edited"}]
     feishu.inject_fault("search", "system_error", count=5)
-    verify_records(_hook(), None, [Job(0, batch.ids[0], update=update, employment_id=batch.employments[0])], records)
+    record = Record(0, batch.ids[0], update=update, employment_id=batch.employments[0])
+    counts = verify_edits(_hook(), None, [record], records)
     assert records[0]["verification"] == "unknown"
+    assert counts == {"verified": 0, "mismatch": 0, "unknown": 1}
     assert records[0]["verify"][0]["reason"] == "read_failed"
 
 
@@ -74,7 +76,7 @@ def test_render_lists_what_will_be_written_and_cuts_long_values() -> None:
         "fields": {"changed": 60, "unchanged": 60, "unknown": 60},
         "records": [_edit_record(i, changes) for i in range(60)],
     }
-    text = render(plan)
+    text = render_plan(plan)
     assert "| 0 | 700 | Approved | a | 1 | 2 |" in text
     assert "| b |" not in text  # unchanged fields are not listed
     assert f"| 0 | 700 | Approved | c | (unknown: no_permission) | {'x' * 59}… |" in text
@@ -100,7 +102,7 @@ def test_render_of_a_revoke_plan() -> None:
             },
         ],
     }
-    text = render(plan)
+    text = render_plan(plan)
     assert "| 0 | 1 | Approved | revoke |" in text
     assert "| 1 | 2 | Rejected | skip (rejected) |" in text
     assert "Refused: record 2: record 2: offboarding_id must not be empty" in text
