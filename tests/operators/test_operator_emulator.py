@@ -28,18 +28,55 @@ def _last_log_id(emu: FeishuEmulator, endpoint: str) -> str | None:
     return [r for r in emu.requests if r.endpoint == endpoint][-1].log_id
 
 
+def _revoke_counts(**counts: int) -> dict[str, int]:
+    """The revoke envelope's counts: every outcome, zeros included."""
+    keys = ("revoked", "already_withdrawn", "skipped", "conflict", "failed", "unknown", "not_sent")
+    assert set(counts) <= set(keys)
+    return {key: counts.get(key, 0) for key in keys}
+
+
+def _edit_counts(**counts: int) -> dict[str, int]:
+    """The edit envelope's counts: every outcome, zeros included."""
+    keys = ("edited", "unchanged", "conflict", "failed", "unknown", "not_sent")
+    assert set(counts) <= set(keys)
+    return {key: counts.get(key, 0) for key in keys}
+
+
+def _one(value: dict[str, Any]) -> dict[str, Any]:
+    """The record of a one-id task's envelope."""
+    assert value["total"] == 1 and len(value["records"]) == 1
+    record: dict[str, Any] = value["records"][0]
+    return record
+
+
 # -- revoke ---------------------------------------------------------------------------------------------------
 
 
 def test_revoke_one_record(fast_feishu: FeishuEmulator, ti: RecordingTI) -> None:
     result = RevokeOffboardingOperator(task_id="r", offboarding_id=APPROVED).execute({"ti": ti})
+    # one id gives the same envelope as a list: one record, every key present
     assert result == {
-        "offboarding_id": APPROVED,
-        "outcome": "revoked",
-        "log_id": _last_log_id(fast_feishu, "revoke"),
-        "error": None,
+        "operation": "revoke",
+        "mode": "direct",
+        "user_id_type": None,
+        "total": 1,
+        "counts": _revoke_counts(revoked=1),
+        "verification": None,
+        "records": [
+            {
+                "index": 0,
+                "offboarding_id": APPROVED,
+                "employment_id": None,
+                "outcome": "revoked",
+                "log_id": _last_log_id(fast_feishu, "revoke"),
+                "error": None,
+                "status": None,
+                "reason": None,
+                "conflict": None,
+            }
+        ],
     }
-    assert result["log_id"]
+    assert result["records"][0]["log_id"]
     assert _status(fast_feishu, APPROVED) == "Withdrawn"
     assert json.loads(json.dumps(result)) == result
     assert ti.pushed == {}  # success: Airflow pushes the return value itself
@@ -49,8 +86,9 @@ def test_revoke_is_idempotent(fast_feishu: FeishuEmulator, ti: RecordingTI) -> N
     operator = RevokeOffboardingOperator(task_id="r", offboarding_id=NO_NEED_APPROVAL)
     first = operator.execute({"ti": ti})
     second = operator.execute({"ti": ti})  # a re-run, or a retry after the first attempt went through
-    assert (first["outcome"], second["outcome"]) == ("revoked", "already_withdrawn")
-    assert second["error"] is None
+    assert (_one(first)["outcome"], _one(second)["outcome"]) == ("revoked", "already_withdrawn")
+    assert _one(second)["error"] is None
+    assert second["counts"] == _revoke_counts(already_withdrawn=1)
     assert fast_feishu.request_count("revoke") == 2
     assert fast_feishu.request_count("revoke", code=1160202) == 1
     assert _status(fast_feishu, NO_NEED_APPROVAL) == "Withdrawn"
@@ -60,7 +98,8 @@ def test_fail_if_already_withdrawn(fast_feishu: FeishuEmulator, ti: RecordingTI)
     operator = RevokeOffboardingOperator(task_id="r", offboarding_id=WITHDRAWN, fail_if_already_withdrawn=True)
     with pytest.raises(AirflowFailException, match="1160202"):
         operator.execute({"ti": ti})
-    pushed = ti.pushed["return_value"]
+    assert ti.pushed["return_value"]["counts"] == _revoke_counts(failed=1)
+    pushed = _one(ti.pushed["return_value"])
     assert pushed["outcome"] == "failed"
     assert pushed["error"]["code"] == 1160202
     assert pushed["error"]["kind"] == "business"
@@ -70,9 +109,11 @@ def test_fail_if_already_withdrawn(fast_feishu: FeishuEmulator, ti: RecordingTI)
 def test_revoke_of_an_unknown_offboarding_fails_without_task_retry(
     fast_feishu: FeishuEmulator, ti: RecordingTI
 ) -> None:
-    with pytest.raises(AirflowFailException, match=f"Revoke offboarding {UNKNOWN} failed: .*1160201"):
+    with pytest.raises(
+        AirflowFailException, match=rf"Revoke failed for 1 of 1 offboarding\(s\)(?s:.*)offboarding {UNKNOWN}: .*1160201"
+    ):
         RevokeOffboardingOperator(task_id="r", offboarding_id=UNKNOWN).execute({"ti": ti})
-    error = ti.pushed["return_value"]["error"]
+    error = _one(ti.pushed["return_value"])["error"]
     assert error["code"] == 1160201
     assert error["permanent"] is True
     assert error["message"] == "offboarding is not exist"
@@ -84,13 +125,14 @@ def test_transient_failure_leaves_task_retries_to_airflow(fast_feishu: FeishuEmu
     with pytest.raises(AirflowException) as info:
         RevokeOffboardingOperator(task_id="r", offboarding_id=APPROVED).execute({"ti": ti})
     assert not isinstance(info.value, AirflowFailException)
-    assert ti.pushed["return_value"]["error"]["kind"] == "transient"
-    assert ti.pushed["return_value"]["error"]["permanent"] is False
+    record = _one(ti.pushed["return_value"])
+    assert record["error"]["kind"] == "transient"
+    assert record["error"]["permanent"] is False
     # the connection's retry budget (max_attempts=2), then one final revoke (with its budget) to settle it
     assert fast_feishu.request_count("revoke") == 4
     # an HTTP 503 to a write may have been applied (the client cannot tell), and the final revoke met 503s too:
     # the record is reported unknown, not failed, although this emulator fault answered before processing
-    assert ti.pushed["return_value"]["outcome"] == "unknown"
+    assert record["outcome"] == "unknown"
     assert _status(fast_feishu, APPROVED) == "Approved"
 
 
@@ -99,7 +141,8 @@ def test_revoke_with_operator_and_user_id_type(fast_feishu: FeishuEmulator, ti: 
     result = RevokeOffboardingOperator(
         task_id="r", offboarding_id=APPROVED, operator_id=operator_open_id, user_id_type="open_id"
     ).execute({"ti": ti})
-    assert result["outcome"] == "revoked"
+    assert _one(result)["outcome"] == "revoked"
+    assert result["user_id_type"] == "open_id"
 
 
 def test_unexpected_error_text_stays_out_of_xcom(
@@ -153,7 +196,7 @@ def test_revoke_batch_mixed(fast_feishu: FeishuEmulator, ti: RecordingTI) -> Non
         (6, NO_NEED_APPROVAL, "revoked"),
         (7, APPROVING, "revoked"),
     ]
-    assert report["counts"] == {"revoked": 4, "already_withdrawn": 1, "failed": 3, "unknown": 0, "not_sent": 0}
+    assert report["counts"] == _revoke_counts(revoked=4, already_withdrawn=1, failed=3)
     errors = {r["index"]: r["error"] for r in report["records"] if r["error"]}
     assert errors[2]["code"] == 1160201
     assert errors[3]["kind"] == "invalid_input"
@@ -168,7 +211,7 @@ def test_revoke_batch_mixed(fast_feishu: FeishuEmulator, ti: RecordingTI) -> Non
 def test_revoke_batch_all_fine_returns_the_report(fast_feishu: FeishuEmulator, ti: RecordingTI) -> None:
     ids = [fast_feishu.add_offboarding(employment_id=f"69000000000000000{i:02d}") for i in range(12)]
     report = RevokeOffboardingOperator(task_id="r", offboarding_id=json.dumps(ids)).execute({"ti": ti})
-    assert report["counts"] == {"revoked": 12, "already_withdrawn": 0, "failed": 0, "unknown": 0, "not_sent": 0}
+    assert report["counts"] == _revoke_counts(revoked=12)
     assert [r["offboarding_id"] for r in report["records"]] == ids
     assert all(_status(fast_feishu, i) == "Withdrawn" for i in ids)
     assert ti.pushed == {}
@@ -177,8 +220,12 @@ def test_revoke_batch_all_fine_returns_the_report(fast_feishu: FeishuEmulator, t
 def test_empty_batch_revokes_nothing(fast_feishu: FeishuEmulator, ti: RecordingTI) -> None:
     report = RevokeOffboardingOperator(task_id="r", offboarding_id=[]).execute({"ti": ti})
     assert report == {
+        "operation": "revoke",
+        "mode": "direct",
+        "user_id_type": None,
         "total": 0,
-        "counts": {"revoked": 0, "already_withdrawn": 0, "failed": 0, "unknown": 0, "not_sent": 0},
+        "counts": _revoke_counts(),
+        "verification": None,
         "records": [],
     }
     assert fast_feishu.request_count() == 0
@@ -211,6 +258,8 @@ def test_edit_converts_python_values(fast_feishu: FeishuEmulator, ti: RecordingT
     result = EditOffboardingOperator(
         task_id="e", offboarding_id=OFFBOARDED, update_data=update, timezone="Asia/Shanghai"
     ).execute({"ti": ti})
+    assert result["operation"] == "edit" and result["counts"] == _edit_counts(edited=1)
+    record = _one(result)
     expected = {
         "offboarding_date": "2026-04-15",
         "last_attendance_date": "2026-04-14",
@@ -223,10 +272,10 @@ def test_edit_converts_python_values(fast_feishu: FeishuEmulator, ti: RecordingT
         "exit_channel__c": "channel_manager",
         "handover_note__c": "Handover to the data team",
     }
-    assert result["outcome"] == "edited"
-    assert result["field_names"] == list(update)
-    assert {f["field_name"]: f["value"] for f in result["fields"]} == expected
-    assert result["log_id"] == _last_log_id(fast_feishu, "edit")
+    assert record["outcome"] == "edited"
+    assert record["field_names"] == list(update)
+    assert {f["field_name"]: f["value"] for f in record["fields"]} == expected
+    assert record["log_id"] == _last_log_id(fast_feishu, "edit")
     stored = fast_feishu.record(OFFBOARDED)
     for name, value in expected.items():
         assert json.loads(stored[name]) == json.loads(value) if name == "exit_tags__c" else stored[name] == value
@@ -246,7 +295,7 @@ def test_edit_api_list_form_and_json_text(fast_feishu: FeishuEmulator, ti: Recor
     assert fast_feishu.record(APPROVED)["handover_note__c"] == "from list"
     as_json = json.dumps({"handover_note__c": "from json", "exit_interview_done__c": True})
     result = EditOffboardingOperator(task_id="e", offboarding_id=APPROVED, update_data=as_json).execute({"ti": ti})
-    assert result["field_names"] == ["handover_note__c", "exit_interview_done__c"]
+    assert _one(result)["field_names"] == ["handover_note__c", "exit_interview_done__c"]
     assert fast_feishu.record(APPROVED)["exit_interview_done__c"] == "true"
 
 
@@ -255,7 +304,8 @@ def test_edit_business_error_is_permanent(fast_feishu: FeishuEmulator, ti: Recor
         EditOffboardingOperator(task_id="e", offboarding_id=APPROVING, update_data={"handover_note__c": "x"}).execute(
             {"ti": ti}
         )
-    pushed = ti.pushed["return_value"]
+    assert ti.pushed["return_value"]["counts"] == _edit_counts(failed=1)
+    pushed = _one(ti.pushed["return_value"])
     assert pushed["outcome"] == "failed"
     assert pushed["fields"] is None
     assert pushed["field_names"] == ["handover_note__c"]
@@ -267,7 +317,7 @@ def test_edit_same_change_on_many_records(fast_feishu: FeishuEmulator, ti: Recor
     report = EditOffboardingOperator(task_id="e", offboarding_id=ids, update_data={"retain_account": True}).execute(
         {"ti": ti}
     )
-    assert report["counts"] == {"edited": 3, "failed": 0, "unknown": 0, "not_sent": 0}
+    assert report["counts"] == _edit_counts(edited=3)
     assert all(fast_feishu.record(i)["retain_account"] == "true" for i in ids)
 
 
@@ -334,5 +384,5 @@ def test_business_errors_in_a_row_do_not_stop_a_batch(fast_feishu: FeishuEmulato
     with pytest.raises(AirflowFailException):
         RevokeOffboardingOperator(task_id="r", offboarding_id=[*unknown, APPROVED], max_workers=1).execute({"ti": ti})
     report = ti.pushed["return_value"]
-    assert report["counts"] == {"revoked": 1, "already_withdrawn": 0, "failed": 15, "unknown": 0, "not_sent": 0}
+    assert report["counts"] == _revoke_counts(revoked=1, failed=15)
     assert fast_feishu.request_count("revoke") == 16
