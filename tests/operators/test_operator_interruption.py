@@ -34,9 +34,9 @@ NOTE = "interrupted batch"
 def paced(fast_feishu: FeishuEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[FeishuEmulator]:
     """The emulator as ``feishu_default`` with the client paced to 100 edits/s and 3 % of edits held 1 s, longer
     than the in-flight grace (shortened to 0.5 s here; the subprocess test keeps the real 3 s)."""
-    from airflow_provider_feishu_corehr.operators import _interrupt
+    from airflow_provider_feishu_corehr.operators import gate
 
-    monkeypatch.setattr(_interrupt, "IN_FLIGHT_GRACE", 0.5)
+    monkeypatch.setattr(gate, "IN_FLIGHT_GRACE", 0.5)
     conn = json.loads(fast_feishu.airflow_conn_json())
     conn["extra"] = {"rate_limits": {"edit": 100, "revoke": 100}, "max_attempts": 2, "backoff_base": 0.01}
     monkeypatch.setenv("AIRFLOW_CONN_FEISHU_DEFAULT", json.dumps(conn))
