@@ -34,7 +34,7 @@ from airflow_provider_feishu_corehr.hooks._extras import (
     read_domain,
     read_extras,
 )
-from airflow_provider_feishu_corehr.hooks.connection_fields import DOMAINS
+from airflow_provider_feishu_corehr.hooks.connection_fields import CONN_TYPE, DOMAINS
 
 __all__ = [
     "DOMAINS",
@@ -171,7 +171,7 @@ def check_conn_id(conn_id: Any) -> str:
     :raises FeishuInvalidInputError: naming the problem (a configuration error: no task retry can fix it).
     """
     if not isinstance(conn_id, str) or not conn_id.strip():
-        raise FeishuInvalidInputError(f"feishu_conn_id must name a connection of type feishu, got {conn_id!r}")
+        raise FeishuInvalidInputError(f"feishu_conn_id must name a connection of type {CONN_TYPE}, got {conn_id!r}")
     return conn_id
 
 
@@ -181,7 +181,7 @@ def not_found(conn_id: str) -> FeishuInvalidInputError:
     :param conn_id: the connection id that was looked up.
     """
     return FeishuInvalidInputError(
-        f"Connection {conn_id!r} is not defined: create a connection of type feishu with this id "
+        f"Connection {conn_id!r} is not defined: create a connection of type {CONN_TYPE} with this id "
         "(UI, CLI, or the AIRFLOW_CONN_" + conn_id.upper() + " environment variable)"
     )
 

@@ -30,9 +30,12 @@ from airflow_provider_feishu_corehr.client.models import (
 )
 
 __all__ = [
+    "CONN_TYPE",
+    "DEFAULT_CONN_ID",
     "DOMAINS",
     "EXTRAS",
     "HIDDEN_FIELDS",
+    "HOOK_NAME",
     "STANDARD_FIELDS",
     "UI_PREFIX",
     "Extra",
@@ -43,7 +46,13 @@ __all__ = [
     "ui_field_behaviour",
 ]
 
-UI_PREFIX = "extra__feishu__"
+CONN_TYPE = "feishu"
+"""The connection type of the provider (``FeishuHook.conn_type`` and the provider info's connection type)."""
+HOOK_NAME = "Feishu"
+"""The connection type's name in the UI."""
+DEFAULT_CONN_ID = "feishu_default"
+"""The connection id a hook, operator or sensor uses when none is given."""
+UI_PREFIX = f"extra__{CONN_TYPE}__"
 """Prefix of the extras saved by the UI form of Airflow before 2.3 (``extra__feishu__timeout``)."""
 DOMAINS = {"feishu": FEISHU_BASE_URL, "lark": LARK_BASE_URL}
 """Values of the ``domain`` extra and the base URL each picks."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import BaseHook, mask_secret
+from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.validation import (
@@ -27,6 +27,7 @@ from airflow_provider_feishu_corehr.hooks.connection import (
     not_found,
     settings_from_connection,
 )
+from airflow_provider_feishu_corehr.hooks.connection_fields import CONN_TYPE, DEFAULT_CONN_ID, HOOK_NAME
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -56,9 +57,9 @@ class FeishuHook(BaseHook):
     """
 
     conn_name_attr = "feishu_conn_id"
-    default_conn_name = "feishu_default"
-    conn_type = "feishu"
-    hook_name = "Feishu"
+    default_conn_name = DEFAULT_CONN_ID
+    conn_type = CONN_TYPE
+    hook_name = HOOK_NAME
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
@@ -90,15 +91,18 @@ class FeishuHook(BaseHook):
             conn = self.get_connection(conn_id)
         except _not_found_error():
             raise not_found(conn_id) from None
-        if conn.password:
-            mask_secret(conn.password)
+        # Imported here, not at the top: the masking module loads the async client, which DAG parsing must not pay.
+        from airflow_provider_feishu_corehr.hooks.masking import mask
+
+        mask(conn.password or "")
         return settings_from_connection(conn)
 
     @cached_property
     def _client(self) -> FeishuClient:
         from airflow_provider_feishu_corehr.client.sync import FeishuClient
+        from airflow_provider_feishu_corehr.hooks.masking import mask
 
-        return FeishuClient(self.settings, on_token=mask_secret)
+        return FeishuClient(self.settings, on_token=mask)
 
     def get_conn(self) -> FeishuClient:
         """Return the (cached) :class:`FeishuClient` of this hook."""
