@@ -270,14 +270,14 @@ class EditOffboardingOperator(OffboardingOperator):
         if self.offboardings is not None:
             entries = as_list("offboardings", self.offboardings)
             return entry_records(entries, keys=ENTRY_KEYS, operator_id=operator_id, fields=self._entry_fields)
-        ids = id_list(self.offboarding_id)
-        if is_one_id(self.offboarding_id):
+        ids, one_id = id_list(self.offboarding_id), is_one_id(self.offboarding_id)
+        if one_id:
             label = f"offboarding {require_offboarding_id('offboarding_id', self.offboarding_id)}"
             employment_id = optional_id("employment_id", self.employment_id)
         else:
             label, employment_id = "update_data (shared by every offboarding_id)", None
         update = self._fields(self.update_data, label)
-        return id_records(ids, operator_id=operator_id, update=update, employment_id=employment_id)
+        return id_records(ids, one_id=one_id, operator_id=operator_id, update=update, employment_id=employment_id)
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Edit the records (or make or apply a plan); see the class docstring for what is returned.

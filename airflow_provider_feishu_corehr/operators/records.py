@@ -126,11 +126,17 @@ def id_list(value: Any) -> list[Any]:
 
 
 def id_records(
-    ids: Sequence[Any], *, operator_id: str | None, update: list[FieldValue], employment_id: str | None = None
+    ids: Sequence[Any],
+    *,
+    one_id: bool,
+    operator_id: str | None,
+    update: list[FieldValue],
+    employment_id: str | None = None,
 ) -> list[Record]:
     """One record per id of ``offboarding_id``, all with the same operator and fields; a bad id is refused.
 
     :param ids: the ids as given.
+    :param one_id: ``offboarding_id`` was one id (:func:`is_one_id`), not a list: messages name no record.
     :param operator_id: the operator's ``operator_id``.
     :param update: the fields every record sets (edit), else empty.
     :param employment_id: the employment of a single id (``employment_id`` argument).
@@ -138,7 +144,7 @@ def id_records(
     records = []
     for index, raw in enumerate(ids):
         try:
-            record = None if len(ids) == 1 else f"record {index}"
+            record = None if one_id else f"record {index}"
             offboarding_id = require_offboarding_id("offboarding_id", raw, record=record)
         except FeishuInvalidInputError as err:
             records.append(Record(index, shown_id(raw), update=update, refused=err))

@@ -30,7 +30,14 @@ from airflow_provider_feishu_corehr.operators.outcomes import (
     error_info,
     is_permanent,
 )
-from airflow_provider_feishu_corehr.operators.records import Record, as_list, entry_records, id_list, id_records
+from airflow_provider_feishu_corehr.operators.records import (
+    Record,
+    as_list,
+    entry_records,
+    id_list,
+    id_records,
+    is_one_id,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -287,7 +294,8 @@ class RevokeOffboardingOperator(OffboardingOperator):
         if self.offboardings is not None:
             entries = as_list("offboardings", self.offboardings)
             return entry_records(entries, keys=ENTRY_KEYS, operator_id=operator_id)
-        return id_records(id_list(self.offboarding_id), operator_id=operator_id, update=[])
+        one_id = is_one_id(self.offboarding_id)
+        return id_records(id_list(self.offboarding_id), one_id=one_id, operator_id=operator_id, update=[])
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Revoke the records (or make or apply a plan); see the class docstring for what is returned.
