@@ -1,5 +1,6 @@
 """The operators inside DAGs run by ``dag.test()`` on SQLite against the emulator: templating, XCom, a failed
-batch's report, dynamic task mapping."""
+batch's report, dynamic task mapping. Every operator report read back from the metadata database follows
+``docs/xcom.schema.json``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_lanes import xcom_entries
 from operator_seed import APPROVED, APPROVING, NO_NEED_APPROVAL, OFFBOARDED, UNKNOWN, WITHDRAWN
+from xcom_schema import check_xcom
 
 if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
@@ -38,6 +40,25 @@ def _xcom(dag_run: Any, task_id: str, map_index: int = -1) -> Any:
     return rows[0][3]
 
 
+def _report(dag_run: Any, task_id: str, map_index: int = -1) -> dict[str, Any]:
+    """An operator's XCom envelope as stored, checked against the schema."""
+    value = _xcom(dag_run, task_id, map_index)
+    check_xcom(value)
+    assert isinstance(value, dict) and "operation" in value, value  # an envelope, not a plan
+    return value
+
+
+def _one(dag_run: Any, task_id: str, map_index: int = -1) -> dict[str, Any]:
+    """The one record of the envelope of a one-id task."""
+    value = _report(dag_run, task_id, map_index)
+    assert value["total"] == len(value["records"]) == 1
+    record: dict[str, Any] = value["records"][0]
+    return record
+
+
+EDIT_COUNTS = dict.fromkeys(("edited", "unchanged", "conflict", "failed", "unknown", "not_sent"), 0)
+
+
 def test_templating_from_params_and_upstream_xcom(fast_feishu: FeishuEmulator, run_dag: Any) -> None:
     conf = {
         "edit_id": OFFBOARDED,
@@ -50,18 +71,19 @@ def test_templating_from_params_and_upstream_xcom(fast_feishu: FeishuEmulator, r
     states = _states(dag_run)
     assert set(states.values()) == {"success"}, states
 
-    edited = _xcom(dag_run, "edit_from_params")
+    assert _report(dag_run, "edit_from_params")["user_id_type"] == "people_corehr_id"
+    edited = _one(dag_run, "edit_from_params")
     assert edited["offboarding_id"] == OFFBOARDED
     assert edited["outcome"] == "edited"
     assert fast_feishu.record(OFFBOARDED)["offboarding_date"] == "2026-04-30"
     assert fast_feishu.record(OFFBOARDED)["exit_interview_done__c"] == "true"
 
-    from_xcom = _xcom(dag_run, "edit_from_xcom")
-    assert from_xcom["counts"] == {"edited": 2, "failed": 0, "unknown": 0, "not_sent": 0}
+    from_xcom = _report(dag_run, "edit_from_xcom")
+    assert from_xcom["counts"] == {**EDIT_COUNTS, "edited": 2}
     assert fast_feishu.record(APPROVED)["handover_note__c"] == "correction 0"
     assert fast_feishu.record(NO_NEED_APPROVAL)["handover_note__c"] == "correction 1"
 
-    revoked = _xcom(dag_run, "revoke_from_template")
+    revoked = _report(dag_run, "revoke_from_template")
     assert [(r["offboarding_id"], r["outcome"]) for r in revoked["records"]] == [
         (APPROVING, "revoked"),
         (WITHDRAWN, "already_withdrawn"),
@@ -87,14 +109,14 @@ def test_mapped_revoke(fast_feishu: FeishuEmulator, run_dag: Any) -> None:
     for map_index, (offboarding_id, outcome) in enumerate(
         [(APPROVED, "revoked"), (WITHDRAWN, "already_withdrawn"), (NO_NEED_APPROVAL, "revoked")]
     ):
-        record = _xcom(dag_run, "revoke", map_index)
+        record = _one(dag_run, "revoke", map_index)
         assert (record["offboarding_id"], record["outcome"]) == (offboarding_id, outcome)
     assert _xcom(dag_run, "outcomes") == {
         APPROVED: "revoked",
         WITHDRAWN: "already_withdrawn",
         NO_NEED_APPROVAL: "revoked",
     }
-    again = _xcom(dag_run, "revoke_again")
+    again = _report(dag_run, "revoke_again")
     assert [(r["offboarding_id"], r["outcome"]) for r in again["records"]] == [(i, "already_withdrawn") for i in ids]
     assert fast_feishu.request_count("revoke") == 6
 
@@ -108,7 +130,7 @@ def test_mapped_revoke_bad_instances_fail_without_retry(fast_feishu: FeishuEmula
     assert states[("revoke", 2)] == "failed"  # blank id: refused when the mapped operator is built
     assert states[("revoke_again", -1)] == "upstream_failed"
     assert _tries(dag_run, "revoke") == {0: 1, 1: 1, 2: 1}  # retries=2, none used
-    failed = _xcom(dag_run, "revoke", 1)
+    failed = _one(dag_run, "revoke", 1)
     assert failed["outcome"] == "failed"
     assert failed["error"]["code"] == 1160201
     assert fast_feishu.request_count("revoke") == 2
@@ -136,9 +158,9 @@ def test_batch_of_200_with_5_bad_records(fast_feishu: FeishuEmulator, run_dag: A
     assert states[("edit", -1)] == "failed"
     assert states[("summary", -1)] == "success"  # downstream (all_done) read the failed task's report
 
-    report = _xcom(dag_run, "edit")
+    report = _report(dag_run, "edit")
     assert report["total"] == 200
-    assert report["counts"] == {"edited": 195, "failed": 5, "unknown": 0, "not_sent": 0}
+    assert report["counts"] == {**EDIT_COUNTS, "edited": 195, "failed": 5}
     assert [r["index"] for r in report["records"]] == list(range(200))
     failed = {r["index"]: r for r in report["records"] if r["outcome"] == "failed"}
     assert sorted(failed) == sorted(bad)
@@ -150,7 +172,7 @@ def test_batch_of_200_with_5_bad_records(fast_feishu: FeishuEmulator, run_dag: A
         190: ("invalid_input", None),
     }
     assert all(failed[i]["error"]["log_id"] for i in (17, 60, 99))
-    assert _xcom(dag_run, "summary") == {"edited": 195, "failed": 5, "unknown": 0, "not_sent": 0}
+    assert _xcom(dag_run, "summary") == {**EDIT_COUNTS, "edited": 195, "failed": 5}
 
     # The emulator saw exactly the 198 valid records and applied the 195 good ones.
     assert fast_feishu.request_count("edit") == 198
@@ -175,7 +197,7 @@ def test_mapped_edit_with_expand_kwargs(fast_feishu: FeishuEmulator, run_dag: An
     dag_run = run_dag(DAGS / "operators_mapped_edit.py", "feishu_operators_mapped_edit", run_conf={"records": records})
     states = _states(dag_run)
     assert states == {("corrections", -1): "success", ("edit", 0): "success", ("edit", 1): "success"}
-    assert _xcom(dag_run, "edit", 0)["field_names"] == ["offboarding_date"]
-    assert _xcom(dag_run, "edit", 1)["fields"] == [{"field_name": "exit_tags__c", "value": '["tag_alumni"]'}]
+    assert _one(dag_run, "edit", 0)["field_names"] == ["offboarding_date"]
+    assert _one(dag_run, "edit", 1)["fields"] == [{"field_name": "exit_tags__c", "value": '["tag_alumni"]'}]
     assert fast_feishu.record(APPROVED)["offboarding_date"] == "2026-07-31"
     assert json.loads(fast_feishu.record(OFFBOARDED)["exit_tags__c"]) == ["tag_alumni"]

@@ -30,9 +30,9 @@ with DAG(
 
     @task(multiple_outputs=False)
     def outcomes(results: list[dict[str, Any]]) -> dict[str, str]:
-        return {
-            r["offboarding_id"]: r["outcome"] for r in results[:]
-        }  # a slice: iterating reads one past the end (404)
+        # each mapped instance returns the envelope of its one id; a slice: iterating reads one past the end (404)
+        records = [r["records"][0] for r in results[:]]
+        return {r["offboarding_id"]: r["outcome"] for r in records}
 
     outcomes(revoked.output)
 
