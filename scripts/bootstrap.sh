@@ -2,8 +2,8 @@
 # Create the test environments from nothing with the pinned dependency sets, the package in editable mode in each:
 #   .venv       Airflow 3.3 lane (requirements-lock.txt; also ruff and mypy)
 #   .venv-2.11  Airflow 2.11 lane (requirements-lock-2.11.txt)
-# Usage: bootstrap.sh [3.3|2.11 ...] (default: both). Idempotent: a second run only re-syncs a lane whose lock
-# or pyproject.toml changed. Needs only python3 (3.11) on PATH.
+# Usage: bootstrap.sh [3.3|2.11 ...] (default: both). Idempotent: a second run only re-syncs a lane whose lock,
+# pyproject.toml or the package version changed. Needs only python3 (3.11) on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UV_VERSION=0.13.8
@@ -36,7 +36,8 @@ sync_lane() {
   venv="${files% *}"
   lock="${files#* }"
   stamp="$venv/.lock-stamp"
-  want="$(cat "$lock" pyproject.toml | sha256sum | cut -d' ' -f1)"
+  # the version lives in the package (pyproject reads it): a new version re-installs too
+  want="$(cat "$lock" pyproject.toml airflow_provider_feishu_corehr/__init__.py | sha256sum | cut -d' ' -f1)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi
