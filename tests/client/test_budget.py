@@ -4,9 +4,11 @@ behind their interval) is in ``tests/sensors/test_sensor_budget.py``."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import multiprocessing
+import sqlite3
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -116,3 +118,49 @@ def test_host_scope_and_share_pick_the_host_schedule(tmp_path: Path) -> None:
     assert str(limiter.path) == store
     default = limiter_for(ClientSettings(**base), Endpoint.EDIT)
     assert type(default) is RateLimiter  # process scope unless the settings say host
+
+
+def test_async_bookings_give_the_same_slots_as_sync_ones(tmp_path: Path) -> None:
+    sync = HostRateLimiter(20, 1.0, key="k", path=tmp_path / "s.sqlite3", share=0.5, clock=lambda: 100.0)
+    aio = HostRateLimiter(20, 1.0, key="k", path=tmp_path / "a.sqlite3", share=0.5, clock=lambda: 100.0)
+
+    async def book() -> list[float]:
+        return [await aio.areserve() for _ in range(3)]
+
+    assert asyncio.run(book()) == [sync.reserve() for _ in range(3)]
+
+
+def test_an_async_booking_waits_for_the_file_lock_off_the_event_loop(tmp_path: Path) -> None:
+    """Another process holds the schedule file's write lock: the booking waits for it, the event loop does not."""
+    path = tmp_path / "b.sqlite3"
+    limiter = HostRateLimiter(20, 1.0, key="k", path=path, clock=lambda: 100.0)
+    assert limiter.reserve() == 0  # the file exists, with its table
+    holder = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+
+    async def main() -> float:
+        booking = asyncio.create_task(limiter.areserve())
+        turns = 0
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+            turns += 1
+        assert turns == 20 and not booking.done()  # the loop ran on while the booking waited for the lock
+        holder.execute("COMMIT")
+        return await booking
+
+    try:
+        assert asyncio.run(main()) == pytest.approx(1 / (20 * HEADROOM))
+    finally:
+        holder.close()
+
+
+def test_within_bounds_async_bookings_too() -> None:
+    limiter = RateLimiter(1, 60.0, endpoint="search", label="search budget of app a")
+
+    async def main() -> None:
+        assert await limiter.areserve() == 0
+        with within(2.0), pytest.raises(FeishuRateLimitError, match="no free slot for"):
+            await limiter.areserve()
+
+    asyncio.run(main())
+    assert 61 < limiter.reserve() < 62  # the refused slot was not booked
