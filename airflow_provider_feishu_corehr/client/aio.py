@@ -2,7 +2,10 @@
 
 The twin of :mod:`.sync`: the same request builders and parsers (:mod:`.api`), the same attempt loop and decisions
 (:mod:`.exchange`, :mod:`.policy`), the same process-wide token cache and rate limiters; only I/O and sleeping are
-awaited here. ``httpx`` is imported when the first request is sent.
+awaited here. ``httpx`` is imported when the first request is sent. Only documented ``httpx`` API is used: the
+client's ``verify``/``proxy``/``timeout``/``limits`` arguments, ``stream`` with ``aiter_bytes`` (the body is
+read in chunks under the size cap), and the ``trace`` request extension, which tells whether the request
+headers went out (a timeout before that is a connect timeout, after it an ambiguous one).
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ def _classify(exc: BaseException, *, sent: bool) -> FailureKind:
     """Map an ``httpx`` transport exception to a :class:`FailureKind` (the exception text is dropped).
 
     :param exc: what ``httpx`` raised.
-    :param sent: whether the request headers had started to go out (from httpcore's trace events).
+    :param sent: whether the request headers had started to go out (the ``trace`` request extension).
     """
     import httpx
 
