@@ -18,17 +18,25 @@ from airflow.providers.common.compat.sdk import (
 from airflow_provider_feishu_corehr._arguments import invalid_argument, is_static
 from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.validation import check_user_id_type, optional_offboarding_id, require_id
-from airflow_provider_feishu_corehr.sensors.rules import (
+from airflow_provider_feishu_corehr.status.looks import (
     FailureCounter,
-    Outcome,
     SlipWatch,
     check_max_consecutive_failures,
     check_poll_interval,
+)
+from airflow_provider_feishu_corehr.status.statuses import (
+    Outcome,
     check_status_list,
     describe,
     resolve_statuses,
 )
-from airflow_provider_feishu_corehr.sensors.watch import (
+from airflow_provider_feishu_corehr.status.trigger_event import (
+    EVENT_ERROR,
+    EVENT_FAILURE,
+    EVENT_SUCCESS,
+    error_from_event,
+)
+from airflow_provider_feishu_corehr.status.watch import (
     Watch,
     build_watch,
     check_employment_ids,
@@ -67,8 +75,8 @@ class OffboardingStatusSensor(BaseSensorOperator):
 
     Modes: ``poke`` and ``reschedule`` call :class:`~airflow_provider_feishu_corehr.hooks.feishu.FeishuHook`
     every ``poke_interval`` seconds; ``deferrable=True`` hands the wait to
-    :class:`~airflow_provider_feishu_corehr.triggers.offboarding.OffboardingStatusTrigger` at once (async
-    client in the triggerer, the same rules), with ``timeout`` as the deferral timeout.
+    :class:`~airflow_provider_feishu_corehr.triggers.offboarding.OffboardingStatusTrigger` at the first poke,
+    before any look (async client in the triggerer, the same rules), with ``timeout`` as the deferral timeout.
 
     Outcomes, the same in every mode:
 
@@ -224,15 +232,12 @@ class OffboardingStatusSensor(BaseSensorOperator):
 
         return FeishuHook(feishu_conn_id=self.feishu_conn_id)
 
-    def execute(self, context: Context) -> Any:
-        """Poke (``poke``/``reschedule`` mode), or defer to the trigger at once (``deferrable=True``)."""
-        watch = self._watch()
-        if not self.deferrable:
-            # The base poke loop, past its ExecutorSafeguard wrapper: this execute already passed it, and
-            # Airflow 2's safeguard mistakes a super().execute() for a call from outside the task and warns
-            # (apache/airflow#47511). __wrapped__ is the undecorated method (functools.wraps).
-            base_execute = getattr(BaseSensorOperator.execute, "__wrapped__", BaseSensorOperator.execute)
-            return base_execute(self, context)
+    def _defer(self, watch: Watch) -> None:
+        """Hand the whole wait to :class:`..triggers.offboarding.OffboardingStatusTrigger` (raises ``TaskDeferred``).
+
+        Called from the first poke, before any look: Airflow's own ``execute`` runs every mode (no override of it),
+        and an operator may call ``self.defer`` from any of its methods. ``timeout`` becomes the deferral timeout.
+        """
         from airflow_provider_feishu_corehr.triggers.offboarding import OffboardingStatusTrigger
 
         self.log.info("Deferring: waiting for %s to reach %s.", watch.name, " or ".join(watch.targets))
@@ -287,8 +292,13 @@ class OffboardingStatusSensor(BaseSensorOperator):
             self._slip.observe(now - due, self.log, watch.name)
 
     def poke(self, context: Context) -> PokeReturnValue:
-        """Look once at every watched employment; done (with the XCom) when the target is reached."""
+        """Look once at every watched employment; done (with the XCom) when the target is reached.
+
+        With ``deferrable=True`` the first poke defers instead of looking.
+        """
         watch = self._watch()
+        if self.deferrable:
+            self._defer(watch)
         if self._failures is None:
             self._failures = FailureCounter(self.max_consecutive_failures)
             self._slip = SlipWatch(float(self.poke_interval))
@@ -315,14 +325,8 @@ class OffboardingStatusSensor(BaseSensorOperator):
         return PokeReturnValue(is_done=False)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
-        """Turn the trigger's event into the task's outcome: the XCom, or the error raised."""
-        from airflow_provider_feishu_corehr.triggers.offboarding import (
-            EVENT_ERROR,
-            EVENT_FAILURE,
-            EVENT_SUCCESS,
-            error_from_event,
-        )
-
+        """Turn the trigger's event (:mod:`..status.trigger_event`) into the task's outcome: the XCom, or the error
+        raised."""
         status = event.get("status") if event else None
         if event is not None and status == EVENT_SUCCESS:
             if "records" in event:

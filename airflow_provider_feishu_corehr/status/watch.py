@@ -14,14 +14,8 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_feishu_corehr.client.api import pick_offboarding
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.validation import optional_offboarding_id, optional_user_id_type, require_id
-from airflow_provider_feishu_corehr.sensors.rules import (
-    Outcome,
-    classify,
-    describe,
-    failure_message,
-    log_waiting,
-    next_look_text,
-)
+from airflow_provider_feishu_corehr.status.looks import log_waiting, next_look_text
+from airflow_provider_feishu_corehr.status.statuses import Outcome, classify, describe, failure_message
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping

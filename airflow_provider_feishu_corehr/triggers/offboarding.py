@@ -1,18 +1,7 @@
 """Deferrable half of the offboarding sensor: polls Feishu with the async client in the triggerer.
 
-The trigger only reads (v1 offboarding search); it never revokes or edits anything.
-
-Event payloads (one event per run, then the trigger returns), all JSON-safe and free of secrets:
-
-* ``{"status": "success", "record": {...}}`` – a target status was reached; ``record`` is
-  :meth:`OffboardingRecord.summary() <airflow_provider_feishu_corehr.client.models.OffboardingRecord.summary>`.
-  A trigger over a list (``employment_ids``) sends ``"records": [...]`` instead: one summary per employment.
-* ``{"status": "failure", "record": {...}, "message": "..."}`` – a failure status was reached (``records`` for
-  a list).
-* ``{"status": "error", "message": "...", "permanent": bool, "consecutive_failures": int,
-  "error_type": "FeishuAuthError", "msg": ..., "code": ..., "log_id": ..., "http_status": ...,
-  "endpoint": ..., "advice": ..., "attempts": ..., "elapsed": ...}`` – a permanent error (at once), or
-  ``max_consecutive_failures`` transient errors in a row. :func:`error_from_event` rebuilds the typed error.
+The trigger only reads (v1 offboarding search); it never revokes or edits anything. It sends one event per run,
+then returns: the payloads are described in :mod:`..status.trigger_event`.
 """
 
 from __future__ import annotations
@@ -21,74 +10,21 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_feishu_corehr.client import errors
 from airflow_provider_feishu_corehr.client.errors import FeishuError
-from airflow_provider_feishu_corehr.sensors.rules import (
+from airflow_provider_feishu_corehr.status.looks import (
     FailureCounter,
-    Outcome,
     SlipWatch,
     check_max_consecutive_failures,
     check_poll_interval,
-    resolve_statuses,
 )
-from airflow_provider_feishu_corehr.sensors.watch import build_watch
+from airflow_provider_feishu_corehr.status.statuses import Outcome, resolve_statuses
+from airflow_provider_feishu_corehr.status.trigger_event import end_event, error_event
+from airflow_provider_feishu_corehr.status.watch import build_watch
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Collection, Sequence
 
     from airflow_provider_feishu_corehr.client.models import OffboardingRecord
-
-EVENT_SUCCESS = "success"
-EVENT_FAILURE = "failure"
-EVENT_ERROR = "error"
-
-_ERROR_TYPES: dict[str, type[FeishuError]] = {
-    cls.__name__: cls for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, FeishuError)
-}
-"""Every error type of :mod:`..client.errors` by name: what an ``error`` event can be rebuilt as."""
-
-
-def _event_type(exc: FeishuError) -> str:
-    """The name of the nearest client error type of ``exc`` (a subclass defined elsewhere maps to its base)."""
-    return next(cls.__name__ for cls in type(exc).__mro__ if _ERROR_TYPES.get(cls.__name__) is cls)
-
-
-def _event(payload: dict[str, Any]) -> TriggerEvent:
-    return TriggerEvent(payload)  # type: ignore[no-untyped-call]
-
-
-def error_event(exc: FeishuError, consecutive_failures: int) -> dict[str, Any]:
-    """Payload of an ``error`` event: the typed error's fields (its text never holds a token or body)."""
-    return {
-        "status": EVENT_ERROR,
-        "message": str(exc),
-        "permanent": exc.permanent,
-        "consecutive_failures": consecutive_failures,
-        "error_type": _event_type(exc),
-        "msg": exc.msg,
-        "code": exc.code,
-        "log_id": exc.log_id,
-        "http_status": exc.http_status,
-        "endpoint": exc.endpoint,
-        "advice": exc.advice,
-        "attempts": exc.attempts,
-        "elapsed": exc.elapsed,
-    }
-
-
-def error_from_event(event: dict[str, Any]) -> FeishuError:
-    """Rebuild the typed error of an ``error`` event (same class, code, log id and text)."""
-    cls = _ERROR_TYPES.get(str(event.get("error_type")), FeishuError)
-    return cls(
-        str(event.get("msg") or event.get("message") or "unknown error"),
-        code=event.get("code"),
-        log_id=event.get("log_id"),
-        http_status=event.get("http_status"),
-        endpoint=event.get("endpoint"),
-        advice=event.get("advice"),
-        attempts=int(event.get("attempts") or 0),
-        elapsed=float(event.get("elapsed") or 0.0),
-    )
 
 
 class OffboardingStatusTrigger(BaseTrigger):
@@ -193,7 +129,7 @@ class OffboardingStatusTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Wait through the shared poller; yield exactly one event, then return (leaving the poller)."""
-        yield _event(await self._wait())
+        yield TriggerEvent(await self._wait())  # type: ignore[no-untyped-call]
 
     async def _wait(self) -> dict[str, Any]:
         """Subscribe to the poller of this connection target; apply every look until one ends the wait."""
@@ -230,12 +166,11 @@ class OffboardingStatusTrigger(BaseTrigger):
         """The event payload if this look ends the wait, else ``None`` (after logging the wait)."""
         watch = self.watch
         decision = watch.decide(records)
-        key = "records" if watch.many else "record"
         if decision.outcome is Outcome.TARGET:
             self.log.info("%s", watch.reached_text(records))
-            return {"status": EVENT_SUCCESS, key: watch.xcom(records)}
+            return end_event(watch, records)
         if decision.outcome is Outcome.FAILURE:
             self.log.error("%s", decision.message)
-            return {"status": EVENT_FAILURE, key: watch.xcom(records), "message": decision.message}
+            return end_event(watch, records, decision.message)
         watch.log_waiting(self.log, records, self.poll_interval)
         return None

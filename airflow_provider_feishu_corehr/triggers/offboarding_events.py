@@ -10,9 +10,10 @@ each into an asset event whose ``extra["payload"]`` is the small JSON record bel
 ``fields`` holds the values of the ``extra_fields`` the watcher names (offboarding-info keys or custom field api
 names); it is empty by default, so no personal data beyond ids and dates reaches the metadata database.
 
-Once per transition: see :mod:`.event_state` for the rule and docs/events.md for what each Airflow version
-guarantees. Sibling watchers with the same connection, window, time zone, id type and interval share one poll
-through Airflow 3.3's ``shared_stream_key``; on 3.0-3.2 each runs its own poll (same code, through :meth:`run`).
+Once per transition: see :mod:`.event_state` for the rule, :mod:`.event_memory` for where it is kept, and
+docs/events.md for what each Airflow version guarantees. Sibling watchers with the same connection, window, time
+zone, id type and interval share one poll through Airflow 3.3's ``shared_stream_key``; on 3.0-3.2 each runs its
+own poll (same code, through :meth:`run`).
 
 On Airflow 2 this module imports (the base class falls back to ``BaseTrigger``) but there is no ``AssetWatcher``
 to run it; the deferrable ``OffboardingStatusSensor`` is the tool there.
@@ -27,18 +28,10 @@ from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.validation import check_statuses, optional_user_id_type, require_id
+from airflow_provider_feishu_corehr.triggers.event_memory import AssetMemory, Memory, ProcessMemory
 from airflow_provider_feishu_corehr.triggers.event_payload import event_payload, records_from_asset_events
 from airflow_provider_feishu_corehr.triggers.event_poll import Snapshot, poll_forever
-from airflow_provider_feishu_corehr.triggers.event_state import (
-    AssetMemory,
-    Memory,
-    ProcessMemory,
-    Remembered,
-    baseline,
-    memory_key,
-    newest,
-    transitions,
-)
+from airflow_provider_feishu_corehr.triggers.event_state import Remembered, baseline, memory_key, newest, transitions
 from airflow_provider_feishu_corehr.triggers.event_window import DEFAULT_TIMEZONE, Window
 
 if TYPE_CHECKING:
@@ -225,10 +218,12 @@ class OffboardingStatusEventTrigger(_Base):
         }
 
     def _memory(self) -> Memory:
-        accessors = getattr(self, "asset_state_store", None)
-        if accessors is None:
+        """The store of Airflow 3.3+ (``BaseEventTrigger.asset_state_store``, set by the triggerer), else this
+        process's memory."""
+        store = getattr(self, "asset_state_store", None)
+        if store is None:
             return ProcessMemory()
-        return AssetMemory(accessors, memory_key(self.memory_identity()))
+        return AssetMemory(store, memory_key(self.memory_identity()))
 
     async def _load(self, memory: Memory) -> Remembered | None:
         try:

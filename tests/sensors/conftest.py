@@ -1,67 +1,7 @@
-"""Fixtures of the sensor tests: the emulator as ``feishu_default`` (client-side limiter off, short backoff),
-plus connections without client retries and with a wrong App Secret."""
+"""Fixtures of the sensor tests (shared with the trigger tests: ``tests/status_fixtures.py``)."""
 
 from __future__ import annotations
 
-import json
-import logging
-from typing import TYPE_CHECKING, Any
+from status_fixtures import feishu, logs, one_attempt_conn, wrong_secret_conn
 
-import pytest
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from airflow_provider_feishu_corehr.testing import FeishuEmulator
-
-FAST = {"rate_limits": "off", "backoff_base": 0.01, "backoff_max": 0.05}
-
-
-def conn_json(emu: FeishuEmulator, **extra: Any) -> str:
-    """The emulator's connection as Airflow JSON, with extras added."""
-    conn = json.loads(emu.airflow_conn_json())
-    conn["extra"] = {**conn.get("extra", {}), **FAST, **extra}
-    return json.dumps(conn)
-
-
-@pytest.fixture
-def feishu(feishu_emulator: FeishuEmulator, monkeypatch: pytest.MonkeyPatch) -> FeishuEmulator:
-    """The plugin's emulator (documented server-side rate limits) as ``feishu_default``.
-
-    The client-side limiter is off so a 0.1 s poke interval is not stretched to search's 100/min pacing, and
-    backoff is short so the client's own retries stay fast.
-    """
-    monkeypatch.setenv("AIRFLOW_CONN_FEISHU_DEFAULT", conn_json(feishu_emulator))
-    return feishu_emulator
-
-
-@pytest.fixture
-def logs(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> Callable[[], str]:
-    """Return ``read() -> str``: everything logged so far in the test (stdout/stderr and stdlib logging).
-
-    Airflow logs through structlog to the console and through stdlib logging, depending on where the code runs.
-    INFO is captured whatever level Airflow left on the root logger (Airflow 2 leaves WARNING after a dag run).
-    """
-    caplog.set_level(logging.INFO)
-
-    def read() -> str:
-        captured = capsys.readouterr()
-        return captured.out + captured.err + caplog.text
-
-    return read
-
-
-@pytest.fixture
-def one_attempt_conn(feishu: FeishuEmulator, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Connection ``feishu_one_attempt``: no client-side retry, so every fault reaches the sensor/trigger."""
-    monkeypatch.setenv("AIRFLOW_CONN_FEISHU_ONE_ATTEMPT", conn_json(feishu, max_attempts=1))
-    return "feishu_one_attempt"
-
-
-@pytest.fixture
-def wrong_secret_conn(feishu: FeishuEmulator, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Connection ``feishu_wrong_secret``: the emulator refuses its App Secret (a permanent auth error)."""
-    conn = json.loads(conn_json(feishu))
-    conn["password"] = "not-the-secret"
-    monkeypatch.setenv("AIRFLOW_CONN_FEISHU_WRONG_SECRET", json.dumps(conn))
-    return "feishu_wrong_secret"
+__all__ = ["feishu", "logs", "one_attempt_conn", "wrong_secret_conn"]

@@ -1,55 +1,25 @@
-"""Helpers of the sensor tests: change the emulator's state after N searches; run a deferrable sensor."""
+"""Helpers of the sensor tests: run a sensor in a mode, a deferrable one the way Airflow does (the helpers shared with
+the trigger tests are in ``tests/status_fixtures.py``, re-exported here)."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from airflow_lanes import import_string, serde_round_trip, trigger_timeout_resume_kwargs
+from status_fixtures import NEW_EMPLOYMENT, after_searches, trigger_events
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-
     from airflow_provider_feishu_corehr.sensors.offboarding import OffboardingStatusSensor
-    from airflow_provider_feishu_corehr.testing import FeishuEmulator
 
-#: An employment id that has no offboarding in the emulator's default seed.
-NEW_EMPLOYMENT = "7300000000000000001"
-
-
-@contextmanager
-def after_searches(emu: FeishuEmulator, count: int, action: Callable[[], Any]) -> Iterator[threading.Event]:
-    """Run ``action`` in a background thread once the emulator has received ``count`` search requests.
-
-    Count-based, not time-based: the sensor's looks drive the change. The yielded event is set when the action
-    ran; an exception of the action is raised at the end of the ``with`` block.
-    """
-    done = threading.Event()
-    stop = threading.Event()
-    errors: list[BaseException] = []
-
-    def watch() -> None:
-        while not stop.is_set():
-            if emu.request_count("search") >= count:
-                try:
-                    action()
-                except BaseException as exc:  # reported to the test below
-                    errors.append(exc)
-                done.set()
-                return
-            stop.wait(0.005)
-
-    thread = threading.Thread(target=watch, name="after-searches", daemon=True)
-    thread.start()
-    try:
-        yield done
-    finally:
-        stop.set()
-        thread.join(5)
-    if errors:
-        raise errors[0]
+__all__ = [
+    "NEW_EMPLOYMENT",  # the shared helpers, for tests that import them from here
+    "after_searches",
+    "run_deferrable",
+    "run_in_mode",
+    "sensor_in_mode",
+    "trigger_events",
+]
 
 
 def run_deferrable(sensor: OffboardingStatusSensor, *, enforce_timeout: bool = True) -> Any:
@@ -78,15 +48,6 @@ def run_deferrable(sensor: OffboardingStatusSensor, *, enforce_timeout: bool = T
         except TimeoutError:
             return sensor.resume_execution("__fail__", trigger_timeout_resume_kwargs(), context)
         return sensor.resume_execution(deferred.method_name, {"event": event.payload}, context)
-
-
-def trigger_events(trigger: Any) -> list[Any]:
-    """Run a trigger to its end in a fresh event loop and return every event it yielded."""
-
-    async def collect() -> list[Any]:
-        return [event async for event in trigger.run()]
-
-    return asyncio.run(collect())
 
 
 def sensor_in_mode(mode: str, **kwargs: Any) -> OffboardingStatusSensor:

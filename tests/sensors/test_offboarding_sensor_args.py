@@ -10,12 +10,6 @@ from airflow_lanes import operator_signature_error
 
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
 from airflow_provider_feishu_corehr.sensors.offboarding import OffboardingStatusSensor
-from airflow_provider_feishu_corehr.sensors.rules import (
-    DEFAULT_FAILURE_STATUSES,
-    Outcome,
-    classify,
-    resolve_statuses,
-)
 
 EMP = "6982509313466189341"
 
@@ -191,31 +185,3 @@ def test_statuses_rendered_as_text_are_one_status_each() -> None:
     assert sensor._watch().failures == ("Rejected",)
     with pytest.raises(AirflowFailException, match="target_statuses has unknown status \"\\['Approved'\\]\""):
         _render(_templated_sensor(native=False), {"employment_id": EMP, "targets": ["Approved"], "failure": "Rejected"})
-
-
-# --- status rules ------------------------------------------------------------------------------------------
-
-
-def test_default_failure_statuses_exclude_the_targets() -> None:
-    assert DEFAULT_FAILURE_STATUSES == ("Rejected", "Withdrawn")
-    assert resolve_statuses(["Approved", "Offboarded"], None) == (("Approved", "Offboarded"), ("Rejected", "Withdrawn"))
-    assert resolve_statuses("Withdrawn", None) == (("Withdrawn",), ("Rejected",))
-    assert resolve_statuses(["Rejected", "Withdrawn"], None) == (("Rejected", "Withdrawn"), ())
-
-
-def test_explicit_empty_failure_statuses_never_fail_early_and_duplicates_collapse() -> None:
-    assert resolve_statuses(["Approved", "Approved"], []) == (("Approved",), ())
-    assert resolve_statuses("Approved", "Rejected") == (("Approved",), ("Rejected",))
-
-
-def test_classify() -> None:
-    from airflow_provider_feishu_corehr.client.models import OffboardingRecord
-
-    def rec(status: str) -> OffboardingRecord:
-        return OffboardingRecord("1", EMP, status, None, None, None, None)
-
-    targets, failures = ("Approved",), ("Rejected",)
-    assert classify(None, targets, failures) is Outcome.NOT_FOUND
-    assert classify(rec("Approved"), targets, failures) is Outcome.TARGET
-    assert classify(rec("Rejected"), targets, failures) is Outcome.FAILURE
-    assert classify(rec("Approving"), targets, failures) is Outcome.WAITING

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from airflow_lanes import AIRFLOW_V3, reschedule_count, xcom_entries
-from sensor_helpers import NEW_EMPLOYMENT, after_searches
+from status_fixtures import NEW_EMPLOYMENT, after_searches
 
 if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.testing import FeishuEmulator

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from airflow_lanes import deferral_timeout_error
-from sensor_helpers import NEW_EMPLOYMENT, after_searches, run_in_mode, sensor_in_mode
+from sensor_helpers import run_in_mode, sensor_in_mode
+from status_fixtures import NEW_EMPLOYMENT, after_searches
 
 from airflow_provider_feishu_corehr.client.errors import FeishuTransientError
 

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from airflow_lanes import AIRFLOW_V3, xcom_entries
-from sensor_helpers import after_searches, run_in_mode, sensor_in_mode
+from sensor_helpers import run_in_mode, sensor_in_mode
+from status_fixtures import after_searches
 
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
 from airflow_provider_feishu_corehr.sensors.offboarding import OffboardingStatusSensor

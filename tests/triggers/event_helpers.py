@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    import pytest
+
     from airflow_provider_feishu_corehr.triggers.event_poll import Snapshot
     from airflow_provider_feishu_corehr.triggers.offboarding_events import OffboardingStatusEventTrigger
 
@@ -25,34 +27,71 @@ def today_in_beijing() -> str:
 
 class StoreTable:
     """Stand-in for the ``asset_state_store`` table: rows keyed by (asset name, key), values kept as JSON text
-    (as the database keeps them), shared by every accessor made from it (several triggerers, restarts)."""
+    (as the database keeps them), shared by every store made from it (several triggerers, restarts).
 
-    def __init__(self) -> None:
+    On Airflow 3.3+ :meth:`accessors` gives Airflow's own ``AssetStateStoreAccessors``: its reads and writes reach
+    this table through a stand-in of the supervisor channel (the triggerer's supervisor does the same against the
+    database). Before 3.3 (no store in Airflow) it gives an object with the store's documented single-asset
+    ``aget`` / ``aset``.
+
+    :param monkeypatch: installs the channel stand-in for the test.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.rows: dict[tuple[str, str], str] = {}
         self.writes = 0
+        try:
+            from airflow.sdk.execution_time import task_runner
+            from airflow.sdk.execution_time.context import AssetStateStoreAccessors
+        except ImportError:
+            self._airflow_store: Any = None
+        else:
+            self._airflow_store = AssetStateStoreAccessors
+            monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", self, raising=False)
+
+    def read(self, name: str, key: str) -> Any:
+        """The stored value of ``key`` on asset ``name`` (``None``: no row)."""
+        text = self.rows.get((name, key))
+        return None if text is None else json.loads(text)
+
+    def write(self, name: str, key: str, value: Any) -> None:
+        """Store ``value`` under ``key`` on asset ``name``."""
+        self.writes += 1
+        self.rows[(name, key)] = json.dumps(value)
+
+    async def asend(self, msg: Any) -> Any:
+        """The supervisor's side of Airflow's asset-store messages, by asset name (what watchers use)."""
+        from airflow.sdk.exceptions import ErrorType
+        from airflow.sdk.execution_time import comms
+
+        if isinstance(msg, comms.GetAssetStateStoreByName):
+            value = self.read(msg.name, msg.key)
+            if value is None:
+                return comms.ErrorResponse(error=ErrorType.ASSET_STORE_NOT_FOUND)
+            return comms.AssetStateStoreResult(value=value)
+        if isinstance(msg, comms.SetAssetStateStoreByName):
+            self.write(msg.name, msg.key, msg.value)
+            return None
+        raise AssertionError(f"unexpected message {type(msg).__name__}")
 
     def accessors(self, *asset_names: str) -> Any:
-        """An object shaped like ``AssetStateStoreAccessors`` for the given watched assets."""
+        """The ``asset_state_store`` the triggerer gives a watcher of these assets."""
+        if self._airflow_store is not None:
+            from airflow.sdk import Asset
+
+            return self._airflow_store(inlets=[Asset(name=name) for name in asset_names])
+        (name,) = asset_names  # before 3.3 only the one-asset form is exercised
         table = self
 
-        class Accessor:
-            def __init__(self, name: str) -> None:
-                self.name = name
-
+        class OneAsset:
             async def aget(self, key: str, default: Any = None) -> Any:
-                text = table.rows.get((self.name, key))
-                return default if text is None else json.loads(text)
+                value = table.read(name, key)
+                return default if value is None else value
 
             async def aset(self, key: str, value: Any) -> None:
-                table.writes += 1
-                table.rows[(self.name, key)] = json.dumps(value)
+                table.write(name, key, value)
 
-        class Accessors:
-            def __init__(self) -> None:
-                self._by_name = {n: Accessor(n) for n in asset_names}
-                self._by_uri: dict[str, Any] = {}
-
-        return Accessors()
+        return OneAsset()
 
 
 class Driver:

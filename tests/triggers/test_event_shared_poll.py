@@ -13,13 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from airflow import __version__ as airflow_version
-from event_helpers import StoreTable, today_in_beijing
+from event_helpers import today_in_beijing
 from packaging.version import Version
 
 from airflow_provider_feishu_corehr.triggers.offboarding_events import OffboardingStatusEventTrigger
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+    from event_helpers import StoreTable
 
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
     from airflow_provider_feishu_corehr.triggers.event_poll import Snapshot
@@ -61,10 +63,14 @@ def test_key_holds_connection_and_window_not_statuses() -> None:
     assert other_conn.shared_stream_key() != approved.shared_stream_key()
 
 
-def test_two_watchers_share_one_poll_and_fire_their_own_events(feishu: FeishuEmulator) -> None:
+def test_two_watchers_share_one_poll_and_fire_their_own_events(feishu_today: FeishuEmulator) -> None:
     today = today_in_beijing()
-    approving = feishu.add_offboarding(employment_id="6982509313466181001", status="Approving", offboarding_date=today)
-    approved = feishu.add_offboarding(employment_id="6982509313466181002", status="Approved", offboarding_date=today)
+    approving = feishu_today.add_offboarding(
+        employment_id="6982509313466181001", status="Approving", offboarding_date=today
+    )
+    approved = feishu_today.add_offboarding(
+        employment_id="6982509313466181002", status="Approved", offboarding_date=today
+    )
     watchers = {1: _watcher(["Approved"]), 2: _watcher(["Offboarded"])}
     events: dict[int, list[tuple[str, str]]] = {1: [], 2: []}
 
@@ -81,8 +87,8 @@ def test_two_watchers_share_one_poll_and_fire_their_own_events(feishu: FeishuEmu
         deadline = time.monotonic() + 30
         while not all(w.received for w in watchers.values()) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        feishu.set_status(approving, "Approved")
-        feishu.set_status(approved, "Offboarded")
+        feishu_today.set_status(approving, "Approved")
+        feishu_today.set_status(approved, "Offboarded")
         while not (events[1] and events[2]) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         for task in tasks:
@@ -91,7 +97,7 @@ def test_two_watchers_share_one_poll_and_fire_their_own_events(feishu: FeishuEmu
         for trigger_id in watchers:
             await manager.unsubscribe(trigger_id, key)
         await manager.stop_all()
-        return feishu.request_count("search")
+        return feishu_today.request_count("search")
 
     searches = asyncio.run(scenario())
     assert events == {1: [(approving, "Approved")], 2: [(approved, "Offboarded")]}
@@ -144,11 +150,13 @@ async def _until(what: str, check: Any, timeout: float = 30) -> None:
         await asyncio.sleep(0.05)
 
 
-def test_ack_mode_remembers_a_transition_only_once_its_event_is_stored(feishu: FeishuEmulator) -> None:
-    oid = feishu.add_offboarding(
+def test_ack_mode_remembers_a_transition_only_once_its_event_is_stored(
+    feishu_today: FeishuEmulator, store_table: StoreTable
+) -> None:
+    oid = feishu_today.add_offboarding(
         employment_id="6982509313466181003", status="Approved", offboarding_date=today_in_beijing()
     )
-    table = StoreTable()
+    table = store_table
 
     def watcher() -> Recording:
         made = _watcher(["Offboarded"])
@@ -166,7 +174,7 @@ def test_ack_mode_remembers_a_transition_only_once_its_event_is_stored(feishu: F
         crashed = Triggerer(watcher())
         await crashed.start()
         await _until("the baseline stored", lambda: remembered() == {})
-        feishu.set_status(oid, "Offboarded")
+        feishu_today.set_status(oid, "Offboarded")
         await _until("the event", lambda: crashed.events)
         polls = len(crashed.watcher.received)
         await _until("two more polls", lambda: len(crashed.watcher.received) >= polls + 2)

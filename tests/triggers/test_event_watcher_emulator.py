@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from airflow import __version__ as airflow_version
-from event_helpers import Driver, StoreTable, today_in_beijing
+from event_helpers import Driver, today_in_beijing
 from packaging.version import Version
 
 from airflow_provider_feishu_corehr.triggers.offboarding_events import OffboardingStatusEventTrigger
 
 if TYPE_CHECKING:
+    from event_helpers import StoreTable
+
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
 
 pytestmark = pytest.mark.skipif(Version(airflow_version).major < 3, reason="event-driven scheduling is Airflow 3")
@@ -44,18 +46,18 @@ def _ids(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(e["offboarding_id"], e["status"]) for e in events]
 
 
-def test_fires_once_per_transition_and_again_after_re_entry(feishu: FeishuEmulator) -> None:
-    oid = _add_today(feishu)
-    already = _add_today(feishu, "6982509313466189998", status="Offboarded")
+def test_fires_once_per_transition_and_again_after_re_entry(feishu_today: FeishuEmulator) -> None:
+    oid = _add_today(feishu_today)
+    already = _add_today(feishu_today, "6982509313466189998", status="Offboarded")
 
     async def scenario() -> list[list[tuple[str, str]]]:
         driver = Driver(_watcher())
         steps = [await driver.poll()]  # baseline: `already` is remembered, not fired
-        feishu.set_status(oid, "Offboarded")
+        feishu_today.set_status(oid, "Offboarded")
         steps += [await driver.poll(), await driver.poll(), await driver.poll()]
-        feishu.set_status(oid, "Withdrawn")
+        feishu_today.set_status(oid, "Withdrawn")
         steps.append(await driver.poll())
-        feishu.set_status(oid, "Offboarded")
+        feishu_today.set_status(oid, "Offboarded")
         steps += [await driver.poll(), await driver.poll()]
         await driver.stop()
         return [_ids(s) for s in steps]
@@ -65,19 +67,19 @@ def test_fires_once_per_transition_and_again_after_re_entry(feishu: FeishuEmulat
     assert already not in {i for step in steps for i, _ in step}
 
 
-def test_payload_is_small_json_with_what_a_task_needs(feishu: FeishuEmulator) -> None:
-    oid = _add_today(feishu, reason_explanation="moving abroad")
+def test_payload_is_small_json_with_what_a_task_needs(feishu_today: FeishuEmulator) -> None:
+    oid = _add_today(feishu_today, reason_explanation="moving abroad")
 
     async def scenario() -> list[dict[str, Any]]:
         driver = Driver(_watcher(extra_fields=["reason_explanation", "not_a_field"]))
         await driver.poll()
-        feishu.set_status(oid, "Offboarded")
+        feishu_today.set_status(oid, "Offboarded")
         events = await driver.poll()
         await driver.stop()
         return events
 
     (payload,) = asyncio.run(scenario())
-    record = feishu.get_offboarding(oid)
+    record = feishu_today.get_offboarding(oid)
     assert json.loads(json.dumps(payload)) == payload
     assert len(json.dumps(payload)) < 1024
     assert payload["offboarding_id"] == oid
@@ -90,8 +92,8 @@ def test_payload_is_small_json_with_what_a_task_needs(feishu: FeishuEmulator) ->
     assert payload["user_id_type"] == "people_corehr_id"  # the connection's default, as the ids are given
 
 
-def test_fire_existing_fires_records_already_there_on_the_first_poll(feishu: FeishuEmulator) -> None:
-    oid = _add_today(feishu, status="Offboarded")
+def test_fire_existing_fires_records_already_there_on_the_first_poll(feishu_today: FeishuEmulator) -> None:
+    oid = _add_today(feishu_today, status="Offboarded")
 
     async def scenario() -> list[list[tuple[str, str]]]:
         driver = Driver(_watcher(fire_existing=True))
@@ -102,15 +104,15 @@ def test_fire_existing_fires_records_already_there_on_the_first_poll(feishu: Fei
     assert asyncio.run(scenario()) == [[(oid, "Offboarded")], []]
 
 
-def test_moving_between_two_watched_statuses_fires_for_each(feishu: FeishuEmulator) -> None:
-    oid = _add_today(feishu, status="Approving")
+def test_moving_between_two_watched_statuses_fires_for_each(feishu_today: FeishuEmulator) -> None:
+    oid = _add_today(feishu_today, status="Approving")
 
     async def scenario() -> list[list[tuple[str, str]]]:
         driver = Driver(_watcher(statuses=["Approved", "Offboarded"]))
         steps = [await driver.poll()]
-        feishu.set_status(oid, "Approved")
+        feishu_today.set_status(oid, "Approved")
         steps.append(await driver.poll())
-        feishu.set_status(oid, "Offboarded")
+        feishu_today.set_status(oid, "Offboarded")
         steps += [await driver.poll(), await driver.poll()]
         await driver.stop()
         return [_ids(s) for s in steps]
@@ -118,9 +120,11 @@ def test_moving_between_two_watched_statuses_fires_for_each(feishu: FeishuEmulat
     assert asyncio.run(scenario()) == [[], [(oid, "Approved")], [(oid, "Offboarded")], []]
 
 
-def test_restart_with_persisted_memory_fires_no_duplicate(feishu: FeishuEmulator) -> None:
-    first, second = _add_today(feishu), _add_today(feishu, "6982509313466189997")
-    table = StoreTable()
+def test_restart_with_persisted_memory_fires_no_duplicate(
+    feishu_today: FeishuEmulator, store_table: StoreTable
+) -> None:
+    first, second = _add_today(feishu_today), _add_today(feishu_today, "6982509313466189997")
+    table = store_table
 
     def triggerer() -> Driver:  # a triggerer (re)starting the watcher: a new trigger object, the same store
         trigger = _watcher()
@@ -130,10 +134,10 @@ def test_restart_with_persisted_memory_fires_no_duplicate(feishu: FeishuEmulator
     async def scenario() -> list[list[tuple[str, str]]]:
         before = triggerer()
         steps = [await before.poll()]
-        feishu.set_status(first, "Offboarded")
+        feishu_today.set_status(first, "Offboarded")
         steps.append(await before.poll())
         await before.stop()
-        feishu.set_status(second, "Offboarded")  # moves while no triggerer runs
+        feishu_today.set_status(second, "Offboarded")  # moves while no triggerer runs
         after = triggerer()
         steps += [await after.poll(), await after.poll()]
         await after.stop()
@@ -146,17 +150,17 @@ def test_restart_with_persisted_memory_fires_no_duplicate(feishu: FeishuEmulator
     assert stored["v"] == 1 and stored["seen"] == {first: "Offboarded", second: "Offboarded"}
 
 
-def test_without_persisted_memory_a_restart_re_baselines(feishu: FeishuEmulator) -> None:
+def test_without_persisted_memory_a_restart_re_baselines(feishu_today: FeishuEmulator) -> None:
     """Airflow 3.0-3.2 (no asset_state_store): no duplicate either, but a move while down is not fired."""
-    first, second = _add_today(feishu), _add_today(feishu, "6982509313466189997")
+    first, second = _add_today(feishu_today), _add_today(feishu_today, "6982509313466189997")
 
     async def scenario() -> list[list[tuple[str, str]]]:
         before = Driver(_watcher())
         steps = [await before.poll()]
-        feishu.set_status(first, "Offboarded")
+        feishu_today.set_status(first, "Offboarded")
         steps.append(await before.poll())
         await before.stop()
-        feishu.set_status(second, "Offboarded")
+        feishu_today.set_status(second, "Offboarded")
         after = Driver(_watcher())
         steps += [await after.poll(), await after.poll()]
         await after.stop()
@@ -165,10 +169,10 @@ def test_without_persisted_memory_a_restart_re_baselines(feishu: FeishuEmulator)
     assert asyncio.run(scenario()) == [[], [(first, "Offboarded")], [], []]
 
 
-def test_two_triggerers_sharing_the_memory_fire_once(feishu: FeishuEmulator) -> None:
+def test_two_triggerers_sharing_the_memory_fire_once(feishu_today: FeishuEmulator, store_table: StoreTable) -> None:
     """HA hand-over or overlap: both run the watcher in turn; the second reads what the first stored."""
-    oid = _add_today(feishu)
-    table = StoreTable()
+    oid = _add_today(feishu_today)
+    table = store_table
 
     def triggerer() -> Driver:
         trigger = _watcher()
@@ -179,7 +183,7 @@ def test_two_triggerers_sharing_the_memory_fire_once(feishu: FeishuEmulator) -> 
         one, two = triggerer(), triggerer()
         await one.poll()
         await two.poll()
-        feishu.set_status(oid, "Offboarded")
+        feishu_today.set_status(oid, "Offboarded")
         events = await one.poll() + await two.poll() + await two.poll() + await one.poll()
         await one.stop()
         await two.stop()
@@ -189,10 +193,10 @@ def test_two_triggerers_sharing_the_memory_fire_once(feishu: FeishuEmulator) -> 
 
 
 @pytest.mark.feishu_emulator(rate_limits="off")
-def test_paging_over_250_records_costs_one_search_per_100(feishu: FeishuEmulator) -> None:
-    added = [_add_today(feishu, f"69825093134662{n:05d}") for n in range(260)]
+def test_paging_over_250_records_costs_one_search_per_100(feishu_today: FeishuEmulator) -> None:
+    added = [_add_today(feishu_today, f"69825093134662{n:05d}") for n in range(260)]
     in_window = sum(
-        1 for r in feishu.offboardings() if r["offboarding_info"].get("offboarding_date") == today_in_beijing()
+        1 for r in feishu_today.offboardings() if r["offboarding_info"].get("offboarding_date") == today_in_beijing()
     )
     assert in_window >= 260
 
@@ -200,12 +204,12 @@ def test_paging_over_250_records_costs_one_search_per_100(feishu: FeishuEmulator
         driver = Driver(_watcher())
         await driver.poll()
         for oid in added[:250]:
-            feishu.set_status(oid, "Offboarded")
-        feishu.reset_counters()
+            feishu_today.set_status(oid, "Offboarded")
+        feishu_today.reset_counters()
         fired = await driver.poll()
-        searches = [feishu.request_count("search")]
+        searches = [feishu_today.request_count("search")]
         again = await driver.poll()
-        searches.append(feishu.request_count("search") - searches[0])
+        searches.append(feishu_today.request_count("search") - searches[0])
         await driver.stop()
         return fired, searches, again
 
@@ -215,17 +219,17 @@ def test_paging_over_250_records_costs_one_search_per_100(feishu: FeishuEmulator
     assert searches == [math.ceil(in_window / 100)] * 2
 
 
-def test_application_time_window_selects_by_when_the_offboarding_was_applied_for(feishu: FeishuEmulator) -> None:
-    recent = feishu.add_offboarding(employment_id=EMPLOYMENT, status="Approved")  # applied now
-    old = feishu.add_offboarding(
+def test_application_time_window_selects_by_when_the_offboarding_was_applied_for(feishu_today: FeishuEmulator) -> None:
+    recent = feishu_today.add_offboarding(employment_id=EMPLOYMENT, status="Approved")  # applied now
+    old = feishu_today.add_offboarding(
         employment_id="6982509313466189997", status="Approved", apply_initiating_time="2020-01-01 10:00:00"
     )
 
     async def scenario() -> list[tuple[str, str]]:
         driver = Driver(_watcher(window_fields="apply_initiating_time", window_days_back=1))
         await driver.poll()
-        feishu.set_status(recent, "Offboarded")
-        feishu.set_status(old, "Offboarded")
+        feishu_today.set_status(recent, "Offboarded")
+        feishu_today.set_status(old, "Offboarded")
         events = await driver.poll()
         await driver.stop()
         return _ids(events)
@@ -265,18 +269,18 @@ def test_polls_keep_to_the_search_budget_through_the_client_limiter(
     assert paced_429 == 0
 
 
-def test_the_emulator_clock_moves_a_record_to_offboarded_and_it_fires_once(feishu: FeishuEmulator) -> None:
+def test_the_emulator_clock_moves_a_record_to_offboarded_and_it_fires_once(feishu_today: FeishuEmulator) -> None:
     """No control-API status change: the tenant calendar passes the end of the offboarding date."""
-    oid = _add_today(feishu)
+    oid = _add_today(feishu_today)
 
     async def scenario() -> list[list[tuple[str, str]]]:
         driver = Driver(_watcher(window_days_back=1))
         steps = [await driver.poll()]
-        feishu.advance_time(24 * 3600)  # past midnight at the end of today, tenant time
+        feishu_today.advance_time(24 * 3600)  # past midnight at the end of today, tenant time
         steps += [await driver.poll(), await driver.poll()]
         await driver.stop()
         return [_ids(s) for s in steps]
 
     assert asyncio.run(scenario()) == [[], [(oid, "Offboarded")], []]
-    moved = [t for t in feishu.transitions() if t.get("offboarding_id") == oid]
+    moved = [t for t in feishu_today.transitions() if t.get("offboarding_id") == oid]
     assert [(t.get("to"), t.get("cause")) for t in moved] == [("Offboarded", "clock")], moved

@@ -8,7 +8,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import requests
-from sensor_helpers import NEW_EMPLOYMENT, after_searches, trigger_events
+from status_fixtures import NEW_EMPLOYMENT, after_searches, trigger_events
 
 from airflow_provider_feishu_corehr.triggers.offboarding import OffboardingStatusTrigger
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from airflow_lanes import import_string, serde_round_trip
-from sensor_helpers import trigger_events
+from status_fixtures import trigger_events
 
 from airflow_provider_feishu_corehr.triggers import _poller
 from airflow_provider_feishu_corehr.triggers._poller import Poller, active_pollers
@@ -207,7 +207,7 @@ def test_a_list_trigger_waits_for_all_and_lists_every_record(feishu: FeishuEmula
         (item,) = [i for i in feishu.offboardings() if i["offboarding_info"]["employment_id"] == late[0]]
         feishu.set_status(item["offboarding_id"], "Approved")
 
-    from sensor_helpers import after_searches
+    from status_fixtures import after_searches
 
     with after_searches(feishu, 4, approve_late):
         (event,) = trigger_events(trigger)

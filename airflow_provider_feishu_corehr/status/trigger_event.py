@@ -1,0 +1,97 @@
+"""The one event the status trigger sends when a wait ends, and how the sensor reads it back.
+
+Payloads, all JSON-safe and free of secrets:
+
+* ``{"status": "success", "record": {...}}``: a target status was reached; ``record`` is
+  :meth:`OffboardingRecord.summary() <airflow_provider_feishu_corehr.client.models.OffboardingRecord.summary>`.
+  A wait over a list (``employment_ids``) sends ``"records": [...]`` instead: one summary per employment.
+* ``{"status": "failure", "record": {...}, "message": "..."}``: a failure status was reached (``records`` for
+  a list).
+* ``{"status": "error", "message": "...", "permanent": bool, "consecutive_failures": int,
+  "error_type": "FeishuAuthError", "msg": ..., "code": ..., "log_id": ..., "http_status": ...,
+  "endpoint": ..., "advice": ..., "attempts": ..., "elapsed": ...}``: a permanent error (at once), or
+  ``max_consecutive_failures`` transient errors in a row. :func:`error_from_event` rebuilds the typed error.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_feishu_corehr.client import errors
+from airflow_provider_feishu_corehr.client.errors import FeishuError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from airflow_provider_feishu_corehr.client.models import OffboardingRecord
+    from airflow_provider_feishu_corehr.status.watch import Watch
+
+EVENT_SUCCESS = "success"
+EVENT_FAILURE = "failure"
+EVENT_ERROR = "error"
+
+_ERROR_TYPES: dict[str, type[FeishuError]] = {
+    cls.__name__: cls for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, FeishuError)
+}
+"""Every error type of :mod:`..client.errors` by name: what an ``error`` event can be rebuilt as."""
+
+
+def end_event(
+    watch: Watch, records: Mapping[str, OffboardingRecord | None], failure_message: str | None = None
+) -> dict[str, Any]:
+    """Payload of a wait that ended on a status: ``success``, or ``failure`` when ``failure_message`` is given.
+
+    :param watch: the watch that ended.
+    :param records: the record per employment at the look that ended it.
+    :param failure_message: the text of the failure status reached (ids and statuses only), else ``None``.
+    """
+    key = "records" if watch.many else "record"
+    if failure_message is None:
+        return {"status": EVENT_SUCCESS, key: watch.xcom(records)}
+    return {"status": EVENT_FAILURE, key: watch.xcom(records), "message": failure_message}
+
+
+def _event_type(exc: FeishuError) -> str:
+    """The name of the nearest client error type of ``exc`` (a subclass defined elsewhere maps to its base)."""
+    return next(cls.__name__ for cls in type(exc).__mro__ if _ERROR_TYPES.get(cls.__name__) is cls)
+
+
+def error_event(exc: FeishuError, consecutive_failures: int) -> dict[str, Any]:
+    """Payload of an ``error`` event: the typed error's fields (its text never holds a token or body).
+
+    :param exc: the error that ended the wait.
+    :param consecutive_failures: transient errors in a row when it ended (0 for a permanent one at once).
+    """
+    return {
+        "status": EVENT_ERROR,
+        "message": str(exc),
+        "permanent": exc.permanent,
+        "consecutive_failures": consecutive_failures,
+        "error_type": _event_type(exc),
+        "msg": exc.msg,
+        "code": exc.code,
+        "log_id": exc.log_id,
+        "http_status": exc.http_status,
+        "endpoint": exc.endpoint,
+        "advice": exc.advice,
+        "attempts": exc.attempts,
+        "elapsed": exc.elapsed,
+    }
+
+
+def error_from_event(event: Mapping[str, Any]) -> FeishuError:
+    """Rebuild the typed error of an ``error`` event (same class, code, log id and text).
+
+    :param event: the payload of an ``error`` event.
+    """
+    cls = _ERROR_TYPES.get(str(event.get("error_type")), FeishuError)
+    return cls(
+        str(event.get("msg") or event.get("message") or "unknown error"),
+        code=event.get("code"),
+        log_id=event.get("log_id"),
+        http_status=event.get("http_status"),
+        endpoint=event.get("endpoint"),
+        advice=event.get("advice"),
+        attempts=int(event.get("attempts") or 0),
+        elapsed=float(event.get("elapsed") or 0.0),
+    )

@@ -1,0 +1,118 @@
+"""Where an event watcher keeps the offboardings it fired for (the rule itself is in :mod:`.event_state`).
+
+Airflow 3.3 gives event triggers a key/value store per watched asset: ``BaseEventTrigger.asset_state_store``
+(``AssetStateStoreAccessors``, a table in the metadata database). :class:`AssetMemory` keeps one JSON value
+there per watcher, through the store's documented ``aget`` / ``aset``. Without it (Airflow 3.0-3.2)
+:class:`ProcessMemory` keeps the memory in the triggerer process only.
+
+One private use of Airflow, isolated here (:func:`each_watched_asset`): a trigger shared by several assets (same
+watcher arguments; Airflow runs it once and sends each event to every asset) gets a store of several assets, whose
+documented shortcut (``aget`` / ``aset`` without naming an asset) refuses to act, and whose documented
+``store[asset]`` needs the asset, which a trigger is never told. Only that case reads the store's per-asset
+accessors from its private ``_by_name`` / ``_by_uri`` maps. ``tests/triggers/test_event_memory.py`` pins both
+halves against Airflow's own class.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from airflow_provider_feishu_corehr.triggers.event_state import Remembered, newest
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+STATE_VERSION = 1
+
+
+class Memory(Protocol):
+    """Where a watcher keeps the offboardings it fired for."""
+
+    async def load(self) -> Remembered | None:
+        """The stored memory, or ``None`` when this watcher never stored one."""
+
+    async def save(self, memory: Remembered) -> None:
+        """Store the memory (replacing the previous one).
+
+        :param memory: the memory after a snapshot.
+        """
+
+
+class ProcessMemory:
+    """Memory of the triggerer process only: lost on restart (Airflow before 3.3)."""
+
+    def __init__(self) -> None:
+        self._memory: Remembered | None = None
+
+    async def load(self) -> Remembered | None:
+        """The memory of this process, or ``None`` before the first save."""
+        return self._memory
+
+    async def save(self, memory: Remembered) -> None:
+        """Keep ``memory`` in this process.
+
+        :param memory: the memory after a snapshot.
+        """
+        self._memory = memory
+
+
+def _decode(value: Any) -> Remembered | None:
+    if not isinstance(value, dict) or value.get("v") != STATE_VERSION:
+        return None
+    seen, at = value.get("seen"), value.get("at")
+    if not isinstance(seen, dict) or not isinstance(at, str):
+        return None
+    return Remembered(at=at, seen={str(k): str(v) for k, v in seen.items()})
+
+
+def each_watched_asset(store: Any, refused: ValueError) -> list[Any]:
+    """The per-asset accessors of a store of several watched assets (the one private use; see the module text).
+
+    :param store: the trigger's ``asset_state_store``.
+    :param refused: what the documented shortcut raised; raised again unless the store holds several assets
+        (then it refused because of them, not for another reason such as a bad state-store configuration).
+    """
+    found = [*getattr(store, "_by_name", {}).values(), *getattr(store, "_by_uri", {}).values()]
+    if len(found) < 2:
+        raise refused
+    return found
+
+
+class AssetMemory:
+    """Memory in Airflow 3.3's ``asset_state_store`` of the watched asset(s), under one key per watcher.
+
+    The value is ``{"v": 1, "at": "<snapshot time>", "seen": {offboarding_id: status}}``. A trigger shared by
+    several assets (same watcher arguments) writes the same value to each of them and reads the newest.
+
+    :param store: the trigger's ``asset_state_store`` (``AssetStateStoreAccessors``).
+    :param key: the watcher's key (:func:`.event_state.memory_key`).
+    """
+
+    def __init__(self, store: Any, key: str) -> None:
+        self._store = store
+        self._key = key
+        self._assets: list[Any] | None = None  # the per-asset accessors, once the store refused to pick one
+
+    async def _each(self, act: Callable[[Any], Awaitable[Any]]) -> list[Any]:
+        """Apply ``act`` to the one watched asset through the store's documented shortcut, else to each asset."""
+        if self._assets is None:
+            try:
+                return [await act(self._store)]
+            except ValueError as refused:  # the shortcut acts on exactly one asset
+                self._assets = each_watched_asset(self._store, refused)
+        return [await act(accessor) for accessor in self._assets]
+
+    async def load(self) -> Remembered | None:
+        """The newest stored memory among the watched assets, or ``None``."""
+        found: Remembered | None = None
+        for value in await self._each(lambda accessor: accessor.aget(self._key, None)):
+            found = newest(_decode(value), found)
+        return found
+
+    async def save(self, memory: Remembered) -> None:
+        """Write ``memory`` to every watched asset.
+
+        :param memory: the memory after a snapshot.
+        """
+        value = {"v": STATE_VERSION, "at": memory.at, "seen": dict(memory.seen)}
+        await self._each(lambda accessor: accessor.aset(self._key, value))
