@@ -34,7 +34,12 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [{"integration-name": _INTEGRATION, "python-modules": [f"{_MODULE}.hooks.feishu"]}],
         "operators": [{"integration-name": _INTEGRATION, "python-modules": [f"{_MODULE}.operators.offboarding"]}],
         "sensors": [{"integration-name": _INTEGRATION, "python-modules": [f"{_MODULE}.sensors.offboarding"]}],
-        "triggers": [{"integration-name": _INTEGRATION, "python-modules": [f"{_MODULE}.triggers.offboarding"]}],
+        "triggers": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [f"{_MODULE}.triggers.offboarding", f"{_MODULE}.triggers.offboarding_events"],
+            }
+        ],
         "connection-types": [
             {
                 "connection-type": "feishu",
