@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_feishu_corehr import __version__
-from airflow_provider_feishu_corehr.hooks.connection_fields import conn_fields, ui_field_behaviour
+from airflow_provider_feishu_corehr.hooks.connection_fields import CONN_TYPE, HOOK_NAME, conn_fields, ui_field_behaviour
 
 PACKAGE_NAME = "airflow-provider-feishu-corehr"
 _MODULE = "airflow_provider_feishu_corehr"
@@ -21,7 +21,7 @@ def get_provider_info() -> dict[str, Any]:
     """Return the provider info dict (validated against Airflow's ``provider_info.schema.json`` in tests)."""
     return {
         "package-name": PACKAGE_NAME,
-        "name": "Feishu People (CoreHR)",
+        "name": _INTEGRATION,
         "description": "Revoke and edit Feishu People (飞书人事) offboardings and wait for their status.",
         "versions": [__version__],
         "integrations": [
@@ -42,9 +42,9 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "connection-types": [
             {
-                "connection-type": "feishu",
+                "connection-type": CONN_TYPE,
                 "hook-class-name": f"{_MODULE}.hooks.feishu.FeishuHook",
-                "hook-name": "Feishu",
+                "hook-name": HOOK_NAME,
                 "ui-field-behaviour": ui_field_behaviour(),
                 "conn-fields": conn_fields(),
             }
