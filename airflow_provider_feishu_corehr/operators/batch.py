@@ -217,6 +217,16 @@ class OffboardingOperator(BaseOperator):
         if self.plan_only:
             raise FeishuInvalidInputError("plan_only makes a plan; plan applies one: set one of them")
 
+    def check_static_plan(self, kind: str) -> None:
+        """At DAG parse, a ``plan`` given as a value (not a template) is read as at execute: a bad document or a
+        record refused in it is a DAG error.
+
+        :param kind: ``"revoke"`` or ``"edit"``: the plan must be of this kind.
+        """
+        records = self.planned(kind)[0]
+        if any(r.refused is not None for r in records):
+            raise FeishuInvalidInputError(refused_text(records))
+
     def planned(self, kind: str) -> tuple[list[Record], str | None, dict[int, dict[str, Any]]]:
         """The records of the plan to apply, the id type to use and the plan's records by index.
 
@@ -312,6 +322,8 @@ class OffboardingOperator(BaseOperator):
         if review is not None:
             review.finish(records, reported)
         value = envelope(operation.kind, mode, user_id_type, reported, operation.outcomes)
+        # read back before the task can fail: records whose outcome is unknown are the ones worth reading
+        value["verification"] = operation.verify(self.hook, user_id_type, records, reported)
         elapsed = progress.clock() - progress.started
         self.log.info("%s", summary_table(operation.action, reported, operation.outcomes, elapsed))
         return self._settle_task(context, operation, records, value, failures, raised)
@@ -342,9 +354,7 @@ class OffboardingOperator(BaseOperator):
             if all(is_permanent(f.error) for f in failures):
                 raise AirflowFailException(text)
             raise AirflowException(text)
-        summary = operation.verify(self.hook, value["user_id_type"], records, value["records"])
-        if summary is not None:
-            value["verification"] = summary
+        if value["verification"] is not None:
             mismatched = [r for r in value["records"] if r["verification"] == "mismatch"]
             if mismatched:
                 self._push(context, value)
