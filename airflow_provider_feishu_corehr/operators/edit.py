@@ -218,7 +218,10 @@ class EditOffboardingOperator(OffboardingOperator):
         with invalid_argument():
             self._check_arguments()
             arguments = (self.offboarding_id, self.update_data, self.offboardings, self.operator_id)
-            if all(is_static(a) for a in (*arguments, self.user_id_type, self.employment_id)) and self.plan is None:
+            static = all(is_static(a) for a in (*arguments, self.user_id_type, self.employment_id, self.plan))
+            if static and self.plan is not None:
+                self.check_static_plan(Edit.kind)
+            elif static:
                 records = self._records()
                 if any(r.refused is not None for r in records):
                     raise FeishuInvalidInputError(refused_text(records))

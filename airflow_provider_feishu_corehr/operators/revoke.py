@@ -269,8 +269,11 @@ class RevokeOffboardingOperator(OffboardingOperator):
         with invalid_argument():
             self._check_arguments()
             arguments = (self.offboarding_id, self.offboardings, self.plan, self.user_id_type, self.operator_id)
-            if all(is_static(a) for a in arguments) and self.plan is None:
-                self._refuse_bad_records()
+            if all(is_static(a) for a in arguments):
+                if self.plan is not None:
+                    self.check_static_plan(Revoke.kind)
+                else:
+                    self._refuse_bad_records()
 
     def _check_arguments(self) -> None:
         self.check_common_arguments(self.offboarding_id, self.offboardings)
