@@ -151,6 +151,8 @@ def test_single_record_with_employment_id(feishu: FeishuEmulator, batch: Batch, 
         only_changed=True,
     )
     value = operator.execute(context)
-    assert value["outcome"] == "unchanged"
-    assert value["changes"][0]["change"] == "unchanged"
+    assert (value["mode"], value["total"], value["counts"]["unchanged"]) == ("only_changed", 1, 1)
+    record = value["records"][0]
+    assert (record["outcome"], record["employment_id"]) == ("unchanged", batch.employments[0])
+    assert record["changes"][0]["change"] == "unchanged"
     assert feishu.request_count("edit") == 0

@@ -1,4 +1,4 @@
-"""Plans (``dry_run=True``) and their apply step (``plan=``) against the emulator: nothing written by a plan,
+"""Plans (``plan_only=True``) and their apply step (``plan=``) against the emulator: nothing written by a plan,
 exactly the plan written by apply, moved records caught, retries safe, dropped writes found by ``verify``."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ CORRECTION = {"offboarding_date": "2027-07-31", "handover_note__c": "Handover to
 
 
 def _plan(records: Any, context: dict[str, Any]) -> dict[str, Any]:
-    value = EditOffboardingOperator(task_id="plan", offboardings=records, dry_run=True).execute(context)
+    value = EditOffboardingOperator(task_id="plan", offboardings=records, plan_only=True).execute(context)
     return json.loads(json.dumps(value))  # what XCom hands to the next task
 
 
@@ -144,7 +144,7 @@ def test_a_refused_record_fails_the_plan_after_pushing_it(
     feishu: FeishuEmulator, batch: Batch, context: dict[str, Any]
 ) -> None:
     records = batch.records(CORRECTION, count=2)
-    operator = EditOffboardingOperator(task_id="plan", offboardings="{{ ti.xcom_pull('parse') }}", dry_run=True)
+    operator = EditOffboardingOperator(task_id="plan", offboardings="{{ ti.xcom_pull('parse') }}", plan_only=True)
     records[1]["update_data"] = {"status": "Withdrawn"}  # not editable
     operator.offboardings = records  # as rendered from the upstream XCom
     with pytest.raises(AirflowFailException, match="not editable"):
@@ -159,7 +159,7 @@ def test_a_refused_record_fails_the_plan_after_pushing_it(
     ("plan", "rule"),
     [
         ({"plan": "revoke", "version": 1, "records": []}, "is a revoke plan; this operator applies edit plans"),
-        ({"records": []}, "dry_run=True"),
+        ({"records": []}, "plan_only=True"),
         ({"plan": "edit", "version": 2, "records": []}, "version 2 is not supported"),
         ({"plan": "edit", "version": 1, "records": [{"index": 3}]}, "indexes 0, 1, 2"),
         ("[1, 2", "not JSON"),
@@ -178,8 +178,8 @@ def test_plan_and_records_are_exclusive() -> None:
 
     with pytest.raises(FeishuInvalidInputError, match="either plan or the records"):
         EditOffboardingOperator(task_id="a", plan="{{ ti.xcom_pull('plan') }}", offboardings=[])
-    with pytest.raises(FeishuInvalidInputError, match="dry_run makes a plan"):
-        RevokeOffboardingOperator(task_id="a", plan="{{ ti.xcom_pull('plan') }}", dry_run=True)
+    with pytest.raises(FeishuInvalidInputError, match="plan_only makes a plan"):
+        RevokeOffboardingOperator(task_id="a", plan="{{ ti.xcom_pull('plan') }}", plan_only=True)
 
 
 def _kill_once_running(operator: EditOffboardingOperator) -> None:

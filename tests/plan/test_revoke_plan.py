@@ -29,7 +29,7 @@ def revoke_records(feishu: FeishuEmulator) -> list[dict[str, Any]]:
 
 
 def _plan(records: Any, context: dict[str, Any]) -> dict[str, Any]:
-    value = RevokeOffboardingOperator(task_id="plan", offboardings=records, dry_run=True).execute(context)
+    value = RevokeOffboardingOperator(task_id="plan", offboardings=records, plan_only=True).execute(context)
     return json.loads(json.dumps(value))
 
 
@@ -48,8 +48,20 @@ def test_revoke_plan_reports_statuses_and_apply_skips_the_no_ops(
         (None, "revoke", None),  # no employment_id: status not read, the call will tell
     ]
     assert plan["counts"] == {"revoke": 4, "skip": 2, "refused": 0}
+    assert plan["fields"] is None  # a revoke writes no field
+
 
     value = RevokeOffboardingOperator(task_id="apply", plan=plan).execute(context)
+    assert (value["operation"], value["mode"]) == ("revoke", "plan")
+    assert value["counts"] == {
+        "revoked": 4,
+        "already_withdrawn": 0,
+        "skipped": 2,
+        "conflict": 0,
+        "failed": 0,
+        "unknown": 0,
+        "not_sent": 0,
+    }
     assert feishu.request_count("revoke") == 4
     assert [(r["outcome"], r["reason"]) for r in value["records"]] == [
         ("revoked", None),
@@ -98,3 +110,17 @@ def test_an_unknown_revoke_is_settled_by_its_employment_id(
     assert feishu.request_count("revoke") == 2  # settled by one look-up: no final revoke
     assert feishu.request_count("search") == 1
     assert feishu.record(records[0]["offboarding_id"])["status"] == "Withdrawn"
+
+
+def test_dry_run_is_the_deprecated_name_of_plan_only(
+    feishu: FeishuEmulator, revoke_records: list[dict[str, Any]], context: dict[str, Any]
+) -> None:
+    from airflow.exceptions import AirflowProviderDeprecationWarning
+
+    with pytest.warns(AirflowProviderDeprecationWarning, match="dry_run is deprecated: use plan_only"):
+        operator = RevokeOffboardingOperator(task_id="plan", offboardings=revoke_records, dry_run=True)
+    assert operator.plan_only is True
+    value = operator.execute(context)  # still makes a plan, writing nothing
+    assert value == _plan(revoke_records, context)
+    assert value["plan"] == "revoke" and value["counts"] == {"revoke": 4, "skip": 2, "refused": 0}
+    assert feishu.request_count("revoke") == 0

@@ -42,6 +42,7 @@ def test_edits_with_outcome_unknown_are_read_back(
     assert feishu.request_count("edit") == 4  # an edit whose outcome is unknown is never sent again
     assert feishu.request_count("search") == 1  # one read-back for the three records with an employment id
     assert [r["verification"] for r in value["records"]] == ["verified", "mismatch", "unknown", None]
+    assert value["verification"] == {"verified": 1, "mismatch": 1, "unknown": 1}
     assert value["records"][1]["verify"][0]["read_back"] == "Handover to the platform team"
     assert value["records"][2]["verify"][0]["reason"] == "no_employment_id"
     assert batch.value(batch.ids[0], "handover_note__c") == note
