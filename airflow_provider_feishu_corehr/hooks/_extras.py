@@ -182,18 +182,18 @@ def read_value(extra: Extra, value: Any) -> Any:
     :raises FieldProblem: naming the extra when the value is not acceptable.
     """
     name = extra.name
-    if extra.kind is Kind.NUMBER:
+    if extra.kind == Kind.NUMBER:
         number = _number(name, value, minimum=extra.minimum or 0.0, strict=extra.above)
         if extra.maximum is not None and number > extra.maximum:
             raise FieldProblem(name, f"must be at most {extra.maximum:g}, got {value!r}")
         return number
-    if extra.kind is Kind.INTEGER:
+    if extra.kind == Kind.INTEGER:
         return _integer(name, value, minimum=int(extra.minimum or 0))
-    if extra.kind is Kind.CHOICE:
+    if extra.kind == Kind.CHOICE:
         return _choice(extra, value)
-    if extra.kind is Kind.PATH:
+    if extra.kind == Kind.PATH:
         return _path(name, value)
-    if extra.kind is Kind.PROXY:
+    if extra.kind == Kind.PROXY:
         return _proxy(value)
     return parse_rate_limits(value)
 

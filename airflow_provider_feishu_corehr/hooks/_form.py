@@ -37,7 +37,7 @@ def connection_form_widgets() -> dict[str, Any]:
         if extra.label is None:
             continue
         label, hint = lazy_gettext(extra.label), extra.description(code=False)
-        if extra.kind is Kind.INTEGER:
+        if extra.kind == Kind.INTEGER:
             validators = [Optional()]
             if extra.minimum is not None:
                 validators.append(NumberRange(min=extra.minimum))

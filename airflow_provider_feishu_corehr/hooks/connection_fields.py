@@ -16,9 +16,7 @@ Imports only the dependency-free client tables: ``get_provider_info`` imports th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any
+from typing import Any, Final, NamedTuple
 
 from airflow_provider_feishu_corehr.client.codes import Endpoint
 from airflow_provider_feishu_corehr.client.models import (
@@ -60,15 +58,16 @@ HIDDEN_FIELDS = ("schema", "port", "extra")
 """Standard connection fields the form hides (``port`` is read when the host carries none)."""
 
 
-class Kind(StrEnum):
-    """How an extra's value is read (see :mod:`._extras`)."""
+class Kind:
+    """How an extra's value is read (see :mod:`._extras`). Plain constants: this module is imported on every
+    Airflow start and at DAG parse, where an enum class costs more than the rest of the module."""
 
-    NUMBER = "number"
-    INTEGER = "integer"
-    CHOICE = "choice"
-    PATH = "path"
-    PROXY = "proxy"
-    RATE_LIMITS = "rate_limits"
+    NUMBER: Final = "number"
+    INTEGER: Final = "integer"
+    CHOICE: Final = "choice"
+    PATH: Final = "path"
+    PROXY: Final = "proxy"
+    RATE_LIMITS: Final = "rate_limits"
 
 
 _DEFAULTS = ClientSettings(base_url="", app_id="", app_secret="")
@@ -88,8 +87,7 @@ def plain(text: str) -> str:
     return text.replace("`", "")
 
 
-@dataclass(frozen=True)
-class StandardField:
+class StandardField(NamedTuple):
     """A standard connection field the ``feishu`` connection uses under its own label.
 
     :param attribute: the ``Connection`` attribute (``login``, ``password``, ``host``).
@@ -104,8 +102,7 @@ class StandardField:
     help: str
 
 
-@dataclass(frozen=True)
-class Extra:
+class Extra(NamedTuple):
     """One extra of a ``feishu`` connection.
 
     :param name: the key in the connection's extra (the UI form of Airflow < 2.3 adds :data:`UI_PREFIX`).
@@ -124,7 +121,7 @@ class Extra:
     """
 
     name: str
-    kind: Kind
+    kind: str
     help: str
     label: str | None = None
     minimum: float | None = None
@@ -157,7 +154,7 @@ class Extra:
             bounds.append(f"{'>' if self.above else '>='} {self.minimum:g}")
         if self.maximum is not None:
             bounds.append(f"<= {self.maximum:g}")
-        if self.kind is Kind.INTEGER:
+        if self.kind == Kind.INTEGER:
             bounds.insert(0, "an integer" + (f" {bounds.pop(0)}" if bounds else ""))
         if bounds:
             parts.append(" and ".join(bounds))

@@ -19,7 +19,7 @@ from airflow_provider_feishu_corehr.hooks.connection_fields import EXTRAS, Extra
 
 REPO = Path(__file__).resolve().parents[2]
 BOUNDED = [extra for extra in EXTRAS if extra.kind in (Kind.NUMBER, Kind.INTEGER)]
-CHOICES = [extra for extra in EXTRAS if extra.kind is Kind.CHOICE]
+CHOICES = [extra for extra in EXTRAS if extra.kind == Kind.CHOICE]
 
 
 def _settings(extra: dict[str, Any]) -> ClientSettings:
@@ -72,7 +72,7 @@ def test_every_setting_extra_sets_its_client_setting(extra: Extra) -> None:
 def test_described_bounds_are_the_enforced_bounds(extra: Extra) -> None:
     """Every bound of the description, for the form fields and the JSON-only extras alike, is the parser's."""
     assert extra.minimum is not None, "every number of the connection has a lower bound"
-    step = 1 if extra.kind is Kind.INTEGER else 0.25
+    step = 1 if extra.kind == Kind.INTEGER else 0.25
     if extra.above:
         assert not _accepted(extra.name, extra.minimum) and _accepted(extra.name, extra.minimum + step)
     else:
@@ -81,7 +81,7 @@ def test_described_bounds_are_the_enforced_bounds(extra: Extra) -> None:
         assert _accepted(extra.name, extra.maximum) and not _accepted(extra.name, extra.maximum + step)
     else:
         assert _accepted(extra.name, extra.minimum + 10**9)
-    if extra.kind is Kind.INTEGER:
+    if extra.kind == Kind.INTEGER:
         assert not _accepted(extra.name, extra.minimum + 0.5)
 
 
