@@ -236,16 +236,11 @@ def _xcom_size(ti_push: dict[str, Any]) -> int:
 
 @pytest.mark.parametrize("copies", [1000, 2000])
 def test_many_copies_of_one_id_give_a_small_linear_report(feishu_connection: FeishuEmulator, copies: int) -> None:
-    class TI:
-        def __init__(self) -> None:
-            self.pushed: dict[str, Any] = {}
-
-        def xcom_push(self, key: str, value: Any) -> None:
-            self.pushed[key] = json.loads(json.dumps(value))
+    from recording_ti import RecordingTI
 
     operator = RevokeOffboardingOperator(task_id="t", offboarding_id="{{ params.ids }}")
     operator.offboarding_id = [OID] * copies
-    ti = TI()
+    ti = RecordingTI()
     with pytest.raises(AirflowFailException, match="is listed"):
         operator.execute({"ti": ti})  # type: ignore[arg-type]
     report = ti.pushed["return_value"]
