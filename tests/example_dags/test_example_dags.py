@@ -1,7 +1,8 @@
 """Every example DAG under ``dag.test()`` on SQLite against the emulator (default seed), plus a DagBag check.
 
 Assertions are on what the emulator holds afterwards (its records, the requests it served) and on the XComs
-the tasks pushed; expected field values come from the DAG module and the shipped CSV, not from copies here.
+the tasks pushed; expected field values come from the DAG module and the shipped CSV, not from copies here. The
+operators' XComs, as stored, follow ``docs/xcom.schema.json``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import airflow
 import pytest
 from airflow_lanes import dag_bag, xcom_entries
+from xcom_schema import check_xcom
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -69,6 +71,14 @@ def _xcoms(dag_run: Any) -> dict[str, Any]:
         task_id if map_index < 0 else f"{task_id}[{map_index}]": value
         for task_id, map_index, _, value in xcom_entries(dag_run)
     }
+
+
+def _one_record(envelope: Any, operation: str) -> dict[str, Any]:
+    """The one record of an operator's XCom envelope for one id, after checking the envelope against the schema."""
+    check_xcom(envelope)
+    assert (envelope["operation"], envelope["total"], len(envelope["records"])) == (operation, 1, 1), envelope
+    record: dict[str, Any] = envelope["records"][0]
+    return record
 
 
 def _assert_only_return_values(dag_run: Any) -> None:
@@ -197,14 +207,14 @@ def _check_lifecycle(emu: FeishuEmulator, dag_run: Any, offboarding_id: str) -> 
     xcoms = _xcoms(dag_run)
     assert xcoms["look_up_offboarding"]["offboarding_id"] == offboarding_id
     assert xcoms["look_up_offboarding"]["status"] == "Approved"
-    edit = xcoms["edit_offboarding"]
+    edit = _one_record(xcoms["edit_offboarding"], "edit")
     assert (edit["offboarding_id"], edit["outcome"], edit["error"]) == (offboarding_id, "edited", None)
     assert {f["field_name"]: f["value"] for f in edit["fields"]} == {
         "offboarding_date": record["offboarding_date"],
         "reason_explanation": example.REASON_EXPLANATION,
         example.HANDOVER_NOTE_FIELD: example.HANDOVER_NOTE,
     }
-    revoke = xcoms["revoke_offboarding"]
+    revoke = _one_record(xcoms["revoke_offboarding"], "revoke")
     assert (revoke["offboarding_id"], revoke["outcome"], revoke["error"]) == (offboarding_id, "revoked", None)
     assert revoke["log_id"]
     assert xcoms["wait_until_withdrawn"]["offboarding_id"] == offboarding_id
@@ -253,14 +263,18 @@ BATCH_VARIANTS = [
 
 
 def _applied(xcoms: dict[str, Any], dag_id: str) -> list[dict[str, Any]]:
-    """Per-record outcomes of the apply step: the batch XCom's records, or each mapped instance's XCom."""
+    """Per-record outcomes of the apply step: the batch envelope's records, or the one record of each mapped
+    instance's envelope (``index`` left out: it is the position in its own task's input)."""
     if dag_id == "example_feishu_batch_corrections":
         batch = xcoms["apply_corrections"]
+        check_xcom(batch)
         assert batch["total"] == len(batch["records"])
         assert [r["index"] for r in batch["records"]] == list(range(batch["total"]))
         return [{k: v for k, v in r.items() if k != "index"} for r in batch["records"]]
     mapped = sorted((k for k in xcoms if k.startswith("apply_correction[")), key=lambda k: int(k[17:-1]))
-    return [xcoms[k] for k in mapped]
+    records = [_one_record(xcoms[k], "edit") for k in mapped]
+    assert {r["index"] for r in records} == {0}
+    return [{k: v for k, v in r.items() if k != "index"} for r in records]
 
 
 @pytest.mark.parametrize("dag_id", BATCH_VARIANTS)

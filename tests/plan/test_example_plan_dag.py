@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import airflow
 import pytest
+from xcom_schema import check_xcom
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -158,6 +159,9 @@ def test_approved_plan_is_applied_and_reported(feishu_connection: FeishuEmulator
 
     xcoms = _xcoms(dag_run)
     plan = xcoms["plan_corrections"]
+    check_xcom(plan)  # the plan document and the apply step's envelope, as stored, follow the schema
+    check_xcom(xcoms["apply_plan"])
+    assert (xcoms["apply_plan"]["operation"], xcoms["apply_plan"]["mode"]) == ("edit", "plan")
     assert plan["counts"] == {"edit": 4, "none": 0, "refused": 0}
     assert reviewer.body == xcoms["summarize_plan"]  # the approver saw the rendered plan
     first = next(iter(wanted))
