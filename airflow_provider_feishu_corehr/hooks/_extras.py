@@ -205,8 +205,8 @@ def extra_settings(extras: Mapping[str, Any]) -> dict[str, Any]:
     """
     kwargs: dict[str, Any] = {}
     for extra in EXTRAS:
-        if extra.setting is not None and extra.name in extras:
-            kwargs[extra.setting] = read_value(extra, extras[extra.name])
+        if extra.setting and extra.name in extras:
+            kwargs[extra.name] = read_value(extra, extras[extra.name])
     if "client_key" in kwargs and "client_cert" not in kwargs:
         raise FieldProblem("client_key", "is set without client_cert")
     return kwargs

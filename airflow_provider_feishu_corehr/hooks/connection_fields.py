@@ -116,7 +116,7 @@ class Extra(NamedTuple):
     :param choices: the accepted values of a choice.
     :param fold_case: a choice is compared after trimming and lower-casing.
     :param default_doc: what applies when the extra is not set, when it is not a plain value (Markdown).
-    :param setting: the :class:`ClientSettings` field it sets; ``None``: read elsewhere (``domain`` picks the base
+    :param setting: it sets the :class:`ClientSettings` field of its name (``domain`` does not: it picks the base
         URL).
     """
 
@@ -130,14 +130,14 @@ class Extra(NamedTuple):
     choices: tuple[str, ...] = ()
     fold_case: bool = False
     default_doc: str | None = None
-    setting: str | None = None
+    setting: bool = True
 
     @property
     def default(self) -> Any:
         """The value that applies when the extra is not set (``None``: see :attr:`default_doc`)."""
-        if self.setting is None:
+        if not self.setting:
             return self.choices[0] if self.choices else None
-        value = getattr(_DEFAULTS, self.setting)
+        value = getattr(_DEFAULTS, self.name)
         return _shown(value) if isinstance(value, int | float | str) else None
 
     def rule(self, *, code: bool = True) -> str:
@@ -211,6 +211,7 @@ EXTRAS = (
         label="Domain",
         choices=tuple(DOMAINS),
         fold_case=True,
+        setting=False,
     ),
     Extra(
         "timeout",
@@ -219,7 +220,6 @@ EXTRAS = (
         label="Timeout (seconds)",
         minimum=0,
         above=True,
-        setting="timeout",
     ),
     Extra(
         "max_attempts",
@@ -227,7 +227,6 @@ EXTRAS = (
         "retry budget: attempts per API call for rate limits and transient errors, the first included",
         label="Retry budget (attempts)",
         minimum=1,
-        setting="max_attempts",
     ),
     Extra(
         "max_elapsed",
@@ -235,16 +234,14 @@ EXTRAS = (
         "retry budget: seconds per API call, which also cut the last attempt short",
         minimum=0,
         above=True,
-        setting="max_elapsed",
     ),
-    Extra("backoff_base", Kind.NUMBER, "first backoff ceiling in seconds", minimum=0, setting="backoff_base"),
-    Extra("backoff_max", Kind.NUMBER, "cap of one backoff sleep in seconds", minimum=0, setting="backoff_max"),
+    Extra("backoff_base", Kind.NUMBER, "first backoff ceiling in seconds", minimum=0),
+    Extra("backoff_max", Kind.NUMBER, "cap of one backoff sleep in seconds", minimum=0),
     Extra(
         "rate_limit_wait_max",
         Kind.NUMBER,
         "cap of one wait on `x-ogw-ratelimit-reset`, in seconds",
         minimum=0,
-        setting="rate_limit_wait_max",
     ),
     Extra(
         "user_id_type",
@@ -252,7 +249,6 @@ EXTRAS = (
         "the id type of the ids sent and returned, when a call does not name one",
         label="Default user_id_type",
         choices=(DEFAULT_USER_ID_TYPE, *(t for t in USER_ID_TYPES if t != DEFAULT_USER_ID_TYPE)),
-        setting="user_id_type",
     ),
     Extra(
         "rate_limits",
@@ -263,7 +259,6 @@ EXTRAS = (
         "documented limits",
         label="Rate-limit overrides",
         default_doc="the documented limits",
-        setting="rate_limits",
     ),
     Extra(
         "rate_limit_scope",
@@ -273,7 +268,6 @@ EXTRAS = (
         label="Rate-limit scope",
         choices=("process", "host"),
         fold_case=True,
-        setting="rate_limit_scope",
     ),
     Extra(
         "rate_limit_share",
@@ -283,7 +277,6 @@ EXTRAS = (
         minimum=0,
         above=True,
         maximum=1,
-        setting="rate_limit_share",
     ),
     Extra(
         "rate_limit_store",
@@ -291,36 +284,27 @@ EXTRAS = (
         "path of the host schedule's SQLite file on local disk",
         label="Rate-limit store",
         default_doc="one in the temporary folder",
-        setting="rate_limit_store",
     ),
     Extra(
         "max_response_bytes",
         Kind.INTEGER,
         "largest response body read, in bytes",
         minimum=1024,
-        setting="max_response_bytes",
     ),
-    Extra("max_pages", Kind.INTEGER, "most pages one search follows", minimum=1, setting="max_pages"),
+    Extra("max_pages", Kind.INTEGER, "most pages one search follows", minimum=1),
     Extra(
         "ca_bundle",
         Kind.PATH,
         "CA bundle file or directory to trust",
         default_doc="`REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`, `SSL_CERT_FILE` / `SSL_CERT_DIR`, else certifi",
-        setting="ca_bundle",
     ),
-    Extra(
-        "client_cert",
-        Kind.PATH,
-        "client certificate PEM file for mutual TLS (may hold the key)",
-        setting="client_cert",
-    ),
-    Extra("client_key", Kind.PATH, "key PEM file of `client_cert` when separate", setting="client_key"),
+    Extra("client_cert", Kind.PATH, "client certificate PEM file for mutual TLS (may hold the key)"),
+    Extra("client_key", Kind.PATH, "key PEM file of `client_cert` when separate"),
     Extra(
         "proxy",
         Kind.PROXY,
         "`http://` or `https://` proxy URL, or `off` to connect directly",
         default_doc="`HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY`, honouring `NO_PROXY`",
-        setting="proxy",
     ),
 )
 """Every extra a ``feishu`` connection accepts; any other key is refused."""
