@@ -50,7 +50,6 @@ def test_revoke_plan_reports_statuses_and_apply_skips_the_no_ops(
     assert plan["counts"] == {"revoke": 4, "skip": 2, "refused": 0}
     assert plan["fields"] is None  # a revoke writes no field
 
-
     value = RevokeOffboardingOperator(task_id="apply", plan=plan).execute(context)
     assert (value["operation"], value["mode"]) == ("revoke", "plan")
     assert value["counts"] == {
