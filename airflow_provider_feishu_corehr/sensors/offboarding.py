@@ -16,34 +16,21 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_feishu_corehr._arguments import invalid_argument, is_static
-from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
-from airflow_provider_feishu_corehr.client.validation import check_user_id_type, optional_offboarding_id, require_id
+from airflow_provider_feishu_corehr.client.errors import FeishuError
 from airflow_provider_feishu_corehr.status.looks import (
     FailureCounter,
     SlipWatch,
     check_max_consecutive_failures,
     check_poll_interval,
 )
-from airflow_provider_feishu_corehr.status.statuses import (
-    Outcome,
-    check_status_list,
-    describe,
-    resolve_statuses,
-)
+from airflow_provider_feishu_corehr.status.statuses import Outcome, check_status_list, describe, resolve_statuses
 from airflow_provider_feishu_corehr.status.trigger_event import (
     EVENT_ERROR,
     EVENT_FAILURE,
     EVENT_SUCCESS,
     error_from_event,
 )
-from airflow_provider_feishu_corehr.status.watch import (
-    Watch,
-    build_watch,
-    check_employment_ids,
-    check_match,
-    group_by_employment,
-    id_text,
-)
+from airflow_provider_feishu_corehr.status.watch import Watch, build_watch, check_watch_arguments, group_by_employment
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
@@ -178,25 +165,16 @@ class OffboardingStatusSensor(BaseSensorOperator):
     def _check_static_arguments(self) -> None:
         """Refuse what is already wrong when the DAG is parsed; templated values are checked when rendered."""
         check_max_consecutive_failures(self.max_consecutive_failures)
-        check_match(self.match)
         if self.deferrable:
             check_poll_interval(self.poke_interval)
-        if self.employment_id is None and self.employment_ids is None:
-            raise FeishuInvalidInputError("give employment_id (one employment) or employment_ids (a list)")
-        if self.employment_id is not None and self.employment_ids is not None:
-            raise FeishuInvalidInputError("give only one of employment_id and employment_ids")
-        if self.employment_id is not None and is_static(self.employment_id):
-            require_id("employment_id", id_text(self.employment_id))
-        if self.employment_ids is not None and is_static(self.employment_ids):
-            check_employment_ids(self.employment_ids)
-            if is_static(self.offboarding_id) and optional_offboarding_id(
-                "offboarding_id", id_text(self.offboarding_id)
-            ):
-                raise FeishuInvalidInputError("offboarding_id can only be given with employment_id")
-        if is_static(self.offboarding_id):
-            optional_offboarding_id("offboarding_id", id_text(self.offboarding_id))
-        if self.user_id_type is not None and is_static(self.user_id_type):
-            check_user_id_type(self.user_id_type)
+        check_watch_arguments(
+            employment_id=self.employment_id,
+            employment_ids=self.employment_ids,
+            offboarding_id=self.offboarding_id,
+            user_id_type=self.user_id_type,
+            match=self.match,
+            known=is_static,
+        )
         targets_known = is_static(self.target_statuses)
         failures_known = is_static(self.failure_statuses)
         if targets_known and failures_known:

@@ -25,29 +25,6 @@ def next_look_text(seconds: float) -> str:
     return f"next look in {seconds:.3g} s (about {at:%H:%M:%S} UTC)"
 
 
-def log_waiting(
-    log: Any, watched: str, status: str | None, targets: tuple[str, ...], next_look_in: float | None = None
-) -> None:
-    """Log one look that did not end the wait at INFO: what it waits for, ids and status only, and when it next looks.
-
-    :param log: the logger of the task or trigger.
-    :param watched: :func:`.statuses.describe` of the watched offboarding.
-    :param status: the status seen, ``None`` when there is no record yet.
-    :param targets: the target statuses.
-    :param next_look_in: seconds until the next look, if known.
-    """
-    when = f"; {next_look_text(next_look_in)}" if next_look_in is not None else ""
-    if status is None:
-        log.info(
-            "Still waiting for %s: no record yet for %s (a new record may not be visible at once)%s.",
-            " or ".join(targets),
-            watched,
-            when,
-        )
-    else:
-        log.info("Still waiting for %s: %s is %s%s.", " or ".join(targets), watched, status, when)
-
-
 class FailureCounter:
     """The one rule for failed looks, shared by the sensor (poke mode) and the trigger.
 

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_feishu_corehr.client.api import pick_offboarding
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.validation import optional_offboarding_id, optional_user_id_type, require_id
-from airflow_provider_feishu_corehr.status.looks import log_waiting, next_look_text
+from airflow_provider_feishu_corehr.status.looks import next_look_text
 from airflow_provider_feishu_corehr.status.statuses import Outcome, classify, describe, failure_message
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
     from airflow_provider_feishu_corehr.client.models import OffboardingRecord
 
@@ -180,11 +180,20 @@ class Watch:
         :param records: the record per employment.
         :param next_look_in: seconds until the next look.
         """
+        when = next_look_text(next_look_in)
         if self.many:
-            log.info("Still waiting for %s: %s; %s.", self.name, self.progress(records), next_look_text(next_look_in))
+            log.info("Still waiting for %s: %s; %s.", self.name, self.progress(records), when)
+            return
+        record, targets = records.get(self.employment_ids[0]), " or ".join(self.targets)
+        if record is None:
+            log.info(
+                "Still waiting for %s: no record yet for %s (a new record may not be visible at once); %s.",
+                targets,
+                self.name,
+                when,
+            )
         else:
-            record = records.get(self.employment_ids[0])
-            log_waiting(log, self.name, record.status if record else None, self.targets, next_look_in)
+            log.info("Still waiting for %s: %s is %s; %s.", targets, self.name, record.status, when)
 
     def progress(self, records: Mapping[str, OffboardingRecord | None]) -> str:
         """One line about a list that is still waited for: how many reached a target, and a few that did not.
@@ -215,6 +224,39 @@ def summary_of(employment_id: str, record: OffboardingRecord | None) -> dict[str
     return {"employment_id": employment_id, **dict.fromkeys(_EMPTY_SUMMARY)}
 
 
+def check_watch_arguments(
+    *,
+    employment_id: Any,
+    employment_ids: Any,
+    offboarding_id: Any,
+    user_id_type: Any,
+    match: Any,
+    known: Callable[[Any], bool] = lambda _value: True,
+) -> tuple[tuple[str, ...] | None, str | None, str | None, str]:
+    """Check what a sensor or trigger watches: ``(employment ids, offboarding id, user_id_type, match)``.
+
+    Exactly one of ``employment_id`` and ``employment_ids``; ``offboarding_id`` only with ``employment_id``. A
+    value that ``known`` says is not final yet (templated, checked once rendered) is neither checked nor returned.
+
+    :param known: whether a value is final (the sensor's ``is_static`` when its task is built).
+    """
+    if employment_id is None and employment_ids is None:
+        raise FeishuInvalidInputError("give employment_id (one employment) or employment_ids (a list)")
+    if employment_id is not None and employment_ids is not None:
+        raise FeishuInvalidInputError("give only one of employment_id and employment_ids")
+    match = check_match(match)
+    id_type = optional_user_id_type(user_id_type) if known(user_id_type) else None
+    oid = optional_offboarding_id("offboarding_id", id_text(offboarding_id)) if known(offboarding_id) else None
+    if employment_ids is None:
+        eid = require_id("employment_id", id_text(employment_id)) if known(employment_id) else None
+        return (None if eid is None else (eid,)), oid, id_type, match
+    if oid is not None:
+        raise FeishuInvalidInputError(
+            "offboarding_id can only be given with employment_id; employment_ids watches each one's most recent"
+        )
+    return (check_employment_ids(employment_ids) if known(employment_ids) else None), None, id_type, match
+
+
 def build_watch(
     *,
     employment_id: Any,
@@ -225,21 +267,14 @@ def build_watch(
     user_id_type: Any,
     match: Any,
 ) -> Watch:
-    """Validate the ids, ``user_id_type`` and ``match`` of a sensor or trigger into a :class:`Watch`.
-
-    Exactly one of ``employment_id`` and ``employment_ids``; ``offboarding_id`` only with ``employment_id``.
-    """
-    if (employment_id is None) == (employment_ids is None):
-        raise FeishuInvalidInputError("give exactly one of employment_id (one employment) and employment_ids (a list)")
-    id_type = optional_user_id_type(user_id_type)
-    match = check_match(match)
-    if employment_ids is not None:
-        if optional_offboarding_id("offboarding_id", id_text(offboarding_id)) is not None:
-            raise FeishuInvalidInputError(
-                "offboarding_id can only be given with employment_id; employment_ids watches each one's most recent"
-            )
-        ids = check_employment_ids(employment_ids)
-        return Watch(ids, None, targets, failures, id_type, match, many=True)
-    eid = require_id("employment_id", id_text(employment_id))
-    oid = optional_offboarding_id("offboarding_id", id_text(offboarding_id))
-    return Watch((eid,), oid, targets, failures, id_type, match)
+    """Validate the ids, ``user_id_type`` and ``match`` of a sensor or trigger (:func:`check_watch_arguments`) into a
+    :class:`Watch` with these statuses."""
+    ids, oid, id_type, match = check_watch_arguments(
+        employment_id=employment_id,
+        employment_ids=employment_ids,
+        offboarding_id=offboarding_id,
+        user_id_type=user_id_type,
+        match=match,
+    )
+    assert ids is not None  # every value is known here
+    return Watch(ids, oid, targets, failures, id_type, match, many=employment_ids is not None)

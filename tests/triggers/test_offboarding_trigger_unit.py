@@ -8,24 +8,12 @@ from typing import Any
 import pytest
 from airflow_lanes import import_string, serde_round_trip
 
-from airflow_provider_feishu_corehr.client.errors import (
-    FeishuInvalidInputError,
-)
-from airflow_provider_feishu_corehr.triggers.offboarding import (
-    OffboardingStatusTrigger,
-)
+from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
+from airflow_provider_feishu_corehr.triggers.offboarding import OffboardingStatusTrigger
 
 EMP = "6982509313466189341"
 OFF = "7095671727698478604"
 CLASSPATH = "airflow_provider_feishu_corehr.triggers.offboarding.OffboardingStatusTrigger"
-SUMMARY = {
-    "offboarding_id": OFF,
-    "employment_id": EMP,
-    "status": "Approved",
-    "offboarding_date": "2026-12-31",
-    "expected_offboarding_date": "2026-12-31",
-    "checklist_status": "AntiBegin",
-}
 
 
 def _trigger(**kwargs: Any) -> OffboardingStatusTrigger:
