@@ -69,9 +69,9 @@ def report_outcomes(outcomes: Any) -> dict[str, Any]:
     """Summarize the edit outcomes: counts per outcome and the failed records with code, message and log id.
 
     ``outcomes`` is the operator's XCom envelope (``{"operation", "mode", "total", "counts", "records", ...}``,
-    ``docs/xcom.md``) or, from the mapped task, the list of the mapped tasks' envelopes (same shape). The summary is the XCom ``return_value``; when a correction failed, it is
-    pushed and then the task fails too, so the DAG run is marked failed (a run that corrected nothing for some
-    records must not look green).
+    ``docs/xcom.md``) or, from the mapped task, the list of the mapped tasks' envelopes (same shape). The summary
+    is the XCom ``return_value``; when a correction failed, it is pushed and then the task fails too, so the DAG
+    run is marked failed (a run that corrected nothing for some records must not look green).
     """
     # The mapped task's XComs come as a lazy sequence: one slice reads them all (iterating it would ask for one
     # item past the end, which Airflow 3's API answers with a 404 that the scheduler logs).

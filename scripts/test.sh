@@ -32,14 +32,14 @@ run_lane() {
   AIRFLOW_HOME="$home" FEISHU_TEST_AIRFLOW_HOME="$home" "$venv/bin/pytest" "$@"
 }
 
+status=0
 for lane in "${lanes[@]}"; do
-  if [ "$lane" = 3.3 ]; then
-    echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
-    echo "== mypy --strict"; .venv/bin/mypy
+  if [ "$lane" = 3.3 ]; then  # a lint failure fails the run too, after the tests ran
+    echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check . || status=1
+    echo "== mypy --strict"; .venv/bin/mypy || status=1
   fi
 done
 
-status=0
 if [ "${LANES_SERIAL:-0}" = 1 ] || [ "${#lanes[@]}" = 1 ]; then
   for lane in "${lanes[@]}"; do
     run_lane "$lane" "$@" || status=$?
