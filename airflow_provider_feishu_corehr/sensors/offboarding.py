@@ -222,15 +222,9 @@ class OffboardingStatusSensor(BaseSensorOperator):
         self.defer(
             trigger=OffboardingStatusTrigger(
                 feishu_conn_id=self.feishu_conn_id,
-                employment_id=None if watch.many else watch.employment_ids[0],
-                employment_ids=list(watch.employment_ids) if watch.many else None,
-                match=watch.match,
-                offboarding_id=watch.offboarding_id,
-                target_statuses=watch.targets,
-                failure_statuses=watch.failures,
-                user_id_type=watch.user_id_type,
                 poll_interval=self.poke_interval,
                 max_consecutive_failures=self.max_consecutive_failures,
+                **watch.arguments(),
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),

@@ -149,6 +149,16 @@ class Watch:
             return Decision(Outcome.TARGET, picked)
         return Decision(Outcome.WAITING, picked)
 
+    def arguments(self) -> dict[str, Any]:
+        """The watch as the trigger's keyword arguments (JSON values). A single employment keeps the form earlier
+        releases wrote (``employment_id``, ``offboarding_id``); a list has ``employment_ids`` and ``match``."""
+        if self.many:
+            ids: dict[str, Any] = {"employment_ids": list(self.employment_ids), "match": self.match}
+        else:
+            ids = {"employment_id": self.employment_ids[0], "offboarding_id": self.offboarding_id}
+        statuses = {"target_statuses": list(self.targets), "failure_statuses": list(self.failures)}
+        return {**ids, **statuses, "user_id_type": self.user_id_type}
+
     def xcom(self, records: Mapping[str, OffboardingRecord | None]) -> Any:
         """The XCom of a finished watch: one record summary, or for a list a summary per employment in order
         (an employment without a record yet has ``offboarding_id`` and ``status`` ``None``).

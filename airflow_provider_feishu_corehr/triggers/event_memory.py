@@ -15,7 +15,7 @@ halves against Airflow's own class.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.triggers.event_state import Remembered, newest
 
@@ -23,19 +23,6 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
 STATE_VERSION = 1
-
-
-class Memory(Protocol):
-    """Where a watcher keeps the offboardings it fired for."""
-
-    async def load(self) -> Remembered | None:
-        """The stored memory, or ``None`` when this watcher never stored one."""
-
-    async def save(self, memory: Remembered) -> None:
-        """Store the memory (replacing the previous one).
-
-        :param memory: the memory after a snapshot.
-        """
 
 
 class ProcessMemory:
@@ -116,3 +103,7 @@ class AssetMemory:
         """
         value = {"v": STATE_VERSION, "at": memory.at, "seen": dict(memory.seen)}
         await self._each(lambda accessor: accessor.aset(self._key, value))
+
+
+Memory = ProcessMemory | AssetMemory
+"""Where a watcher keeps the offboardings it fired for: ``load()`` and ``save(memory)``."""

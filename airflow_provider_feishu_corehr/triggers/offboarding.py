@@ -105,26 +105,14 @@ class OffboardingStatusTrigger(BaseTrigger):
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Class path and arguments: connection id, ids, statuses and timing only (no secret, no token).
 
-        A single-employment trigger keeps the form earlier releases wrote; a list adds ``employment_ids`` and
-        ``match`` instead of ``employment_id``.
+        A single-employment trigger keeps the form earlier releases wrote (:meth:`.Watch.arguments`).
         """
-        watch = self.watch
-        kwargs: dict[str, Any] = {"feishu_conn_id": self.feishu_conn_id}
-        if watch.many:
-            kwargs["employment_ids"] = list(watch.employment_ids)
-            kwargs["match"] = watch.match
-        else:
-            kwargs["employment_id"] = watch.employment_ids[0]
-            kwargs["offboarding_id"] = watch.offboarding_id
-        kwargs.update(
-            {
-                "target_statuses": list(watch.targets),
-                "failure_statuses": list(watch.failures),
-                "user_id_type": watch.user_id_type,
-                "poll_interval": self.poll_interval,
-                "max_consecutive_failures": self.max_consecutive_failures,
-            }
-        )
+        kwargs = {
+            "feishu_conn_id": self.feishu_conn_id,
+            **self.watch.arguments(),
+            "poll_interval": self.poll_interval,
+            "max_consecutive_failures": self.max_consecutive_failures,
+        }
         return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
