@@ -67,6 +67,8 @@ class Review(Protocol):
 
     def finish(self, records: Sequence[Record], reported: list[dict[str, Any]]) -> None: ...
 
+    def plan(self, records: list[Record], user_id_type: str | None) -> dict[str, Any]: ...
+
 
 class Settler(Protocol):
     """Settles writes that ended without a definite answer (:class:`.revoke.RevokeSettler`)."""
@@ -100,10 +102,6 @@ class Operation(Protocol):
 
     def review(self, hook: FeishuHook, user_id_type: str | None, planned: dict[int, dict[str, Any]] | None) -> Review:
         """A review of the records against their current values."""
-        ...
-
-    def plan_document(self, records: list[Record], review: Any, user_id_type: str | None) -> dict[str, Any]:
-        """The plan (:mod:`.plan`) of the reviewed records."""
         ...
 
     def settler(self, hook: FeishuHook, log: Any, user_id_type: str | None) -> Settler | None:
@@ -276,17 +274,16 @@ class OffboardingOperator(BaseOperator):
         except FeishuInvalidInputError as err:
             raise AirflowFailException(str(err)) from err
         mode = PLAN if planned is not None else ONLY_CHANGED if read_first else DIRECT
-        review = None
-        if self.plan_only or planned is not None or read_first:
-            review = operation.review(self.hook, user_id_type, planned)
+        review = operation.review(self.hook, user_id_type, planned) if self.plan_only or mode != DIRECT else None
+        if review is not None:
             records = self._reading(review.prepare, records)
-        if self.plan_only:
-            document = operation.plan_document(records, review, user_id_type)
-            self.log.info("%s plan made, nothing written: %s", operation.action, document["counts"])
-            if any(r.refused is not None for r in records):
-                self._push(context, document)
-                raise AirflowFailException(refused_text(records))
-            return document
+            if self.plan_only:  # write nothing; refused records fail the task after the plan was pushed
+                document = review.plan(records, user_id_type)
+                self.log.info("%s plan made, nothing written: %s", operation.action, document["counts"])
+                if any(r.refused is not None for r in records):
+                    self._push(context, document)
+                    raise AirflowFailException(refused_text(records))
+                return document
 
         to_send = [r for r in records if r.refused is None]
         self.log.info(

@@ -15,7 +15,7 @@ from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.fields import normalize_update_data
 from airflow_provider_feishu_corehr.client.validation import optional_id, require_offboarding_id
 from airflow_provider_feishu_corehr.operators.batch import OffboardingOperator
-from airflow_provider_feishu_corehr.operators.outcomes import FAILED, NOT_SENT, UNKNOWN, error_info
+from airflow_provider_feishu_corehr.operators.outcomes import FAILED, NOT_SENT, UNKNOWN
 from airflow_provider_feishu_corehr.operators.records import (
     Record,
     as_list,
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
     from airflow_provider_feishu_corehr.client.models import FieldValue
     from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
-    from airflow_provider_feishu_corehr.operators.review import EditReview
 
 EDITED = "edited"
 ENTRY_KEYS = ("offboarding_id", "update_data", "operator_id", "employment_id")
@@ -107,17 +106,6 @@ class Edit:
         from airflow_provider_feishu_corehr.operators.review import EditReview
 
         return EditReview(hook, user_id_type, planned=planned)
-
-    def plan_document(self, records: list[Record], review: EditReview, user_id_type: str | None) -> dict[str, Any]:
-        """The edit plan of the reviewed records (:func:`~.plan.edit_plan`).
-
-        :param records: the reviewed records.
-        :param review: their review.
-        :param user_id_type: id type of the employment and operator ids.
-        """
-        from airflow_provider_feishu_corehr.operators.plan import edit_plan
-
-        return edit_plan(records, review, user_id_type, error_info)
 
     def settler(self, hook: FeishuHook, log: Any, user_id_type: str | None) -> None:
         """An ambiguous edit is never re-sent (module docstring): ``None``."""

@@ -1,26 +1,10 @@
 """The gate every request of an operator's task passes: stopping a batch cleanly.
 
-When a task is interrupted (``on_kill``, SIGINT (:mod:`.sigint`), an execution timeout, a ``BaseException`` in a
-worker thread) the :class:`Gate` closes: no record starts, no request starts (not even a retry of a record in
-flight), and a thread waiting for its rate-limiter slot or a retry backoff gives up at once. Requests already on
-the wire get :data:`IN_FLIGHT_GRACE` seconds; then the task reports every record and ends.
-
-How Airflow delivers the interruption (read from the 3.3 task SDK, ``execution_time/task_runner.py`` and
-``supervisor.py``, and the 2.11 ``TaskInstance``):
-
-* SIGTERM: Airflow's own handler calls ``task.on_kill()`` (Airflow 3: and returns, so ``execute`` goes on;
-  Airflow 2: then raises ``AirflowTaskTerminated`` in the main thread). ``on_kill`` closes the gate. The
-  supervisor sends SIGTERM when the server says the task must stop (marked failed or cleared in the UI), after
-  too many failed heartbeats and on overtime, and SIGKILL 5 s later: the grace (3 s) plus the XCom push fit.
-* SIGINT: forwarded by a supervisor that itself gets it (a worker's Ctrl-C). Airflow leaves it at ``SIG_DFL`` in
-  the task process (the process would die at once, mid-write, with no report) and calls nothing: the one stop
-  Airflow does not signal, handled in :mod:`.sigint`. Under ``airflow tasks test`` / ``dag.test()`` it raises
-  ``KeyboardInterrupt``, handled like an execution timeout.
-* Execution timeout: ``AirflowTaskTimeout`` is raised in the main thread while it waits for the workers; the
-  runner closes the gate, reports, and re-raises it.
-
-The XCom push after the stop goes through the supervisor, which keeps serving the task's requests while it waits
-for the process to exit, so the report reaches XCom in these paths. Only a SIGKILL (no grace) loses it.
+When the task is interrupted (``on_kill``, which Airflow calls on SIGTERM; SIGINT through :mod:`.sigint`; an
+execution timeout; a ``BaseException`` in a worker thread) the :class:`Gate` closes: no record and no request
+starts, not even a retry, and a thread waiting for a rate-limiter slot or a backoff gives up at once. Requests on
+the wire get :data:`IN_FLIGHT_GRACE` seconds; then the task reports every record. How Airflow delivers each
+interruption, and why the grace fits before its SIGKILL: ``docs/operators.md``, "Interruption".
 """
 
 from __future__ import annotations

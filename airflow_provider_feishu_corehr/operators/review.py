@@ -34,6 +34,8 @@ from airflow_provider_feishu_corehr.operators.changes import (
     verify_row,
 )
 from airflow_provider_feishu_corehr.operators.gate import RequestNotStarted
+from airflow_provider_feishu_corehr.operators.outcomes import error_info
+from airflow_provider_feishu_corehr.operators.plan import edit_plan, revoke_plan
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -171,6 +173,14 @@ class EditReview:
             if isinstance(record.refused, PlanConflictError):
                 report.update(outcome=CONFLICT, conflict=record.refused.moved, field_names=[])
 
+    def plan(self, records: list[Record], user_id_type: str | None) -> dict[str, Any]:
+        """The edit plan of the prepared records (:func:`~.plan.edit_plan`).
+
+        :param records: the prepared records.
+        :param user_id_type: id type of the employment and operator ids.
+        """
+        return edit_plan(records, self, user_id_type, error_info)
+
 
 class RevokeReview:
     """Current statuses of one revoke execution: which records need no revoke, and the check of a plan.
@@ -238,6 +248,14 @@ class RevokeReview:
             report["reason"] = self.skipped.get(record.index)
             if isinstance(record.refused, PlanConflictError):
                 report.update(outcome=CONFLICT, conflict=record.refused.moved)
+
+    def plan(self, records: list[Record], user_id_type: str | None) -> dict[str, Any]:
+        """The revoke plan of the prepared records (:func:`~.plan.revoke_plan`).
+
+        :param records: the prepared records.
+        :param user_id_type: id type of the employment and operator ids.
+        """
+        return revoke_plan(records, self, user_id_type, error_info)
 
 
 def verify_edits(

@@ -27,7 +27,6 @@ from airflow_provider_feishu_corehr.operators.outcomes import (
     NOT_SENT,
     UNKNOWN,
     InFlight,
-    error_info,
     is_permanent,
 )
 from airflow_provider_feishu_corehr.operators.records import (
@@ -45,7 +44,6 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
-    from airflow_provider_feishu_corehr.operators.review import RevokeReview
 
 REVOKED = "revoked"
 ALREADY_WITHDRAWN = "already_withdrawn"
@@ -188,17 +186,6 @@ class Revoke:
         from airflow_provider_feishu_corehr.operators.review import RevokeReview
 
         return RevokeReview(hook, user_id_type, planned=planned)
-
-    def plan_document(self, records: list[Record], review: RevokeReview, user_id_type: str | None) -> dict[str, Any]:
-        """The revoke plan of the reviewed records (:func:`~.plan.revoke_plan`).
-
-        :param records: the reviewed records.
-        :param review: their review.
-        :param user_id_type: id type of the employment and operator ids.
-        """
-        from airflow_provider_feishu_corehr.operators.plan import revoke_plan
-
-        return revoke_plan(records, review, user_id_type, error_info)
 
     def settler(self, hook: FeishuHook, log: Any, user_id_type: str | None) -> RevokeSettler:
         """A revoke can be asked again safely: ambiguous ones are settled (module docstring).
