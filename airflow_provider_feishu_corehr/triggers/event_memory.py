@@ -1,28 +1,52 @@
-"""Where an event watcher keeps the offboardings it fired for (the rule itself is in :mod:`.event_state`).
+"""An event watcher's memory (the offboardings it fired for) and where it is kept (docs/events.md, "What is
+guaranteed, per Airflow version").
 
-Airflow 3.3 gives event triggers a key/value store per watched asset: ``BaseEventTrigger.asset_state_store``
-(``AssetStateStoreAccessors``, a table in the metadata database). :class:`AssetMemory` keeps one JSON value
-there per watcher, through the store's documented ``aget`` / ``aset``. Without it (Airflow 3.0-3.2)
-:class:`ProcessMemory` keeps the memory in the triggerer process only.
+Airflow 3.3+: :class:`AssetMemory`, one JSON value per watcher in ``BaseEventTrigger.asset_state_store`` through
+its documented ``aget`` / ``aset``; before 3.3: :class:`ProcessMemory`, the triggerer process only.
 
-One private use of Airflow, isolated here (:func:`each_watched_asset`): a trigger shared by several assets (same
-watcher arguments; Airflow runs it once and sends each event to every asset) gets a store of several assets, whose
-documented shortcut (``aget`` / ``aset`` without naming an asset) refuses to act, and whose documented
-``store[asset]`` needs the asset, which a trigger is never told. Only that case reads the store's per-asset
-accessors from its private ``_by_name`` / ``_by_uri`` maps. ``tests/triggers/test_event_memory.py`` pins both
-halves against Airflow's own class.
+The one private use of Airflow, isolated here (:func:`each_watched_asset`): a trigger shared by several assets gets
+a store whose documented shortcut (``aget`` / ``aset`` without naming an asset) refuses to act, and whose
+documented ``store[asset]`` needs the asset, which a trigger is never told. Only that case reads the per-asset
+accessors from the store's private ``_by_name`` / ``_by_uri`` maps; ``tests/triggers/test_event_memory.py`` pins
+both halves against Airflow's own class.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_feishu_corehr.triggers.event_state import Remembered, newest
-
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Mapping
 
 STATE_VERSION = 1
+KEY_PREFIX = "feishu_corehr.offboarding_events."
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """A watcher's memory as of one snapshot.
+
+    :param at: when that snapshot was taken (UTC, ISO 8601 with microseconds: later sorts later).
+    :param seen: offboarding id -> watched status already fired for.
+    """
+
+    at: str
+    seen: dict[str, str]
+
+
+def newest(stored: Remembered | None, local: Remembered | None) -> Remembered | None:
+    """The memory to compare the next snapshot with: this process's own, unless the store holds a newer one
+    (another triggerer ran the watcher later: HA hand-over); the store's after a restart.
+
+    :param stored: what the store holds.
+    :param local: what this process last computed (its write may still be waiting for the events' storage).
+    """
+    if stored is None or (local is not None and local.at >= stored.at):
+        return local
+    return stored
 
 
 class ProcessMemory:
@@ -66,13 +90,12 @@ def each_watched_asset(store: Any, refused: ValueError) -> list[Any]:
 
 
 class AssetMemory:
-    """Memory in Airflow 3.3's ``asset_state_store`` of the watched asset(s), under one key per watcher.
-
-    The value is ``{"v": 1, "at": "<snapshot time>", "seen": {offboarding_id: status}}``. A trigger shared by
-    several assets (same watcher arguments) writes the same value to each of them and reads the newest.
+    """Memory in Airflow 3.3's ``asset_state_store`` of the watched asset(s), under one key per watcher: the value
+    ``{"v": 1, "at": "<snapshot time>", "seen": {offboarding_id: status}}``, written to each watched asset, the
+    newest read.
 
     :param store: the trigger's ``asset_state_store`` (``AssetStateStoreAccessors``).
-    :param key: the watcher's key (:func:`.event_state.memory_key`).
+    :param key: the watcher's key (:func:`memory_for`).
     """
 
     def __init__(self, store: Any, key: str) -> None:
@@ -107,3 +130,15 @@ class AssetMemory:
 
 Memory = ProcessMemory | AssetMemory
 """Where a watcher keeps the offboardings it fired for: ``load()`` and ``save(memory)``."""
+
+
+def memory_for(store: Any, identity: Mapping[str, Any]) -> Memory:
+    """The store's memory (Airflow 3.3+, ``store`` set by the triggerer), else this process's.
+
+    :param store: the trigger's ``asset_state_store``, or ``None``.
+    :param identity: JSON-safe values that define the watcher's transitions; the key is a digest of them.
+    """
+    if store is None:
+        return ProcessMemory()
+    text = json.dumps(identity, sort_keys=True, separators=(",", ":"))
+    return AssetMemory(store, KEY_PREFIX + hashlib.sha256(text.encode("utf-8")).hexdigest()[:24])

@@ -1,10 +1,9 @@
-"""One poll loop of the offboarding event watcher: complete snapshots of a search window, every interval.
+"""What the offboarding event watcher polls: its date window, and complete snapshots of it every interval.
 
-A snapshot is every record of every page of one search (no status filter, so records leaving a watched status
-are seen); a poll that fails part-way yields nothing, so watchers never compare against a partial list. Errors
-are logged and the loop goes on at the next interval (an event watcher must run forever): a permanent one
-(authentication, permission, bad input) at ERROR, closing the client so the connection is read again.
-Searches go through the async client, so the process-wide search limiter and the retry policy apply.
+The window is evaluated afresh at every poll (days around "today" in the tenant's time zone, on one or more of
+the v1 search's range filters); a snapshot is every record of every page, all statuses. A poll that fails
+part-way yields nothing; errors are logged and the loop goes on (docs/events.md, "When an event fires" and
+"Budget"). Searches go through the async client, so its search limiter and retry policy apply.
 """
 
 from __future__ import annotations
@@ -13,21 +12,138 @@ import asyncio
 import datetime as dt
 import logging
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.client.api import MAX_PAGE_SIZE
-from airflow_provider_feishu_corehr.client.errors import FeishuError
+from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 
     from airflow_provider_feishu_corehr.client.aio import AsyncFeishuClient
     from airflow_provider_feishu_corehr.client.models import OffboardingRecord
-    from airflow_provider_feishu_corehr.triggers.event_window import Window
 
 log = logging.getLogger(__name__)
+
+WINDOW_FIELDS = ("offboarding_date", "expected_offboarding_date", "apply_initiating_time")
+"""Search range filters a window can apply to (AND-ed by Feishu)."""
+
+DEFAULT_TIMEZONE = "+08:00"
+"""Feishu tenants in mainland China keep Beijing time (UTC+8)."""
+
+MAX_DAYS = 3660
+_OFFSET = re.compile(r"^(?:UTC)?([+-])(\d{2}):?(\d{2})$")
+
+
+def parse_timezone(name: str) -> dt.tzinfo:
+    """A fixed UTC offset (``+08:00``, ``UTC-05:00``) or an IANA name (``Asia/Shanghai``).
+
+    :param name: the tenant's time zone.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise FeishuInvalidInputError(
+            f"tenant_timezone must be a UTC offset such as +08:00 or an IANA name, got {name!r}"
+        )
+    text = name.strip()
+    match = _OFFSET.match(text)
+    if match:
+        sign, hours, minutes = match.groups()
+        offset = dt.timedelta(hours=int(hours), minutes=int(minutes))
+        if offset > dt.timedelta(hours=14) or int(minutes) >= 60:
+            raise FeishuInvalidInputError(f"tenant_timezone {text!r} is not a valid UTC offset (at most ±14:00)")
+        return dt.timezone(-offset if sign == "-" else offset)
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise FeishuInvalidInputError(
+            f"tenant_timezone {text!r} is neither a UTC offset such as +08:00 nor a known IANA time zone"
+        ) from None
+
+
+def _days(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DAYS:
+        raise FeishuInvalidInputError(f"{name} must be a whole number of days from 0 to {MAX_DAYS}, got {value!r}")
+    return value
+
+
+def _fields(value: str | Collection[str]) -> tuple[str, ...]:
+    names = (value,) if isinstance(value, str) else tuple(value)
+    if not names:
+        raise FeishuInvalidInputError(f"window_fields must name at least one of {', '.join(WINDOW_FIELDS)}")
+    for name in names:
+        if name not in WINDOW_FIELDS:
+            raise FeishuInvalidInputError(f"window_fields: {name!r} is not one of {', '.join(WINDOW_FIELDS)}")
+    return tuple(dict.fromkeys(names))
+
+
+@dataclass(frozen=True)
+class Window:
+    """``days_back`` days before today up to ``days_ahead`` days after it (both included, tenant time), on each of
+    ``fields``. Build it with :meth:`of`, which validates.
+
+    :param fields: range filters the window applies to (each gets the same days).
+    :param days_back: days before today included.
+    :param days_ahead: days after today included.
+    :param timezone: the tenant's time zone as given (UTC offset or IANA name).
+    """
+
+    fields: tuple[str, ...]
+    days_back: int
+    days_ahead: int
+    timezone: str
+
+    @classmethod
+    def of(cls, fields: str | Collection[str], days_back: Any, days_ahead: Any, timezone: str) -> Window:
+        """Validate and build a window.
+
+        :param fields: one or more of :data:`WINDOW_FIELDS`.
+        :param days_back: days before today included (0-3660).
+        :param days_ahead: days after today included (0-3660).
+        :param timezone: the tenant's time zone (UTC offset such as ``+08:00`` or an IANA name).
+        """
+        parse_timezone(timezone)
+        return cls(
+            _fields(fields), _days("window_days_back", days_back), _days("window_days_ahead", days_ahead), timezone
+        )
+
+    def dates(self, now: dt.datetime) -> tuple[dt.date, dt.date]:
+        """First and last day of the window at ``now`` (aware), in the tenant's time zone.
+
+        :param now: the poll's time.
+        """
+        today = now.astimezone(parse_timezone(self.timezone)).date()
+        return today - dt.timedelta(days=self.days_back), today + dt.timedelta(days=self.days_ahead)
+
+    def search_filters(self, now: dt.datetime) -> dict[str, Any]:
+        """Keyword arguments of ``search_offboardings`` for the window at ``now``: dates, or for the application
+        time seconds since the epoch from the first day's 00:00:00 to the last day's 23:59:59 (tenant time).
+
+        :param now: the poll's time (aware).
+        """
+        first, last = self.dates(now)
+        found: dict[str, Any] = {}
+        for name in self.fields:
+            if name == "apply_initiating_time":
+                zone = parse_timezone(self.timezone)
+                start = dt.datetime.combine(first, dt.time(0, 0, 0), tzinfo=zone)
+                end = dt.datetime.combine(last, dt.time(23, 59, 59), tzinfo=zone)
+                found[f"{name}_start"], found[f"{name}_end"] = int(start.timestamp()), int(end.timestamp())
+            else:
+                found[f"{name}_start"], found[f"{name}_end"] = first, last
+        return found
+
+    def describe(self, now: dt.datetime) -> str:
+        """The window at ``now``, for logs.
+
+        :param now: the poll's time (aware).
+        """
+        first, last = self.dates(now)
+        return f"{' and '.join(self.fields)} from {first} to {last} ({self.timezone})"
 
 
 @dataclass(frozen=True)
@@ -39,9 +155,8 @@ class Snapshot:
     :param records: the records, all pages.
     :param searches: search requests the poll made (pages).
     :param user_id_type: id type of the person ids in the records.
-    :param commits: in ack mode (Airflow 3.3 shared stream with a producer), the memory writes the watchers
-        leave here; the producer runs them once the events they derived are stored. ``None``: each watcher
-        writes its memory itself, right after its events.
+    :param commits: in ack mode (:mod:`.event_producer`), the memory writes the watchers leave here, run once
+        their events are stored; ``None``: each watcher writes its memory itself, right after its events.
     """
 
     taken_at: str
@@ -61,8 +176,7 @@ def searches_per_poll(records_in_window: int) -> int:
 
 
 async def connect(feishu_conn_id: str) -> AsyncFeishuClient:
-    """A new async client for an Airflow connection: the hook's async path (connection read with Airflow's async
-    API, App Secret and tokens registered with the secret masker). Close it with ``aclose``.
+    """A new async client through the hook's async path (secrets masked); close it with ``aclose``.
 
     :param feishu_conn_id: connection id of type ``feishu``.
     :raises FeishuInvalidInputError: when the connection is not defined or not usable.
@@ -103,7 +217,8 @@ async def poll_forever(
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     sleep: Callable[[float], Any] = asyncio.sleep,
 ) -> AsyncIterator[Snapshot]:
-    """Yield a complete snapshot every ``poll_interval`` seconds (start to start), forever.
+    """Yield a complete snapshot every ``poll_interval`` seconds (start to start), forever. A permanent error is
+    logged at ERROR and closes the client, so the connection is read again at the next poll.
 
     :param feishu_conn_id: connection id.
     :param window: the window.

@@ -1,13 +1,6 @@
-"""Ack mode of the watchers' shared poll (Airflow 3.3): memory is written only after the events are stored.
-
-The triggerer's shared-stream manager hands each snapshot to every watcher of the group, binds the trigger
-events a watcher yields for it, and calls :meth:`SnapshotProducer.advance` once every watcher has moved past
-the snapshot and the supervisor has confirmed that those events are in the metadata database. The watchers
-leave their memory writes on the snapshot (``Snapshot.commits``); ``advance`` runs them then. So an event is
-never remembered before it is stored: a triggerer that stops in between fires the transition again after the
-restart (at least once), and one that stops after the write fires nothing again (once).
-
-Imported only by Airflow 3.3+ (through ``create_shared_stream_producer``).
+"""Ack mode of the watchers' shared poll (Airflow 3.3+ only, through ``create_shared_stream_producer``): a poll's
+memory writes (``Snapshot.commits``) run only once the triggerer confirmed its events stored (docs/events.md,
+"The write waits for storage").
 """
 
 from __future__ import annotations
@@ -25,7 +18,7 @@ if TYPE_CHECKING:
 
     from airflow.triggers.shared_stream import AdvanceItem
 
-    from airflow_provider_feishu_corehr.triggers.event_window import Window
+    from airflow_provider_feishu_corehr.triggers.event_poll import Window
 
 log = logging.getLogger(__name__)
 

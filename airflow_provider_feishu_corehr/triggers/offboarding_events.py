@@ -1,26 +1,15 @@
-"""Event-driven scheduling on Feishu offboardings: a trigger for ``AssetWatcher`` (Airflow 3).
+"""Event-driven scheduling on Feishu offboardings: a trigger for ``AssetWatcher`` (Airflow 3; docs/events.md).
 
-:class:`OffboardingStatusEventTrigger` polls the v1 offboarding search over a date window relative to today and
-yields one :class:`TriggerEvent` per record that newly reached one of the watched statuses; the triggerer turns
-each into an asset event whose ``extra["payload"]`` is the small JSON record below::
-
-    {"offboarding_id", "employment_id", "status", "offboarding_date", "expected_offboarding_date",
-     "checklist_status", "apply_initiating_time", "user_id_type", "observed_at", "fields": {...}}
-
-``fields`` holds the values of the ``extra_fields`` the watcher names (offboarding-info keys or custom field api
-names); it is empty by default, so no personal data beyond ids and dates reaches the metadata database.
-
-Once per transition: see :mod:`.event_state` for the rule, :mod:`.event_memory` for where it is kept, and
-docs/events.md for what each Airflow version guarantees. Sibling watchers with the same connection, window, time
-zone, id type and interval share one poll through Airflow 3.3's ``shared_stream_key``; on 3.0-3.2 each runs its
-own poll (same code, through :meth:`run`).
-
-On Airflow 2 this module imports (the base class falls back to ``BaseTrigger``) but there is no ``AssetWatcher``
-to run it; the deferrable ``OffboardingStatusSensor`` is the tool there.
+:class:`OffboardingStatusEventTrigger` polls a date window (:mod:`.event_poll`) and yields one
+:class:`TriggerEvent` per record that newly reached a watched status (:func:`transitions`), whose payload is
+:func:`event_payload`; the memory of what fired is :mod:`.event_memory`. Sibling watchers share one poll through
+Airflow 3.3's ``shared_stream_key`` (ack mode: :mod:`.event_producer`); on 3.0-3.2 each runs its own (:meth:`run`).
+On Airflow 2 this module imports (base class ``BaseTrigger``) but there is no ``AssetWatcher`` to run it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import TYPE_CHECKING, Any
 
@@ -28,14 +17,11 @@ from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.validation import check_statuses, optional_user_id_type, require_id
-from airflow_provider_feishu_corehr.triggers.event_memory import AssetMemory, Memory, ProcessMemory
-from airflow_provider_feishu_corehr.triggers.event_payload import event_payload, records_from_asset_events
-from airflow_provider_feishu_corehr.triggers.event_poll import Snapshot, poll_forever
-from airflow_provider_feishu_corehr.triggers.event_state import Remembered, baseline, memory_key, newest, transitions
-from airflow_provider_feishu_corehr.triggers.event_window import DEFAULT_TIMEZONE, Window
+from airflow_provider_feishu_corehr.triggers.event_memory import Memory, Remembered, memory_for, newest
+from airflow_provider_feishu_corehr.triggers.event_poll import DEFAULT_TIMEZONE, Snapshot, Window, poll_forever
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Collection, Hashable
+    from collections.abc import AsyncIterator, Collection, Hashable, Iterable, Mapping
 
     from airflow.triggers.base import BaseEventTrigger as _Base
 
@@ -51,6 +37,95 @@ __all__ = ["OffboardingStatusEventTrigger", "records_from_asset_events"]
 MAX_EXTRA_FIELDS = 20
 
 
+def transitions(
+    seen: Mapping[str, str], records: Iterable[OffboardingRecord], statuses: Collection[str]
+) -> tuple[list[OffboardingRecord], dict[str, str]]:
+    """Records that newly reached a watched status, and the memory after this complete snapshot: per offboarding
+    id, the watched status last fired for; a record in another status or gone is forgotten, so it fires again
+    when it comes back (docs/events.md, "When an event fires").
+
+    :param seen: offboarding id -> watched status already fired for.
+    :param records: every record of one complete snapshot of the window.
+    :param statuses: the watched statuses.
+    """
+    fired: list[OffboardingRecord] = []
+    after: dict[str, str] = {}
+    for record in records:
+        if record.status not in statuses or not record.offboarding_id:
+            continue
+        if seen.get(record.offboarding_id) != record.status:
+            fired.append(record)
+        after[record.offboarding_id] = record.status
+    return fired, after
+
+
+def _small(value: Any) -> Any:
+    """A JSON-safe, small form of a search value: enums become their ``enum_name``; objects are dropped."""
+    if isinstance(value, str | bool | int | float) or value is None:
+        return value
+    if isinstance(value, dict):
+        return value.get("enum_name") if isinstance(value.get("enum_name"), str) else None
+    if isinstance(value, list):
+        return [v for v in map(_small, value) if v is not None and not isinstance(v, list)]
+    return None
+
+
+def field_value(raw: Mapping[str, Any], name: str) -> Any:
+    """Value of an offboarding-info key or of a custom field (by api name) in a search item, or ``None``.
+
+    :param raw: the search item.
+    :param name: the key or custom field api name.
+    """
+    info = raw.get("offboarding_info")
+    if not isinstance(info, dict):
+        return None
+    if name in info and name != "custom_fields":
+        return _small(info[name])
+    for custom in info.get("custom_fields") or ():
+        if isinstance(custom, dict) and custom.get("custom_api_name") == name:
+            return _small(custom.get("value"))
+    return None
+
+
+def event_payload(record: OffboardingRecord, snapshot: Snapshot, extra_fields: Collection[str]) -> dict[str, Any]:
+    """The JSON payload of one record's event (docs/events.md, "What a run receives").
+
+    :param record: the record that reached a watched status.
+    :param snapshot: the poll it was seen in.
+    :param extra_fields: extra values to copy from the record.
+    """
+    return {
+        **record.summary(),
+        "apply_initiating_time": record.apply_initiating_time,
+        "user_id_type": snapshot.user_id_type,
+        "observed_at": snapshot.taken_at,
+        "fields": {name: field_value(record.raw, name) for name in extra_fields},
+    }
+
+
+def records_from_asset_events(triggering_asset_events: Mapping[Any, Any]) -> list[dict[str, Any]]:
+    """The offboarding records of a run's triggering asset events (``context["triggering_asset_events"]``).
+
+    Keeps the events this watcher created (``extra["from_trigger"]`` with a payload holding an ``offboarding_id``),
+    in event order, each transition once (two triggerers overlapping in a hand-over may both fire it).
+
+    :param triggering_asset_events: asset -> its events, as Airflow hands them to the task.
+    """
+    records: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for events in triggering_asset_events.values():
+        for event in events:
+            extra = getattr(event, "extra", None) or {}
+            payload = extra.get("payload") if extra.get("from_trigger") else None
+            if not isinstance(payload, dict) or not isinstance(payload.get("offboarding_id"), str):
+                continue
+            identity = (payload["offboarding_id"], str(payload.get("status")))
+            if identity not in seen:
+                seen.add(identity)
+                records.append(payload)
+    return records
+
+
 def _extra_fields(value: Collection[str]) -> tuple[str, ...]:
     names = (value,) if isinstance(value, str) else tuple(value)
     if len(names) > MAX_EXTRA_FIELDS:
@@ -62,8 +137,7 @@ class OffboardingStatusEventTrigger(_Base):
     """Fire once for every offboarding that newly reaches one of ``statuses`` (for ``AssetWatcher``).
 
     Every ``poll_interval`` seconds, searches the offboardings whose ``window_fields`` fall between
-    ``window_days_back`` days before today and ``window_days_ahead`` days after it (today in
-    ``tenant_timezone``, evaluated at each poll), reading every page (one search per 100 records).
+    ``window_days_back`` days before today and ``window_days_ahead`` days after it (today in ``tenant_timezone``).
 
     :param feishu_conn_id: Airflow connection id of type ``feishu``.
     :param statuses: watched statuses (at least one).
@@ -125,21 +199,10 @@ class OffboardingStatusEventTrigger(_Base):
             },
         )
 
-    # -- shared poll (Airflow 3.3) ------------------------------------------------------------------------------
-
     def shared_stream_key(self) -> Hashable:
-        """Watchers with equal keys share one poll: connection, window, time zone, id type and interval."""
-        w = self.window
-        return (
-            "feishu_corehr.offboardings",
-            self.feishu_conn_id,
-            w.fields,
-            w.days_back,
-            w.days_ahead,
-            w.timezone,
-            self.user_id_type,
-            self.poll_interval,
-        )
+        """Watchers with equal keys share one poll (Airflow 3.3): connection, window, id type and interval."""
+        window = dataclasses.astuple(self.window)
+        return ("feishu_corehr.offboardings", self.feishu_conn_id, *window, self.user_id_type, self.poll_interval)
 
     @classmethod
     async def open_shared_stream(cls, kwargs: dict[str, Any]) -> AsyncIterator[Snapshot]:
@@ -169,27 +232,24 @@ class OffboardingStatusEventTrigger(_Base):
     async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
         """Turn snapshots into this watcher's events: one per record that newly reached a watched status.
 
-        The stored memory is read before each snapshot (a restarted watcher, or another triggerer that ran it
-        later, starts from what was already fired). The new memory is written after the snapshot's events: by
-        the producer once they are stored (ack mode), else right away.
+        The stored memory is read before each snapshot (restart, HA hand-over) and the new one written after the
+        snapshot's events: by the producer once they are stored (ack mode), else right away.
 
         :param shared_stream: the snapshots of the shared poll.
         """
-        memory = self._memory()
+        memory = memory_for(getattr(self, "asset_state_store", None), self.memory_identity())
         local: Remembered | None = None
         async for snapshot in shared_stream:
             before = newest(await self._load(memory), local)
-            fired: list[OffboardingRecord] = []
+            fired, seen = transitions(before.seen if before else {}, snapshot.records, self.statuses)
             if before is None and not self.fire_existing:
-                seen = baseline(snapshot.records, self.statuses)
+                fired = []  # a first snapshot only remembers
                 self.log.info(
                     "Watching %s in %s: %d record(s) already there are remembered, not fired",
                     "/".join(self.statuses),
                     snapshot.window,
                     len(seen),
                 )
-            else:
-                fired, seen = transitions(before.seen if before else {}, snapshot.records, self.statuses)
             for record in fired:
                 self.log.info("Offboarding %s reached %s", record.offboarding_id, record.status)
                 yield TriggerEvent(event_payload(record, snapshot, self.extra_fields))  # type: ignore[no-untyped-call]
@@ -206,24 +266,14 @@ class OffboardingStatusEventTrigger(_Base):
         async for event in self.filter_shared_stream(self.snapshots()):
             yield event
 
-    # -- memory ---------------------------------------------------------------------------------------------------
-
     def memory_identity(self) -> dict[str, Any]:
         """What defines this watcher's transitions (its memory key is a digest of it)."""
         return {
             "conn": self.feishu_conn_id,
             "statuses": sorted(self.statuses),
-            "window": [list(self.window.fields), self.window.days_back, self.window.days_ahead, self.window.timezone],
+            "window": list(dataclasses.astuple(self.window)),
             "user_id_type": self.user_id_type,
         }
-
-    def _memory(self) -> Memory:
-        """The store of Airflow 3.3+ (``BaseEventTrigger.asset_state_store``, set by the triggerer), else this
-        process's memory."""
-        store = getattr(self, "asset_state_store", None)
-        if store is None:
-            return ProcessMemory()
-        return AssetMemory(store, memory_key(self.memory_identity()))
 
     async def _load(self, memory: Memory) -> Remembered | None:
         try:

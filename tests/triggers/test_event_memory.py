@@ -15,8 +15,7 @@ import pytest
 from airflow import __version__ as airflow_version
 from packaging.version import Version
 
-from airflow_provider_feishu_corehr.triggers.event_memory import AssetMemory, each_watched_asset
-from airflow_provider_feishu_corehr.triggers.event_state import Remembered
+from airflow_provider_feishu_corehr.triggers.event_memory import AssetMemory, Remembered, each_watched_asset
 
 if TYPE_CHECKING:
     from event_helpers import StoreTable

@@ -19,8 +19,7 @@ from packaging.version import Version
 from airflow_provider_feishu_corehr.client.api import search_pager
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.models import ClientSettings
-from airflow_provider_feishu_corehr.triggers.event_poll import poll_forever, searches_per_poll
-from airflow_provider_feishu_corehr.triggers.event_window import Window
+from airflow_provider_feishu_corehr.triggers.event_poll import Window, poll_forever, searches_per_poll
 from airflow_provider_feishu_corehr.triggers.offboarding_events import (
     OffboardingStatusEventTrigger,
     records_from_asset_events,
