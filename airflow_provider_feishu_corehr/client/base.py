@@ -1,9 +1,5 @@
-"""What the sync and the async client share besides the attempt loop: settings, policy, tokens, limiters.
-
-Only the transports differ (:mod:`.sync`, :mod:`.aio`); the state each client keeps, the rule that every
-token is handed to ``on_token`` before it is first sent, and which rate limiter a client uses (:func:`limiter_for`)
-live here once.
-"""
+"""What the sync and the async client share besides the attempt loop: settings, policy, tokens, rate limiters, and
+the rule that every token goes to ``on_token`` before it is first sent."""
 
 from __future__ import annotations
 

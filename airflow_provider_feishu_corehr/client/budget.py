@@ -1,27 +1,11 @@
-"""Host-wide request schedule: the processes of one machine book their request slots in one SQLite file.
+"""Host-wide request schedule: the processes of one machine book their slots in one SQLite file.
 
-Used by :func:`~airflow_provider_feishu_corehr.client.base.limiter_for` when the connection says
-``rate_limit_scope: host``. The rule is the in-process limiter's (even pacing: the next free slot, then one every
-``interval``); only where the "next free slot" is kept differs: a row per (base URL, app id, endpoint) in a table
-that every process updates inside one ``BEGIN IMMEDIATE`` transaction (SQLite's file lock makes booking atomic
-across processes). The caller then sleeps until its slot, outside the transaction.
-
-Booking may wait: for SQLite's file lock (a 30 s busy timeout) and, when a new file is set up, in a retry loop.
-That is fine in a worker's task process, but never on an event loop: the async path
-(:meth:`HostRateLimiter._abook`, used by :class:`~.aio.AsyncFeishuClient` in the triggerer) hands the booking to
-one thread per process (:func:`booking_thread`), so a triggerer's loop only awaits it. The booking itself is the
-same code for both paths: :meth:`HostRateLimiter._book`, which applies :func:`~.ratelimit.next_slot`.
-
-Why the standard library's ``sqlite3`` and not a rate-limit library: the shared state is one number per
-(app, endpoint), the next free slot, and booking it is one read and one write in a transaction. Libraries with a
-file or SQLite backed bucket (pyrate-limiter's ``SQLiteBucket``, for example) keep a sliding window of past
-requests and make a caller that finds the window full wait and try again. That is a different rule from the
-process limiter's (bursts up to the limit at the edge of the client's window, which a server with its own,
-unaligned windows answers with 429 unless the bucket is set to one request per interval), and it would add a
-dependency to pin in every lock file for the work of about forty lines. The file lives in the temporary folder
-(one per user); set ``rate_limit_store`` to put it elsewhere (local disk only: SQLite locking is not reliable on
-network file systems). Slots use the wall clock (``time.time``), which every process of a machine shares.
-"""
+Used when the connection says ``rate_limit_scope: host``. The rule is :func:`~.ratelimit.next_slot`; only where the
+next free slot is kept differs: one row per (base URL, app id, endpoint), updated in a ``BEGIN IMMEDIATE``
+transaction (SQLite's file lock makes booking atomic across processes). Booking may wait on that lock, so the async
+path hands it to one thread per process (:func:`booking_thread`) and never blocks the event loop. Why SQLite and not
+a rate-limit library, and where the file lives: ``docs/scaling.md``, "Budgets across processes". Slots use the wall
+clock (``time.time``), which every process of a machine shares."""
 
 from __future__ import annotations
 

@@ -1,11 +1,8 @@
 """The one table of Feishu codes this package knows: documented message, advice, and how the client treats it.
 
-Sources: the revoke, edit, search, token and generic error-code pages (``docs/api-facts.md``, with links).
-The same code can mean different things on different endpoints (1160203-1160205 differ between revoke and
-edit), so business codes are keyed by endpoint. The emulator does not read this table: it answers from its own copy
-of the documentation pages (``testing/api_pages.py``), so a wrong entry here shows up as a failing test instead of
-being served back to the client that made it.
-"""
+Sources: the API pages listed in ``docs/api-facts.md``. Business codes are keyed by endpoint (1160203-1160205 mean
+different things on revoke and edit). The emulator answers from its own copy of the pages (``testing/api_pages.py``),
+so a wrong entry here fails a test instead of being served back."""
 
 from __future__ import annotations
 
@@ -62,80 +59,75 @@ class Treatment(StrEnum):
 
 @dataclass(frozen=True)
 class CodeInfo:
-    """A documented code: HTTP status the server uses, message as documented, advice in English."""
+    """A documented code: message as documented, advice in English, treatment, and the HTTP status Feishu uses."""
 
-    http_status: int
     msg: str
     advice: str
     treatment: Treatment = Treatment.FAIL
+    http_status: int = 400
 
 
 _SYSTEM = "Feishu reported a system problem; it is retried. If it persists, contact Feishu support with the log id."
 
 COMMON: dict[int, CodeInfo] = {
-    10003: CodeInfo(400, "invalid parameter", "Check that the app id and app secret are set.", Treatment.AUTH),
-    10013: CodeInfo(400, "get tenant access token fail", "Check the app credentials.", Treatment.AUTH),
-    10014: CodeInfo(400, "app secret invalid", "Check the App Secret of the connection.", Treatment.AUTH),
-    10015: CodeInfo(400, "wrong app secret", "Check the App Secret of the connection.", Treatment.AUTH),
+    10003: CodeInfo("invalid parameter", "Check that the app id and app secret are set.", Treatment.AUTH),
+    10013: CodeInfo("get tenant access token fail", "Check the app credentials.", Treatment.AUTH),
+    10014: CodeInfo("app secret invalid", "Check the App Secret of the connection.", Treatment.AUTH),
+    10015: CodeInfo("wrong app secret", "Check the App Secret of the connection.", Treatment.AUTH),
     99991400: CodeInfo(
-        429, "request trigger frequency limit", "Rate limited: wait x-ogw-ratelimit-reset seconds and retry."
+        "request trigger frequency limit",
+        "Rate limited: wait x-ogw-ratelimit-reset seconds and retry.",
+        http_status=429,
     ),
     99991401: CodeInfo(
-        400, "ip %s is denied by app setting", "Add the worker's IP to the app's allow-list.", Treatment.AUTH
+        "ip %s is denied by app setting", "Add the worker's IP to the app's allow-list.", Treatment.AUTH
     ),
     99991661: CodeInfo(
-        400,
         "Missing access token for authorization. Please make a request with token attached.",
         "Send 'Authorization: Bearer <tenant_access_token>'.",
         Treatment.AUTH,
     ),
-    99991662: CodeInfo(400, "app not in use", "Enable the app in the Feishu developer console.", Treatment.AUTH),
+    99991662: CodeInfo("app not in use", "Enable the app in the Feishu developer console.", Treatment.AUTH),
     99991663: CodeInfo(
-        400,
         "Invalid access token for authorization. Please make a request with token attached.",
         "The tenant access token is invalid; it is refreshed once automatically.",
         Treatment.AUTH,
     ),
-    99991664: CodeInfo(400, "invalid app token", "Refresh the token.", Treatment.AUTH),
-    99991665: CodeInfo(400, "invalid tenant code", "Refresh the token.", Treatment.AUTH),
-    99991671: CodeInfo(400, "Invalid token: must start with t-/u-", "Refresh the token.", Treatment.AUTH),
+    99991664: CodeInfo("invalid app token", "Refresh the token.", Treatment.AUTH),
+    99991665: CodeInfo("invalid tenant code", "Refresh the token.", Treatment.AUTH),
+    99991671: CodeInfo("Invalid token: must start with t-/u-", "Refresh the token.", Treatment.AUTH),
     99991672: CodeInfo(
-        400,
         "Access denied. One of the following scopes is required",
         "Grant the app the scope named in the message, then publish a new app version.",
         Treatment.AUTH,
     ),
-    99991677: CodeInfo(400, "token expire", "Refresh the token.", Treatment.AUTH),
+    99991677: CodeInfo("token expire", "Refresh the token.", Treatment.AUTH),
 }
 
 REVOKE: dict[int, CodeInfo] = {
-    1160101: CodeInfo(400, "unknown error", _SYSTEM, Treatment.RETRY),
-    1160102: CodeInfo(400, "parameter is illegal", "Check offboarding_id and resubmit."),
-    1160103: CodeInfo(400, "general internal server error code", _SYSTEM, Treatment.RETRY),
+    1160101: CodeInfo("unknown error", _SYSTEM, Treatment.RETRY),
+    1160102: CodeInfo("parameter is illegal", "Check offboarding_id and resubmit."),
+    1160103: CodeInfo("general internal server error code", _SYSTEM, Treatment.RETRY),
     1160201: CodeInfo(
-        400, "offboarding is not exist", "The offboarding id does not exist; check it against search results."
+        "offboarding is not exist", "The offboarding id does not exist; check it against search results."
     ),
     1160202: CodeInfo(
-        400, "offboarding has been withdrawn", "The offboarding is already withdrawn; check its latest status."
+        "offboarding has been withdrawn", "The offboarding is already withdrawn; check its latest status."
     ),
     1160203: CodeInfo(
-        400,
         "the department has been disable when withdrawn",
         "The employee's department is disabled; move the employee to an enabled department, then revoke.",
     ),
     1160204: CodeInfo(
-        400,
         "can not been withrawn in the same time",
         "The same offboarding is being revoked concurrently; retried later.",
         Treatment.RETRY,
     ),
     1160205: CodeInfo(
-        400,
         "The current offboarding record is under modification approval; it cannot be withdrawn.",
         "Wait until the modification approval of this offboarding ends.",
     ),
     1160206: CodeInfo(
-        400,
         "The current offboarding record is under withdrawal approval; it cannot be withdrawn.",
         "A withdrawal approval is already running for this offboarding; wait for it.",
     ),
@@ -145,75 +137,66 @@ _DATE = "Check the employee's dates and the offboarding date, then resubmit."
 _CONTRACT = "Check the employee's contract data, then resubmit."
 
 EDIT: dict[int, CodeInfo] = {
-    1160102: CodeInfo(400, "parameter is illegal", "Check offboarding_id and update_data, then resubmit."),
-    1160103: CodeInfo(400, "general internal server error code", _SYSTEM, Treatment.RETRY),
-    1160200: CodeInfo(400, "has approving transform", "A job change is in approval; withdraw it, then resubmit."),
-    1160203: CodeInfo(400, "no current contract", "No valid contract on the offboarding date. " + _CONTRACT),
-    1160204: CodeInfo(400, "has future contract", "A contract takes effect in the future. " + _CONTRACT),
-    1160205: CodeInfo(400, "contract has actual end date", "The contract already has an end date. " + _CONTRACT),
+    1160102: CodeInfo("parameter is illegal", "Check offboarding_id and update_data, then resubmit."),
+    1160103: CodeInfo("general internal server error code", _SYSTEM, Treatment.RETRY),
+    1160200: CodeInfo("has approving transform", "A job change is in approval; withdraw it, then resubmit."),
+    1160203: CodeInfo("no current contract", "No valid contract on the offboarding date. " + _CONTRACT),
+    1160204: CodeInfo("has future contract", "A contract takes effect in the future. " + _CONTRACT),
+    1160205: CodeInfo("contract has actual end date", "The contract already has an end date. " + _CONTRACT),
     1160300: CodeInfo(
-        400,
         "the department has been disable on the date of offboarding",
         "The department is disabled on the offboarding date; check the date.",
     ),
-    1160304: CodeInfo(400, "company id not found", "Check that the company exists."),
-    1160601: CodeInfo(400, "offboarding is earlier than onboarding", "The offboarding date is before onboarding."),
-    1160602: CodeInfo(400, "offboarding is earlier than probation", "The offboarding date is before probation."),
-    1160603: CodeInfo(400, "offboarding is earlier than transform", "The offboarding date is before a job change."),
+    1160304: CodeInfo("company id not found", "Check that the company exists."),
+    1160601: CodeInfo("offboarding is earlier than onboarding", "The offboarding date is before onboarding."),
+    1160602: CodeInfo("offboarding is earlier than probation", "The offboarding date is before probation."),
+    1160603: CodeInfo("offboarding is earlier than transform", "The offboarding date is before a job change."),
     1160604: CodeInfo(
-        400,
         "reason explanation length exceed maximum",
         "Reason explanation (or employee reason explanation) is over 6000 characters.",
     ),
-    1160607: CodeInfo(400, "offboarding is earlier than contract start date", _CONTRACT),
-    1160608: CodeInfo(400, "offboarding is later than contract end date", _CONTRACT),
+    1160607: CodeInfo("offboarding is earlier than contract start date", _CONTRACT),
+    1160608: CodeInfo("offboarding is later than contract end date", _CONTRACT),
     1160610: CodeInfo(
-        400,
         "has no permission to edit this offboarding",
         "Extend the app's CoreHR data permission (employee resources) to this employee.",
     ),
-    1160617: CodeInfo(400, "hyperlink field format is illegal", "Fix the hyperlink field value."),
+    1160617: CodeInfo("hyperlink field format is illegal", "Fix the hyperlink field value."),
     1160618: CodeInfo(
-        400,
         "text field exceeds maximum limit",
         "Single-line text is at most 255 characters, multi-line text at most 6000.",
     ),
-    1160619: CodeInfo(400, "enum value of the enum field is invalid", "Use an existing option api_name."),
+    1160619: CodeInfo("enum value of the enum field is invalid", "Use an existing option api_name."),
     1160623: CodeInfo(
-        400,
         "not allowed to edit this offboarding",
         "The offboarding must have passed approval and the field must be editable.",
     ),
-    1160624: CodeInfo(400, "operator does not exist", "Check operator_id."),
-    1160625: CodeInfo(400, "offboarding does not exist", "The offboarding id does not exist."),
-    1160630: CodeInfo(400, "invalid number value", "Fix the number field value."),
-    1160631: CodeInfo(400, "employee is not exist or has offboarded", "Check that the employee exists."),
-    1160636: CodeInfo(400, "custom employment does not exist", "A person field names an unknown employment id."),
-    1160637: CodeInfo(400, "not support edit attachment", "Attachment fields cannot be edited."),
-    1160638: CodeInfo(400, "invalid date time value", "Use YYYY-MM-DD or YYYY-MM-DD HH:mm:ss."),
-    1160639: CodeInfo(400, "invalid bool value", 'Use "true" or "false".'),
-    1160700: CodeInfo(400, "non compete agreement field value is illegal", "Check the non-compete agreement fields."),
-    1160710: CodeInfo(400, "invalid block list", "Check the block list fields."),
-    1161000: CodeInfo(400, "unknown error", _SYSTEM, Treatment.RETRY),
+    1160624: CodeInfo("operator does not exist", "Check operator_id."),
+    1160625: CodeInfo("offboarding does not exist", "The offboarding id does not exist."),
+    1160630: CodeInfo("invalid number value", "Fix the number field value."),
+    1160631: CodeInfo("employee is not exist or has offboarded", "Check that the employee exists."),
+    1160636: CodeInfo("custom employment does not exist", "A person field names an unknown employment id."),
+    1160637: CodeInfo("not support edit attachment", "Attachment fields cannot be edited."),
+    1160638: CodeInfo("invalid date time value", "Use YYYY-MM-DD or YYYY-MM-DD HH:mm:ss."),
+    1160639: CodeInfo("invalid bool value", 'Use "true" or "false".'),
+    1160700: CodeInfo("non compete agreement field value is illegal", "Check the non-compete agreement fields."),
+    1160710: CodeInfo("invalid block list", "Check the block list fields."),
+    1161000: CodeInfo("unknown error", _SYSTEM, Treatment.RETRY),
     1161001: CodeInfo(
-        400,
         "The current offboarding record is under modification approval; it cannot be edited.",
         "Wait until the modification approval ends.",
     ),
     1161002: CodeInfo(
-        400,
         "The current offboarding record is under withdrawal approval; it cannot be edited.",
         "Wait until the withdrawal approval ends.",
     ),
 }
 
 SEARCH: dict[int, CodeInfo] = {
-    1160102: CodeInfo(400, "Param is invalid", "Check the search filters."),
-    1160103: CodeInfo(
-        400, "No permission on param", "The app lacks a scope for a filter (e.g. reasons).", Treatment.AUTH
-    ),
-    1160104: CodeInfo(400, "Missing query parametert", "Range filters must be sent in pairs; page_size is required."),
-    1160999: CodeInfo(400, "general internal server error code", _SYSTEM, Treatment.RETRY),
+    1160102: CodeInfo("Param is invalid", "Check the search filters."),
+    1160103: CodeInfo("No permission on param", "The app lacks a scope for a filter (e.g. reasons).", Treatment.AUTH),
+    1160104: CodeInfo("Missing query parametert", "Range filters must be sent in pairs; page_size is required."),
+    1160999: CodeInfo("general internal server error code", _SYSTEM, Treatment.RETRY),
 }
 
 BY_ENDPOINT: dict[Endpoint, dict[int, CodeInfo]] = {

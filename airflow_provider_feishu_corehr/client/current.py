@@ -1,28 +1,10 @@
-"""Current field values of offboardings, in the wire form of the edit endpoint, read with the batched search.
+"""Current field values of offboardings, in the edit endpoint's wire form, read with the batched search.
 
-Plan, ``only_changed`` and verification compare what a record holds now with what a DAG wants to write. The edit
-endpoint takes every value as a string (:mod:`.fields`); the v1 search answers in other shapes
-(https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/offboarding/search): system fields in
-``offboarding_info`` as JSON strings, booleans, numbers or enum objects ``{"enum_name", "display"}``; custom fields
-in ``offboarding_info.custom_fields[]`` with a type number and a JSON-escaped ``value``; the application times in
-``application_info``. :func:`current_offboarding` turns one search item into :class:`Reading` values in the edit
-form, so "current" and "desired" compare as the same strings.
-
-A field whose current value cannot be known is a :class:`Reading` with ``value`` ``None`` and a ``reason``:
-
-=====================  ==========================================================================================
-``not_returned``       the search item has no such field (Feishu leaves out empty fields, and fields the app
-                       may not read)
-``no_permission``      listed in ``offboarding_info.no_permission_fields`` (the app lacks the field's scope)
-``not_comparable``     a shape that has no exact edit form: person/lookup and attachment custom fields, lists,
-                       objects other than enums, text that is not valid JSON where JSON is documented
-``no_employment_id``   the record came without an ``employment_id``, so it was not looked up
-``not_found``          the search of the record's employment did not return this offboarding
-=====================  ==========================================================================================
-
-Such a field is never reported equal to anything (:func:`same` returns ``None``). Framework-free: no Airflow
-import.
-"""
+:func:`current_offboarding` turns one search item (system fields in ``offboarding_info``, typed
+``custom_fields[]``, ``application_info`` times) into :class:`Reading` values, so "current" and "desired" compare
+as the same strings. A value that cannot be known has ``value`` ``None`` and a ``reason`` (``not_returned``,
+``no_permission``, ``not_comparable``, ``no_employment_id``, ``not_found``) and is never equal to anything
+(:func:`same` returns ``None``). The shapes and reasons are tabled in ``docs/plan-apply.md``. No Airflow import."""
 
 from __future__ import annotations
 

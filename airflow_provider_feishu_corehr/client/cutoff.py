@@ -1,25 +1,12 @@
 """The one place the client reaches past public API: cutting a sync attempt whose status line or headers drip.
 
-Why it exists. Everything else of an attempt is bounded through documented ``requests`` routes (see
-:mod:`.sync_http`): connect and read timeouts, and a deadline checked between reads of the streamed body. The
-status line and the headers, though, are read by ``http.client`` inside ``requests.Session.send`` before any
-response object comes back, one socket read at a time; the read timeout bounds each read, not their sum. A server
-that sends its headers one byte every 0.2 s, under a 0.5 s read timeout, holds such an attempt for half a minute.
-No documented API of ``requests`` or ``urllib3`` gives a deadline for that phase, so a timer thread shuts the
-attempt's socket down when the attempt's time is up (a blocked read then returns at once).
-
-What is used that is not documented as an extension point, all here:
-
-* the socket of a connection, read as ``HTTPConnection.sock`` (an attribute ``http.client`` sets) inside an
-  override of ``urllib3.connection.HTTPConnection.getresponse`` (a public method);
-* the connection class of the pool ``requests`` picked, replaced on that pool through
-  ``HTTPConnectionPool.ConnectionCls`` (listed in urllib3's API reference) from
-  ``HTTPAdapter.get_connection_with_tls_context`` (documented for subclasses; :mod:`.sync_http`).
-
-``tests/client/test_cutoff.py`` pins both: that a real attempt's socket reaches its :class:`Watch`, and that the
-header drip is cut. If an upgrade of ``urllib3`` moves either, those tests fail, and so does the drip test of
-``tests/client/test_hostile_server.py``; the streamed body stays bounded by :mod:`.sync_http` alone.
-"""
+Why: ``http.client`` reads the status line and headers inside ``requests.Session.send``, one socket read at a
+time; the read timeout bounds each read, not their sum, and no documented ``requests``/``urllib3`` API bounds that
+phase (``docs/transport.md``, "Limits on every call"). So one watchdog thread shuts the attempt's socket down when
+its time is up. Not documented as extension points, and used only here: ``HTTPConnection.sock`` read in an
+override of the public ``getresponse``, and the pool's ``ConnectionCls`` replaced from the documented
+``HTTPAdapter.get_connection_with_tls_context`` (:mod:`.sync_http`). ``tests/client/test_cutoff.py`` and the drip
+test of ``tests/client/test_hostile_server.py`` fail if an upgrade of ``urllib3`` moves either."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""The values the retry table works with: a decoded Feishu reply and the four decisions, plus header helpers.
-
-Split from :mod:`.policy` (which holds the table itself) to keep each module small; nothing here decides anything.
-"""
+"""The values the retry table (:mod:`.policy`) works with: a decoded reply, the four decisions, header helpers."""
 
 from __future__ import annotations
 

@@ -1,24 +1,9 @@
-"""Typed errors of the Feishu client.
+"""Typed errors of the Feishu client; every error raised towards a caller is a :class:`FeishuError`.
 
-Every error raised towards a caller is a :class:`FeishuError`. Callers branch on the type, never on the text:
-
-* :class:`FeishuInvalidInputError` – refused before any request was sent (bad argument, bad connection).
-* :class:`FeishuAuthError` – token could not be obtained, or was rejected again after one refresh.
-* :class:`FeishuRateLimitError` – still rate limited when the retry budget was spent.
-* :class:`FeishuTransientError` – network/5xx/system errors until the retry budget was spent.
-* :class:`FeishuBusinessError` – any other non-zero ``code``: permanent, never retried.
-
-Narrower types, for callers that care (each is one of the above, so code that branches on the five still works):
-
-* :class:`FeishuRedirectError` (auth) – the server answered with a redirect; it is never followed.
-* :class:`FeishuTLSError` (auth) – the server's certificate is not trusted (CA bundle, host name).
-* :class:`FeishuResponseTooLargeError` (transient) – a response body was larger than ``max_response_bytes``.
-* :class:`FeishuPagingError` (business) – a search kept paging without progress or past ``max_pages``.
-* :class:`FeishuDeadlineError` (transient) – a search or look-up did not finish before the caller's deadline.
-
-:attr:`FeishuError.permanent` tells an Airflow operator whether another task try could help.
-The text of an error never contains a token, a secret, a header or a body.
-"""
+Callers branch on the type, never on the text. Five kinds: :class:`FeishuInvalidInputError` (nothing was sent),
+:class:`FeishuAuthError`, :class:`FeishuRateLimitError`, :class:`FeishuTransientError` and
+:class:`FeishuBusinessError`; the narrower types below are each one of those. :attr:`FeishuError.permanent` tells
+an operator whether another task try could help. The text never contains a token, a secret, a header or a body."""
 
 from __future__ import annotations
 

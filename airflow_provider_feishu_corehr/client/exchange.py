@@ -1,18 +1,10 @@
 """The attempt loop of one API call, sans-IO: the sync and the async client run this same generator.
 
-:func:`exchange` yields *actions* and receives their results; the transports only perform them:
-
-* :class:`GetToken` -> the transport answers with a tenant access token (from the cache or freshly fetched);
-* :class:`Send` -> the transport waits for the client-side rate limiter, sends, and answers with
-  :class:`HttpResponse` or :class:`TransportFailure` within :attr:`Send.seconds` of wall-clock time (connect,
-  headers and body together; ``timeout`` capped by what is left of ``max_elapsed``);
-* :class:`Sleep` -> the transport sleeps (answer ``None``);
-* :class:`DropToken` -> the transport drops exactly that token from the cache (answer ``None``).
-
-The generator returns the accepted :class:`~.policy.Reply` or raises the typed error the policy decided on.
-Every decision comes from :class:`~.policy.RetryPolicy`; this module only sequences them and logs one DEBUG
-line per failed attempt (endpoint, attempt, HTTP status, code, log id: never a header or a body).
-"""
+:func:`exchange` yields actions and receives their results; the transports only perform them: :class:`GetToken`
+(answer: a token), :class:`Send` (answer: :class:`HttpResponse` or :class:`TransportFailure` within
+:attr:`Send.seconds`), :class:`Sleep` and :class:`DropToken` (answer: ``None``). It returns the accepted
+:class:`~.policy.Reply` or raises the error :class:`~.policy.RetryPolicy` decided on, and logs one DEBUG line per
+failed attempt (endpoint, attempt, HTTP status, code, log id: never a header or a body)."""
 
 from __future__ import annotations
 

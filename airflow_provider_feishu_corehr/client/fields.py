@@ -1,45 +1,11 @@
 """``update_data`` of the edit endpoint: Python values to wire strings, and the checks made before any request.
 
-Framework-free (no Airflow import). The edit endpoint takes ``update_data`` as a list of
-``{"field_name": str, "value": str}``; every value is a string whose format depends on the field's type
-(``docs/api-facts.md``, "Edit"). :func:`normalize_update_data` accepts what a DAG author naturally writes and
-returns the wire form, or raises one :class:`FeishuInvalidInputError` listing every problem, each naming the
-record, the field and the rule. Messages never contain a value (values may be personal data).
-
-Accepted ``update_data`` forms:
-
-* a mapping ``{field_name: value}``;
-* the API's list form ``[{"field_name": ..., "value": ...}, ...]`` (or :class:`FieldValue` items);
-* a JSON string of either (what a Jinja template renders).
-
-Value conversion (:func:`to_wire_value`):
-
-=================================================  ==========================================================
-Python value                                       wire string
-=================================================  ==========================================================
-``str``                                            unchanged (``""`` is sent as is)
-``bool``                                           ``"true"`` / ``"false"``
-``int`` (any :class:`numbers.Integral`)            decimal digits, e.g. ``"123"``
-``float`` / :class:`~decimal.Decimal`              plain decimal text, never exponent notation
-                                                   (``1e20`` -> ``"100000000000000000000"``);
-                                                   NaN and infinities are refused
-``datetime.date`` / pendulum ``Date``              ``"YYYY-MM-DD"``
-``datetime.datetime`` / pendulum ``DateTime``      ``"YYYY-MM-DD HH:mm:ss"`` (sub-second part cut off: the
-                                                   API format has none)
-``list`` / ``tuple`` of option names (``str``)     JSON array text, e.g. ``'["option_1","option_2"]'``
-``None``, ``dict``, ``set``, ``bytes``, others     refused
-=================================================  ==========================================================
-
-Time zones: the API takes a wall-clock time without zone. A naive ``datetime`` is sent as written. A
-timezone-aware one (every pendulum ``DateTime`` is aware, UTC by default) is converted to ``timezone`` first
-when one is given; without ``timezone`` it is refused, because sending its wall-clock in its own zone (often UTC,
-e.g. ``logical_date``) would silently shift the time by the tenant's UTC offset.
-
-Checks (all before any request): ``update_data`` not empty and at most 10,000 entries; field names strings,
-not empty, unique, and not in the documented list of non-editable fields; converted values at most 6,000
-characters (multi-line text limit, error 1160618; the reason explanations have the same documented limit,
-error 1160604; the 255-character single-line limit depends on the field's type, which only Feishu knows).
-"""
+:func:`normalize_update_data` takes a mapping ``{field_name: value}``, the API's list ``[{"field_name", "value"}]``
+(or :class:`FieldValue` items) or the JSON text of either, and returns the wire form or raises one
+:class:`FeishuInvalidInputError` listing every problem (record, field, rule; never a value: values may be personal
+data). The conversion rules are :func:`_convert`'s (summed up in the README, ``EditOffboardingOperator``); the
+limits are the edit page's (``docs/api-facts.md``, "Edit"). A timezone-aware datetime is converted to ``timezone``
+when one is given and refused otherwise: its wall clock in its own zone (often UTC) would shift the time silently."""
 
 from __future__ import annotations
 

@@ -1,22 +1,7 @@
-"""TLS and proxy settings, built once for both transports (``requests`` in :mod:`.sync`, ``httpx`` in :mod:`.aio`).
-
-Poke mode (sync) and deferrable mode (async) must trust the same CAs and use the same proxy, so neither transport
-reads the environment itself: both take a :class:`NetworkSettings` and its one :class:`ssl.SSLContext`.
-
-Trusted CAs, first found wins:
-
-1. connection extra ``ca_bundle`` (a PEM file, or a directory of hashed certificates);
-2. ``REQUESTS_CA_BUNDLE``, then ``CURL_CA_BUNDLE``, then ``SSL_CERT_FILE`` (file or directory); ``SSL_CERT_DIR``
-   (a directory) is added next to a file;
-3. otherwise the ``certifi`` bundle (what ``requests`` and ``httpx`` use by default).
-
-Client certificate (mutual TLS): extras ``client_cert`` (PEM, may hold the key too) and ``client_key``.
-
-Proxy: extra ``proxy`` (a URL; ``"off"`` = connect directly whatever the environment says); otherwise
-``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` (either case) for the base URL's scheme, unless ``NO_PROXY`` covers
-its host. ``~/.netrc`` is never read. A file that does not exist raises :class:`FeishuInvalidInputError` naming where
-the path came from, before any request.
-"""
+"""TLS and proxy settings, resolved once for both transports, so poke and deferrable mode trust the same CAs and use
+the same proxy (one :class:`ssl.SSLContext`). Precedence of CA sources, client certificates and proxy variables:
+``docs/transport.md``, "TLS and proxies". ``~/.netrc`` is never read; a path that does not exist raises
+:class:`FeishuInvalidInputError` naming where it came from, before any request."""
 
 from __future__ import annotations
 

@@ -1,10 +1,6 @@
-"""The pages of one search, bounded: a server that keeps saying ``has_more`` cannot keep a caller forever.
-
-:class:`SearchPager` hands out the request of each page and reads each reply. It stops with a
-:class:`~.errors.FeishuPagingError` when the search makes no progress (a ``page_token`` it already returned, or
-:data:`MAX_EMPTY_PAGES` pages in a row with no item that still say ``has_more``), when ``has_more`` comes without a
-``page_token`` (the rest could not be read: nothing is silently dropped), or past ``max_pages`` pages.
-"""
+"""The pages of one search, bounded: :class:`SearchPager` stops with :class:`~.errors.FeishuPagingError` on no
+progress (a ``page_token`` seen before, or more than :data:`MAX_EMPTY_PAGES` empty pages in a row that still say
+``has_more``), on ``has_more`` without a ``page_token`` (nothing is silently dropped), or past ``max_pages``."""
 
 from __future__ import annotations
 

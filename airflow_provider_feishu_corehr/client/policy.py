@@ -1,56 +1,11 @@
-"""The retry table of the client, sans-IO: one answer for one HTTP outcome.
+"""The retry table of the client, sans-IO: one :data:`Decision` for one HTTP outcome.
 
-Given the endpoint, the HTTP status, the headers and the body bytes of a response (or the kind of transport
-failure), whether a token was sent, the attempt number, the time spent so far and whether an earlier attempt of the
-same call may already have reached Feishu, :meth:`RetryPolicy.decide` returns exactly one :data:`Decision`:
-
-* :class:`Ok` – a Feishu envelope with ``code == 0`` (or a code the caller accepts as an answer);
-* :class:`Retry` – sleep ``delay`` seconds and send again;
-* :class:`Refresh` – drop the token that was sent, fetch a new one and replay the request once;
-* :class:`Fail` – raise the typed error it carries.
-
-The table, in the order the rows are checked (``docs/transport.md`` and the README say the same):
-
-=====================================================  =======================================================
-what came back                                         decision
-=====================================================  =======================================================
-``decide`` (an HTTP response):
-1. HTTP 3xx (any redirect)                             :class:`FeishuRedirectError` naming the target host;
-                                                       never followed
-2. HTTP 429, or code 99991400 with any HTTP status     wait ``x-ogw-ratelimit-reset`` s (capped) + jitter, retry
-3. token-invalid code (:data:`codes.TOKEN_INVALID`;    drop that token, refresh, replay once; a second time:
-   99991661 only when a token was sent), any status    :class:`FeishuAuthError`
-4. a 4xx (not 408) body that is not a JSON envelope    :class:`FeishuBusinessError` (wrong URL), no retry
-5. HTTP 5xx (whatever the body code), or another       exponential backoff with full jitter, retry [*]
-   body that is not a JSON envelope (gateway page)
-6. documented system error (:attr:`Treatment.RETRY`)   exponential backoff with full jitter, retry
-7. ``code == 0`` (or an accepted code)                 :class:`Ok`; but an answer that lacks what the request
-                                                       needs (a token reply without ``tenant_access_token`` or
-                                                       whose ``expire`` is not a positive number): backoff, retry
-8. any other code                                      typed error (auth or business), no retry
-``decide_failure`` (no HTTP response):
-9. not sent: connection refused, connect timeout       exponential backoff with full jitter, retry
-10. certificate not trusted (TLS handshake)            :class:`FeishuTLSError`, no retry (nothing was sent)
-11. after sending: read timeout, attempt deadline,     exponential backoff with full jitter, retry [*]
-    reset, protocol error, body over
-    ``max_response_bytes``
-=====================================================  =======================================================
-
-[*] Rows 5 and 11 are *ambiguous*: the request may have reached Feishu, which may have applied it. For a write
-(:data:`ENDPOINT_RULES`) the final error then carries ``outcome_unknown=True``. An endpoint whose rule says it is not
-safe to re-send after an ambiguous attempt (edit: a late-applied first attempt could overwrite a newer value) is not
-re-sent: the call fails at once with a :class:`FeishuTransientError` carrying ``outcome_unknown=True``. Revoke is
-re-sent (a repeated revoke answers 1160202, already withdrawn). Once any attempt of a write was ambiguous, every
-final error of that call carries ``outcome_unknown=True``.
-
-Why a 5xx retries even with a code the table calls permanent: Feishu documents the business codes of these four
-endpoints with HTTP 400; a 5xx says the server or a gateway failed, and a body code next to it is not a definite
-answer. A deferrable sensor therefore rides out a single HTTP 500.
-
-Retries stay within a budget (``max_attempts`` attempts and ``max_elapsed`` seconds per call); when it is spent
-the error says how many attempts were made, over how long, and the last code, HTTP status and log id.
-Nothing here reads a clock, sleeps or touches a socket; randomness comes from an injectable ``random``.
-"""
+:meth:`RetryPolicy.decide` (an HTTP response, rows 1-8) and :meth:`RetryPolicy.decide_failure` (no response,
+rows 9-11) return :class:`Ok`, :class:`Retry` (sleep, send again), :class:`Refresh` (drop the token, replay once) or
+:class:`Fail` (raise its typed error). The rows, their order, the ambiguous rows 5 and 11 (``outcome_unknown`` for
+writes, no re-send of an edit) and why a 5xx retries whatever its code are in ``docs/transport.md`` ("The retry
+table", "Outcome unknown"); the row numbers in the code below are that table's. Nothing here reads a clock, sleeps
+or touches a socket; randomness comes from an injectable ``random``."""
 
 from __future__ import annotations
 

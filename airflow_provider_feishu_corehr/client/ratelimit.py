@@ -1,28 +1,11 @@
-"""Client-side rate limiter: keeps each endpoint within its documented rate, per process or per host.
+"""Client-side rate limiter: each endpoint paced evenly within its documented rate, per process or per host.
 
-Feishu counts requests per app and API in fixed windows (revoke and edit 20/s, search 100/min) and answers
-HTTP 429 beyond that. A burst-then-wait limiter would hit the server's counter at every window edge it does not
-share a clock with, so requests are paced evenly instead: one slot every ``window / (limit * HEADROOM * share)``
-seconds. A sequential caller reaches ``HEADROOM`` (97 %) of the rate it may use, and any window of the server's
-length holds at most ``limit`` requests even when the windows are not aligned.
-
-Scopes (connection extra ``rate_limit_scope``):
-
-* ``process`` (default): slots are booked under a lock; threads and coroutines of one process share one schedule
-  per (base URL, app id, endpoint). The caller then sleeps until its slot, outside the lock.
-* ``host``: every process of the machine books its slots in one schedule kept in a small SQLite file
-  (:class:`~.budget.HostRateLimiter`, a subclass of :class:`RateLimiter` that keeps the schedule elsewhere), so ten
-  task processes of a worker together stay within the budget; its asyncio callers book off the event loop.
-
-Both apply one rule, :func:`next_slot`; :func:`~.base.limiter_for` picks the limiter a client uses.
-
-``rate_limit_share`` (0-1] is the part of the app's limit that the scope may use: with two worker hosts and a
-triggerer host, for example 0.4, 0.4 and 0.2. The server's 429 with ``x-ogw-ratelimit-reset`` stays the backstop.
-
-A wait longer than :data:`LOG_WAIT_OVER` seconds is logged once (until the queue drains again), with the reason
-and the expected delay. :func:`within` bounds the waits of the calls made inside it (a poke must not outlive its
-sensor's timeout): a slot further away raises :class:`FeishuRateLimitError` instead of booking it.
-"""
+One slot every ``window / (limit * HEADROOM * share)`` seconds (:func:`next_slot`, the one rule of every schedule),
+so no window of the server's length, aligned or not, holds more than ``limit`` requests. ``process`` scope books
+under a lock in memory; ``host`` scope in a SQLite file (:class:`~.budget.HostRateLimiter`). Scopes, shares and the
+long-wait log line: ``docs/scaling.md``, "Budgets across processes" and "A queue that is visible and bounded".
+:func:`within` bounds the waits of the calls made inside it: a slot further away raises
+:class:`FeishuRateLimitError` instead of being booked."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""One request, ready to send: :class:`ApiRequest` (endpoint, query, JSON body, what answers it accepts).
-
-The request builders of :mod:`.api` and the search pages of :mod:`.paging` make these; the attempt loop
-(:mod:`.exchange`) and the transports (:mod:`.sync`, :mod:`.aio`) send them. It sits below all of them.
-"""
+"""One request, ready to send (:class:`ApiRequest`); made by :mod:`.api` and :mod:`.paging`, sent by :mod:`.exchange`
+and the transports, below all of them."""
 
 from __future__ import annotations
 

@@ -1,22 +1,9 @@
 """The ``requests`` plumbing of the sync client: one attempt, bounded in wall-clock time and in bytes.
 
-Only documented routes of ``requests`` and ``urllib3``:
-
-* :func:`new_session` builds the pooled session: no environment lookups per request, no ``~/.netrc``, redirects
-  never followed by the caller. TLS is the one :class:`ssl.SSLContext` of :mod:`.network` (so poke and deferrable
-  mode trust the same CAs, ``SSL_CERT_DIR`` next to a CA file included), handed to urllib3 through
-  ``HTTPAdapter.build_connection_pool_key_attributes``, the hook ``requests`` documents for a custom context; the
-  session's ``verify`` and ``cert`` name the same CA location and client certificate, so what ``requests`` adds to
-  each new connection is what the context already holds.
-* :func:`attempt` sends one request with ``requests``' connect and read timeouts and reads the streamed body in
-  chunks (``stream=True``, ``raw.read1``), checking the attempt's deadline and ``max_response_bytes`` between
-  reads: a body that drips or never ends cannot hold the attempt or the memory.
-* The status line and the headers are read before ``requests`` hands the response back, where no check between
-  reads is possible: :mod:`.cutoff` (the one module that reaches past public API, and why) cuts that phase.
-* :func:`classify` maps what ``requests`` / ``urllib3`` raised to a :class:`~.policy.FailureKind` by type.
-
-``requests`` and ``urllib3`` are imported inside the functions, so importing this module stays cheap.
-"""
+:func:`new_session` gives ``requests`` the shared context of :mod:`.network` through the documented
+``HTTPAdapter.build_connection_pool_key_attributes``; :func:`attempt` streams the body and checks the attempt's
+deadline and ``max_response_bytes`` between reads; :mod:`.cutoff` bounds the status line and headers
+(``docs/transport.md``, "Limits on every call"). ``requests`` and ``urllib3`` are imported on first use."""
 
 from __future__ import annotations
 

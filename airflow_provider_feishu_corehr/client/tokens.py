@@ -1,15 +1,9 @@
-"""Process-wide cache of tenant access tokens.
+"""Process-wide cache of tenant access tokens, in memory only, never logged.
 
-* Keyed by (base URL, app id, SHA-256 of the app secret): a wrong secret never reuses the token of the right one.
-* A token is used until a few minutes before it expires (:func:`refresh_margin`): 180 s, but never more than a
-  fifth of the lifetime the server granted, so short lifetimes still get most of their use.
-* One fetch at a time per key: a :class:`threading.Lock` per key for threads, an :class:`asyncio.Lock` per key
-  and per event loop for coroutines. Readers of a fresh token take no lock.
-* :meth:`TokenCache.invalidate` drops *exactly* the token that was refused (compare-and-invalidate), so a caller
-  holding an old token cannot throw away the fresh one another caller just fetched.
-
-The cache stores tokens only in memory and never logs them.
-"""
+Keyed by (base URL, app id, SHA-256 of the secret), so a wrong secret never reuses the right one's token. A token
+is replaced :func:`refresh_margin` before it expires (``docs/decisions.md``). One fetch at a time per key (a thread
+lock, and an asyncio lock per event loop); readers of a fresh token take no lock. :meth:`TokenCache.invalidate`
+drops exactly the refused token, so a caller holding an old token cannot throw away a fresh one."""
 
 from __future__ import annotations
 

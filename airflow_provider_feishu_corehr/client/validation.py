@@ -1,15 +1,8 @@
-"""Argument checks shared by the client, the hook, the operators and the sensor: each raises before any request.
+"""Argument checks shared by the client, the hook, the operators and the sensor; each raises before any request.
 
-Every check raises :class:`FeishuInvalidInputError` naming the field and the rule; none lets a ``TypeError``
-escape, whatever the type of the value.
-
-Ids (:func:`require_id`): a string of 1 to :data:`MAX_ID_LENGTH` characters, every one printable and none a
-space, so a line break, a tab, a control or zero-width character, or whitespace around the id is refused (never
-silently stripped), as is the text of a missing value (``None``, ``null``, ...: what a template over a missing
-XCom renders). Offboarding ids must also be all ASCII digits (:func:`require_offboarding_id`): every documented
-offboarding id is (``7095671727698478604``). Other ids (employment and operator ids) depend on ``user_id_type``:
-``open_id`` (``ou_...``) and ``union_id`` (``on_...``) are not digits, so only the general rule applies to them.
-"""
+Every check raises :class:`FeishuInvalidInputError` naming the field and the rule, whatever the type of the value.
+The id rules (1 to :data:`MAX_ID_LENGTH` printable characters, no whitespace anywhere, not the text of a missing
+value; offboarding ids all ASCII digits) are in ``docs/operators.md``, "Input rules"."""
 
 from __future__ import annotations
 
