@@ -1,12 +1,9 @@
-"""Async Feishu client on :class:`httpx.AsyncClient` (for triggers and other asyncio code).
+"""Async Feishu client on :class:`httpx.AsyncClient` (triggers and other asyncio code), the twin of :mod:`.sync`.
 
-The twin of :mod:`.sync`: the same request builders and parsers (:mod:`.api`), the same attempt loop and decisions
-(:mod:`.exchange`, :mod:`.policy`), the same process-wide token cache and rate limiters; only I/O and sleeping are
-awaited here. ``httpx`` is imported when the first request is sent. Only documented ``httpx`` API is used: the
-client's ``verify``/``proxy``/``timeout``/``limits`` arguments, ``stream`` with ``aiter_bytes`` (the body is
-read in chunks under the size cap), and the ``trace`` request extension, which tells whether the request
-headers went out (a timeout before that is a connect timeout, after it an ambiguous one).
-"""
+Only I/O and sleeping are awaited here; everything else is shared (:mod:`.api`, :mod:`.exchange`, :mod:`.policy`,
+tokens and limiters). Only documented ``httpx`` API: the client's ``verify``/``proxy``/``timeout``/``limits``,
+``stream`` with ``aiter_bytes``, and the ``trace`` extension, which tells whether the request headers went out (a
+timeout before that is a connect timeout, after it an ambiguous one). ``httpx`` is imported on first use."""
 
 from __future__ import annotations
 
@@ -33,8 +30,8 @@ from airflow_provider_feishu_corehr.client.policy import FailureKind
 from airflow_provider_feishu_corehr.client.tokens import TOKENS, TokenCache
 
 if TYPE_CHECKING:
-    import datetime as dt
-    from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+    from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+    from typing import Unpack
 
     import httpx
 
@@ -200,19 +197,19 @@ class AsyncFeishuClient(ClientBase):
         token, _ = await self._tokens.aget(self._token_key, lambda: self._grant(deadline), fresh=fresh)
         return self._announce(token)
 
-    # -- API ----------------------------------------------------------------------------------------------
+    # -- API: the twin of the sync client's (same arguments, same results) -----------------------------------
 
     async def fetch_token(self, *, fresh: bool = False) -> str:
-        """Return a tenant access token (cached unless due for refresh); for diagnostics and tests.
+        """A tenant access token (cached unless due for refresh); for diagnostics and tests.
 
-        :param fresh: fetch a new one from the server even if one is cached.
+        :param fresh: fetch a new one even if one is cached.
         """
         return await self._token(fresh=fresh)
 
     async def revoke_offboarding(
         self, offboarding_id: str, *, operator_id: str | None = None, user_id_type: str | None = None
     ) -> RevokeResult:
-        """Revoke (withdraw) an offboarding; 1160202 (already withdrawn) gives ``already_withdrawn=True``.
+        """Revoke (withdraw) an offboarding; already withdrawn (1160202) gives ``already_withdrawn=True``.
 
         :param offboarding_id: the offboarding to revoke.
         :param operator_id: operator's employment id; ``None`` = system operator.
@@ -242,52 +239,14 @@ class AsyncFeishuClient(ClientBase):
         return api.parse_edit(request, await self._call(request))
 
     def search_offboardings(
-        self,
-        *,
-        employment_ids: Iterable[str] | str | None = None,
-        statuses: Iterable[str] | str | None = None,
-        offboarding_date_start: dt.date | str | None = None,
-        offboarding_date_end: dt.date | str | None = None,
-        expected_offboarding_date_start: dt.date | str | None = None,
-        expected_offboarding_date_end: dt.date | str | None = None,
-        user_id_type: str | None = None,
-        page_size: int = api.MAX_PAGE_SIZE,
-        apply_initiating_time_start: dt.datetime | int | None = None,
-        apply_initiating_time_end: dt.datetime | int | None = None,
-        deadline: float | None = None,
+        self, *, deadline: float | None = None, **filters: Unpack[api.SearchFilters]
     ) -> AsyncIterator[OffboardingRecord]:
-        """Search offboardings; ``async for`` over every record of every page.
+        """``async for`` over every record of every page; filters are checked at the call (not a coroutine).
 
-        Filters are validated when this method is called (it is not a coroutine); pages are fetched lazily.
-
-        :param employment_ids: employment ids; ``None`` = all employments.
-        :param statuses: statuses, OR-ed (at most 10); ``None`` or empty = all.
-        :param offboarding_date_start: offboarding-date range start (``date`` or ``YYYY-MM-DD``; with the end).
-        :param offboarding_date_end: offboarding-date range end.
-        :param expected_offboarding_date_start: expected-offboarding-date range start (with the end).
-        :param expected_offboarding_date_end: expected-offboarding-date range end.
-        :param user_id_type: id type of ``employment_ids`` and of ids in the records; ``None`` = settings.
-        :param page_size: records per page, 1-100.
-        :param apply_initiating_time_start: application-time range start (aware datetime or epoch seconds).
-        :param apply_initiating_time_end: application-time range end (with the start).
-        :param deadline: a ``time.monotonic()`` value (the client's clock) by which the whole search must end: each
-            attempt is cut to it and :class:`~.errors.FeishuDeadlineError` is raised when it passes (a sensor's
-            poke stays within its time); ``None`` = bounded only by the retry budget and ``max_pages``.
+        :param deadline: as in :meth:`.sync.FeishuClient.search_offboardings`.
+        :param filters: the :class:`~.api.SearchFilters`.
         """
-        pager = api.search_pager(
-            self.settings,
-            employment_ids=employment_ids,
-            statuses=statuses,
-            offboarding_date_start=offboarding_date_start,
-            offboarding_date_end=offboarding_date_end,
-            expected_offboarding_date_start=expected_offboarding_date_start,
-            expected_offboarding_date_end=expected_offboarding_date_end,
-            user_id_type=user_id_type,
-            page_size=page_size,
-            apply_initiating_time_start=apply_initiating_time_start,
-            apply_initiating_time_end=apply_initiating_time_end,
-        )
-        return self._pages(pager, deadline)
+        return self._pages(api.search_pager(self.settings, **filters), deadline)
 
     async def _pages(self, pager: SearchPager, deadline: float | None = None) -> AsyncIterator[OffboardingRecord]:
         while (request := pager.next_request()) is not None:
@@ -302,40 +261,31 @@ class AsyncFeishuClient(ClientBase):
         user_id_type: str | None = None,
         deadline: float | None = None,
     ) -> OffboardingRecord | None:
-        """Fetch one offboarding of an employment.
+        """One offboarding of an employment: ``offboarding_id``, else the most recent; ``None`` when there is none.
 
         :param employment_id: the employment.
-        :param offboarding_id: a specific offboarding id; ``None`` = the most recent offboarding.
+        :param offboarding_id: a specific offboarding id, or ``None``.
         :param user_id_type: id type of ``employment_id``; ``None`` = ``settings.user_id_type``.
-        :param deadline: a ``time.monotonic()`` value by which the search must end (see :meth:`search_offboardings`).
-        :return: the record, or ``None`` when there is no such offboarding.
+        :param deadline: as in :meth:`search_offboardings`.
         """
         pager, wanted = api.get_offboarding_pager(
             self.settings, employment_id, offboarding_id=offboarding_id, user_id_type=user_id_type
         )
-        records = [record async for record in self._pages(pager, deadline)]
-        return api.pick_offboarding(records, wanted)
+        return api.pick_offboarding([record async for record in self._pages(pager, deadline)], wanted)
 
     async def lookup_offboardings(
         self, employment_ids: Sequence[str], *, user_id_type: str | None = None, deadline: float | None = None
     ) -> dict[str, OffboardingRecord]:
-        """The most recent offboarding of each employment: one search per up to 100 distinct ids, all pages.
+        """The most recent offboarding of each employment (absent: none), one search per up to 100 distinct ids.
 
-        :param employment_ids: employment ids (duplicates are looked up once).
+        :param employment_ids: employment ids.
         :param user_id_type: id type of the ids; ``None`` = ``settings.user_id_type``.
-        :param deadline: a ``time.monotonic()`` value by which every search must end (see :meth:`search_offboardings`).
-        :return: employment id -> its most recent offboarding; employments without one are absent.
+        :param deadline: as in :meth:`search_offboardings`, for every search.
         """
         found: list[OffboardingRecord] = []
-        for batch in lookup.employment_batches(employment_ids):
-            found.extend(
-                [
-                    r
-                    async for r in self.search_offboardings(
-                        employment_ids=batch, user_id_type=user_id_type, deadline=deadline
-                    )
-                ]
-            )
+        for batch in lookup.batches(employment_ids):
+            search = self.search_offboardings(employment_ids=batch, user_id_type=user_id_type, deadline=deadline)
+            found.extend([record async for record in search])
         return lookup.latest_by_employment(found)
 
     async def aclose(self) -> None:

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from airflow_provider_feishu_corehr.client.codes import Endpoint
 from airflow_provider_feishu_corehr.client.errors import (
@@ -22,7 +22,15 @@ from airflow_provider_feishu_corehr.client.errors import (
 from airflow_provider_feishu_corehr.client.models import EditResult, FieldValue, OffboardingRecord, RevokeResult
 from airflow_provider_feishu_corehr.client.paging import SearchPager
 from airflow_provider_feishu_corehr.client.request import ApiRequest
-from airflow_provider_feishu_corehr.client.validation import check_statuses, check_user_id_type, optional_id, require_id
+from airflow_provider_feishu_corehr.client.validation import (
+    check_ids,
+    check_statuses,
+    check_user_id_type,
+    optional_id,
+    optional_offboarding_id,
+    require_id,
+    require_offboarding_id,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.client.models import ClientSettings
@@ -113,16 +121,24 @@ def revoke_request(
     :param operator_id: operator's employment id; ``None`` or ``""`` = system operator.
     :param user_id_type: id type of ``operator_id``; ``None`` = ``settings.user_id_type``.
     """
-    payload = {"offboarding_id": require_id("offboarding_id", offboarding_id)}
+    payload = {"offboarding_id": require_offboarding_id("offboarding_id", offboarding_id)}
+    return _write(Endpoint.REVOKE, settings, payload, operator_id, user_id_type, frozenset({ALREADY_WITHDRAWN}))
+
+
+def _write(
+    endpoint: Endpoint,
+    settings: ClientSettings,
+    payload: dict[str, Any],
+    operator_id: str | None,
+    user_id_type: str | None,
+    accept: frozenset[int] = frozenset(),
+) -> ApiRequest:
+    """A write request of ``payload`` with its operator and ``user_id_type`` checked and added."""
     operator = optional_id("operator_id", operator_id)
     if operator is not None:
         payload["operator_id"] = operator
-    return ApiRequest(
-        Endpoint.REVOKE,
-        params={"user_id_type": _user_id_type(settings, user_id_type)},
-        payload=payload,
-        accept=frozenset({ALREADY_WITHDRAWN}),
-    )
+    params = {"user_id_type": _user_id_type(settings, user_id_type)}
+    return ApiRequest(endpoint, params=params, payload=payload, accept=accept)
 
 
 def parse_revoke(request: ApiRequest, reply: Reply) -> RevokeResult:
@@ -149,10 +165,7 @@ def edit_request(
     operator_id: str | None,
     user_id_type: str | None,
 ) -> ApiRequest:
-    """Build an edit request from ``update_data`` already in wire form.
-
-    Conversion of Python values and the edit rules (limits, non-editable fields) live in
-    :mod:`.fields`; here only the structure is checked.
+    """Build an edit request from ``update_data`` already in wire form (:mod:`.fields` converts and checks values).
 
     :param settings: client settings (default ``user_id_type``).
     :param offboarding_id: the offboarding to edit.
@@ -160,26 +173,27 @@ def edit_request(
     :param operator_id: operator's employment id; ``None`` or ``""`` = system operator.
     :param user_id_type: id type of ``operator_id`` and of person fields; ``None`` = ``settings.user_id_type``.
     """
-    oid = require_id("offboarding_id", offboarding_id)
+    oid = require_offboarding_id("offboarding_id", offboarding_id)
+    hint = "use client.fields.normalize_update_data to convert {field_name: value}"
     if isinstance(update_data, str | bytes | Mapping) or not isinstance(update_data, Sequence):
-        raise FeishuInvalidInputError(f"update_data must be a sequence of FieldValue, got {type(update_data).__name__}")
+        raise FeishuInvalidInputError(
+            f"update_data must be a sequence of FieldValue, got {type(update_data).__name__}; {hint}"
+        )
     if not update_data:
-        raise FeishuInvalidInputError("update_data must not be empty")
+        raise FeishuInvalidInputError("update_data must not be empty (the API requires at least one field)")
     entries = []
     for index, item in enumerate(update_data):
         if not isinstance(item, FieldValue):
-            raise FeishuInvalidInputError(f"update_data[{index}] must be a FieldValue, got {type(item).__name__}")
+            raise FeishuInvalidInputError(
+                f"update_data[{index}] must be a FieldValue, got {type(item).__name__}; {hint}"
+            )
         require_id(f"update_data[{index}].field_name", item.field_name)
         if not isinstance(item.value, str):
             raise FeishuInvalidInputError(
                 f"update_data[{index}].value must be a string, got {type(item.value).__name__}"
             )
         entries.append(item.to_json())
-    payload: dict[str, Any] = {"offboarding_id": oid, "update_data": entries}
-    operator = optional_id("operator_id", operator_id)
-    if operator is not None:
-        payload["operator_id"] = operator
-    return ApiRequest(Endpoint.EDIT, params={"user_id_type": _user_id_type(settings, user_id_type)}, payload=payload)
+    return _write(Endpoint.EDIT, settings, {"offboarding_id": oid, "update_data": entries}, operator_id, user_id_type)
 
 
 def parse_edit(request: ApiRequest, reply: Reply) -> EditResult:
@@ -236,13 +250,12 @@ def _timestamp(name: str, value: Any) -> str | None:
 
 def _range(
     body: dict[str, Any],
+    filters: Mapping[str, Any],
     prefix: str,
-    start: Any,
-    end: Any,
     parse: Callable[[str, Any], str | None] = _date,
     order: Callable[[str], Any] = str,
 ) -> None:
-    first, last = parse(f"{prefix}_start", start), parse(f"{prefix}_end", end)
+    first, last = (parse(f"{prefix}_{side}", filters.get(f"{prefix}_{side}")) for side in ("start", "end"))
     if (first is None) != (last is None):
         given, missing = (f"{prefix}_start", f"{prefix}_end") if first else (f"{prefix}_end", f"{prefix}_start")
         raise FeishuInvalidInputError(f"{given} needs {missing} too: Feishu takes date ranges only in pairs")
@@ -253,54 +266,60 @@ def _range(
         body[f"{prefix}_end"] = last
 
 
-def search_pager(
-    settings: ClientSettings,
-    *,
-    employment_ids: Iterable[str] | str | None = None,
-    statuses: Iterable[str] | str | None = None,
-    offboarding_date_start: dt.date | str | None = None,
-    offboarding_date_end: dt.date | str | None = None,
-    expected_offboarding_date_start: dt.date | str | None = None,
-    expected_offboarding_date_end: dt.date | str | None = None,
-    user_id_type: str | None = None,
-    page_size: int = MAX_PAGE_SIZE,
-    apply_initiating_time_start: dt.datetime | int | None = None,
-    apply_initiating_time_end: dt.datetime | int | None = None,
-) -> SearchPager:
-    """Validate search filters and return the pager of the search.
+class SearchFilters(TypedDict, total=False):
+    """The filters of a search, all optional; the clients' and the hook's ``search_offboardings`` take them too.
 
-    :param settings: client settings (default ``user_id_type``; it is always sent, also to search, whose own
-        server-side default would be ``open_id``).
     :param employment_ids: employment ids (one string counts as one id); ``None`` = all employments.
     :param statuses: offboarding statuses, OR-ed (at most 10); ``None`` or empty = all.
-    :param offboarding_date_start: start of the offboarding-date range (pair with the end).
-    :param offboarding_date_end: end of the offboarding-date range (pair with the start).
+    :param offboarding_date_start: start of the offboarding-date range (``date`` or ``YYYY-MM-DD``; pair with the
+        end, as every range).
+    :param offboarding_date_end: end of the offboarding-date range.
     :param expected_offboarding_date_start: start of the expected-offboarding-date range.
     :param expected_offboarding_date_end: end of the expected-offboarding-date range.
-    :param user_id_type: id type of ``employment_ids`` and of ids in the records; ``None`` = settings.
-    :param page_size: records per page, 1-100.
-    :param apply_initiating_time_start: start of the application-time range (aware datetime or epoch seconds;
-        pair with the end).
-    :param apply_initiating_time_end: end of the application-time range (pair with the start).
+    :param user_id_type: id type of ``employment_ids`` and of ids in the records; ``None`` = the settings'.
+    :param page_size: records per page, 1-100 (default 100).
+    :param apply_initiating_time_start: start of the application-time range (aware datetime or epoch seconds).
+    :param apply_initiating_time_end: end of the application-time range.
     """
+
+    employment_ids: Iterable[str] | str | None
+    statuses: Iterable[str] | str | None
+    offboarding_date_start: dt.date | str | None
+    offboarding_date_end: dt.date | str | None
+    expected_offboarding_date_start: dt.date | str | None
+    expected_offboarding_date_end: dt.date | str | None
+    user_id_type: str | None
+    page_size: int
+    apply_initiating_time_start: dt.datetime | int | None
+    apply_initiating_time_end: dt.datetime | int | None
+
+
+def search_pager(settings: ClientSettings, **filters: Unpack[SearchFilters]) -> SearchPager:
+    """Validate search filters and return the pager of the search.
+
+    :param settings: client settings (``user_id_type`` is always sent: search's own default would be ``open_id``).
+    :param filters: the :class:`SearchFilters`.
+    """
+    given: Mapping[str, Any] = filters
     payload: dict[str, Any] = {}
-    if employment_ids is not None:
-        ids = (employment_ids,) if isinstance(employment_ids, str) else tuple(employment_ids)
+    if given.get("employment_ids") is not None:
+        ids = check_ids("employment_ids", given["employment_ids"])
         if not ids:
             raise FeishuInvalidInputError("employment_ids must not be empty; pass None to search every employment")
-        payload["employment_ids"] = [require_id(f"employment_ids[{i}]", v) for i, v in enumerate(ids)]
-    if statuses is not None:
-        checked = check_statuses("statuses", statuses)
+        payload["employment_ids"] = list(ids)
+    if given.get("statuses") is not None:
+        checked = check_statuses("statuses", given["statuses"])
         if len(checked) > MAX_STATUSES:
             raise FeishuInvalidInputError(f"statuses takes at most {MAX_STATUSES} values, got {len(checked)}")
         if checked:
             payload["statuses"] = list(checked)
-    _range(payload, "offboarding_date", offboarding_date_start, offboarding_date_end)
-    _range(payload, "expected_offboarding_date", expected_offboarding_date_start, expected_offboarding_date_end)
-    _range(payload, "apply_initiating_time", apply_initiating_time_start, apply_initiating_time_end, _timestamp, int)
+    _range(payload, given, "offboarding_date")
+    _range(payload, given, "expected_offboarding_date")
+    _range(payload, given, "apply_initiating_time", _timestamp, int)
+    page_size = given.get("page_size", MAX_PAGE_SIZE)
     if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
         raise FeishuInvalidInputError(f"page_size must be an integer from 1 to {MAX_PAGE_SIZE}, got {page_size!r}")
-    params = {"page_size": str(page_size), "user_id_type": _user_id_type(settings, user_id_type)}
+    params = {"page_size": str(page_size), "user_id_type": _user_id_type(settings, given.get("user_id_type"))}
     return SearchPager(params=params, payload=payload, max_pages=settings.max_pages)
 
 
@@ -333,5 +352,5 @@ def get_offboarding_pager(
     :param user_id_type: id type of ``employment_id``; ``None`` = settings.
     """
     eid = require_id("employment_id", employment_id)
-    oid = optional_id("offboarding_id", offboarding_id)
+    oid = optional_offboarding_id("offboarding_id", offboarding_id)
     return search_pager(settings, employment_ids=[eid], user_id_type=user_id_type), oid

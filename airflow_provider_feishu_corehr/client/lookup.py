@@ -1,15 +1,12 @@
-"""Batched look-up of the current offboarding of many employments: one search per up to 100 employment ids.
-
-The sensor (many records, coalesced triggers), the plan of an edit or revoke batch and verification all need
-"the current offboarding of each of these employments"; they share this one rule instead of a search per id.
-Pure functions here; the sync and async clients run the searches (``lookup_offboardings``).
-"""
+"""The current offboarding of many employments: one search per up to 100 employment ids (pure functions; the clients
+run the searches in ``lookup_offboardings``, the sensor's poller and the operators share the batches)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from airflow_provider_feishu_corehr.client.api import pick_offboarding
+from airflow_provider_feishu_corehr.client.validation import check_ids
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -30,6 +27,14 @@ def employment_batches(employment_ids: Sequence[str], size: int = MAX_IDS_PER_SE
         raise ValueError(f"size must be from 1 to {MAX_IDS_PER_SEARCH}, got {size}")
     distinct = list(dict.fromkeys(employment_ids))
     return [distinct[i : i + size] for i in range(0, len(distinct), size)]
+
+
+def batches(employment_ids: Sequence[str]) -> list[list[str]]:
+    """The ids of ``lookup_offboardings``, checked (one string counts as one id), in :func:`employment_batches`.
+
+    :param employment_ids: the ids to look up.
+    """
+    return employment_batches(check_ids("employment_ids", employment_ids))
 
 
 def latest_by_employment(records: Iterable[OffboardingRecord]) -> dict[str, OffboardingRecord]:

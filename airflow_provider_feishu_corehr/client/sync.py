@@ -1,10 +1,7 @@
 """Blocking Feishu client on a pooled :class:`requests.Session`.
 
-Only I/O and sleeping happen here: requests are built and replies parsed by :mod:`.api`, every retry / refresh
-decision is made by :mod:`.policy` through the shared attempt loop of :mod:`.exchange`, and one bounded attempt is
-:func:`.sync_http.attempt`. ``requests`` is imported
-when the first request is sent, so importing this module (and the hook) stays cheap for DAG parsing.
-"""
+Only I/O and sleeping happen here: requests and replies are :mod:`.api`'s, the attempt loop :mod:`.exchange`'s, one
+bounded attempt :func:`.sync_http.attempt`. ``requests`` is imported on first use (DAG parsing stays cheap)."""
 
 from __future__ import annotations
 
@@ -28,8 +25,8 @@ from airflow_provider_feishu_corehr.client.exchange import (
 from airflow_provider_feishu_corehr.client.tokens import TOKENS, TokenCache
 
 if TYPE_CHECKING:
-    import datetime as dt
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
+    from typing import Unpack
 
     import requests
 
@@ -131,22 +128,19 @@ class FeishuClient(ClientBase):
         token, _ = self._tokens.get(self._token_key, lambda: self._grant(deadline), fresh=fresh)
         return self._announce(token)
 
-    # -- API ----------------------------------------------------------------------------------------------
+    # -- API (arguments: see the hook, FeishuHook, which delegates here) ---------------------------------------
 
     def fetch_token(self, *, fresh: bool = False) -> str:
-        """Return a tenant access token (cached unless due for refresh); for diagnostics and tests.
+        """A tenant access token (cached unless due for refresh); for diagnostics and tests.
 
-        :param fresh: fetch a new one from the server even if one is cached (``test_connection`` does).
+        :param fresh: fetch a new one even if one is cached (``test_connection`` does).
         """
         return self._token(fresh=fresh)
 
     def revoke_offboarding(
         self, offboarding_id: str, *, operator_id: str | None = None, user_id_type: str | None = None
     ) -> RevokeResult:
-        """Revoke (withdraw) an offboarding.
-
-        An offboarding that is already withdrawn (code 1160202) is an answer, not an error:
-        ``RevokeResult(already_withdrawn=True)``. Any other failure raises a typed :class:`FeishuError`.
+        """Revoke (withdraw) an offboarding; already withdrawn (1160202) gives ``already_withdrawn=True``.
 
         :param offboarding_id: the offboarding to revoke.
         :param operator_id: operator's employment id; ``None`` = system operator.
@@ -166,7 +160,7 @@ class FeishuClient(ClientBase):
         """Edit fields of an offboarding; returns the fields Feishu echoed.
 
         :param offboarding_id: the offboarding to edit.
-        :param update_data: fields in wire form (see :func:`..fields.normalize_update_data`).
+        :param update_data: fields in wire form (:func:`.fields.normalize_update_data` converts Python values).
         :param operator_id: operator's employment id; ``None`` = system operator.
         :param user_id_type: id type of ``operator_id`` and person fields; ``None`` = ``settings.user_id_type``.
         """
@@ -176,52 +170,15 @@ class FeishuClient(ClientBase):
         return api.parse_edit(request, self._call(request))
 
     def search_offboardings(
-        self,
-        *,
-        employment_ids: Iterable[str] | str | None = None,
-        statuses: Iterable[str] | str | None = None,
-        offboarding_date_start: dt.date | str | None = None,
-        offboarding_date_end: dt.date | str | None = None,
-        expected_offboarding_date_start: dt.date | str | None = None,
-        expected_offboarding_date_end: dt.date | str | None = None,
-        user_id_type: str | None = None,
-        page_size: int = api.MAX_PAGE_SIZE,
-        apply_initiating_time_start: dt.datetime | int | None = None,
-        apply_initiating_time_end: dt.datetime | int | None = None,
-        deadline: float | None = None,
+        self, *, deadline: float | None = None, **filters: Unpack[api.SearchFilters]
     ) -> Iterator[OffboardingRecord]:
-        """Search offboardings and iterate over every record of every page.
+        """Every record of every page; filters are checked at the call, pages fetched while iterating.
 
-        Filters are validated when this method is called; pages are fetched lazily while iterating.
-
-        :param employment_ids: employment ids; ``None`` = all employments.
-        :param statuses: statuses, OR-ed (at most 10); ``None`` or empty = all.
-        :param offboarding_date_start: offboarding-date range start (``date`` or ``YYYY-MM-DD``; with the end).
-        :param offboarding_date_end: offboarding-date range end.
-        :param expected_offboarding_date_start: expected-offboarding-date range start (with the end).
-        :param expected_offboarding_date_end: expected-offboarding-date range end.
-        :param user_id_type: id type of ``employment_ids`` and of ids in the records; ``None`` = settings.
-        :param page_size: records per page, 1-100.
-        :param apply_initiating_time_start: application-time range start (aware datetime or epoch seconds).
-        :param apply_initiating_time_end: application-time range end (with the start).
-        :param deadline: a ``time.monotonic()`` value (the client's clock) by which the whole search must end: each
-            attempt is cut to it and :class:`~.errors.FeishuDeadlineError` is raised when it passes (a sensor's
-            poke stays within its time); ``None`` = bounded only by the retry budget and ``max_pages``.
+        :param deadline: a ``time.monotonic()`` value by which the search must end: attempts are cut to it, then
+            :class:`~.errors.FeishuDeadlineError`; ``None`` = bounded by the retry budget and ``max_pages`` only.
+        :param filters: the :class:`~.api.SearchFilters`.
         """
-        pager = api.search_pager(
-            self.settings,
-            employment_ids=employment_ids,
-            statuses=statuses,
-            offboarding_date_start=offboarding_date_start,
-            offboarding_date_end=offboarding_date_end,
-            expected_offboarding_date_start=expected_offboarding_date_start,
-            expected_offboarding_date_end=expected_offboarding_date_end,
-            user_id_type=user_id_type,
-            page_size=page_size,
-            apply_initiating_time_start=apply_initiating_time_start,
-            apply_initiating_time_end=apply_initiating_time_end,
-        )
-        return self._pages(pager, deadline)
+        return self._pages(api.search_pager(self.settings, **filters), deadline)
 
     def _pages(self, pager: SearchPager, deadline: float | None = None) -> Iterator[OffboardingRecord]:
         while (request := pager.next_request()) is not None:
@@ -235,14 +192,12 @@ class FeishuClient(ClientBase):
         user_id_type: str | None = None,
         deadline: float | None = None,
     ) -> OffboardingRecord | None:
-        """Fetch one offboarding of an employment.
+        """One offboarding of an employment: ``offboarding_id``, else the most recent; ``None`` when there is none.
 
         :param employment_id: the employment.
-        :param offboarding_id: a specific offboarding id; ``None`` = the employment's most recent offboarding
-            (latest ``apply_initiating_time``).
+        :param offboarding_id: a specific offboarding id, or ``None``.
         :param user_id_type: id type of ``employment_id``; ``None`` = ``settings.user_id_type``.
-        :param deadline: a ``time.monotonic()`` value by which the search must end (see :meth:`search_offboardings`).
-        :return: the record, or ``None`` when there is no such offboarding.
+        :param deadline: as in :meth:`search_offboardings`.
         """
         pager, wanted = api.get_offboarding_pager(
             self.settings, employment_id, offboarding_id=offboarding_id, user_id_type=user_id_type
@@ -252,15 +207,14 @@ class FeishuClient(ClientBase):
     def lookup_offboardings(
         self, employment_ids: Sequence[str], *, user_id_type: str | None = None, deadline: float | None = None
     ) -> dict[str, OffboardingRecord]:
-        """The most recent offboarding of each employment: one search per up to 100 distinct ids, all pages.
+        """The most recent offboarding of each employment (absent: none), one search per up to 100 distinct ids.
 
-        :param employment_ids: employment ids (duplicates are looked up once).
+        :param employment_ids: employment ids.
         :param user_id_type: id type of the ids; ``None`` = ``settings.user_id_type``.
-        :param deadline: a ``time.monotonic()`` value by which every search must end (see :meth:`search_offboardings`).
-        :return: employment id -> its most recent offboarding; employments without one are absent.
+        :param deadline: as in :meth:`search_offboardings`, for every search.
         """
         found: list[OffboardingRecord] = []
-        for batch in lookup.employment_batches(employment_ids):
+        for batch in lookup.batches(employment_ids):
             found.extend(self.search_offboardings(employment_ids=batch, user_id_type=user_id_type, deadline=deadline))
         return lookup.latest_by_employment(found)
 

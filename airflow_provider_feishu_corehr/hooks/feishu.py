@@ -11,16 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseHook
 
-from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
-from airflow_provider_feishu_corehr.client.validation import (
-    check_ids,
-    check_statuses,
-    optional_id,
-    optional_offboarding_id,
-    optional_user_id_type,
-    require_id,
-    require_offboarding_id,
-)
+from airflow_provider_feishu_corehr.client.errors import FeishuError
 from airflow_provider_feishu_corehr.hooks.connection import (
     FeishuConnectionFieldError,
     check_conn_id,
@@ -30,10 +21,11 @@ from airflow_provider_feishu_corehr.hooks.connection import (
 from airflow_provider_feishu_corehr.hooks.connection_fields import CONN_TYPE, DEFAULT_CONN_ID, HOOK_NAME
 
 if TYPE_CHECKING:
-    import datetime as dt
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Iterator, Sequence
+    from typing import Unpack
 
     from airflow_provider_feishu_corehr.client.aio import AsyncFeishuClient
+    from airflow_provider_feishu_corehr.client.api import SearchFilters
     from airflow_provider_feishu_corehr.client.models import (
         ClientSettings,
         EditResult,
@@ -108,6 +100,8 @@ class FeishuHook(BaseHook):
         """Return the (cached) :class:`FeishuClient` of this hook."""
         return self._client
 
+    # The methods below check every argument (client/api.py) and raise FeishuInvalidInputError before any request.
+
     def revoke_offboarding(
         self, offboarding_id: str, *, operator_id: str | None = None, user_id_type: str | None = None
     ) -> RevokeResult:
@@ -117,9 +111,6 @@ class FeishuHook(BaseHook):
         :param operator_id: operator's employment id; ``None`` = system operator.
         :param user_id_type: id type of ``operator_id``; ``None`` = the connection's default.
         """
-        offboarding_id = require_offboarding_id("offboarding_id", offboarding_id)
-        operator_id = optional_id("operator_id", operator_id)
-        user_id_type = optional_user_id_type(user_id_type)
         return self.get_conn().revoke_offboarding(offboarding_id, operator_id=operator_id, user_id_type=user_id_type)
 
     def edit_offboarding(
@@ -133,60 +124,25 @@ class FeishuHook(BaseHook):
         """Edit fields of an offboarding; returns the fields Feishu echoed.
 
         :param offboarding_id: the offboarding to edit.
-        :param update_data: fields in wire form (see ``client.fields.normalize_update_data``).
+        :param update_data: fields in wire form (``client.fields.normalize_update_data`` converts Python values).
         :param operator_id: operator's employment id; ``None`` = system operator.
         :param user_id_type: id type of ``operator_id`` and person fields; ``None`` = the connection's default.
         """
-        offboarding_id = require_offboarding_id("offboarding_id", offboarding_id)
-        update_data = _field_values(update_data)
-        operator_id = optional_id("operator_id", operator_id)
-        user_id_type = optional_user_id_type(user_id_type)
         return self.get_conn().edit_offboarding(
             offboarding_id, update_data, operator_id=operator_id, user_id_type=user_id_type
         )
 
     def search_offboardings(
-        self,
-        *,
-        employment_ids: Iterable[str] | str | None = None,
-        statuses: Iterable[str] | str | None = None,
-        offboarding_date_start: dt.date | str | None = None,
-        offboarding_date_end: dt.date | str | None = None,
-        expected_offboarding_date_start: dt.date | str | None = None,
-        expected_offboarding_date_end: dt.date | str | None = None,
-        user_id_type: str | None = None,
-        page_size: int = 100,
-        deadline: float | None = None,
+        self, *, deadline: float | None = None, **filters: Unpack[SearchFilters]
     ) -> Iterator[OffboardingRecord]:
         """Search offboardings and iterate over every record of every page.
 
-        :param employment_ids: employment ids; ``None`` = all employments.
-        :param statuses: statuses, OR-ed (at most 10); ``None`` or empty = all.
-        :param offboarding_date_start: offboarding-date range start (``date`` or ``YYYY-MM-DD``; with the end).
-        :param offboarding_date_end: offboarding-date range end.
-        :param expected_offboarding_date_start: expected-offboarding-date range start (with the end).
-        :param expected_offboarding_date_end: expected-offboarding-date range end.
-        :param user_id_type: id type of ``employment_ids`` and of ids in the records; ``None`` = connection default.
-        :param page_size: records per page, 1-100.
         :param deadline: a ``time.monotonic()`` value by which the search must end (``FeishuDeadlineError`` after
             it); ``None`` = bounded by the retry budget and ``max_pages`` only.
+        :param filters: the :class:`~airflow_provider_feishu_corehr.client.api.SearchFilters` (employment ids,
+            statuses, date ranges, ``user_id_type``, ``page_size``).
         """
-        if employment_ids is not None:
-            employment_ids = check_ids("employment_ids", employment_ids)
-        if statuses is not None:
-            statuses = check_statuses("statuses", statuses)
-        user_id_type = optional_user_id_type(user_id_type)
-        return self.get_conn().search_offboardings(
-            employment_ids=employment_ids,
-            statuses=statuses,
-            offboarding_date_start=offboarding_date_start,
-            offboarding_date_end=offboarding_date_end,
-            expected_offboarding_date_start=expected_offboarding_date_start,
-            expected_offboarding_date_end=expected_offboarding_date_end,
-            user_id_type=user_id_type,
-            page_size=page_size,
-            deadline=deadline,
-        )
+        return self.get_conn().search_offboardings(deadline=deadline, **filters)
 
     def get_offboarding(
         self,
@@ -196,16 +152,13 @@ class FeishuHook(BaseHook):
         user_id_type: str | None = None,
         deadline: float | None = None,
     ) -> OffboardingRecord | None:
-        """Fetch one offboarding of an employment (the most recent one unless ``offboarding_id`` is given).
+        """One offboarding of an employment (the most recent one unless ``offboarding_id`` is given), or ``None``.
 
         :param employment_id: the employment.
         :param offboarding_id: a specific offboarding id, or ``None``.
         :param user_id_type: id type of ``employment_id``; ``None`` = the connection's default.
-        :param deadline: a ``time.monotonic()`` value by which the search must end, or ``None``.
+        :param deadline: as in :meth:`search_offboardings`.
         """
-        employment_id = require_id("employment_id", employment_id)
-        offboarding_id = optional_offboarding_id("offboarding_id", offboarding_id)
-        user_id_type = optional_user_id_type(user_id_type)
         return self.get_conn().get_offboarding(
             employment_id, offboarding_id=offboarding_id, user_id_type=user_id_type, deadline=deadline
         )
@@ -213,17 +166,13 @@ class FeishuHook(BaseHook):
     def lookup_offboardings(
         self, employment_ids: Sequence[str], *, user_id_type: str | None = None, deadline: float | None = None
     ) -> dict[str, OffboardingRecord]:
-        """The most recent offboarding of each employment, one search per up to 100 distinct ids.
+        """The most recent offboarding of each employment (absent: none), one search per up to 100 distinct ids.
 
         :param employment_ids: employment ids.
         :param user_id_type: id type of the ids; ``None`` = the connection's default.
-        :param deadline: a ``time.monotonic()`` value by which every search must end, or ``None``.
-        :return: employment id -> record; employments without an offboarding are absent.
+        :param deadline: as in :meth:`search_offboardings`, for every search.
         """
-        ids = check_ids("employment_ids", employment_ids)
-        return self.get_conn().lookup_offboardings(
-            ids, user_id_type=optional_user_id_type(user_id_type), deadline=deadline
-        )
+        return self.get_conn().lookup_offboardings(employment_ids, user_id_type=user_id_type, deadline=deadline)
 
     # -- async path (triggers) and bounded calls (sensors) ---------------------------------------------------
 
@@ -290,22 +239,3 @@ def _not_found_error() -> type[Exception]:
     except ImportError:  # an older common-compat (Airflow 2.x)
         from airflow.exceptions import AirflowNotFoundException  # type: ignore[attr-defined,unused-ignore]
     return AirflowNotFoundException
-
-
-def _field_values(update_data: Any) -> list[FieldValue]:
-    """``update_data`` of :meth:`FeishuHook.edit_offboarding`: a non-empty list of ``FieldValue``."""
-    from airflow_provider_feishu_corehr.client.models import FieldValue
-
-    hint = "use client.fields.normalize_update_data to convert {field_name: value}"
-    if isinstance(update_data, (str, bytes, dict)) or not isinstance(update_data, (list, tuple)):
-        raise FeishuInvalidInputError(
-            f"update_data must be a list of FieldValue, got {type(update_data).__name__}; {hint}"
-        )
-    if not update_data:
-        raise FeishuInvalidInputError("update_data must not be empty (the API requires at least one field)")
-    for index, item in enumerate(update_data):
-        if not isinstance(item, FieldValue):
-            raise FeishuInvalidInputError(
-                f"update_data[{index}] must be a FieldValue, got {type(item).__name__}; {hint}"
-            )
-    return list(update_data)
