@@ -1,4 +1,5 @@
-"""Fixtures of the operator tests: an emulator without rate limits (batches stay fast) and a stand-in ``ti``.
+"""Fixtures of the operator tests: an emulator without rate limits (batches stay fast), a small batch of editable
+records with employment ids (plan/apply tests), and a stand-in ``ti``.
 
 The rate limit itself is exercised by ``benchmarks/batch_throughput.py`` and by the tests that use the plugin's
 ``feishu_connection`` (documented limits on both sides).
@@ -7,9 +8,10 @@ The rate limit itself is exercised by ``benchmarks/batch_throughput.py`` and by 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from plan_helpers import Batch
 from recording_ti import RecordingTI
 
 from airflow_provider_feishu_corehr.testing import FeishuEmulator
@@ -31,3 +33,22 @@ def fast_feishu(monkeypatch: pytest.MonkeyPatch) -> Iterator[FeishuEmulator]:
 @pytest.fixture
 def ti() -> RecordingTI:
     return RecordingTI()
+
+
+@pytest.fixture
+def feishu(fast_feishu: FeishuEmulator) -> FeishuEmulator:
+    """The plan/apply tests' name for :func:`fast_feishu`."""
+    return fast_feishu
+
+
+@pytest.fixture
+def batch(feishu: FeishuEmulator) -> Batch:
+    """Five editable (Approved) records with employment ids; request counters reset."""
+    made = Batch(feishu, 5)
+    feishu.reset_counters()
+    return made
+
+
+@pytest.fixture
+def context() -> dict[str, Any]:
+    return {"ti": RecordingTI()}
