@@ -1,15 +1,8 @@
-"""The ``feishu`` connection form for Airflow 2.x, built from
-:mod:`~airflow_provider_feishu_corehr.hooks.connection_fields`.
+"""The ``feishu`` connection form for Airflow 2.x, built from :mod:`.connection_fields`.
 
-Airflow 3 draws the form from ``conn-fields`` and ``ui-field-behaviour`` in
-:func:`~airflow_provider_feishu_corehr.get_provider_info.get_provider_info` and never calls these functions
-(its ProvidersManager skips the hook methods when the provider info has them). Airflow 2.x reads the form only
-from the hook's ``get_connection_form_widgets`` / ``get_ui_field_behaviour``, which delegate here. Both forms are
-generated from the same description, so both versions show the same fields, labels and texts.
-
-The UI libraries (``wtforms``, ``flask_appbuilder``, ``flask_babel``) are imported inside the functions: only the
-webserver asks for the form, and DAG parsing must not pay for them.
-"""
+Airflow 3 draws the form from the provider info (``conn-fields``, ``ui-field-behaviour``) and never calls these;
+Airflow 2.x asks the hook, which delegates here. The UI libraries are imported inside the functions: only the
+webserver needs them."""
 
 from __future__ import annotations
 

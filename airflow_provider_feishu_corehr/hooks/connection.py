@@ -1,22 +1,9 @@
-"""Airflow connection -> :class:`ClientSettings`, with every field checked and typed.
+"""Airflow connection -> :class:`ClientSettings`, with every field checked and typed (no Airflow import: any object
+with the attributes of an Airflow ``Connection`` will do).
 
-Connection type ``feishu``:
-
-* ``login`` = App ID, ``password`` = App Secret (both required);
-* ``host`` = base URL: a full origin (``https://open.feishu.cn``, ``http://127.0.0.1:8080``) or a bare host name
-  (then ``https`` is used); the ``port`` field is honoured when the host has none. Plain ``http`` is accepted
-  only for loopback hosts (127.0.0.0/8, ::1, ``localhost``): the emulator. Empty host: extra ``domain``;
-* extras: described once, in :mod:`airflow_provider_feishu_corehr.hooks.connection_fields` (name, kind, bounds,
-  choices, help; defaults are the :class:`ClientSettings` defaults). They arrive through the JSON form, the URI
-  query or the UI form; values may arrive as strings and are coerced.
-
-Where the extras come from: the connection's ``extra`` text is parsed here (Airflow's ``extra_dejson`` turns broken
-JSON into ``{}`` with only a log line; here it is an error naming the connection). UI-form keys are read under
-both spellings, the plain name (``timeout``) and ``extra__feishu__<name>`` (older connections); the same field
-given both ways with different values is an error; empty values mean "default".
-Any other extra key, and any bad value, raises :class:`FeishuInvalidInputError` naming the connection and the field.
-No Airflow import: this works on any object with the attributes of an Airflow ``Connection``.
-"""
+The fields are described once, in :mod:`.connection_fields` (and the README table generated from it); the extras
+are read by :mod:`._extras`. The ``extra`` text is parsed here, so broken JSON is an error rather than Airflow's
+``{}``; a missing or bad field raises :class:`FeishuConnectionFieldError` naming the connection and the field."""
 
 from __future__ import annotations
 
@@ -26,28 +13,8 @@ from urllib.parse import urlsplit
 
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.models import ClientSettings
-from airflow_provider_feishu_corehr.hooks._extras import (
-    KNOWN_EXTRAS,
-    FieldProblem,
-    extra_settings,
-    parse_rate_limits,
-    read_domain,
-    read_extras,
-)
+from airflow_provider_feishu_corehr.hooks._extras import FieldProblem, extra_settings, read_domain, read_extras
 from airflow_provider_feishu_corehr.hooks.connection_fields import CONN_TYPE, DOMAINS
-
-__all__ = [
-    "DOMAINS",
-    "KNOWN_EXTRAS",
-    "ConnectionLike",
-    "FeishuConnectionFieldError",
-    "base_url_from",
-    "check_conn_id",
-    "is_loopback",
-    "not_found",
-    "parse_rate_limits",
-    "settings_from_connection",
-]
 
 
 class ConnectionLike(Protocol):

@@ -1,18 +1,10 @@
 """The one description of a ``feishu`` connection's fields: the standard fields it uses and every extra.
 
-Everything else is generated from the two tables here:
-
-* the extras parser (:mod:`._extras`): kind, bounds and choices of each extra;
-* the Airflow 3 form (``conn-fields`` and ``ui-field-behaviour`` in
-  :func:`~airflow_provider_feishu_corehr.get_provider_info.get_provider_info`): :func:`conn_fields`,
-  :func:`ui_field_behaviour`;
-* the Airflow 2 form (:mod:`._form`);
-* the README's connection table (``scripts/connection_doc.py``; a test keeps the README equal to it).
-
-Defaults are not written here: they are the :class:`~airflow_provider_feishu_corehr.client.models.ClientSettings`
-defaults. Help texts may use Markdown code spans (backticks); the forms show them without the backticks.
-Imports only the dependency-free client tables: ``get_provider_info`` imports this module on every Airflow start.
-"""
+The extras parser (:mod:`._extras`), the Airflow 3 form (:func:`conn_fields`, :func:`ui_field_behaviour`, in the
+provider info), the Airflow 2 form (:mod:`._form`) and the README table (``scripts/connection_doc.py``, checked by a
+test) are generated from the two tables here. Defaults are the :class:`ClientSettings` defaults. Help texts may use
+Markdown code spans; the forms drop the backticks. Imports only dependency-free client tables: ``get_provider_info``
+imports this module on every Airflow start."""
 
 from __future__ import annotations
 
@@ -26,23 +18,6 @@ from airflow_provider_feishu_corehr.client.models import (
     USER_ID_TYPES,
     ClientSettings,
 )
-
-__all__ = [
-    "CONN_TYPE",
-    "DEFAULT_CONN_ID",
-    "DOMAINS",
-    "EXTRAS",
-    "HIDDEN_FIELDS",
-    "HOOK_NAME",
-    "STANDARD_FIELDS",
-    "UI_PREFIX",
-    "Extra",
-    "Kind",
-    "StandardField",
-    "conn_fields",
-    "plain",
-    "ui_field_behaviour",
-]
 
 CONN_TYPE = "feishu"
 """The connection type of the provider (``FeishuHook.conn_type`` and the provider info's connection type)."""
@@ -59,8 +34,7 @@ HIDDEN_FIELDS = ("schema", "port", "extra")
 
 
 class Kind:
-    """How an extra's value is read (see :mod:`._extras`). Plain constants: this module is imported on every
-    Airflow start and at DAG parse, where an enum class costs more than the rest of the module."""
+    """How an extra's value is read (:mod:`._extras`); plain constants, cheaper to import than an enum."""
 
     NUMBER: Final = "number"
     INTEGER: Final = "integer"
@@ -185,128 +159,56 @@ def _windows() -> str:
 
 _LIMITED = ", ".join(f"`{e.value}`" for e in Endpoint if e.default_rate_limit is not None)
 
+# The two tables are kept as tables: one row per field (name, kind, label and rules, then the help text).
+# fmt: off
 STANDARD_FIELDS = (
     StandardField("login", "App ID", "cli_a1b2c3d4e5f6", "the app's App ID, e.g. `cli_a1b2c3d4e5f6`"),
-    StandardField(
-        "password",
-        "App Secret",
-        "App Secret from the Feishu developer console",
-        "the app's App Secret; masked in the UI and in every log",
-    ),
-    StandardField(
-        "host",
-        "Base URL",
-        "https://open.feishu.cn (leave empty to use the Domain field)",
-        "origin only, e.g. `https://open.feishu.cn`; empty: the Domain extra decides. `http://` is accepted only "
-        "for loopback hosts (the emulator)",
-    ),
+    StandardField("password", "App Secret", "App Secret from the Feishu developer console",
+                  "the app's App Secret; masked in the UI and in every log"),
+    StandardField("host", "Base URL", "https://open.feishu.cn (leave empty to use the Domain field)",
+                  "origin only, e.g. `https://open.feishu.cn`; empty: the Domain extra decides. `http://` is accepted "
+                  "only for loopback hosts (the emulator)"),
 )
 """The standard fields the connection uses; every other standard field is in :data:`HIDDEN_FIELDS`."""
 
 EXTRAS = (
-    Extra(
-        "domain",
-        Kind.CHOICE,
-        "the Feishu site when Base URL is empty: " + ", ".join(f"`{name}` is `{url}`" for name, url in DOMAINS.items()),
-        label="Domain",
-        choices=tuple(DOMAINS),
-        fold_case=True,
-        setting=False,
-    ),
-    Extra(
-        "timeout",
-        Kind.NUMBER,
-        "wall-clock seconds of one HTTP attempt: connect, headers and the whole body",
-        label="Timeout (seconds)",
-        minimum=0,
-        above=True,
-    ),
-    Extra(
-        "max_attempts",
-        Kind.INTEGER,
-        "retry budget: attempts per API call for rate limits and transient errors, the first included",
-        label="Retry budget (attempts)",
-        minimum=1,
-    ),
-    Extra(
-        "max_elapsed",
-        Kind.NUMBER,
-        "retry budget: seconds per API call, which also cut the last attempt short",
-        minimum=0,
-        above=True,
-    ),
-    Extra("backoff_base", Kind.NUMBER, "first backoff ceiling in seconds", minimum=0),
-    Extra("backoff_max", Kind.NUMBER, "cap of one backoff sleep in seconds", minimum=0),
-    Extra(
-        "rate_limit_wait_max",
-        Kind.NUMBER,
-        "cap of one wait on `x-ogw-ratelimit-reset`, in seconds",
-        minimum=0,
-    ),
-    Extra(
-        "user_id_type",
-        Kind.CHOICE,
-        "the id type of the ids sent and returned, when a call does not name one",
-        label="Default user_id_type",
-        choices=(DEFAULT_USER_ID_TYPE, *(t for t in USER_ID_TYPES if t != DEFAULT_USER_ID_TYPE)),
-    ),
-    Extra(
-        "rate_limits",
-        Kind.RATE_LIMITS,
-        f"client-side rate limits per endpoint ({_LIMITED}): `N` (N per the documented window: {_windows()}), "
-        '`"N/W"` (N per W seconds), `[N, W]` or `null` (no limiter for it), as an object or its JSON text, e.g. '
-        '`{"revoke": 10, "search": "50/60"}`; `"off"` switches every limiter off; unnamed endpoints keep the '
-        "documented limits",
-        label="Rate-limit overrides",
-        default_doc="the documented limits",
-    ),
-    Extra(
-        "rate_limit_scope",
-        Kind.CHOICE,
-        "who shares one client-side schedule: `process` (threads and coroutines of one process) or `host` (every "
-        "process of the machine, through a SQLite file)",
-        label="Rate-limit scope",
-        choices=("process", "host"),
-        fold_case=True,
-    ),
-    Extra(
-        "rate_limit_share",
-        Kind.NUMBER,
-        "part of each limit the scope may use, e.g. 0.5 on each of two worker hosts",
-        label="Rate-limit share",
-        minimum=0,
-        above=True,
-        maximum=1,
-    ),
-    Extra(
-        "rate_limit_store",
-        Kind.PATH,
-        "path of the host schedule's SQLite file on local disk",
-        label="Rate-limit store",
-        default_doc="one in the temporary folder",
-    ),
-    Extra(
-        "max_response_bytes",
-        Kind.INTEGER,
-        "largest response body read, in bytes",
-        minimum=1024,
-    ),
-    Extra("max_pages", Kind.INTEGER, "most pages one search follows", minimum=1),
-    Extra(
-        "ca_bundle",
-        Kind.PATH,
-        "CA bundle file or directory to trust",
-        default_doc="`REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`, `SSL_CERT_FILE` / `SSL_CERT_DIR`, else certifi",
-    ),
-    Extra("client_cert", Kind.PATH, "client certificate PEM file for mutual TLS (may hold the key)"),
-    Extra("client_key", Kind.PATH, "key PEM file of `client_cert` when separate"),
-    Extra(
-        "proxy",
-        Kind.PROXY,
-        "`http://` or `https://` proxy URL, or `off` to connect directly",
-        default_doc="`HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY`, honouring `NO_PROXY`",
-    ),
+    Extra("domain", Kind.CHOICE, label="Domain", choices=tuple(DOMAINS), fold_case=True, setting=False,
+          help="the Feishu site when Base URL is empty: "
+          + ", ".join(f"`{name}` is `{url}`" for name, url in DOMAINS.items())),
+    Extra("timeout", Kind.NUMBER, label="Timeout (seconds)", minimum=0, above=True,
+          help="wall-clock seconds of one HTTP attempt: connect, headers and the whole body"),
+    Extra("max_attempts", Kind.INTEGER, label="Retry budget (attempts)", minimum=1,
+          help="retry budget: attempts per API call for rate limits and transient errors, the first included"),
+    Extra("max_elapsed", Kind.NUMBER, minimum=0, above=True,
+          help="retry budget: seconds per API call, which also cut the last attempt short"),
+    Extra("backoff_base", Kind.NUMBER, minimum=0, help="first backoff ceiling in seconds"),
+    Extra("backoff_max", Kind.NUMBER, minimum=0, help="cap of one backoff sleep in seconds"),
+    Extra("rate_limit_wait_max", Kind.NUMBER, minimum=0, help="cap of one wait on `x-ogw-ratelimit-reset`, in seconds"),
+    Extra("user_id_type", Kind.CHOICE, label="Default user_id_type",
+          choices=(DEFAULT_USER_ID_TYPE, *(t for t in USER_ID_TYPES if t != DEFAULT_USER_ID_TYPE)),
+          help="the id type of the ids sent and returned, when a call does not name one"),
+    Extra("rate_limits", Kind.RATE_LIMITS, label="Rate-limit overrides", default_doc="the documented limits",
+          help=f"client-side rate limits per endpoint ({_LIMITED}): `N` (N per the documented window: {_windows()}), "
+          '`"N/W"` (N per W seconds), `[N, W]` or `null` (no limiter for it), as an object or its JSON text, e.g. '
+          '`{"revoke": 10, "search": "50/60"}`; `"off"` switches every limiter off; unnamed endpoints keep the '
+          "documented limits"),
+    Extra("rate_limit_scope", Kind.CHOICE, label="Rate-limit scope", choices=("process", "host"), fold_case=True,
+          help="who shares one client-side schedule: `process` (threads and coroutines of one process) or `host` "
+          "(every process of the machine, through a SQLite file)"),
+    Extra("rate_limit_share", Kind.NUMBER, label="Rate-limit share", minimum=0, above=True, maximum=1,
+          help="part of each limit the scope may use, e.g. 0.5 on each of two worker hosts"),
+    Extra("rate_limit_store", Kind.PATH, label="Rate-limit store", default_doc="one in the temporary folder",
+          help="path of the host schedule's SQLite file on local disk"),
+    Extra("max_response_bytes", Kind.INTEGER, minimum=1024, help="largest response body read, in bytes"),
+    Extra("max_pages", Kind.INTEGER, minimum=1, help="most pages one search follows"),
+    Extra("ca_bundle", Kind.PATH, help="CA bundle file or directory to trust",
+          default_doc="`REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`, `SSL_CERT_FILE` / `SSL_CERT_DIR`, else certifi"),
+    Extra("client_cert", Kind.PATH, help="client certificate PEM file for mutual TLS (may hold the key)"),
+    Extra("client_key", Kind.PATH, help="key PEM file of `client_cert` when separate"),
+    Extra("proxy", Kind.PROXY, help="`http://` or `https://` proxy URL, or `off` to connect directly",
+          default_doc="`HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY`, honouring `NO_PROXY`"),
 )
+# fmt: on
 """Every extra a ``feishu`` connection accepts; any other key is refused."""
 
 

@@ -1,10 +1,7 @@
 """The one masking rule of the provider: the App Secret and every tenant access token go to Airflow's secret masker.
 
-Sync code (the hook, poke-mode sensors, operators) uses ``mask_secret``. Async code (the trigger, through the hook's
-async path) uses ``amask_secret`` where Airflow has it (3.x): the sync ``mask_secret`` talks to the supervisor with
-a blocking call, which must not run on the triggerer's event loop. On Airflow versions without ``amask_secret`` it
-falls back to ``mask_secret``.
-"""
+Sync code uses ``mask_secret``; async code uses ``amask_secret`` where Airflow has it (3.x), because the sync call
+blocks on the supervisor and must not run on the triggerer's event loop."""
 
 from __future__ import annotations
 

@@ -14,7 +14,8 @@ import pytest
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.models import ClientSettings
 from airflow_provider_feishu_corehr.get_provider_info import get_provider_info
-from airflow_provider_feishu_corehr.hooks.connection import KNOWN_EXTRAS, settings_from_connection
+from airflow_provider_feishu_corehr.hooks._extras import KNOWN_EXTRAS
+from airflow_provider_feishu_corehr.hooks.connection import settings_from_connection
 from airflow_provider_feishu_corehr.hooks.connection_fields import EXTRAS, Extra, Kind
 
 REPO = Path(__file__).resolve().parents[2]
