@@ -1,9 +1,5 @@
-"""What a status means for a wait: the target and failure statuses (validation, defaults) and what one look at
-an offboarding's record means against them (:class:`Outcome`), with the ids-only text that names it.
-
-Framework-free; shared by the sensor (poke and reschedule modes) and the trigger (deferrable mode), so the three
-modes decide the same way.
-"""
+"""What a status means for a wait: the target and failure statuses, and what one record means against them
+(:class:`Outcome`), with the ids-only text that names it."""
 
 from __future__ import annotations
 
@@ -14,19 +10,31 @@ from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.validation import check_statuses
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from airflow_provider_feishu_corehr.client.models import OffboardingRecord
 
 #: Failure statuses used when none are given, minus any status that is also a target.
 DEFAULT_FAILURE_STATUSES: tuple[str, ...] = ("Rejected", "Withdrawn")
 
 
-def resolve_statuses(target_statuses: Any, failure_statuses: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Return ``(targets, failures)`` as de-duplicated tuples, or raise :class:`FeishuInvalidInputError`.
+def resolve_statuses(
+    target_statuses: Any, failure_statuses: Any, known: Callable[[Any], bool] = lambda _value: True
+) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """Return ``(targets, failures)`` as de-duplicated tuples, or raise :class:`FeishuInvalidInputError`; ``None``
+    while one of them is not final yet (then only the other one is checked).
 
     :param target_statuses: one status name or an iterable of names; at least one.
     :param failure_statuses: one status name, an iterable of names (may be empty: never fail early), or
         ``None`` for :data:`DEFAULT_FAILURE_STATUSES` minus the targets.
+    :param known: whether a value is final (the sensor's ``is_static`` when its task is built).
     """
+    if not (known(target_statuses) and known(failure_statuses)):
+        if known(target_statuses):
+            _check_list("target_statuses", target_statuses)
+        elif failure_statuses is not None and known(failure_statuses):
+            _check_list("failure_statuses", failure_statuses)
+        return None
     _check_status_type("target_statuses", target_statuses)
     if failure_statuses is not None:
         _check_status_type("failure_statuses", failure_statuses)
@@ -44,14 +52,9 @@ def resolve_statuses(target_statuses: Any, failure_statuses: Any) -> tuple[tuple
     return targets, failures
 
 
-def check_status_list(field: str, value: Any) -> tuple[str, ...]:
-    """Return the statuses of ``field`` (one name or a list of names), or raise naming the field and the rule.
-
-    :param field: ``target_statuses`` or ``failure_statuses``.
-    :param value: the argument as given.
-    """
+def _check_list(field: str, value: Any) -> None:
     _check_status_type(field, value)
-    return check_statuses(field, value)
+    check_statuses(field, value)
 
 
 def _check_status_type(field: str, value: Any) -> None:

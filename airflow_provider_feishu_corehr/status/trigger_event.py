@@ -1,17 +1,7 @@
-"""The one event the status trigger sends when a wait ends, and how the sensor reads it back.
-
-Payloads, all JSON-safe and free of secrets:
-
-* ``{"status": "success", "record": {...}}``: a target status was reached; ``record`` is
-  :meth:`OffboardingRecord.summary() <airflow_provider_feishu_corehr.client.models.OffboardingRecord.summary>`.
-  A wait over a list (``employment_ids``) sends ``"records": [...]`` instead: one summary per employment.
-* ``{"status": "failure", "record": {...}, "message": "..."}``: a failure status was reached (``records`` for
-  a list).
-* ``{"status": "error", "message": "...", "permanent": bool, "consecutive_failures": int,
-  "error_type": "FeishuAuthError", "msg": ..., "code": ..., "log_id": ..., "http_status": ...,
-  "endpoint": ..., "advice": ..., "attempts": ..., "elapsed": ...}``: a permanent error (at once), or
-  ``max_consecutive_failures`` transient errors in a row. :func:`error_from_event` rebuilds the typed error.
-"""
+"""The one event the status trigger sends when a wait ends, and how the sensor reads it back. Payloads are
+JSON-safe and free of secrets: ``success`` or ``failure`` with the record summary (:meth:`.Watch.xcom`) under
+``record`` (``records`` for a list) and a failure's ``message``; ``error`` with the typed error's fields
+(:func:`error_event`), which :func:`error_from_event` rebuilds."""
 
 from __future__ import annotations
 
@@ -19,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.client import errors
 from airflow_provider_feishu_corehr.client.errors import FeishuError
+from airflow_provider_feishu_corehr.status.statuses import Outcome
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from airflow_provider_feishu_corehr.client.models import OffboardingRecord
-    from airflow_provider_feishu_corehr.status.watch import Watch
+    from airflow_provider_feishu_corehr.status.watch import Decision, Watch
 
 EVENT_SUCCESS = "success"
 EVENT_FAILURE = "failure"
@@ -36,19 +26,16 @@ _ERROR_TYPES: dict[str, type[FeishuError]] = {
 """Every error type of :mod:`..client.errors` by name: what an ``error`` event can be rebuilt as."""
 
 
-def end_event(
-    watch: Watch, records: Mapping[str, OffboardingRecord | None], failure_message: str | None = None
-) -> dict[str, Any]:
-    """Payload of a wait that ended on a status: ``success``, or ``failure`` when ``failure_message`` is given.
+def end_event(watch: Watch, decision: Decision) -> dict[str, Any]:
+    """Payload of a wait that ended on a status: ``success``, or ``failure`` with its message.
 
     :param watch: the watch that ended.
-    :param records: the record per employment at the look that ended it.
-    :param failure_message: the text of the failure status reached (ids and statuses only), else ``None``.
+    :param decision: the decision of the look that ended it.
     """
-    key = "records" if watch.many else "record"
-    if failure_message is None:
-        return {"status": EVENT_SUCCESS, key: watch.xcom(records)}
-    return {"status": EVENT_FAILURE, key: watch.xcom(records), "message": failure_message}
+    payload = {"status": EVENT_SUCCESS, "records" if watch.many else "record": watch.xcom(decision.records)}
+    if decision.outcome is Outcome.FAILURE:
+        return {**payload, "status": EVENT_FAILURE, "message": decision.message}
+    return payload
 
 
 def _event_type(exc: FeishuError) -> str:

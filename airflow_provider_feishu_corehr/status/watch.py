@@ -1,9 +1,5 @@
-"""What one offboarding sensor or trigger watches, and what a look at many employments means for it.
-
-A watch is one employment (optionally one of its offboardings), or a list of employments with ``match="all"``
-(every one must reach a target) or ``match="any"`` (one is enough). Shared by the sensor (poke and reschedule
-modes) and the trigger (deferrable mode), so the three modes decide, log and report the same way.
-"""
+"""What one offboarding sensor or trigger watches (:class:`Watch`: one employment, optionally one of its
+offboardings, or a list with ``match``), what a look means for it, and how it is logged and reported."""
 
 from __future__ import annotations
 
@@ -15,7 +11,13 @@ from airflow_provider_feishu_corehr.client.api import pick_offboarding
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.validation import optional_offboarding_id, optional_user_id_type, require_id
 from airflow_provider_feishu_corehr.status.looks import next_look_text
-from airflow_provider_feishu_corehr.status.statuses import Outcome, classify, describe, failure_message
+from airflow_provider_feishu_corehr.status.statuses import (
+    Outcome,
+    classify,
+    describe,
+    failure_message,
+    resolve_statuses,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -82,7 +84,12 @@ def group_by_employment(records: Iterable[OffboardingRecord]) -> dict[str, list[
 
 @dataclass(frozen=True)
 class Decision:
-    """What one look means: the outcome, the record per employment, and the failure text if any."""
+    """What one look means: the outcome, the record per employment, and the failure text if any.
+
+    :param outcome: ``TARGET`` (done), ``FAILURE`` or ``WAITING``.
+    :param records: the record per watched employment (``None``: none yet).
+    :param message: the failure text (ids and statuses only), else empty.
+    """
 
     outcome: Outcome
     records: dict[str, OffboardingRecord | None]
@@ -149,6 +156,21 @@ class Watch:
             return Decision(Outcome.TARGET, picked)
         return Decision(Outcome.WAITING, picked)
 
+    def judge(self, records: Mapping[str, OffboardingRecord | None], log: Any, next_look_in: float) -> Decision:
+        """Decide one look and log it at INFO: the target reached, or what the wait goes on for and when it next
+        looks. A failure is left to the caller, which raises or sends it.
+
+        :param records: the record per employment (``None``: none yet).
+        :param log: the logger of the task or trigger.
+        :param next_look_in: seconds until the next look.
+        """
+        decision = self.decide(records)
+        if decision.outcome is Outcome.TARGET:
+            log.info("%s", self._reached_text(decision.records))
+        elif decision.outcome is not Outcome.FAILURE:
+            self._log_waiting(log, decision.records, next_look_in)
+        return decision
+
     def arguments(self) -> dict[str, Any]:
         """The watch as the trigger's keyword arguments (JSON values). A single employment keeps the form earlier
         releases wrote (``employment_id``, ``offboarding_id``); a list has ``employment_ids`` and ``match``."""
@@ -168,11 +190,7 @@ class Watch:
         summaries = [summary_of(eid, records.get(eid)) for eid in self.employment_ids]
         return summaries if self.many else summaries[0]
 
-    def reached_text(self, records: Mapping[str, OffboardingRecord | None]) -> str:
-        """The INFO line of a wait that ended on its target (ids and statuses only).
-
-        :param records: the record per employment.
-        """
+    def _reached_text(self, records: Mapping[str, OffboardingRecord | None]) -> str:
         if not self.many:
             record = records.get(self.employment_ids[0])
             return f"Target status {record.status if record else None} reached: {self.name}."
@@ -183,16 +201,10 @@ class Watch:
             f"Target status reached by {reached} of {len(self.employment_ids)} employments ({self.match} must match)."
         )
 
-    def log_waiting(self, log: Any, records: Mapping[str, OffboardingRecord | None], next_look_in: float) -> None:
-        """Log at INFO a look that did not end the wait: what it waits for, where it stands, when it next looks.
-
-        :param log: the logger of the task or trigger.
-        :param records: the record per employment.
-        :param next_look_in: seconds until the next look.
-        """
+    def _log_waiting(self, log: Any, records: Mapping[str, OffboardingRecord | None], next_look_in: float) -> None:
         when = next_look_text(next_look_in)
         if self.many:
-            log.info("Still waiting for %s: %s; %s.", self.name, self.progress(records), when)
+            log.info("Still waiting for %s: %s; %s.", self.name, self._progress(records), when)
             return
         record, targets = records.get(self.employment_ids[0]), " or ".join(self.targets)
         if record is None:
@@ -205,11 +217,8 @@ class Watch:
         else:
             log.info("Still waiting for %s: %s is %s; %s.", targets, self.name, record.status, when)
 
-    def progress(self, records: Mapping[str, OffboardingRecord | None]) -> str:
-        """One line about a list that is still waited for: how many reached a target, and a few that did not.
-
-        :param records: the record per employment.
-        """
+    def _progress(self, records: Mapping[str, OffboardingRecord | None]) -> str:
+        """How many of a list reached a target, and a few that did not."""
         waiting = [
             eid for eid in self.employment_ids if classify(records.get(eid), self.targets, ()) is not Outcome.TARGET
         ]
@@ -234,19 +243,21 @@ def summary_of(employment_id: str, record: OffboardingRecord | None) -> dict[str
     return {"employment_id": employment_id, **dict.fromkeys(_EMPTY_SUMMARY)}
 
 
-def check_watch_arguments(
+def check_watch(
     *,
     employment_id: Any,
     employment_ids: Any,
     offboarding_id: Any,
+    target_statuses: Any,
+    failure_statuses: Any,
     user_id_type: Any,
     match: Any,
     known: Callable[[Any], bool] = lambda _value: True,
-) -> tuple[tuple[str, ...] | None, str | None, str | None, str]:
-    """Check what a sensor or trigger watches: ``(employment ids, offboarding id, user_id_type, match)``.
+) -> Watch | None:
+    """The validated watch of a sensor or trigger, or ``None`` while a value is not final yet.
 
     Exactly one of ``employment_id`` and ``employment_ids``; ``offboarding_id`` only with ``employment_id``. A
-    value that ``known`` says is not final yet (templated, checked once rendered) is neither checked nor returned.
+    value that ``known`` says is not final (templated: checked once rendered) is not checked.
 
     :param known: whether a value is final (the sensor's ``is_static`` when its task is built).
     """
@@ -254,37 +265,19 @@ def check_watch_arguments(
         raise FeishuInvalidInputError("give employment_id (one employment) or employment_ids (a list)")
     if employment_id is not None and employment_ids is not None:
         raise FeishuInvalidInputError("give only one of employment_id and employment_ids")
+    statuses = resolve_statuses(target_statuses, failure_statuses, known)
     match = check_match(match)
     id_type = optional_user_id_type(user_id_type) if known(user_id_type) else None
     oid = optional_offboarding_id("offboarding_id", id_text(offboarding_id)) if known(offboarding_id) else None
+    ids: tuple[str, ...] | None
     if employment_ids is None:
-        eid = require_id("employment_id", id_text(employment_id)) if known(employment_id) else None
-        return (None if eid is None else (eid,)), oid, id_type, match
-    if oid is not None:
+        ids = (require_id("employment_id", id_text(employment_id)),) if known(employment_id) else None
+    elif oid is not None:
         raise FeishuInvalidInputError(
             "offboarding_id can only be given with employment_id; employment_ids watches each one's most recent"
         )
-    return (check_employment_ids(employment_ids) if known(employment_ids) else None), None, id_type, match
-
-
-def build_watch(
-    *,
-    employment_id: Any,
-    employment_ids: Any,
-    offboarding_id: Any,
-    targets: tuple[str, ...],
-    failures: tuple[str, ...],
-    user_id_type: Any,
-    match: Any,
-) -> Watch:
-    """Validate the ids, ``user_id_type`` and ``match`` of a sensor or trigger (:func:`check_watch_arguments`) into a
-    :class:`Watch` with these statuses."""
-    ids, oid, id_type, match = check_watch_arguments(
-        employment_id=employment_id,
-        employment_ids=employment_ids,
-        offboarding_id=offboarding_id,
-        user_id_type=user_id_type,
-        match=match,
-    )
-    assert ids is not None  # every value is known here
-    return Watch(ids, oid, targets, failures, id_type, match, many=employment_ids is not None)
+    else:
+        ids = check_employment_ids(employment_ids) if known(employment_ids) else None
+    if ids is None or statuses is None or not (known(user_id_type) and known(offboarding_id)):
+        return None
+    return Watch(ids, oid, *statuses, id_type, match, many=employment_ids is not None)

@@ -1,8 +1,5 @@
-"""Deferrable half of the offboarding sensor: polls Feishu with the async client in the triggerer.
-
-The trigger only reads (v1 offboarding search); it never revokes or edits anything. It sends one event per run,
-then returns: the payloads are described in :mod:`..status.trigger_event`.
-"""
+"""Deferrable half of the offboarding sensor: reads (v1 offboarding search) with the async client in the triggerer,
+then sends one event (:mod:`..status.trigger_event`) and returns."""
 
 from __future__ import annotations
 
@@ -11,32 +8,20 @@ from typing import TYPE_CHECKING, Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_feishu_corehr.client.errors import FeishuError
-from airflow_provider_feishu_corehr.status.looks import (
-    FailureCounter,
-    SlipWatch,
-    check_max_consecutive_failures,
-    check_poll_interval,
-)
-from airflow_provider_feishu_corehr.status.statuses import Outcome, resolve_statuses
+from airflow_provider_feishu_corehr.status.looks import Looks, check_max_consecutive_failures, check_poll_interval
+from airflow_provider_feishu_corehr.status.statuses import Outcome
 from airflow_provider_feishu_corehr.status.trigger_event import end_event, error_event
-from airflow_provider_feishu_corehr.status.watch import build_watch
+from airflow_provider_feishu_corehr.status.watch import check_watch
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Collection, Sequence
-
-    from airflow_provider_feishu_corehr.client.models import OffboardingRecord
 
 
 class OffboardingStatusTrigger(BaseTrigger):
     """Poll the status of one offboarding, or of many employments' offboardings, until the wait ends.
 
     Triggers of one triggerer process that share a connection target and ``user_id_type`` are polled together
-    (:mod:`._poller`): one search per up to 100 employments per round, each trigger looked at no more often than
-    its ``poll_interval``, one pooled HTTP client. A look that did not end the trigger is followed by the next
-    one after ``poll_interval`` (errors included). Permanent errors (authentication, permission, bad input) end it
-    at once; transient ones (network, 5xx, rate limit, documented system errors, after the client's own retries)
-    end it after ``max_consecutive_failures`` in a row. How long it may run is bounded by Airflow's ``timeout``.
-
+    (:mod:`._poller`, docs/scaling.md section 1); the rules of a look are :mod:`..status`'s, as in the sensor.
     Rows written by earlier releases (one ``employment_id``, no ``employment_ids`` / ``match``) still run.
 
     :param feishu_conn_id: Airflow connection id of type ``feishu``.
@@ -68,19 +53,21 @@ class OffboardingStatusTrigger(BaseTrigger):
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.feishu_conn_id = feishu_conn_id
-        targets, failures = resolve_statuses(target_statuses, failure_statuses)
-        self.watch = build_watch(
+        watch = check_watch(
             employment_id=employment_id,
             employment_ids=employment_ids,
             offboarding_id=offboarding_id,
-            targets=targets,
-            failures=failures,
+            target_statuses=target_statuses,
+            failure_statuses=failure_statuses,
             user_id_type=user_id_type,
             match=match,
         )
+        assert watch is not None  # every value is final
+        self.watch = watch
         self.poll_interval = check_poll_interval(poll_interval)
         self.max_consecutive_failures = check_max_consecutive_failures(max_consecutive_failures)
 
+    # The attributes of earlier releases.
     @property
     def employment_id(self) -> str:
         """The first (for single watches: the only) employment id."""
@@ -103,10 +90,7 @@ class OffboardingStatusTrigger(BaseTrigger):
         return self.watch.user_id_type
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        """Class path and arguments: connection id, ids, statuses and timing only (no secret, no token).
-
-        A single-employment trigger keeps the form earlier releases wrote (:meth:`.Watch.arguments`).
-        """
+        """Class path and arguments: connection id, the watch (:meth:`.Watch.arguments`) and timing; no secret."""
         kwargs = {
             "feishu_conn_id": self.feishu_conn_id,
             **self.watch.arguments(),
@@ -133,32 +117,17 @@ class OffboardingStatusTrigger(BaseTrigger):
             return error_event(exc, 0)
         poller = poller_for(settings, watch.user_id_type, hook.async_client)
         sub = poller.subscribe(watch.employment_ids, self.poll_interval)
-        counter = FailureCounter(self.max_consecutive_failures)
-        slip = SlipWatch(self.poll_interval)
+        looks = Looks(self.max_consecutive_failures, self.poll_interval)
         try:
             while True:
                 look = await sub.next_look()
-                slip.observe(look.lateness, self.log, watch.name)
-                if look.error is not None:
-                    if counter.failure(look.error, self.log, watch.name, self.poll_interval):
-                        return error_event(look.error, counter.count)
-                    continue
-                counter.success()
-                payload = self._apply(watch.pick(look.records))
-                if payload is not None:
-                    return payload
+                if (error := looks.ended(look.error, look.lateness, self.log, watch.name)) is not None:
+                    return error_event(error, looks.count)
+                if look.error is None:
+                    decision = watch.judge(watch.pick(look.records), self.log, self.poll_interval)
+                    if decision.outcome is Outcome.FAILURE:
+                        self.log.error("%s", decision.message)
+                    if decision.outcome is not Outcome.WAITING:
+                        return end_event(watch, decision)
         finally:
             poller.unsubscribe(sub)
-
-    def _apply(self, records: dict[str, OffboardingRecord | None]) -> dict[str, Any] | None:
-        """The event payload if this look ends the wait, else ``None`` (after logging the wait)."""
-        watch = self.watch
-        decision = watch.decide(records)
-        if decision.outcome is Outcome.TARGET:
-            self.log.info("%s", watch.reached_text(records))
-            return end_event(watch, records)
-        if decision.outcome is Outcome.FAILURE:
-            self.log.error("%s", decision.message)
-            return end_event(watch, records, decision.message)
-        watch.log_waiting(self.log, records, self.poll_interval)
-        return None
