@@ -89,17 +89,9 @@ async def _read_body(response: httpx.Response, limit: int) -> bytes:
 
 
 class AsyncFeishuClient(ClientBase):
-    """Async client of the Feishu CoreHR offboarding API; use as ``async with AsyncFeishuClient(...) as c:``.
-
-    Without ``async with`` it works too; call :meth:`aclose` when done. One instance belongs to one event loop.
-
-    :param settings: validated client settings.
-    :param on_token: called with every newly fetched tenant access token this client uses, before it is sent
-        anywhere (triggers pass Airflow's ``mask_secret``).
-    :param sleep: the async sleep function (tests inject a recorder).
-    :param random: source of randomness in ``[0, 1)`` for backoff jitter.
-    :param clock: monotonic clock in seconds.
-    :param token_cache: the token cache; default the process-wide one.
+    """Async client of the Feishu CoreHR offboarding API: ``async with AsyncFeishuClient(...) as c:``, or call
+    :meth:`aclose` when done. One instance belongs to one event loop. Parameters as
+    :class:`~.sync.FeishuClient`'s, with an async ``sleep``.
     """
 
     def __init__(

@@ -81,14 +81,11 @@ def booking_thread() -> ThreadPoolExecutor:
 class HostRateLimiter(RateLimiter):
     """A :class:`RateLimiter` whose schedule is shared by every process of the host through a SQLite file.
 
-    :param limit: requests per window (> 0).
-    :param window: window length in seconds (> 0).
+    Parameters as :class:`RateLimiter`'s (``share``: of the host), plus:
+
     :param key: the schedule's row: base URL, app id and endpoint.
     :param path: the SQLite file; ``None`` = :func:`default_path`.
-    :param share: part of the limit the host may use, (0, 1].
-    :param label: what the budget is, for the long-wait log line.
-    :param endpoint: the endpoint's name, for errors.
-    :param clock: wall clock in seconds, shared by the host's processes; injectable for tests.
+    :param clock: wall clock in seconds, shared by the host's processes.
     """
 
     scope = "host"
@@ -136,9 +133,6 @@ class HostRateLimiter(RateLimiter):
             return delay
 
     async def _abook(self, max_wait: float | None) -> float:
-        """:meth:`_book` on :func:`booking_thread`: the event loop only awaits it, whatever SQLite waits for.
-
-        A caller cancelled while its booking runs leaves that slot unused (the schedule stays correct, one slot
-        is lost).
-        """
+        """:meth:`_book` on :func:`booking_thread`, awaited: the loop never waits for SQLite (a caller cancelled
+        meanwhile leaves its slot unused)."""
         return await asyncio.get_running_loop().run_in_executor(booking_thread(), self._book, max_wait)

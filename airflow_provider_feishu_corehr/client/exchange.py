@@ -26,12 +26,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class HttpResponse:
-    """What a transport read from the server.
-
-    :param status: HTTP status.
-    :param headers: response headers (any casing).
-    :param body: raw body bytes.
-    """
+    """What a transport read from the server: HTTP status, headers (any casing), raw body."""
 
     status: int
     headers: Mapping[str, str]
@@ -40,10 +35,7 @@ class HttpResponse:
 
 @dataclass(frozen=True)
 class TransportFailure:
-    """An attempt that produced no HTTP response.
-
-    :param kind: classification of the failure (the exception text is not kept: it may hold a URL).
-    """
+    """An attempt that produced no HTTP response (the exception text is not kept: it may hold a URL)."""
 
     kind: FailureKind
 
@@ -55,10 +47,7 @@ class GetToken:
 
 @dataclass(frozen=True)
 class DropToken:
-    """Ask the transport to drop exactly this token from the cache (if it is still the cached one).
-
-    :param token: the token the server refused.
-    """
+    """Ask the transport to drop exactly this refused token from the cache (if it is still the cached one)."""
 
     token: str = ""
 
@@ -68,12 +57,8 @@ class DropToken:
 
 @dataclass(frozen=True)
 class Send:
-    """Ask the transport to send ``request`` with ``token`` (``None`` for the token endpoint).
-
-    :param request: what to send.
-    :param token: the bearer token to send, if the request is authorized.
-    :param seconds: wall-clock limit of this attempt, from connect to the last body byte.
-    """
+    """Ask the transport to send ``request`` with ``token`` (``None``: unauthorized) within ``seconds``, from
+    connect to the last body byte."""
 
     request: ApiRequest
     token: str | None = None
@@ -85,10 +70,7 @@ class Send:
 
 @dataclass(frozen=True)
 class Sleep:
-    """Ask the transport to sleep.
-
-    :param seconds: how long.
-    """
+    """Ask the transport to sleep ``seconds``."""
 
     seconds: float
 

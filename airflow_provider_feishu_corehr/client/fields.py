@@ -26,32 +26,12 @@ REASON_EXPLANATION_FIELDS = frozenset({"reason_explanation", "employee_reason_ex
 
 # The edit page's list of non-editable fields (docs/api-facts.md, "Edit"): the endpoint refuses them (1160623).
 NON_EDITABLE_FIELDS = frozenset(
-    {
-        "wk_id",
-        "wk_tenant_id",
-        "employment",
-        "process_id",
-        "flow_id",
-        "node_id",
-        "initiator_id",
-        "status",
-        "checklist_status",
-        "checklist_process_id",
-        "type",
-        "hrbp_ids",
-        "hrbp_list",
-        "probation_id",
-        "wk_created_at",
-        "wk_created_by",
-        "wk_updated_at",
-        "wk_updated_by",
-        "wk_deleted_at",
-        "wk_is_deleted",
-        "noncompete_agreement_id",
-        "social_insurance_end_date",
-        "provident_fund_end_date",
-        "sign_type",
-    }
+    (  # noqa: SIM905 - one line per few names reads better than one per line
+        "wk_id wk_tenant_id employment process_id flow_id node_id initiator_id status checklist_status "
+        "checklist_process_id type hrbp_ids hrbp_list probation_id wk_created_at wk_created_by wk_updated_at "
+        "wk_updated_by wk_deleted_at wk_is_deleted noncompete_agreement_id social_insurance_end_date "
+        "provident_fund_end_date sign_type"
+    ).split()
 )
 
 _MAX_LISTED_PROBLEMS = 50

@@ -16,30 +16,15 @@ OFFBOARDING_STATUSES = ("Approving", "Approved", "Offboarded", "Rejected", "With
 
 @dataclass(frozen=True)
 class ClientSettings:
-    """Everything the client needs, already validated (see ``hooks/connection.py`` for the Airflow side).
+    """Everything the client needs, already validated (``hooks/connection.py`` builds it from a connection).
+
+    Every field but the first three is the connection extra of the same name, described (meaning, bounds, default)
+    in ``hooks/connection_fields.py``; ``rate_limits`` maps an endpoint name to ``(requests, window seconds)`` or
+    ``None`` (limiter off), and ``proxy`` ``None`` means "from the environment" (:mod:`.network`).
 
     :param base_url: origin only, e.g. ``https://open.feishu.cn`` (``http://`` only for loopback hosts).
     :param app_id: the App ID.
     :param app_secret: the App Secret; excluded from ``repr``.
-    :param timeout: wall-clock seconds of one attempt: connect, headers and the whole body.
-    :param max_attempts: retry budget: attempts per call, the first included.
-    :param max_elapsed: retry budget: seconds per call over all attempts.
-    :param backoff_base: first backoff in seconds (doubled per attempt, full jitter).
-    :param backoff_max: cap of one backoff sleep.
-    :param rate_limit_wait_max: cap of one wait on ``x-ogw-ratelimit-reset``.
-    :param user_id_type: default ``user_id_type`` for the v2 write endpoints.
-    :param rate_limits: per endpoint name, ``(requests, window seconds)``, or ``None`` to switch the
-        client-side limiter off for that endpoint; missing names use the documented limits.
-    :param rate_limit_scope: who shares one client-side schedule: ``process`` (threads and coroutines of one
-        process) or ``host`` (every process of the machine, through a SQLite file).
-    :param rate_limit_share: part (0-1] of each limit that the scope may use (the rest is left to other hosts).
-    :param rate_limit_store: path of the host schedule's SQLite file; ``None`` = one in the temporary folder.
-    :param max_response_bytes: largest response body read (bigger: a typed error, reading stops there).
-    :param max_pages: most pages one search follows (more: :class:`~.errors.FeishuPagingError`).
-    :param ca_bundle: CA bundle file or directory to trust instead of the environment's / certifi's.
-    :param client_cert: client certificate (PEM) for mutual TLS.
-    :param client_key: key of ``client_cert`` when it is a separate file.
-    :param proxy: proxy URL; ``"off"`` = direct; ``None`` = from the environment (see :mod:`.network`).
     """
 
     base_url: str

@@ -122,10 +122,10 @@ class RetryPolicy:
 
     @classmethod
     def from_settings(cls, settings: ClientSettings, *, random: Callable[[], float] | None = None) -> RetryPolicy:
-        """Build the policy from client settings.
+        """The policy of ``settings`` (budget and backoff fields).
 
-        :param settings: the client settings (budget and backoff fields are read).
-        :param random: optional source of randomness in ``[0, 1)``.
+        :param settings: the client settings.
+        :param random: source of randomness in ``[0, 1)``.
         """
         return cls(
             max_attempts=settings.max_attempts,
@@ -147,9 +147,7 @@ class RetryPolicy:
         return self.random() * ceiling
 
     def rate_limit_wait(self, reset: float | None, attempt: int) -> float:
-        """Wait for a rate-limited attempt: the reset seconds (capped) plus a little jitter.
-
-        Without a usable reset header the exponential backoff is used.
+        """Wait for a rate-limited attempt: the reset seconds (capped) plus a little jitter, else the backoff.
 
         :param reset: value of ``x-ogw-ratelimit-reset`` in seconds, or ``None``.
         :param attempt: number of the attempt that just failed.
@@ -175,18 +173,18 @@ class RetryPolicy:
         uncertain: bool = False,
         complete: Callable[[Mapping[str, Any]], bool] | None = None,
     ) -> Decision:
-        """Decide what to do with one HTTP response (rows 1-8 of the module table).
+        """Decide what to do with one HTTP response (rows 1-8).
 
-        :param endpoint: the logical endpoint that was called.
+        :param endpoint: the endpoint that was called.
         :param status: HTTP status code.
         :param headers: response headers (any casing).
         :param body: raw response body.
-        :param token_sent: whether a tenant access token was sent with the request.
+        :param token_sent: whether a tenant access token was sent.
         :param attempt: number of this attempt (1-based).
-        :param elapsed: seconds since the first attempt of this call started.
-        :param refreshed: whether the token was already refreshed once during this call.
-        :param accept: non-zero codes that are an answer for this request (e.g. 1160202 for revoke).
-        :param uncertain: an earlier attempt of this call may have reached Feishu without a definite answer.
+        :param elapsed: seconds since the call's first attempt started.
+        :param refreshed: whether the token was already refreshed once in this call.
+        :param accept: non-zero codes that answer this request (1160202 for revoke).
+        :param uncertain: an earlier attempt may have reached Feishu without a definite answer.
         :param complete: checks that an accepted envelope holds what the request needs (row 7).
         """
         envelope = envelope_of(body)
@@ -285,11 +283,11 @@ class RetryPolicy:
     ) -> Decision:
         """Decide what to do when an attempt ended without a readable HTTP response (rows 9-11).
 
-        :param endpoint: the logical endpoint that was called.
+        :param endpoint: the endpoint that was called.
         :param kind: what kind of transport failure happened.
         :param attempt: number of this attempt (1-based).
-        :param elapsed: seconds since the first attempt of this call started.
-        :param uncertain: an earlier attempt of this call may have reached Feishu without a definite answer.
+        :param elapsed: seconds since the call's first attempt started.
+        :param uncertain: an earlier attempt may have reached Feishu without a definite answer.
         """
         done = _Attempt(self, endpoint, attempt, elapsed, uncertain, None, None, None)
         if kind is FailureKind.TLS:

@@ -46,12 +46,9 @@ def within(seconds: float) -> Iterator[None]:
 
 
 def _time_left() -> float | None:
+    """The longest wait :func:`within` allows now (``None``: no bound)."""
     deadline = _deadline.get()
-    return None if deadline is None else deadline - time.monotonic()
-
-
-def _max_wait(left: float | None) -> float | None:
-    return None if left is None else max(left, 0.0)
+    return None if deadline is None else max(deadline - time.monotonic(), 0.0)
 
 
 def next_slot(now: float, booked: float, interval: float, max_wait: float | None) -> tuple[float, float]:
@@ -121,14 +118,12 @@ class RateLimiter:
         return self._book(max_wait)
 
     def reserve(self) -> float:
-        """Book the next free slot and return how many seconds to wait for it (0 when it is now).
-
-        Booking is atomic, so concurrent callers get distinct slots ``interval`` apart.
+        """Book the next free slot (atomically: concurrent callers get distinct slots) and return the wait for it.
 
         :raises FeishuRateLimitError: inside :func:`within`, when the slot is further away than the time left.
         """
         left = _time_left()
-        return self._settle(self._book(_max_wait(left)), left)
+        return self._settle(self._book(left), left)
 
     async def areserve(self) -> float:
         """:meth:`reserve` for asyncio: the booking never blocks the event loop (see :meth:`_abook`).
@@ -136,13 +131,13 @@ class RateLimiter:
         :raises FeishuRateLimitError: inside :func:`within`, when the slot is further away than the time left.
         """
         left = _time_left()
-        return self._settle(await self._abook(_max_wait(left)), left)
+        return self._settle(await self._abook(left), left)
 
     def _settle(self, delay: float, left: float | None) -> float:
         """Refuse a slot beyond the time left (it was not booked), else note a long wait; return ``delay``."""
-        if left is not None and delay > max(left, 0.0):
+        if left is not None and delay > left:
             raise FeishuRateLimitError(
-                f"the client-side {self.label} has no free slot for {delay:.1f} s, more than the {max(left, 0):.1f} s "
+                f"the client-side {self.label} has no free slot for {delay:.1f} s, more than the {left:.1f} s "
                 "left to this call; not sent",
                 endpoint=self.endpoint,
             )

@@ -45,9 +45,9 @@ if TYPE_CHECKING:
 class FeishuClient(ClientBase):
     """Blocking client of the Feishu CoreHR offboarding API; safe to share between threads.
 
-    :param settings: validated client settings (see ``hooks/connection.py`` for the Airflow side).
-    :param on_token: called with every newly fetched tenant access token this client uses, before it is
-        sent anywhere (the hook passes Airflow's ``mask_secret``).
+    :param settings: validated client settings.
+    :param on_token: called with every token this client is about to use for the first time, before it is sent
+        (the hook passes Airflow's ``mask_secret``).
     :param sleep: the sleep function (tests inject a recorder).
     :param random: source of randomness in ``[0, 1)`` for backoff jitter.
     :param clock: monotonic clock in seconds.

@@ -68,7 +68,7 @@ def is_loopback(hostname: str) -> bool:
 def base_url_from(host: str | None, port: int | None, domain: Any) -> str:
     """Return the API origin (``scheme://host[:port]``) for the connection's host, port and ``domain`` extra.
 
-    :param host: the connection's host: a URL, a bare host name, or empty.
+    :param host: the connection's host: a URL, a bare host name (then ``https``), or empty.
     :param port: the connection's port field, or ``None``.
     :param domain: the ``domain`` extra (``feishu``, ``lark`` or ``None``).
     """
