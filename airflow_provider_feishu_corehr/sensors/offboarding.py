@@ -36,19 +36,11 @@ if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.client.models import OffboardingRecord
     from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
 
-_WATCH_ARGUMENTS = (
-    "employment_id",
-    "employment_ids",
-    "offboarding_id",
-    "target_statuses",
-    "failure_statuses",
-    "user_id_type",
-    "match",
-)
+_WATCHED = ("employment_id", "employment_ids", "offboarding_id", "target_statuses", "failure_statuses", "user_id_type")
+"""The templated arguments of the watch (:func:`..status.watch.check_watch`)."""
 
 _MIN_POKE_SECONDS = 1.0
-"""A poke never gets less than this much time for its search, even when the timeout is nearer (then Airflow's
-timeout check ends the task after the poke)."""
+"""A poke's least time for its search, even nearer the timeout (Airflow's timeout check then ends the task)."""
 
 
 class OffboardingStatusSensor(BaseSensorOperator):
@@ -84,15 +76,7 @@ class OffboardingStatusSensor(BaseSensorOperator):
     :param kwargs: the usual sensor arguments: ``poke_interval``, ``timeout``, ``mode``, ``soft_fail``, ...
     """
 
-    template_fields: Sequence[str] = (
-        "employment_id",
-        "employment_ids",
-        "offboarding_id",
-        "target_statuses",
-        "failure_statuses",
-        "user_id_type",
-        "feishu_conn_id",
-    )
+    template_fields: Sequence[str] = (*_WATCHED, "feishu_conn_id")
     ui_color = "#d6f0ff"
 
     def __init__(
@@ -131,7 +115,7 @@ class OffboardingStatusSensor(BaseSensorOperator):
             check_watch(**self._arguments(), known=is_static)  # templated values are checked when rendered
 
     def _arguments(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _WATCH_ARGUMENTS}
+        return {**{name: getattr(self, name) for name in _WATCHED}, "match": self.match}
 
     def _watch(self) -> Watch:
         """Validate the rendered arguments; a bad value fails the task without retries."""

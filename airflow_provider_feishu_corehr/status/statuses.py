@@ -97,8 +97,3 @@ def describe(employment_id: str, offboarding_id: str | None) -> str:
     if offboarding_id:
         return f"offboarding {offboarding_id} of employment {employment_id}"
     return f"the most recent offboarding of employment {employment_id}"
-
-
-def failure_message(watched: str, status: str, failure_statuses: tuple[str, ...]) -> str:
-    """Text of the failure raised when a failure status is reached (ids and statuses only)."""
-    return f"Failure status {status} reached: {watched} (failure statuses: {', '.join(failure_statuses)})"

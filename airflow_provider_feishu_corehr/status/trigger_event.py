@@ -38,11 +38,6 @@ def end_event(watch: Watch, decision: Decision) -> dict[str, Any]:
     return payload
 
 
-def _event_type(exc: FeishuError) -> str:
-    """The name of the nearest client error type of ``exc`` (a subclass defined elsewhere maps to its base)."""
-    return next(cls.__name__ for cls in type(exc).__mro__ if _ERROR_TYPES.get(cls.__name__) is cls)
-
-
 def error_event(exc: FeishuError, consecutive_failures: int) -> dict[str, Any]:
     """Payload of an ``error`` event: the typed error's fields (its text never holds a token or body).
 
@@ -54,7 +49,8 @@ def error_event(exc: FeishuError, consecutive_failures: int) -> dict[str, Any]:
         "message": str(exc),
         "permanent": exc.permanent,
         "consecutive_failures": consecutive_failures,
-        "error_type": _event_type(exc),
+        # the nearest client error type: a subclass defined elsewhere is sent as its base
+        "error_type": next(c.__name__ for c in type(exc).__mro__ if _ERROR_TYPES.get(c.__name__) is c),
         "msg": exc.msg,
         "code": exc.code,
         "log_id": exc.log_id,

@@ -15,7 +15,6 @@ from airflow_provider_feishu_corehr.status.statuses import (
     Outcome,
     classify,
     describe,
-    failure_message,
     resolve_statuses,
 )
 
@@ -30,35 +29,20 @@ MATCH_MODES = ("all", "any")
 _EMPTY_SUMMARY = ("offboarding_id", "status", "offboarding_date", "expected_offboarding_date", "checklist_status")
 
 
-def check_match(value: Any) -> str:
-    """Return ``value`` if it is ``"all"`` or ``"any"``, else raise naming the field.
-
-    :param value: the ``match`` argument.
-    """
-    if value not in MATCH_MODES:
-        raise FeishuInvalidInputError(f"match must be one of {', '.join(map(repr, MATCH_MODES))}; got {value!r:.80}")
-    return str(value)
-
-
-def id_text(value: Any) -> Any:
+def _id_text(value: Any) -> Any:
     """Ids are digit strings; native rendering (``render_template_as_native_obj``) turns them into ints."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-def check_employment_ids(value: Any) -> tuple[str, ...]:
-    """Return the ids of ``employment_ids`` (a non-empty list, no duplicates), or raise naming the field.
-
-    :param value: the ``employment_ids`` argument (ints are taken as their decimal text).
-    """
+def _employment_ids(value: Any) -> tuple[str, ...]:
+    """The ids of ``employment_ids`` (a non-empty list, no duplicates), or raise naming the field."""
     if isinstance(value, str | bytes) or not isinstance(value, Sequence):
         raise FeishuInvalidInputError(
             f"employment_ids must be a list of employment ids; got {type(value).__name__} {value!r:.80}"
         )
     if not value:
         raise FeishuInvalidInputError("employment_ids must name at least one employment")
-    ids = tuple(require_id(f"employment_ids[{i}]", id_text(item)) for i, item in enumerate(list(value)))
+    ids = tuple(require_id(f"employment_ids[{i}]", _id_text(item)) for i, item in enumerate(list(value)))
     first: dict[str, int] = {}
     for index, eid in enumerate(ids):
         if eid in first:
@@ -148,7 +132,7 @@ class Watch:
             first = picked[failed[0]]
             assert first is not None  # a failure outcome has a record
             where = self.name if not self.many else describe(failed[0], None)
-            message = failure_message(where, first.status, self.failures)
+            message = f"Failure status {first.status} reached: {where} (failure statuses: {', '.join(self.failures)})"
             if self.many:
                 message += f"; {len(failed)} of {len(outcomes)} employments have a failure status"
             return Decision(Outcome.FAILURE, picked, message)
@@ -187,7 +171,7 @@ class Watch:
 
         :param records: the record per employment.
         """
-        summaries = [summary_of(eid, records.get(eid)) for eid in self.employment_ids]
+        summaries = [_summary(eid, records.get(eid)) for eid in self.employment_ids]
         return summaries if self.many else summaries[0]
 
     def _reached_text(self, records: Mapping[str, OffboardingRecord | None]) -> str:
@@ -222,25 +206,15 @@ class Watch:
         waiting = [
             eid for eid in self.employment_ids if classify(records.get(eid), self.targets, ()) is not Outcome.TARGET
         ]
-        shown = ", ".join(f"{eid}: {_status(records.get(eid))}" for eid in waiting[:3])
+        shown = ", ".join(f"{eid}: {r.status if (r := records.get(eid)) else 'no record yet'}" for eid in waiting[:3])
         more = f", and {len(waiting) - 3} more" if len(waiting) > 3 else ""
         done = len(self.employment_ids) - len(waiting)
         return f"{done} of {len(self.employment_ids)} reached; waiting for {shown}{more}"
 
 
-def _status(record: OffboardingRecord | None) -> str:
-    return record.status if record is not None else "no record yet"
-
-
-def summary_of(employment_id: str, record: OffboardingRecord | None) -> dict[str, Any]:
-    """The record's summary, or the empty summary of an employment without one.
-
-    :param employment_id: the employment.
-    :param record: its record, or ``None``.
-    """
-    if record is not None:
-        return record.summary()
-    return {"employment_id": employment_id, **dict.fromkeys(_EMPTY_SUMMARY)}
+def _summary(employment_id: str, record: OffboardingRecord | None) -> dict[str, Any]:
+    """The record's summary, or the empty summary of an employment without one."""
+    return record.summary() if record is not None else {"employment_id": employment_id, **dict.fromkeys(_EMPTY_SUMMARY)}
 
 
 def check_watch(
@@ -266,18 +240,19 @@ def check_watch(
     if employment_id is not None and employment_ids is not None:
         raise FeishuInvalidInputError("give only one of employment_id and employment_ids")
     statuses = resolve_statuses(target_statuses, failure_statuses, known)
-    match = check_match(match)
+    if match not in MATCH_MODES:
+        raise FeishuInvalidInputError(f"match must be one of {', '.join(map(repr, MATCH_MODES))}; got {match!r:.80}")
     id_type = optional_user_id_type(user_id_type) if known(user_id_type) else None
-    oid = optional_offboarding_id("offboarding_id", id_text(offboarding_id)) if known(offboarding_id) else None
+    oid = optional_offboarding_id("offboarding_id", _id_text(offboarding_id)) if known(offboarding_id) else None
     ids: tuple[str, ...] | None
     if employment_ids is None:
-        ids = (require_id("employment_id", id_text(employment_id)),) if known(employment_id) else None
+        ids = (require_id("employment_id", _id_text(employment_id)),) if known(employment_id) else None
     elif oid is not None:
         raise FeishuInvalidInputError(
             "offboarding_id can only be given with employment_id; employment_ids watches each one's most recent"
         )
     else:
-        ids = check_employment_ids(employment_ids) if known(employment_ids) else None
+        ids = _employment_ids(employment_ids) if known(employment_ids) else None
     if ids is None or statuses is None or not (known(user_id_type) and known(offboarding_id)):
         return None
-    return Watch(ids, oid, *statuses, id_type, match, many=employment_ids is not None)
+    return Watch(ids, oid, *statuses, id_type, str(match), many=employment_ids is not None)

@@ -1,20 +1,7 @@
-"""Coalesced polling for offboarding triggers: one search per up to 100 employments per round, fanned out.
-
-Triggers of one triggerer process that share a connection target (base URL, app id, App Secret) and a
-``user_id_type`` share one :class:`Poller` (per event loop). Each round:
-
-* takes every subscription that is due (its last look ended at least its own poll interval ago), oldest first;
-* searches their distinct employment ids in batches of up to 100 (:func:`..client.lookup.employment_batches`,
-  every page followed), one at a time, through one pooled async client; the client's limiter paces them;
-* hands every subscription whose ids are all answered a :class:`Look` with its records, or with the error of a
-  failed batch: a failed search counts against the subscriptions of that batch only.
-
-A subscription is next due one poll interval after its look *ended*, so no trigger is looked up more often than
-its interval. The round waits a short grouping window after the first subscription is due, so subscriptions due
-close together share searches. Cancelled triggers leave with :meth:`Poller.unsubscribe`; the last one out stops the
-poller and closes its client.
-
-Airflow 3.3's shared streams (``BaseEventTrigger.shared_stream_key``) are not used: see ``docs/scaling.md``.
+"""Coalesced polling for offboarding triggers (docs/scaling.md, section 1, also on why Airflow 3.3's shared streams
+are not used): the triggers of one event loop that share a connection target and ``user_id_type`` share one
+:class:`Poller`, which searches their employments in batches of up to 100 per round, each trigger no more often than
+its own interval, through one pooled client; a failed search counts against the triggers of its batch only.
 """
 
 from __future__ import annotations
@@ -31,6 +18,7 @@ from typing import TYPE_CHECKING
 from airflow_provider_feishu_corehr.client import lookup
 from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuTransientError
 from airflow_provider_feishu_corehr.client.tokens import TokenKey
+from airflow_provider_feishu_corehr.status.watch import group_by_employment
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -133,6 +121,7 @@ class Poller:
         self._wake.set()
 
     async def _run(self) -> None:
+        """Rounds until the last subscription left; a subscription is next due one interval after its look ended."""
         try:
             while self._subs:
                 start = self._round_start()
@@ -170,9 +159,8 @@ class Poller:
         failed: dict[Subscription, FeishuError] = {}
         for batch in lookup.employment_batches(ids):
             records, error = await self._search(batch)
-            for record in records:
-                if record.employment_id:
-                    found.setdefault(record.employment_id, []).append(record)
+            for eid, grouped in group_by_employment(records).items():
+                found.setdefault(eid, []).extend(grouped)
             members = set(batch)
             for sub, left in list(pending.items()):
                 if error is not None and not left.isdisjoint(members):

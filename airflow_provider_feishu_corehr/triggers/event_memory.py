@@ -1,14 +1,11 @@
-"""An event watcher's memory (the offboardings it fired for) and where it is kept (docs/events.md, "What is
-guaranteed, per Airflow version").
+"""An event watcher's memory (the offboardings it fired for) and where it is kept: Airflow 3.3+'s
+``asset_state_store`` through its documented ``aget`` / ``aset`` (:class:`AssetMemory`), else the triggerer process
+(:class:`ProcessMemory`); docs/events.md, "What is guaranteed, per Airflow version".
 
-Airflow 3.3+: :class:`AssetMemory`, one JSON value per watcher in ``BaseEventTrigger.asset_state_store`` through
-its documented ``aget`` / ``aset``; before 3.3: :class:`ProcessMemory`, the triggerer process only.
-
-The one private use of Airflow, isolated here (:func:`each_watched_asset`): a trigger shared by several assets gets
-a store whose documented shortcut (``aget`` / ``aset`` without naming an asset) refuses to act, and whose
-documented ``store[asset]`` needs the asset, which a trigger is never told. Only that case reads the per-asset
-accessors from the store's private ``_by_name`` / ``_by_uri`` maps; ``tests/triggers/test_event_memory.py`` pins
-both halves against Airflow's own class.
+The one private use of Airflow, isolated here (:func:`each_watched_asset`): a store of several assets refuses the
+documented shortcut, and its documented ``store[asset]`` needs the asset, which a trigger is never told; only then
+are the per-asset accessors read from its private ``_by_name`` / ``_by_uri`` (pinned by
+``tests/triggers/test_event_memory.py``).
 """
 
 from __future__ import annotations

@@ -11,14 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.shared_stream import SharedStreamProducer
 
-from airflow_provider_feishu_corehr.triggers.event_poll import Snapshot, poll_forever
-
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import AsyncIterator, Callable, Sequence
 
     from airflow.triggers.shared_stream import AdvanceItem
 
-    from airflow_provider_feishu_corehr.triggers.event_poll import Window
+    from airflow_provider_feishu_corehr.triggers.event_poll import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +24,15 @@ log = logging.getLogger(__name__)
 class SnapshotProducer(SharedStreamProducer):
     """One poll loop for a group of sibling watchers, with persistence-gated memory writes.
 
-    :param feishu_conn_id: connection id.
-    :param window: the group's window.
-    :param user_id_type: id type of ids in the records.
-    :param poll_interval: seconds from one poll's start to the next.
+    :param snapshots: the group's poll loop (one member's ``snapshots``).
     """
 
-    def __init__(self, feishu_conn_id: str, window: Window, user_id_type: str | None, poll_interval: float) -> None:
-        self._args = (feishu_conn_id, window, user_id_type, poll_interval)
+    def __init__(self, snapshots: Callable[[], AsyncIterator[Snapshot]]) -> None:
+        self._snapshots = snapshots
 
     async def open_stream(self) -> AsyncIterator[tuple[Snapshot, Snapshot]]:
         """Complete snapshots, each with an empty list of memory writes (the broker payload is the snapshot)."""
-        async for snapshot in poll_forever(*self._args):
+        async for snapshot in self._snapshots():
             pending = dataclasses.replace(snapshot, commits=[])
             yield pending, pending
 

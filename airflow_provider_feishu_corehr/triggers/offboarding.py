@@ -66,28 +66,10 @@ class OffboardingStatusTrigger(BaseTrigger):
         self.watch = watch
         self.poll_interval = check_poll_interval(poll_interval)
         self.max_consecutive_failures = check_max_consecutive_failures(max_consecutive_failures)
-
-    # The attributes of earlier releases.
-    @property
-    def employment_id(self) -> str:
-        """The first (for single watches: the only) employment id."""
-        return self.watch.employment_ids[0]
-
-    @property
-    def offboarding_id(self) -> str | None:
-        return self.watch.offboarding_id
-
-    @property
-    def target_statuses(self) -> tuple[str, ...]:
-        return self.watch.targets
-
-    @property
-    def failure_statuses(self) -> tuple[str, ...]:
-        return self.watch.failures
-
-    @property
-    def user_id_type(self) -> str | None:
-        return self.watch.user_id_type
+        # The attributes of earlier releases (employment_id: the first, for one employment the only one).
+        self.employment_id, self.offboarding_id = watch.employment_ids[0], watch.offboarding_id
+        self.target_statuses, self.failure_statuses = watch.targets, watch.failures
+        self.user_id_type = watch.user_id_type
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Class path and arguments: connection id, the watch (:meth:`.Watch.arguments`) and timing; no secret."""

@@ -210,8 +210,7 @@ class OffboardingStatusEventTrigger(_Base):
 
         :param kwargs: one member's constructor arguments.
         """
-        member = cls(**kwargs)
-        async for snapshot in member.snapshots():
+        async for snapshot in cls(**kwargs).snapshots():
             yield snapshot
 
     def snapshots(self) -> AsyncIterator[Snapshot]:
@@ -226,8 +225,7 @@ class OffboardingStatusEventTrigger(_Base):
         """
         from airflow_provider_feishu_corehr.triggers.event_producer import SnapshotProducer
 
-        member = cls(**kwargs)
-        return SnapshotProducer(member.feishu_conn_id, member.window, member.user_id_type, member.poll_interval)
+        return SnapshotProducer(cls(**kwargs).snapshots)
 
     async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
         """Turn snapshots into this watcher's events: one per record that newly reached a watched status.
