@@ -8,7 +8,7 @@ from __future__ import annotations
 import random as _random
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_feishu_corehr.client import api, lookup, sync_http
 from airflow_provider_feishu_corehr.client.base import ClientBase
@@ -25,7 +25,7 @@ from airflow_provider_feishu_corehr.client.exchange import (
 from airflow_provider_feishu_corehr.client.tokens import TOKENS, TokenCache
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
     from typing import Unpack
 
     import requests
@@ -42,6 +42,23 @@ if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.client.request import ApiRequest
 
 
+class SendGuard(Protocol):
+    """Watches every request of a client, and may stop it by raising (the operators' batch gate); nothing is sent
+    after a method raised."""
+
+    def pace(self, seconds: float) -> None:
+        """Wait ``seconds`` for a rate-limiter slot."""
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` before the next attempt."""
+
+    def sending(self, endpoint: str) -> None:
+        """A request to ``endpoint`` goes out now."""
+
+    def answered(self, status: int, headers: Mapping[str, str]) -> None:
+        """The server answered with HTTP ``status`` and ``headers``."""
+
+
 class FeishuClient(ClientBase):
     """Blocking client of the Feishu CoreHR offboarding API; safe to share between threads.
 
@@ -49,6 +66,7 @@ class FeishuClient(ClientBase):
     :param on_token: called with every token this client is about to use for the first time, before it is sent
         (the hook passes Airflow's ``mask_secret``).
     :param sleep: the sleep function (tests inject a recorder).
+    :param guard: watches and may stop every request (its ``sleep`` replaces ``sleep``); ``None``: none.
     :param random: source of randomness in ``[0, 1)`` for backoff jitter.
     :param clock: monotonic clock in seconds.
     :param token_cache: the token cache; default the process-wide one.
@@ -63,9 +81,11 @@ class FeishuClient(ClientBase):
         random: Callable[[], float] = _random.random,
         clock: Callable[[], float] = time.monotonic,
         token_cache: TokenCache = TOKENS,
+        guard: SendGuard | None = None,
     ) -> None:
         super().__init__(settings, on_token=on_token, random=random, clock=clock, token_cache=token_cache)
-        self._sleep = sleep
+        self._guard = guard
+        self._sleep = guard.sleep if guard is not None else sleep
         self._session: requests.Session | None = None
         self._session_lock = threading.Lock()
 
@@ -84,9 +104,12 @@ class FeishuClient(ClientBase):
     def _send(self, action: Send) -> HttpResponse | TransportFailure:
         request = action.request
         limiter = self._limiter(request.endpoint)
+        guard = self._guard
         if limiter is not None:
-            limiter.acquire(self._sleep)
-        return sync_http.attempt(
+            limiter.acquire(self._sleep if guard is None else guard.pace)
+        if guard is not None:
+            guard.sending(request.endpoint.value)
+        result = sync_http.attempt(
             self._http(),
             request.url(self.settings.base_url),
             request.body(),
@@ -94,6 +117,9 @@ class FeishuClient(ClientBase):
             seconds=action.seconds,
             limit=self.settings.max_response_bytes,
         )
+        if guard is not None and isinstance(result, HttpResponse):
+            guard.answered(result.status, result.headers)
+        return result
 
     def _call(self, request: ApiRequest, deadline: float | None = None) -> Reply:
         """Run the shared attempt loop for ``request``, performing its actions."""

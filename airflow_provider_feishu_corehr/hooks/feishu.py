@@ -33,7 +33,7 @@ if TYPE_CHECKING:
         OffboardingRecord,
         RevokeResult,
     )
-    from airflow_provider_feishu_corehr.client.sync import FeishuClient
+    from airflow_provider_feishu_corehr.client.sync import FeishuClient, SendGuard
 
 
 class FeishuHook(BaseHook):
@@ -45,6 +45,7 @@ class FeishuHook(BaseHook):
     tenant access token are registered with Airflow's secret masker.
 
     :param feishu_conn_id: id of the ``feishu`` connection.
+    :param guard: watches and may stop every request of the sync client (the operators pass their batch's gate).
     :param kwargs: passed to :class:`BaseHook` (e.g. ``logger_name``).
     """
 
@@ -67,9 +68,12 @@ class FeishuHook(BaseHook):
 
         return ui_field_behaviour()
 
-    def __init__(self, feishu_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+    def __init__(
+        self, feishu_conn_id: str = default_conn_name, *, guard: SendGuard | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.feishu_conn_id = feishu_conn_id
+        self.guard = guard
 
     @cached_property
     def settings(self) -> ClientSettings:
@@ -94,7 +98,7 @@ class FeishuHook(BaseHook):
         from airflow_provider_feishu_corehr.client.sync import FeishuClient
         from airflow_provider_feishu_corehr.hooks.masking import mask
 
-        return FeishuClient(self.settings, on_token=mask)
+        return FeishuClient(self.settings, on_token=mask, guard=self.guard)
 
     def get_conn(self) -> FeishuClient:
         """Return the (cached) :class:`FeishuClient` of this hook."""

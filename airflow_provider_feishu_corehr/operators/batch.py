@@ -178,9 +178,9 @@ class OffboardingOperator(BaseOperator):
     @cached_property
     def hook(self) -> FeishuHook:
         """The hook of ``feishu_conn_id``, built on first use (not at DAG parse); its requests pass the gate."""
-        from airflow_provider_feishu_corehr.operators.gated_hook import GatedHook
+        from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
 
-        return GatedHook(self.feishu_conn_id, self.gate)
+        return FeishuHook(self.feishu_conn_id, guard=self.gate)
 
     @staticmethod
     def render_plan(plan: dict[str, Any]) -> str:

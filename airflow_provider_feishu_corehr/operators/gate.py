@@ -12,8 +12,10 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
+from airflow_provider_feishu_corehr.client.decisions import RATE_LIMIT_RESET_HEADER
+
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Mapping
 
 IN_FLIGHT_GRACE = 3.0
 """Seconds requests already sent get to finish after the gate closed (the supervisor's SIGKILL comes 5 s after
@@ -75,7 +77,6 @@ class Gate:
         :param index: the record's position in the task's input.
         """
         self._local.index = index
-        self._local.in_send = False
 
     def attempted(self, index: int) -> bool:
         """Whether a write of record ``index`` may have reached Feishu.
@@ -85,39 +86,42 @@ class Gate:
         with self._lock:
             return self._attempts.get(index, 0) > 0
 
+    # The client's SendGuard (client/sync.py): each raises RequestNotStarted once the gate is closed.
+
     def sleep(self, seconds: float) -> None:
-        """The client's sleep (rate-limiter slots and retry backoff): wakes up and raises when the gate closes.
+        """Wait before the next attempt; wake up and raise when the gate closes.
 
         :param seconds: how long to wait.
         """
-        if getattr(self._local, "in_send", False) and seconds > 0:
-            with self._lock:
-                self.pacing_wait += seconds
         if self._closed.wait(max(seconds, 0.0)):
             raise RequestNotStarted(self.reason)
 
-    def sending(self, endpoint: str) -> Callable[[bool], None]:
-        """Call before a request: raises when closed, counts a write; returns ``done(reached)`` to call after.
+    def pace(self, seconds: float) -> None:
+        """Wait for a rate-limiter slot (counted for the progress line), like :meth:`sleep`.
+
+        :param seconds: how long to wait.
+        """
+        with self._lock:
+            self.pacing_wait += max(seconds, 0.0)
+        self.sleep(seconds)
+
+    def sending(self, endpoint: str) -> None:
+        """A request goes out now: raise when closed, else count it when it writes a record of this batch.
 
         :param endpoint: the request's endpoint name (``revoke`` and ``edit`` are writes).
         """
         self.check()
         index: int = getattr(self._local, "index", -1)
-        write = endpoint in WRITE_ENDPOINTS and index >= 0
-        if write:
+        if endpoint in WRITE_ENDPOINTS and index >= 0:
             with self._lock:
                 self._attempts[index] = self._attempts.get(index, 0) + 1
-        self._local.in_send = True
 
-        def done(reached: bool) -> None:
-            self._local.in_send = False
-            if write and not reached:
-                with self._lock:
-                    self._attempts[index] -= 1
+    def answered(self, status: int, headers: Mapping[str, str]) -> None:
+        """Count a rate-limited answer (HTTP 429, or Feishu's rate-limit reset header) for the progress line.
 
-        return done
-
-    def saw_rate_limit(self) -> None:
-        """Count one rate-limited answer (HTTP 429) for the progress line."""
-        with self._lock:
-            self.rate_limited += 1
+        :param status: the HTTP status.
+        :param headers: the answer's headers.
+        """
+        if status == 429 or any(k.lower() == RATE_LIMIT_RESET_HEADER for k in headers):
+            with self._lock:
+                self.rate_limited += 1
