@@ -1,16 +1,11 @@
 """The shared base of the offboarding operators, and the batch they run.
 
-:class:`OffboardingOperator` holds what both operators have in common (the connection, the gate, ``on_kill``,
-the plan arguments) and runs one batch in :meth:`~OffboardingOperator.run_batch`: read the records, review them
-against current values when asked, send them through :func:`~.workers.run_records`, settle ambiguous writes,
-report every record in one XCom envelope (:func:`~.outcomes.envelope`), and fail at the end when a record
-failed. What differs between a revoke and an edit comes in as an :class:`Operation` object (:mod:`.revoke`,
-:mod:`.edit`), never as an override.
-
-Error objects in XCom: ``{"kind", "code", "message", "advice", "log_id", "permanent"}``; ``kind`` is one of
-``invalid_input`` (refused before sending), ``business`` (a Feishu code about the record), ``auth``,
-``rate_limited``, ``transient``, ``not_sent`` and ``unexpected``; ``code`` is the Feishu code or ``None``. The
-``message`` of an ``unexpected`` error names its type only; its text is in the task log.
+:class:`OffboardingOperator` holds what both operators share (the connection, the gate, ``on_kill``, the plan
+arguments) and runs one batch in :meth:`~OffboardingOperator.run_batch`: read the records, review them against
+current values when asked, send them (:func:`~.workers.run_records`), settle ambiguous writes, report every record
+in one XCom envelope and fail at the end when a record failed (``docs/operators.md``, ``docs/xcom.md``). What
+differs between a revoke and an edit comes in as an :class:`Operation` (:mod:`.revoke`, :mod:`.edit`), never as an
+override.
 """
 
 from __future__ import annotations
@@ -24,7 +19,9 @@ from airflow.exceptions import AirflowProviderDeprecationWarning
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, BaseOperator
 
 from airflow_provider_feishu_corehr._arguments import is_static
+from airflow_provider_feishu_corehr.client.codes import Endpoint
 from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.ratelimit import rate_for
 from airflow_provider_feishu_corehr.client.validation import optional_id, optional_user_id_type
 from airflow_provider_feishu_corehr.operators.gate import Gate, RequestNotStarted
 from airflow_provider_feishu_corehr.operators.outcomes import (
@@ -40,6 +37,8 @@ from airflow_provider_feishu_corehr.operators.outcomes import (
     is_permanent,
     outcome_of,
 )
+from airflow_provider_feishu_corehr.operators.plan import planned_record, read_plan, render_plan
+from airflow_provider_feishu_corehr.operators.progress import Progress, summary_table
 from airflow_provider_feishu_corehr.operators.records import refused_text
 from airflow_provider_feishu_corehr.operators.sigint import stop_on_sigint
 from airflow_provider_feishu_corehr.operators.workers import run_records
@@ -81,16 +80,25 @@ class Settler(Protocol):
 
 
 class Operation(Protocol):
-    """What one kind of write brings to a batch: :class:`.revoke.Revoke` or :class:`.edit.Edit`."""
+    """What one kind of write brings to a batch: :class:`.revoke.Revoke` or :class:`.edit.Edit`.
+
+    ``kind`` is ``"revoke"`` or ``"edit"`` (the endpoint, the plan's kind, the XCom's ``operation``), ``action`` the
+    word of log lines, ``outcomes`` the keys of the XCom's ``counts``, ``unknown_advice`` what to check when a
+    record's outcome is ``unknown``. ``review`` makes the :class:`Review` (given the hook, the id type and the
+    plan's records by index), ``settler`` the :class:`Settler` (given the hook, the log and the id type; ``None``
+    when nothing may settle an ambiguous write).
+    """
 
     kind: str
-    """``"revoke"`` or ``"edit"``: the endpoint, the plan's kind and the XCom's ``operation``."""
     action: str
-    """``"Revoke"`` or ``"Edit"``: the word of log lines and messages."""
     outcomes: tuple[str, ...]
-    """Every outcome a record can have: the keys of the XCom's ``counts``."""
     unknown_advice: str
-    """What to check when a record's outcome is ``unknown``."""
+
+    @property
+    def review(self) -> Callable[[FeishuHook, str | None, dict[int, dict[str, Any]] | None], Review]: ...
+
+    @property
+    def settler(self) -> Callable[[FeishuHook, Any, str | None], Settler] | None: ...
 
     def record_keys(self, record: Record) -> dict[str, Any]:
         """The operation's own keys of the record's XCom entry, before its outcome is known."""
@@ -100,29 +108,11 @@ class Operation(Protocol):
         """Write one record; returns its ``outcome``, ``log_id`` and the operation's keys, or raises."""
         ...
 
-    def review(self, hook: FeishuHook, user_id_type: str | None, planned: dict[int, dict[str, Any]] | None) -> Review:
-        """A review of the records against their current values."""
-        ...
-
-    def settler(self, hook: FeishuHook, log: Any, user_id_type: str | None) -> Settler | None:
-        """What settles ambiguous writes after the batch, ``None`` when nothing can."""
-        ...
-
     def verify(
         self, hook: FeishuHook, user_id_type: str | None, records: list[Record], reported: list[dict[str, Any]]
     ) -> dict[str, int] | None:
         """Read written records back (edit ``verify=True``); counts by verdict, ``None`` when off."""
         ...
-
-
-def check_max_workers(value: Any) -> int:
-    """``max_workers`` must be an int from 1 to :data:`MAX_WORKERS_LIMIT`.
-
-    :param value: the argument.
-    """
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WORKERS_LIMIT:
-        raise FeishuInvalidInputError(f"max_workers must be an integer from 1 to {MAX_WORKERS_LIMIT}; got {value!r}")
-    return value
 
 
 class OffboardingOperator(BaseOperator):
@@ -188,26 +178,30 @@ class OffboardingOperator(BaseOperator):
 
         :param plan: the XCom of a ``plan_only`` task.
         """
-        from airflow_provider_feishu_corehr.operators.plan import render_plan
-
         return render_plan(plan)
 
     def on_kill(self) -> None:
         """Stop the batch: no new request starts; requests in flight get a few seconds, then the report is pushed."""
         self.gate.close("on_kill")
 
-    def check_common_arguments(self, *records_given: Any) -> None:
+    def check_arguments(self, records_given: tuple[Any, ...], flags: tuple[str, ...]) -> None:
         """Check the arguments both operators have, those not templated (before rendering) or all (after).
 
         :param records_given: the operator's record arguments: ``plan`` replaces them.
+        :param flags: the operator's own arguments that must be ``True`` or ``False``.
         """
-        check_max_workers(self.max_workers)
+        workers = self.max_workers
+        if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS_LIMIT:
+            raise FeishuInvalidInputError(
+                f"max_workers must be an integer from 1 to {MAX_WORKERS_LIMIT}; got {workers!r}"
+            )
         if is_static(self.user_id_type):
             optional_user_id_type(self.user_id_type)
         if is_static(self.operator_id):
             optional_id("operator_id", self.operator_id)
-        if not isinstance(self.plan_only, bool):
-            raise FeishuInvalidInputError(f"plan_only must be True or False; got {type(self.plan_only).__name__}")
+        for name in ("plan_only", *flags):
+            if not isinstance(getattr(self, name), bool):
+                raise FeishuInvalidInputError(f"{name} must be True or False; got {type(getattr(self, name)).__name__}")
         if self.plan is None:
             return
         if any(arg is not None for arg in records_given):
@@ -215,23 +209,26 @@ class OffboardingOperator(BaseOperator):
         if self.plan_only:
             raise FeishuInvalidInputError("plan_only makes a plan; plan applies one: set one of them")
 
-    def check_static_plan(self, kind: str) -> None:
-        """At DAG parse, a ``plan`` given as a value (not a template) is read as at execute: a bad document or a
-        record refused in it is a DAG error.
+    def check_static_records(self, kind: str, read_records: Callable[[], list[Record]]) -> bool:
+        """At DAG parse, when every templated argument but the connection is a value: read the records (or the
+        plan) as ``execute`` will, so a bad plan or a refused record is a DAG error.
 
-        :param kind: ``"revoke"`` or ``"edit"``: the plan must be of this kind.
+        :param kind: ``"revoke"`` or ``"edit"``: the kind a plan must be of.
+        :param read_records: reads the records from the operator's arguments.
+        :return: whether the records were read.
         """
-        records = self.planned(kind)[0]
+        if not all(is_static(getattr(self, name)) for name in self.template_fields if name != "feishu_conn_id"):
+            return False
+        records = self.planned(kind)[0] if self.plan is not None else read_records()
         if any(r.refused is not None for r in records):
             raise FeishuInvalidInputError(refused_text(records))
+        return True
 
     def planned(self, kind: str) -> tuple[list[Record], str | None, dict[int, dict[str, Any]]]:
         """The records of the plan to apply, the id type to use and the plan's records by index.
 
         :param kind: ``"revoke"`` or ``"edit"``: the plan must be of this kind.
         """
-        from airflow_provider_feishu_corehr.operators.plan import planned_record, read_plan
-
         plan_user_id_type, entries = read_plan(self.plan, kind)
         own = optional_user_id_type(self.user_id_type)
         if own is not None and plan_user_id_type is not None and own != plan_user_id_type:
@@ -260,9 +257,9 @@ class OffboardingOperator(BaseOperator):
         for name in ("gate", "hook"):  # a fresh gate (and a hook on it) for every run of this instance
             self.__dict__.pop(name, None)
         with stop_on_sigint(self.gate.close):
-            return self._run_batch(context, operation, read_records, read_first)
+            return self._run(context, operation, read_records, read_first)
 
-    def _run_batch(
+    def _run(
         self, context: Context, operation: Operation, read_records: Callable[[], list[Record]], read_first: bool
     ) -> dict[str, Any]:
         planned: dict[int, dict[str, Any]] | None = None
@@ -276,7 +273,16 @@ class OffboardingOperator(BaseOperator):
         mode = PLAN if planned is not None else ONLY_CHANGED if read_first else DIRECT
         review = operation.review(self.hook, user_id_type, planned) if self.plan_only or mode != DIRECT else None
         if review is not None:
-            records = self._reading(review.prepare, records)
+            try:  # read the current state before any write; a failed read ends the task with nothing written
+                records = review.prepare(records)
+            except FeishuError as err:
+                raise (AirflowFailException if err.permanent else AirflowException)(
+                    f"Reading the current state of the offboardings failed, nothing was written: {err}"
+                ) from err
+            except RequestNotStarted as err:  # the task was interrupted while it read
+                raise AirflowException(
+                    f"Reading the current state of the offboardings was interrupted ({err.reason}), nothing was written"
+                ) from err
             if self.plan_only:  # write nothing; refused records fail the task after the plan was pushed
                 document = review.plan(records, user_id_type)
                 self.log.info("%s plan made, nothing written: %s", operation.action, document["counts"])
@@ -293,24 +299,17 @@ class OffboardingOperator(BaseOperator):
             self.max_workers,
             len(records) - len(to_send),
         )
-        from airflow_provider_feishu_corehr.operators.progress import Progress, summary_table
-
         progress = Progress(operation.action, len(to_send), log=self.log, limit=None)
         results, raised = self._send_all(operation, to_send, user_id_type, review, progress)
         reported: list[dict[str, Any]] = []
         failures: list[Failure] = []
         for record in records:
             result = record.refused if record.refused is not None else results[record.index]
-            entry: dict[str, Any] = {
-                "index": record.index,
-                "offboarding_id": record.offboarding_id,
-                "employment_id": record.employment_id,
-                **operation.record_keys(record),
-            }
+            entry: dict[str, Any] = {"index": record.index, "offboarding_id": record.offboarding_id}
+            entry.update(employment_id=record.employment_id, **operation.record_keys(record))
             if isinstance(result, BaseException):
-                failure = Failure(record.index, record.offboarding_id, result)
-                self.log.warning("%s %s: %s", operation.action, outcome_of(result), failure.describe())
-                failures.append(failure)
+                failures.append(Failure(record.index, record.offboarding_id, result))
+                self.log.warning("%s %s: %s", operation.action, outcome_of(result), failures[-1].describe())
                 error = error_info(result, operation.unknown_advice)
                 entry.update(outcome=outcome_of(result), log_id=error["log_id"], error=error)
             else:
@@ -323,60 +322,43 @@ class OffboardingOperator(BaseOperator):
         value["verification"] = operation.verify(self.hook, user_id_type, records, reported)
         elapsed = progress.clock() - progress.started
         self.log.info("%s", summary_table(operation.action, reported, operation.outcomes, elapsed))
-        return self._settle_task(context, operation, records, value, failures, raised)
+        self._fail_if_needed(context, operation.action, value, failures, raised)
+        return value
 
-    def _settle_task(
+    def _fail_if_needed(
         self,
         context: Context,
-        operation: Operation,
-        records: list[Record],
+        action: str,
         value: dict[str, Any],
         failures: list[Failure],
         raised: BaseException | None,
-    ) -> dict[str, Any]:
-        """Push the report and fail the task when the batch was interrupted or a record failed, else return it."""
+    ) -> None:
+        """Push the report and fail the task when the batch was interrupted, a record failed or read back wrong."""
         stopped = [r["outcome"] for r in value["records"] if r["outcome"] in (UNKNOWN, NOT_SENT)]
+        mismatched = [r for r in value["records"] if r.get("verification") == "mismatch"]
+        if not ((self.gate.closed and (raised is not None or stopped)) or failures or mismatched):
+            return
+        self._push(context, value)
         if self.gate.closed and (raised is not None or stopped):
-            self._push(context, value)
             if raised is not None:
                 raise raised
             raise AirflowException(
-                f"{operation.action} interrupted ({self.gate.reason}): no request was started after it; "
+                f"{action} interrupted ({self.gate.reason}): no request was started after it; "
                 f"{stopped.count(UNKNOWN)} record(s) unknown (in flight), {stopped.count(NOT_SENT)} not sent, of "
-                f"{len(records)}; every record's outcome is in the XCom return_value"
+                f"{value['total']}; every record's outcome is in the XCom return_value"
             )
         if failures:
-            self._push(context, value)
-            text = failure_text(operation.action, value["total"], failures)
-            if all(is_permanent(f.error) for f in failures):
-                raise AirflowFailException(text)
-            raise AirflowException(text)
-        if value["verification"] is not None:
-            mismatched = [r for r in value["records"] if r["verification"] == "mismatch"]
-            if mismatched:
-                self._push(context, value)
-                listed = "; ".join(
-                    f"offboarding {r['offboarding_id']}: "
-                    + ", ".join(row["field_name"] for row in r["verify"] if row["verify"] == "mismatch")
-                    for r in mismatched[:10]
-                )
-                raise AirflowException(
-                    f"{operation.action}: {len(mismatched)} record(s) read back with other values than written "
-                    f"(fields: {listed}); every record's verification is in the XCom return_value"
-                )
-        return value
-
-    def _reading(self, prepare: Callable[[list[Record]], list[Record]], records: list[Record]) -> list[Record]:
-        """Read the current state before any write; a failed read ends the task with nothing written."""
-        try:
-            return prepare(records)
-        except FeishuError as err:
-            error = AirflowFailException if err.permanent else AirflowException
-            raise error(f"Reading the current state of the offboardings failed, nothing was written: {err}") from err
-        except RequestNotStarted as err:  # the task was interrupted while it read
-            raise AirflowException(
-                f"Reading the current state of the offboardings was interrupted ({err.reason}), nothing was written"
-            ) from err
+            text = failure_text(action, value["total"], failures)
+            raise (AirflowFailException if all(is_permanent(f.error) for f in failures) else AirflowException)(text)
+        listed = "; ".join(
+            f"offboarding {r['offboarding_id']}: "
+            + ", ".join(row["field_name"] for row in r["verify"] if row["verify"] == "mismatch")
+            for r in mismatched[:10]
+        )
+        raise AirflowException(
+            f"{action}: {len(mismatched)} record(s) read back with other values than written "
+            f"(fields: {listed}); every record's verification is in the XCom return_value"
+        )
 
     def _send_all(
         self,
@@ -384,7 +366,7 @@ class OffboardingOperator(BaseOperator):
         records: list[Record],
         user_id_type: str | None,
         review: Review | None,
-        progress: Any,
+        progress: Progress,
     ) -> tuple[dict[int, dict[str, Any] | BaseException], BaseException | None]:
         """Send every record (gated, bounded), then settle ambiguous writes while the gate is open."""
         if not records:
@@ -394,7 +376,8 @@ class OffboardingOperator(BaseOperator):
             self.hook.get_conn()
         except FeishuError as err:
             raise (AirflowFailException if err.permanent else AirflowException)(str(err)) from err
-        progress.limit = self._limit(operation.kind)
+        rate = rate_for(self.hook.settings, Endpoint(operation.kind))
+        progress.limit = None if rate is None else rate[0] / rate[1]
         progress.waits = lambda: (gate.rate_limited, gate.pacing_wait)
         breaker = Breaker(SYSTEMIC_FAILURES_BEFORE_STOP)
         try:  # one token for the whole batch; when that fails, no record is sent
@@ -427,40 +410,27 @@ class OffboardingOperator(BaseOperator):
         run = run_records(
             records,
             work,
-            index_of=lambda r: r.index,
             max_workers=self.max_workers,
             gate=gate,
             on_result=lambda result: progress.record(isinstance(result, dict)),
             on_poll=progress.poll,
         )
         results = {r.index: result for r, result in zip(records, run.results, strict=True)}
-        settler = operation.settler(self.hook, self.log, user_id_type)
-        if settler is None or gate.closed:
+        if operation.settler is None or gate.closed:
             return results, run.raised
+        settler = operation.settler(self.hook, self.log, user_id_type)
         errors = {i: e for i, e in results.items() if isinstance(e, BaseException) and settler.unsettled(e)}
         unsettled = [r for r in records if r.index in errors]
         if not unsettled:
             return results, run.raised
         settler.look_up(unsettled)
         settled = run_records(
-            unsettled,
-            lambda r: settler.settle(r, errors[r.index]),
-            index_of=lambda r: r.index,
-            max_workers=self.max_workers,
-            gate=gate,
+            unsettled, lambda r: settler.settle(r, errors[r.index]), max_workers=self.max_workers, gate=gate
         )
         for record, result in zip(unsettled, settled.results, strict=True):
             if isinstance(result, dict):
                 results[record.index] = result
         return results, run.raised or settled.raised
-
-    def _limit(self, kind: str) -> float | None:
-        """The endpoint's rate limit in requests per second, for the progress lines."""
-        from airflow_provider_feishu_corehr.client.codes import Endpoint
-        from airflow_provider_feishu_corehr.client.ratelimit import rate_for
-
-        rate = rate_for(self.hook.settings, Endpoint(kind))
-        return None if rate is None else rate[0] / rate[1]
 
     def _push(self, context: Context, value: dict[str, Any]) -> None:
         """Push the report before failing the task, so downstream tasks (trigger rule all_done) can read it.

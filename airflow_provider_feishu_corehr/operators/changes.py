@@ -1,15 +1,8 @@
-"""Per-field audit rows of an edit: current value (before) against the desired one (after), and the read-back.
+"""Per-field rows of an edit, in their XCom form (``docs/xcom.md``): the change row (current value against the
+desired one) and the verify row (the value read back against the one written).
 
-Pure functions (no request, no Airflow import) used by ``only_changed``, ``plan_only``, a plan's apply step and
-``verify``. Rows are JSON-only dicts, the form they take in XCom:
-
-* change row: ``{"field_name", "before", "after", "change", "reason"}``; ``change`` is ``"changed"``,
-  ``"unchanged"`` or ``"unknown"``; ``before`` is the current value in wire form (``None`` when unknown) and
-  ``reason`` says why it is unknown (see :mod:`..client.current`).
-* verify row: ``{"field_name", "expected", "read_back", "verify", "reason"}``; ``verify`` is ``"verified"``,
-  ``"mismatch"`` or ``"unknown"``.
-
-An unknown value is never reported equal: such a field is ``"unknown"`` and is written.
+Pure functions, no request and no Airflow import. An unknown value is never equal: such a field is ``unknown``
+and is written.
 """
 
 from __future__ import annotations
@@ -19,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_feishu_corehr.client.current import NO_EMPLOYMENT_ID, NOT_FOUND, Reading, same, unknown
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Mapping
 
     from airflow_provider_feishu_corehr.client.current import CurrentOffboarding
     from airflow_provider_feishu_corehr.client.models import FieldValue
@@ -44,19 +37,21 @@ def reading_of(
     if employment_id is None:
         return unknown(NO_EMPLOYMENT_ID)
     record = current.get(offboarding_id or "")
-    if record is None:
-        return unknown(NOT_FOUND)
-    return record.read(field_name)
+    return unknown(NOT_FOUND) if record is None else record.read(field_name)
+
+
+def _compare(field: FieldValue, reading: Reading, equal: str, different: str) -> str:
+    verdict = same(reading, field.value)
+    return UNKNOWN if verdict is None else (equal if verdict else different)
 
 
 def change_row(field: FieldValue, reading: Reading) -> dict[str, Any]:
-    """One change row: how ``field`` (the desired value) relates to ``reading`` (the current value).
+    """``{"field_name", "before", "after", "change", "reason"}``: how ``field`` relates to the current value.
 
     :param field: the desired value in wire form.
     :param reading: the current value.
     """
-    equal = same(reading, field.value)
-    change = UNKNOWN if equal is None else (UNCHANGED if equal else CHANGED)
+    change = _compare(field, reading, UNCHANGED, CHANGED)
     return {
         "field_name": field.field_name,
         "before": reading.value,
@@ -67,13 +62,13 @@ def change_row(field: FieldValue, reading: Reading) -> dict[str, Any]:
 
 
 def verify_row(field: FieldValue, reading: Reading) -> dict[str, Any]:
-    """One verify row: whether the value read back after a write is the value written.
+    """``{"field_name", "expected", "read_back", "verify", "reason"}``: whether the value read back is the one
+    written.
 
     :param field: the value written, in wire form.
     :param reading: the value read back.
     """
-    equal = same(reading, field.value)
-    result = UNKNOWN if equal is None else (VERIFIED if equal else MISMATCH)
+    result = _compare(field, reading, VERIFIED, MISMATCH)
     return {
         "field_name": field.field_name,
         "expected": field.value,
@@ -83,17 +78,9 @@ def verify_row(field: FieldValue, reading: Reading) -> dict[str, Any]:
     }
 
 
-def to_write(rows: Iterable[Mapping[str, Any]]) -> set[str]:
-    """Names of the fields that must be written: changed, or unknown (never assumed equal).
-
-    :param rows: change rows.
-    """
-    return {row["field_name"] for row in rows if row["change"] != UNCHANGED}
-
-
 def verification(rows: list[dict[str, Any]]) -> str:
-    """The record's verdict: ``mismatch`` if any field mismatches, else ``unknown`` if any is unknown, else
-    ``verified``.
+    """The record's verdict: ``mismatch`` if any field mismatches, else ``unknown`` if any is unknown (or there
+    is no row), else ``verified``.
 
     :param rows: verify rows of the record.
     """
@@ -101,18 +88,3 @@ def verification(rows: list[dict[str, Any]]) -> str:
     if MISMATCH in results:
         return MISMATCH
     return UNKNOWN if UNKNOWN in results or not rows else VERIFIED
-
-
-def field_counts(records: Iterable[Mapping[str, Any]], key: str, values: tuple[str, ...]) -> dict[str, int]:
-    """How many field rows of all ``records`` have each value of ``key`` (zeros included).
-
-    :param records: XCom records with ``"changes"`` or ``"verify"`` lists.
-    :param key: ``"change"`` (rows under ``"changes"``) or ``"verify"`` (rows under ``"verify"``).
-    :param values: the possible values.
-    """
-    counts = dict.fromkeys(values, 0)
-    source = "changes" if key == "change" else "verify"
-    for record in records:
-        for row in record.get(source) or ():
-            counts[row[key]] = counts.get(row[key], 0) + 1
-    return counts

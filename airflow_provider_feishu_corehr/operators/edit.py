@@ -16,18 +16,11 @@ from airflow_provider_feishu_corehr.client.fields import normalize_update_data
 from airflow_provider_feishu_corehr.client.validation import optional_id, require_offboarding_id
 from airflow_provider_feishu_corehr.operators.batch import OffboardingOperator
 from airflow_provider_feishu_corehr.operators.outcomes import FAILED, NOT_SENT, UNKNOWN
-from airflow_provider_feishu_corehr.operators.records import (
-    Record,
-    as_list,
-    entry_records,
-    id_list,
-    id_records,
-    is_one_id,
-    refused_text,
-)
+from airflow_provider_feishu_corehr.operators.records import Record, entry_records, id_records, is_one_id
+from airflow_provider_feishu_corehr.operators.review import EditReview, verify_edits
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
 
     from airflow.providers.common.compat.sdk import Context
 
@@ -52,6 +45,8 @@ class Edit:
         "Feishu may have applied this edit. Read the offboarding's fields back (hook.search_offboardings) before "
         "sending it again: re-sending is only safe if nobody wrote a newer value since."
     )
+    review = EditReview
+    settler = None
 
     def __init__(self, *, verify: bool, log: Any) -> None:
         self.verify_written = verify
@@ -96,21 +91,6 @@ class Edit:
             )
         return {"outcome": EDITED, "fields": [f.to_json() for f in result.fields], "log_id": result.log_id}
 
-    def review(self, hook: FeishuHook, user_id_type: str | None, planned: dict[int, dict[str, Any]] | None) -> Any:
-        """The current values (:class:`~.review.EditReview`).
-
-        :param hook: the operator's hook.
-        :param user_id_type: id type of the employment ids.
-        :param planned: the plan's records by index when applying a plan.
-        """
-        from airflow_provider_feishu_corehr.operators.review import EditReview
-
-        return EditReview(hook, user_id_type, planned=planned)
-
-    def settler(self, hook: FeishuHook, log: Any, user_id_type: str | None) -> None:
-        """An ambiguous edit is never re-sent (module docstring): ``None``."""
-        return None
-
     def verify(
         self, hook: FeishuHook, user_id_type: str | None, records: list[Record], reported: list[dict[str, Any]]
     ) -> dict[str, int] | None:
@@ -121,11 +101,7 @@ class Edit:
         :param records: the records that were run.
         :param reported: their XCom records.
         """
-        if not self.verify_written:
-            return None
-        from airflow_provider_feishu_corehr.operators.review import verify_edits
-
-        return verify_edits(hook, user_id_type, records, reported)
+        return verify_edits(hook, user_id_type, records, reported) if self.verify_written else None
 
 
 class EditOffboardingOperator(OffboardingOperator):
@@ -159,11 +135,10 @@ class EditOffboardingOperator(OffboardingOperator):
         ``plan_only``, ``plan`` (exactly its fields; a record whose current value moved since is not written:
         outcome ``conflict``), and ``BaseOperator``'s.
 
-    Returns (XCom ``return_value``, also pushed when the task fails) the envelope of ``docs/xcom.md``, whatever
-    the input: ``{"operation": "edit", "mode", "user_id_type", "total", "counts", "verification", "records"}``,
-    one record per input position with ``outcome`` ``edited``, ``unchanged``, ``conflict``, ``failed``,
-    ``unknown`` or ``not_sent``. With ``plan_only=True`` it returns a plan document instead
-    (``docs/plan-apply.md``).
+    Returns (XCom ``return_value``, also pushed when the task fails) the envelope of ``docs/xcom.md`` whatever the
+    input, one record per input position with outcome ``edited``, ``unchanged``, ``conflict``, ``failed``,
+    ``unknown`` or ``not_sent`` (and the read-back with ``verify``); with ``plan_only=True`` a plan document
+    instead (``docs/plan-apply.md``).
     """
 
     template_fields: Sequence[str] = (
@@ -205,22 +180,13 @@ class EditOffboardingOperator(OffboardingOperator):
         self.verify = verify
         with invalid_argument():
             self._check_arguments()
-            arguments = (self.offboarding_id, self.update_data, self.offboardings, self.operator_id)
-            static = all(is_static(a) for a in (*arguments, self.user_id_type, self.employment_id, self.plan))
-            if static and self.plan is not None:
-                self.check_static_plan(Edit.kind)
-            elif static:
-                records = self._records()
-                if any(r.refused is not None for r in records):
-                    raise FeishuInvalidInputError(refused_text(records))
-            elif self.plan is None and self.offboardings is None and is_static(self.update_data):
+            static = self.check_static_records(Edit.kind, self._records)
+            if not static and self.plan is None and self.offboardings is None and is_static(self.update_data):
                 self._fields(self.update_data, "update_data")
 
     def _check_arguments(self) -> None:
-        self.check_common_arguments(self.offboarding_id, self.update_data, self.offboardings, self.employment_id)
-        for name in ("only_changed", "verify"):
-            if not isinstance(getattr(self, name), bool):
-                raise FeishuInvalidInputError(f"{name} must be True or False; got {type(getattr(self, name)).__name__}")
+        records_given = (self.offboarding_id, self.update_data, self.offboardings, self.employment_id)
+        self.check_arguments(records_given, flags=("only_changed", "verify"))
         self._tz()
         if self.plan is not None:
             return
@@ -253,22 +219,17 @@ class EditOffboardingOperator(OffboardingOperator):
     def _fields(self, update_data: Any, label: str) -> list[FieldValue]:
         return normalize_update_data(update_data, record=label, timezone=self._tz())
 
-    def _entry_fields(self, entry: Mapping[str, Any], label: str) -> list[FieldValue]:
-        return self._fields(entry.get("update_data"), label)
-
     def _records(self) -> list[Record]:
         operator_id = optional_id("operator_id", self.operator_id)
         if self.offboardings is not None:
-            entries = as_list("offboardings", self.offboardings)
-            return entry_records(entries, keys=ENTRY_KEYS, operator_id=operator_id, fields=self._entry_fields)
-        ids, one_id = id_list(self.offboarding_id), is_one_id(self.offboarding_id)
-        if one_id:
+            return entry_records(self.offboardings, keys=ENTRY_KEYS, operator_id=operator_id, fields=self._fields)
+        if is_one_id(self.offboarding_id):
             label = f"offboarding {require_offboarding_id('offboarding_id', self.offboarding_id)}"
             employment_id = optional_id("employment_id", self.employment_id)
         else:
             label, employment_id = "update_data (shared by every offboarding_id)", None
         update = self._fields(self.update_data, label)
-        return id_records(ids, one_id=one_id, operator_id=operator_id, update=update, employment_id=employment_id)
+        return id_records(self.offboarding_id, operator_id=operator_id, update=update, employment_id=employment_id)
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Edit the records (or make or apply a plan); see the class docstring for what is returned.

@@ -1,7 +1,7 @@
 """Outcomes of the records of a task, the error objects of XCom, the breaker, and the XCom envelope.
 
-No Airflow import here: :mod:`.batch` turns a failed batch into ``AirflowFailException`` (every failure
-permanent) or ``AirflowException`` (another try could help).
+The outcomes and the envelope are described in ``docs/operators.md`` and ``docs/xcom.md``. No Airflow import
+here: :mod:`.batch` turns a failed batch into ``AirflowFailException`` or ``AirflowException``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from airflow_provider_feishu_corehr.client.errors import (
 from airflow_provider_feishu_corehr.operators.gate import RequestNotStarted
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
 FAILED = "failed"
 UNKNOWN = "unknown"
@@ -39,8 +39,8 @@ class RecordNotSent(Exception):
 
 
 class InFlight(Exception):
-    """A record whose write may have reached Feishu without an answer read: the task was interrupted while it was
-    in flight, or an unexpected error came after a request was sent. Its outcome is ``unknown``.
+    """A record whose write may have reached Feishu without an answer read (outcome ``unknown``): the task was
+    interrupted while it was in flight, or an unexpected error came after a request was sent.
 
     :param reason: what happened, for the message.
     :param cause: the unexpected error, if any (only its type reaches XCom).
@@ -65,18 +65,12 @@ def outcome_of(exc: BaseException) -> str:
     return FAILED
 
 
-def is_systemic(exc: BaseException) -> bool:
-    """Errors that say nothing about the record: authentication, and whatever outlasted the retry budget."""
-    return isinstance(exc, FeishuAuthError) or not is_permanent(exc)
-
-
 class Breaker:
     """Stops sending the rest of a batch when the failures are not about the records.
 
-    After ``threshold`` records in a row failed with a systemic error (authentication, rate limit or transient
-    errors that outlasted the client's retry budget, anything unexpected), or when the batch could not start,
-    the records not sent yet fail as ``not_sent`` instead of each spending a whole retry budget against an
-    outage. A success or a business error (the server answered about that record) resets the count.
+    After ``threshold`` records in a row failed with a systemic error (authentication, and whatever outlasted the
+    client's retry budget or was unexpected), or when the batch could not start, the records not sent yet fail as
+    ``not_sent``. A success or a business error (an answer about that record) resets the count.
     """
 
     def __init__(self, threshold: int) -> None:
@@ -99,7 +93,7 @@ class Breaker:
     def record(self, exc: BaseException | None) -> None:
         """Count one finished record (``exc`` None for a success)."""
         with self._lock:
-            if exc is None or not is_systemic(exc):
+            if exc is None or not (isinstance(exc, FeishuAuthError) or not is_permanent(exc)):
                 self._in_a_row = 0
                 return
             self._in_a_row += 1
@@ -132,76 +126,40 @@ def is_permanent(exc: BaseException) -> bool:
     another try."""
     if isinstance(exc, RecordNotSent):
         return is_permanent(exc.cause)
-    if isinstance(exc, FeishuError) and exc.outcome_unknown:
-        return False
-    return isinstance(exc, FeishuError) and exc.permanent
+    return isinstance(exc, FeishuError) and exc.permanent and not exc.outcome_unknown
+
+
+def _error(
+    kind: str, message: str, *, code: Any = None, advice: str | None = None, log_id: str | None = None
+) -> dict[str, Any]:
+    return {"kind": kind, "code": code, "message": message, "advice": advice, "log_id": log_id, "permanent": False}
 
 
 def error_info(exc: BaseException, unknown_advice: str | None = None) -> dict[str, Any]:
-    """JSON-only description of a failure: type, Feishu code, message, advice, log id, permanence.
+    """The XCom error object of a failure (``docs/xcom.md``).
 
     :param exc: the record's error.
-    :param unknown_advice: what to check when the outcome is unknown (the operator's words), put before the
-        error's own advice.
+    :param unknown_advice: what to check when the outcome is unknown, put before the error's own advice.
     """
     if isinstance(exc, InFlight):
         why = f" ({error_info(exc.cause)['message']})" if exc.cause is not None else ""
-        return {
-            "kind": "transient",
-            "code": None,
-            "message": f"{exc}{why}",
-            "advice": unknown_advice,
-            "log_id": None,
-            "permanent": False,
-        }
+        return _error("transient", f"{exc}{why}", advice=unknown_advice)
     if isinstance(exc, RequestNotStarted):
-        return {
-            "kind": "not_sent",
-            "code": None,
-            "message": str(exc),
-            "advice": "Nothing of this record was sent; run the task again to send it.",
-            "log_id": None,
-            "permanent": False,
-        }
+        return _error("not_sent", str(exc), advice="Nothing of this record was sent; run the task again to send it.")
     if isinstance(exc, RecordNotSent):
         cause = error_info(exc.cause)
-        return {
-            **cause,
-            "kind": "not_sent",
-            "message": f"not sent: {exc.reason}; last error: {cause['message']}",
-            "log_id": None,
-            "permanent": is_permanent(exc),
-        }
+        message = f"not sent: {exc.reason}; last error: {cause['message']}"
+        return {**cause, "kind": "not_sent", "message": message, "log_id": None, "permanent": is_permanent(exc)}
     if isinstance(exc, FeishuError):
         unknown = exc.outcome_unknown
+        advice = " ".join(a for a in (unknown_advice if unknown else None, exc.advice) if a) or None
+        message = f"outcome unknown: {exc.msg}" if unknown else exc.msg
         return {
-            "kind": error_kind(exc),
-            "code": exc.code,
-            "message": f"outcome unknown: {exc.msg}" if unknown else exc.msg,
-            "advice": " ".join(a for a in (unknown_advice if unknown else None, exc.advice) if a) or None,
-            "log_id": exc.log_id,
+            **_error(error_kind(exc), message, code=exc.code, advice=advice, log_id=exc.log_id),
             "permanent": is_permanent(exc),
         }
-    # The text of an error that is not ours is unknown (it may quote a value of the record or a URL): XCom, which
-    # the secret masker does not redact, gets its type only; the task log line has the rest.
-    return {
-        "kind": "unexpected",
-        "code": None,
-        "message": f"unexpected {type(exc).__name__} (see the task log)",
-        "advice": None,
-        "log_id": None,
-        "permanent": False,
-    }
-
-
-def describe_failure(offboarding_id: str | None, index: int, exc: BaseException) -> str:
-    """One log line about a failed record (ids and rules, no value of any field)."""
-    if isinstance(exc, FeishuInvalidInputError):
-        return f"refused before sending: {exc}"
-    where = f"offboarding {offboarding_id}" if offboarding_id else f"record {index}"
-    if isinstance(exc, (FeishuError, RecordNotSent, RequestNotStarted, InFlight)):
-        return f"{where}: {exc}"
-    return f"{where}: unexpected {type(exc).__name__}: {exc}"
+    # The text of an error that is not ours may quote a value or a URL: XCom (not redacted) gets its type only.
+    return _error("unexpected", f"unexpected {type(exc).__name__} (see the task log)")
 
 
 @dataclass(frozen=True)
@@ -213,7 +171,26 @@ class Failure:
     error: BaseException
 
     def describe(self) -> str:
-        return describe_failure(self.offboarding_id, self.index, self.error)
+        """One log line about the record (ids and rules, no value of any field)."""
+        exc = self.error
+        if isinstance(exc, FeishuInvalidInputError):
+            return f"refused before sending: {exc}"
+        where = f"offboarding {self.offboarding_id}" if self.offboarding_id else f"record {self.index}"
+        if isinstance(exc, (FeishuError, RecordNotSent, RequestNotStarted, InFlight)):
+            return f"{where}: {exc}"
+        return f"{where}: unexpected {type(exc).__name__}: {exc}"
+
+
+def tally(values: Iterable[Any], keys: Sequence[str]) -> dict[str, int]:
+    """How many of ``values`` are each of ``keys`` (zeros included, in that order; others are added after).
+
+    :param values: the values counted.
+    :param keys: the keys always present.
+    """
+    counts = dict.fromkeys(keys, 0)
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return counts
 
 
 def envelope(
@@ -222,20 +199,17 @@ def envelope(
     """The XCom value of every run that writes (``docs/xcom.md``): the same keys whatever the input was.
 
     :param operation: ``"revoke"`` or ``"edit"``.
-    :param mode: ``"direct"``, ``"only_changed"`` or ``"plan"``: how the records to write were decided.
+    :param mode: ``"direct"``, ``"only_changed"`` or ``"plan"``.
     :param user_id_type: id type of the employment and operator ids (``None``: the connection's default).
     :param records: one XCom record per input position.
-    :param outcomes: every outcome of the operation: ``counts`` has each of them, zeros included.
+    :param outcomes: every outcome of the operation: the keys of ``counts``.
     """
-    counts = dict.fromkeys(outcomes, 0)
-    for record in records:
-        counts[record["outcome"]] += 1
     return {
         "operation": operation,
         "mode": mode,
         "user_id_type": user_id_type,
         "total": len(records),
-        "counts": counts,
+        "counts": tally((r["outcome"] for r in records), outcomes),
         "verification": None,
         "records": records,
     }

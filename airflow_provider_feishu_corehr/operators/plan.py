@@ -1,16 +1,7 @@
 """The plan document: made by ``plan_only=True``, applied by ``plan=``, rendered for a human approver.
 
-A plan is JSON (it travels through XCom)::
-
-    {"plan": "edit" | "revoke", "version": 1, "user_id_type": str | None, "total": int,
-     "counts": {...}, "fields": {...} (edit only), "records": [...]}
-
-Edit records: ``{"index", "offboarding_id", "employment_id", "operator_id", "status", "action", "changes",
-"error"}`` with ``action`` ``"edit"`` (at least one field to write), ``"none"`` (every field already holds its
-value) or ``"refused"`` (bad input, ``error`` says why); ``changes`` are the change rows of
-:mod:`.changes`. Revoke records: ``{"index", "offboarding_id", "employment_id", "operator_id", "status",
-"action", "reason", "error"}`` with ``action`` ``"revoke"``, ``"skip"`` (``reason`` ``"already_withdrawn"`` or
-``"rejected"``) or ``"refused"``.
+Its shape (JSON: it travels through XCom) is in ``docs/xcom.md`` and ``docs/xcom.schema.json``; edit records
+carry the change rows of :mod:`.changes`, revoke records a ``reason``. How a plan is applied: ``docs/plan-apply.md``.
 """
 
 from __future__ import annotations
@@ -21,12 +12,11 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.fields import normalize_update_data
 from airflow_provider_feishu_corehr.client.validation import optional_id, require_offboarding_id
-from airflow_provider_feishu_corehr.operators.changes import CHANGED, UNCHANGED, UNKNOWN, field_counts
+from airflow_provider_feishu_corehr.operators.changes import CHANGED, UNCHANGED, UNKNOWN
+from airflow_provider_feishu_corehr.operators.outcomes import error_info, tally
 from airflow_provider_feishu_corehr.operators.records import Record, shown_id
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from airflow_provider_feishu_corehr.operators.review import EditReview, RevokeReview
 
 VERSION = 1
@@ -39,9 +29,7 @@ _SHOWN_ROWS = 50
 _SHOWN_CHARS = 60
 
 
-def _record(
-    record: Record, status: str | None, action: str, describe: Callable[[BaseException], Any]
-) -> dict[str, Any]:
+def _record(record: Record, status: str | None, action: str) -> dict[str, Any]:
     return {
         "index": record.index,
         "offboarding_id": record.offboarding_id,
@@ -49,7 +37,7 @@ def _record(
         "operator_id": record.operator_id,
         "status": status,
         "action": REFUSED if record.refused is not None else action,
-        "error": describe(record.refused) if record.refused is not None else None,
+        "error": error_info(record.refused) if record.refused is not None else None,
     }
 
 
@@ -61,52 +49,42 @@ def _document(
         "version": VERSION,
         "user_id_type": user_id_type,
         "total": len(records),
-        "counts": _counts(records, actions),
+        "counts": tally((r["action"] for r in records), actions),
         "records": records,
     }
 
 
-def edit_plan(
-    prepared: list[Record], review: EditReview, user_id_type: str | None, describe: Callable[[BaseException], Any]
-) -> dict[str, Any]:
+def edit_plan(prepared: list[Record], review: EditReview, user_id_type: str | None) -> dict[str, Any]:
     """The plan of an edit batch after :meth:`EditReview.prepare`.
 
     :param prepared: the prepared records.
     :param review: the review that prepared them.
     :param user_id_type: id type of the employment and operator ids.
-    :param describe: turns a refusal into its XCom error object.
     """
     records = [
         {
-            **_record(record, review.status(record), NONE if record.index in review.unchanged else EDIT, describe),
+            **_record(record, review.status(record), NONE if record.index in review.unchanged else EDIT),
             "changes": review.changes.get(record.index),
         }
         for record in prepared
     ]
     document = _document(EDIT, user_id_type, records, (EDIT, NONE, REFUSED))
-    document["fields"] = field_counts(records, "change", (CHANGED, UNCHANGED, UNKNOWN))
+    document["fields"] = tally(
+        (c["change"] for r in records for c in r["changes"] or ()), (CHANGED, UNCHANGED, UNKNOWN)
+    )
     return document
 
 
-def revoke_plan(
-    prepared: list[Record], review: RevokeReview, user_id_type: str | None, describe: Callable[[BaseException], Any]
-) -> dict[str, Any]:
+def revoke_plan(prepared: list[Record], review: RevokeReview, user_id_type: str | None) -> dict[str, Any]:
     """The plan of a revoke batch after :meth:`RevokeReview.prepare` (parameters as :func:`edit_plan`)."""
     records = [
         {
-            **_record(record, review.status(record), SKIP if record.index in review.skipped else REVOKE, describe),
+            **_record(record, review.status(record), SKIP if record.index in review.skipped else REVOKE),
             "reason": review.skipped.get(record.index),
         }
         for record in prepared
     ]
     return {**_document(REVOKE, user_id_type, records, (REVOKE, SKIP, REFUSED)), "fields": None}
-
-
-def _counts(records: list[dict[str, Any]], actions: tuple[str, ...]) -> dict[str, int]:
-    counts = dict.fromkeys(actions, 0)
-    for record in records:
-        counts[record["action"]] += 1
-    return counts
 
 
 def read_plan(value: Any, kind: str) -> tuple[str | None, list[dict[str, Any]]]:

@@ -1,9 +1,8 @@
 """The records to send: one :class:`Record` per input position, read from the operator's arguments.
 
-An operator's input is one id, a list of ids (or its JSON text, or an upstream ``XComArg``), a list of records
-(``offboardings``) or an approved plan (:mod:`.plan`). Whatever the form, it becomes a list of :class:`Record`,
-one per position; a record that cannot be sent carries the reason in ``refused`` and is reported, never dropped.
-An id listed more than once is refused at every position (the order of two writes to one record is undefined).
+Whatever the input (one id, a list of ids or its JSON text, an ``XComArg``, ``offboardings`` records, a plan:
+:mod:`.plan`), it becomes one record per position; a record that cannot be sent carries the reason in
+``refused`` and is reported, never dropped. An id listed more than once is refused at every position.
 """
 
 from __future__ import annotations
@@ -49,11 +48,6 @@ class Record:
     def field_names(self) -> list[str]:
         """The names of the fields to set."""
         return [f.field_name for f in self.update]
-
-    @property
-    def label(self) -> str:
-        """How messages name the record: ``record 3``."""
-        return f"record {self.index}"
 
 
 def refused_text(records: Sequence[Record]) -> str:
@@ -109,40 +103,26 @@ def shown_id(raw: Any) -> str | None:
     return raw if isinstance(raw, str) and len(raw) <= MAX_ID_LENGTH else None
 
 
-def id_list(value: Any) -> list[Any]:
-    """The ids of ``offboarding_id``: one id (a plain string), or a list (or its JSON text).
+def id_records(
+    value: Any, *, operator_id: str | None, update: list[FieldValue] | None = None, employment_id: str | None = None
+) -> list[Record]:
+    """One record per id of ``offboarding_id`` (one id, or a list or its JSON text), all with the same operator
+    and fields; a bad id is refused.
 
     :param value: the ``offboarding_id`` argument.
+    :param operator_id: the operator's ``operator_id``.
+    :param update: the fields every record sets (edit).
+    :param employment_id: the employment of a single id (``employment_id`` argument).
     """
-    if is_one_id(value):
-        return [value]
+    one_id, update = is_one_id(value), update or []
     if value is None:
         raise FeishuInvalidInputError("offboarding_id is required")
-    if not isinstance(value, str) and (isinstance(value, (Mapping, bytes)) or not isinstance(value, Sequence)):
+    if not one_id and (isinstance(value, (Mapping, bytes)) or not isinstance(value, Sequence)):
         raise FeishuInvalidInputError(
             f"offboarding_id must be an id (str) or a list of ids, got {type(value).__name__}"
         )
-    return as_list("offboarding_id", value)
-
-
-def id_records(
-    ids: Sequence[Any],
-    *,
-    one_id: bool,
-    operator_id: str | None,
-    update: list[FieldValue],
-    employment_id: str | None = None,
-) -> list[Record]:
-    """One record per id of ``offboarding_id``, all with the same operator and fields; a bad id is refused.
-
-    :param ids: the ids as given.
-    :param one_id: ``offboarding_id`` was one id (:func:`is_one_id`), not a list: messages name no record.
-    :param operator_id: the operator's ``operator_id``.
-    :param update: the fields every record sets (edit), else empty.
-    :param employment_id: the employment of a single id (``employment_id`` argument).
-    """
     records = []
-    for index, raw in enumerate(ids):
+    for index, raw in enumerate([value] if one_id else as_list("offboarding_id", value)):
         try:
             record = None if one_id else f"record {index}"
             offboarding_id = require_offboarding_id("offboarding_id", raw, record=record)
@@ -150,25 +130,26 @@ def id_records(
             records.append(Record(index, shown_id(raw), update=update, refused=err))
         else:
             records.append(Record(index, offboarding_id, operator_id, update, employment_id))
-    return mark_duplicates(records)
+    return _mark_duplicates(records)
 
 
 def entry_records(
-    entries: Sequence[Any],
+    value: Any,
     *,
     keys: tuple[str, ...],
     operator_id: str | None,
-    fields: Callable[[Mapping[str, Any], str], list[FieldValue]] | None = None,
+    fields: Callable[[Any, str], list[FieldValue]] | None = None,
 ) -> list[Record]:
-    """One record per entry of ``offboardings``; each entry is checked on its own and a bad one is refused.
+    """One record per entry of ``offboardings`` (a list or its JSON text); each entry is checked on its own and a
+    bad one is refused.
 
-    :param entries: the entries as given: mappings with ``offboarding_id`` and only the ``keys``.
+    :param value: the ``offboardings`` argument: mappings with ``offboarding_id`` and only the ``keys``.
     :param keys: the allowed keys, ``offboarding_id`` first.
     :param operator_id: the operator's ``operator_id``, for entries without their own.
-    :param fields: reads an entry's fields to set, given the entry and its label (edit); ``None`` for a revoke.
+    :param fields: reads an entry's ``update_data`` given its label (edit); ``None`` for a revoke.
     """
     records = []
-    for index, entry in enumerate(entries):
+    for index, entry in enumerate(as_list("offboardings", value)):
         label = f"record {index}"
         try:
             if not isinstance(entry, dict):
@@ -184,38 +165,32 @@ def entry_records(
             employment_id = optional_id("employment_id", entry.get("employment_id"), record=label)
             own = entry.get("operator_id")
             operator = operator_id if own is None else optional_id("operator_id", own, record=label)
-            update = fields(entry, f"{label} (offboarding {offboarding_id})") if fields else []
+            update = fields(entry.get("update_data"), f"{label} (offboarding {offboarding_id})") if fields else []
         except FeishuInvalidInputError as err:
             raw = entry.get("offboarding_id") if isinstance(entry, dict) else None
             records.append(Record(index, shown_id(raw), refused=err))
         else:
             records.append(Record(index, offboarding_id, operator, update, employment_id))
-    return mark_duplicates(records)
+    return _mark_duplicates(records)
 
 
-def mark_duplicates(records: list[Record]) -> list[Record]:
-    """Refuse every occurrence of an id listed more than once; the message does not grow with the copies.
-
-    :param records: the records, in input order.
-    """
+def _mark_duplicates(records: list[Record]) -> list[Record]:
+    """Refuse every occurrence of an id listed more than once; the message does not grow with the copies."""
     counts = Counter(r.offboarding_id for r in records if r.refused is None)
     positions: dict[str, list[int]] = {}
     for r in records:
         if r.refused is None and r.offboarding_id is not None and counts[r.offboarding_id] > 1:
             positions.setdefault(r.offboarding_id, []).append(r.index)
-    if not positions:
-        return records
     marked = []
     for r in records:
         where = positions.get(r.offboarding_id or "") if r.refused is None else None
-        if not where:
-            marked.append(r)
-            continue
-        shown = ", ".join(map(str, where[:_POSITIONS_SHOWN]))
-        more = f" and {len(where) - _POSITIONS_SHOWN} more" if len(where) > _POSITIONS_SHOWN else ""
-        error = FeishuInvalidInputError(
-            f"record {r.index}: offboarding_id: offboarding {r.offboarding_id} is listed {len(where)} times "
-            f"(records {shown}{more}); none of them was sent: list each offboarding once"
-        )
-        marked.append(Record(r.index, r.offboarding_id, update=r.update, refused=error))
+        if where:
+            shown = ", ".join(map(str, where[:_POSITIONS_SHOWN]))
+            more = f" and {len(where) - _POSITIONS_SHOWN} more" if len(where) > _POSITIONS_SHOWN else ""
+            error = FeishuInvalidInputError(
+                f"record {r.index}: offboarding_id: offboarding {r.offboarding_id} is listed {len(where)} times "
+                f"(records {shown}{more}); none of them was sent: list each offboarding once"
+            )
+            r = Record(r.index, r.offboarding_id, update=r.update, refused=error)
+        marked.append(r)
     return marked

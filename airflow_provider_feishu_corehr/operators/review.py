@@ -1,23 +1,16 @@
 """The review against current values: what each record holds now, what is worth sending, and the read-back.
 
-An operator builds a review when it must read before it writes: ``plan_only`` (make a plan), ``plan`` (apply
-one), and for edits ``only_changed``; see ``docs/plan-apply.md``. A review lives for one task execution:
-
-* ``prepare`` reads the current state of every record that has an ``employment_id`` (one search per up to 100
-  ids, :func:`..client.current.read_current`) and returns the records to send (edit: fields trimmed to those that
-  differ or cannot be read);
-* ``skip`` gives the result of a record that needs no write (edit ``unchanged``, revoke ``skipped``);
-* ``finish`` adds what was read to the XCom records.
-
-A record whose current state moved since its plan was made is refused with :class:`PlanConflictError` (outcome
-``conflict``), except when it already holds what the plan wanted (a retried apply), which is not written again.
-:func:`verify_edits` reads edited records back after writing (``verify=True``).
+An operator reviews before it writes for ``plan_only``, ``plan`` and edit ``only_changed`` (``docs/plan-apply.md``
+has the rules, conflicts included). A review lives for one task execution: ``prepare`` reads the current state (one
+search per up to 100 employment ids) and returns the records to send, conflicts refused with
+:class:`PlanConflictError`; ``skip`` gives the result of a record that needs no write; ``finish`` adds what was read
+to the XCom records. :func:`verify_edits` reads edited records back (``verify=True``).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.client.current import read_current, unknown
@@ -29,12 +22,10 @@ from airflow_provider_feishu_corehr.operators.changes import (
     VERIFIED,
     change_row,
     reading_of,
-    to_write,
     verification,
     verify_row,
 )
 from airflow_provider_feishu_corehr.operators.gate import RequestNotStarted
-from airflow_provider_feishu_corehr.operators.outcomes import error_info
 from airflow_provider_feishu_corehr.operators.plan import edit_plan, revoke_plan
 
 if TYPE_CHECKING:
@@ -44,15 +35,10 @@ if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.operators.records import Record
 
 log = logging.getLogger(__name__)
-READ_FAILED = "read_failed"
-UNCHANGED_OUTCOME = "unchanged"
-SKIPPED = "skipped"
 CONFLICT = "conflict"
 WITHDRAWN = "Withdrawn"
-REJECTED = "Rejected"
 # Why a revoke is not sent: the record is already withdrawn, or rejected (nothing to withdraw: Feishu refuses).
-SKIP_REASONS = {WITHDRAWN: "already_withdrawn", REJECTED: "rejected"}
-WRITTEN = frozenset({"edited", "unknown"})
+SKIP_REASONS = {WITHDRAWN: "already_withdrawn", "Rejected": "rejected"}
 
 
 class PlanConflictError(FeishuInvalidInputError):
@@ -68,29 +54,14 @@ class PlanConflictError(FeishuInvalidInputError):
         self.moved = moved
 
 
-def _conflicts(planned: Mapping[str, Any], rows: list[dict[str, Any]], status: str | None) -> list[dict[str, Any]]:
-    """Planned rows whose known ``before`` is neither the current value nor the planned ``after``."""
-    moved: list[dict[str, Any]] = []
-    if planned.get("status") and status and status != planned["status"]:
-        moved.append({"field_name": "status", "planned": planned["status"], "current": status})
-    now = {row["field_name"]: row for row in rows}
-    for row in planned.get("changes") or ():
-        before = row.get("before")
-        current = now.get(row["field_name"])
-        if before is None or current is None:
-            continue  # unknown when planned: nothing to compare with; written as planned
-        if current["before"] is None or (current["before"] != before and current["change"] != UNCHANGED):
-            moved.append({"field_name": row["field_name"], "planned": before, "current": current["before"]})
-    return moved
-
-
-def _conflict_error(record: Record, moved: list[dict[str, Any]]) -> PlanConflictError:
+def _conflict(record: Record, moved: list[dict[str, Any]]) -> Record:
     names = ", ".join(repr(m["field_name"]) for m in moved)
-    return PlanConflictError(
-        f"{record.label}: offboarding {record.offboarding_id}: {names} changed since the plan was made (or can no "
-        "longer be read); not written",
+    error = PlanConflictError(
+        f"record {record.index}: offboarding {record.offboarding_id}: {names} changed since the plan was made (or "
+        "can no longer be read); not written",
         moved=moved,
     )
+    return replace(record, refused=error)
 
 
 def _read(searcher: Searcher, user_id_type: str | None, records: Sequence[Record]) -> dict[str, CurrentOffboarding]:
@@ -99,36 +70,37 @@ def _read(searcher: Searcher, user_id_type: str | None, records: Sequence[Record
     return read_current(searcher, ids, user_id_type=user_id_type) if ids else {}
 
 
-def _status(current: Mapping[str, CurrentOffboarding], record: Record) -> str | None:
-    found = current.get(record.offboarding_id or "") if record.employment_id else None
-    return found.status if found else None
-
-
-class EditReview:
-    """Before-values of one edit execution: only fields that differ (unknown ones included) are sent; records
-    without any are ``unchanged`` and not sent.
+@dataclass
+class _Reading:
+    """What both reviews share: the arguments, and the current state read by ``prepare``.
 
     :param searcher: the hook (its batched search).
     :param user_id_type: id type of the employment ids.
     :param planned: the plan's records by index when applying a plan.
     """
 
-    def __init__(
-        self, searcher: Searcher, user_id_type: str | None, *, planned: Mapping[int, Mapping[str, Any]] | None = None
-    ) -> None:
-        self.searcher = searcher
-        self.user_id_type = user_id_type
-        self.planned = planned
-        self.current: dict[str, CurrentOffboarding] = {}
-        self.changes: dict[int, list[dict[str, Any]]] = {}
-        self.unchanged: set[int] = set()
+    searcher: Searcher
+    user_id_type: str | None
+    planned: Mapping[int, Mapping[str, Any]] | None = None
+    current: dict[str, CurrentOffboarding] = field(default_factory=dict)
 
     def status(self, record: Record) -> str | None:
         """The record's current status, ``None`` when it was not read.
 
         :param record: the record.
         """
-        return _status(self.current, record)
+        found = self.current.get(record.offboarding_id or "") if record.employment_id else None
+        return found.status if found else None
+
+
+@dataclass
+class EditReview(_Reading):
+    """Before-values of one edit execution: only fields that differ (unknown ones included) are sent; records
+    without any are ``unchanged`` and not sent. Parameters: :class:`_Reading`.
+    """
+
+    changes: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    unchanged: set[int] = field(default_factory=set)
 
     def prepare(self, records: list[Record]) -> list[Record]:
         """Read the current values and return the records to send (fields trimmed, conflicts refused).
@@ -145,10 +117,21 @@ class EditReview:
         ]
         self.changes[record.index] = rows
         if self.planned is not None:
-            moved = _conflicts(self.planned.get(record.index, {}), rows, self.status(record))
+            planned = self.planned.get(record.index, {})
+            moved = []
+            status = self.status(record)
+            if planned.get("status") and status and status != planned["status"]:
+                moved.append({"field_name": "status", "planned": planned["status"], "current": status})
+            now = {row["field_name"]: row for row in rows}
+            for row in planned.get("changes") or ():
+                before, current = row.get("before"), now.get(row["field_name"])
+                if before is None or current is None:
+                    continue  # unknown when planned: nothing to compare with; written as planned
+                if current["before"] is None or (current["before"] != before and current["change"] != UNCHANGED):
+                    moved.append({"field_name": row["field_name"], "planned": before, "current": current["before"]})
             if moved:
-                return replace(record, refused=_conflict_error(record, moved))
-        keep = to_write(rows)
+                return _conflict(record, moved)
+        keep = {row["field_name"] for row in rows if row["change"] != UNCHANGED}  # changed, or unknown
         update = [f for f in record.update if f.field_name in keep]
         if not update:
             self.unchanged.add(record.index)
@@ -159,7 +142,7 @@ class EditReview:
 
         :param record: a prepared record.
         """
-        return {"outcome": UNCHANGED_OUTCOME, "fields": [], "log_id": None} if record.index in self.unchanged else None
+        return {"outcome": "unchanged", "fields": [], "log_id": None} if record.index in self.unchanged else None
 
     def finish(self, records: Sequence[Record], reported: list[dict[str, Any]]) -> None:
         """Add ``status``, ``changes`` (and ``conflict``) to each XCom record, in place.
@@ -168,8 +151,7 @@ class EditReview:
         :param reported: their XCom records, in the same order.
         """
         for record, report in zip(records, reported, strict=True):
-            report["status"] = self.status(record)
-            report["changes"] = self.changes.get(record.index)
+            report.update(status=self.status(record), changes=self.changes.get(record.index))
             if isinstance(record.refused, PlanConflictError):
                 report.update(outcome=CONFLICT, conflict=record.refused.moved, field_names=[])
 
@@ -179,53 +161,32 @@ class EditReview:
         :param records: the prepared records.
         :param user_id_type: id type of the employment and operator ids.
         """
-        return edit_plan(records, self, user_id_type, error_info)
+        return edit_plan(records, self, user_id_type)
 
 
-class RevokeReview:
+@dataclass
+class RevokeReview(_Reading):
     """Current statuses of one revoke execution: which records need no revoke, and the check of a plan.
-
-    :param searcher: the hook (its batched search).
-    :param user_id_type: id type of the employment ids.
-    :param planned: the plan's records by index when applying a plan.
+    Parameters: :class:`_Reading`.
     """
 
-    def __init__(
-        self, searcher: Searcher, user_id_type: str | None, *, planned: Mapping[int, Mapping[str, Any]] | None = None
-    ) -> None:
-        self.searcher = searcher
-        self.user_id_type = user_id_type
-        self.planned = planned
-        self.statuses: dict[int, str | None] = {}
-        self.skipped: dict[int, str] = {}
-
-    def status(self, record: Record) -> str | None:
-        """The record's current status, ``None`` when it was not read.
-
-        :param record: the record.
-        """
-        return self.statuses.get(record.index)
+    skipped: dict[int, str] = field(default_factory=dict)
 
     def prepare(self, records: list[Record]) -> list[Record]:
         """Read the current statuses and return the records (conflicts refused); no-ops are remembered.
 
         :param records: the task's records.
         """
-        current = _read(self.searcher, self.user_id_type, records)
-        prepared = []
-        for record in records:
-            status = _status(current, record)
-            self.statuses[record.index] = status
-            prepared.append(record if record.refused is not None else self._decide(record, status))
-        return prepared
+        self.current = _read(self.searcher, self.user_id_type, records)
+        return [r if r.refused is not None else self._decide(r) for r in records]
 
-    def _decide(self, record: Record, status: str | None) -> Record:
+    def _decide(self, record: Record) -> Record:
+        status = self.status(record)
         before = (self.planned or {}).get(record.index, {}).get("status")
         if status == WITHDRAWN:
             self.skipped[record.index] = SKIP_REASONS[WITHDRAWN]
         elif self.planned is not None and before and status != before:
-            moved = [{"field_name": "status", "planned": before, "current": status}]
-            return replace(record, refused=_conflict_error(record, moved))
+            return _conflict(record, [{"field_name": "status", "planned": before, "current": status}])
         elif status in SKIP_REASONS:
             self.skipped[record.index] = SKIP_REASONS[status]
         return record
@@ -235,7 +196,7 @@ class RevokeReview:
 
         :param record: a prepared record.
         """
-        return {"outcome": SKIPPED, "log_id": None} if record.index in self.skipped else None
+        return {"outcome": "skipped", "log_id": None} if record.index in self.skipped else None
 
     def finish(self, records: Sequence[Record], reported: list[dict[str, Any]]) -> None:
         """Add ``status`` and ``reason`` (and ``conflict``) to each XCom record, in place.
@@ -244,8 +205,7 @@ class RevokeReview:
         :param reported: their XCom records, in the same order.
         """
         for record, report in zip(records, reported, strict=True):
-            report["status"] = self.statuses.get(record.index)
-            report["reason"] = self.skipped.get(record.index)
+            report.update(status=self.status(record), reason=self.skipped.get(record.index))
             if isinstance(record.refused, PlanConflictError):
                 report.update(outcome=CONFLICT, conflict=record.refused.moved)
 
@@ -255,15 +215,14 @@ class RevokeReview:
         :param records: the prepared records.
         :param user_id_type: id type of the employment and operator ids.
         """
-        return revoke_plan(records, self, user_id_type, error_info)
+        return revoke_plan(records, self, user_id_type)
 
 
 def verify_edits(
     searcher: Searcher, user_id_type: str | None, records: Sequence[Record], reported: list[dict[str, Any]]
 ) -> dict[str, int]:
-    """Read back every record whose outcome is ``edited`` or ``unknown``; add ``verify`` rows, in place.
-
-    One search per up to 100 employment ids; records without an ``employment_id`` are ``unknown``.
+    """Read back every record whose outcome is ``edited`` or ``unknown`` (one search per up to 100 employment ids;
+    a record without ``employment_id`` is ``unknown``); add ``verify`` rows, in place.
 
     :param searcher: the hook.
     :param user_id_type: id type of the employment ids.
@@ -271,7 +230,7 @@ def verify_edits(
     :param reported: their XCom records.
     :return: how many records are ``verified``, ``mismatch`` and ``unknown``.
     """
-    targets = [(r, x) for r, x in zip(records, reported, strict=True) if x["outcome"] in WRITTEN]
+    targets = [(r, x) for r, x in zip(records, reported, strict=True) if x["outcome"] in ("edited", UNKNOWN)]
     after: dict[str, CurrentOffboarding] | None
     try:
         after = _read(searcher, user_id_type, [r for r, _ in targets])
@@ -282,12 +241,11 @@ def verify_edits(
         rows = [
             verify_row(
                 f,
-                unknown(READ_FAILED)
+                unknown("read_failed")
                 if after is None
                 else reading_of(after, record.offboarding_id, record.employment_id, f.field_name),
             )
             for f in record.update
         ]
-        report["verify"] = rows
-        report["verification"] = verification(rows)
+        report.update(verify=rows, verification=verification(rows))
     return {state: sum(1 for x in reported if x["verification"] == state) for state in (VERIFIED, MISMATCH, UNKNOWN)}

@@ -1,42 +1,23 @@
 """Revoking offboardings: :class:`RevokeOffboardingOperator` and the revoke :class:`Revoke` it runs.
 
-Settling a revoke that ended without a definite answer (the client's retry budget ran out on 5xx, timeouts or
-resets, or the answer was lost), after the batch and only while it is not interrupted (:class:`RevokeSettler`):
-
-1. When the record's employment id is known, one batched look-up for all of them
-   (:meth:`FeishuHook.lookup_offboardings`: one search per 100 ids): if the employment's most recent offboarding
-   is this one and its status is ``Withdrawn``, it was revoked.
-2. Otherwise one final revoke: ``revoked`` now, or ``1160202`` (already withdrawn, after our attempt), both mean
-   ``revoked``. If that fails too, the record stays ``unknown`` (or ``failed`` for an error that says nothing
-   was applied), with advice.
+A revoke that ended without a definite answer is settled after the batch by :class:`RevokeSettler` (a batched
+look-up, else one final revoke): the rule is in ``docs/operators.md``, "Settling unknown revokes".
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_feishu_corehr._arguments import invalid_argument, is_static
+from airflow_provider_feishu_corehr._arguments import invalid_argument
 from airflow_provider_feishu_corehr.client.api import ALREADY_WITHDRAWN as ALREADY_WITHDRAWN_CODE
 from airflow_provider_feishu_corehr.client.codes import Endpoint, lookup
 from airflow_provider_feishu_corehr.client.errors import FeishuBusinessError, FeishuError, FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.validation import optional_id
 from airflow_provider_feishu_corehr.operators.batch import OffboardingOperator
 from airflow_provider_feishu_corehr.operators.gate import RequestNotStarted
-from airflow_provider_feishu_corehr.operators.outcomes import (
-    FAILED,
-    NOT_SENT,
-    UNKNOWN,
-    InFlight,
-    is_permanent,
-)
-from airflow_provider_feishu_corehr.operators.records import (
-    Record,
-    as_list,
-    entry_records,
-    id_list,
-    id_records,
-    is_one_id,
-)
+from airflow_provider_feishu_corehr.operators.outcomes import FAILED, NOT_SENT, UNKNOWN, InFlight, is_permanent
+from airflow_provider_feishu_corehr.operators.records import Record, entry_records, id_records
+from airflow_provider_feishu_corehr.operators.review import RevokeReview
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -47,12 +28,11 @@ if TYPE_CHECKING:
 
 REVOKED = "revoked"
 ALREADY_WITHDRAWN = "already_withdrawn"
-WITHDRAWN = "Withdrawn"
 ENTRY_KEYS = ("offboarding_id", "employment_id", "operator_id")
 
 
 class RevokeSettler:
-    """Settles the ambiguous revokes of one batch (see the module docstring).
+    """Settles the ambiguous revokes of one batch (``docs/operators.md``).
 
     :param hook: the operator's hook (its requests pass the batch's gate).
     :param log: the task's logger.
@@ -86,7 +66,7 @@ class RevokeSettler:
             self.log.warning("Looking up %d offboarding(s) to settle their revoke failed: %s", len(wanted), err)
             return
         for employment_id, current in found.items():
-            if current.offboarding_id == wanted.get(employment_id) and current.status == WITHDRAWN:
+            if current.offboarding_id == wanted.get(employment_id) and current.status == "Withdrawn":
                 self.withdrawn.add(current.offboarding_id)
 
     def settle(self, record: Record, exc: BaseException) -> dict[str, Any]:
@@ -123,7 +103,7 @@ class RevokeSettler:
 
 
 class Revoke:
-    """The revoke as a batch :class:`~.batch.Operation`: send, settle, report.
+    """The revoke as a batch :class:`~.batch.Operation`: send, settle (:class:`RevokeSettler`), report.
 
     :param fail_if_already_withdrawn: an already withdrawn record (1160202) fails instead of succeeding with
         outcome ``already_withdrawn``.
@@ -138,6 +118,8 @@ class Revoke:
         "id, or the People admin console): status Withdrawn means it was revoked. Re-running the task is safe: "
         "a revoke of a withdrawn offboarding answers already_withdrawn."
     )
+    review = RevokeReview
+    settler = RevokeSettler
 
     def __init__(self, *, fail_if_already_withdrawn: bool, log: Any) -> None:
         self.fail_if_already_withdrawn = fail_if_already_withdrawn
@@ -176,26 +158,6 @@ class Revoke:
         self.log.debug("Offboarding %s was already withdrawn (log id %s)", record.offboarding_id, result.log_id)
         return {"outcome": ALREADY_WITHDRAWN, "log_id": result.log_id}
 
-    def review(self, hook: FeishuHook, user_id_type: str | None, planned: dict[int, dict[str, Any]] | None) -> Any:
-        """The current statuses (:class:`~.review.RevokeReview`).
-
-        :param hook: the operator's hook.
-        :param user_id_type: id type of the employment ids.
-        :param planned: the plan's records by index when applying a plan.
-        """
-        from airflow_provider_feishu_corehr.operators.review import RevokeReview
-
-        return RevokeReview(hook, user_id_type, planned=planned)
-
-    def settler(self, hook: FeishuHook, log: Any, user_id_type: str | None) -> RevokeSettler:
-        """A revoke can be asked again safely: ambiguous ones are settled (module docstring).
-
-        :param hook: the operator's hook.
-        :param log: the task's logger.
-        :param user_id_type: id type of the employment ids.
-        """
-        return RevokeSettler(hook, log, user_id_type)
-
     def verify(self, *args: Any) -> None:
         """A revoke has no read-back (its settlement reads the status): ``None``."""
         return None
@@ -220,11 +182,10 @@ class RevokeOffboardingOperator(OffboardingOperator):
         ``operator_id``, ``user_id_type``, ``max_workers``, ``plan_only``, ``plan`` (a plan record whose status
         moved since is not sent: outcome ``conflict``; a no-op is ``skipped``), and ``BaseOperator``'s.
 
-    Returns (XCom ``return_value``, also pushed when the task fails) the envelope of ``docs/xcom.md``, whatever
-    the input: ``{"operation": "revoke", "mode", "user_id_type", "total", "counts", "verification": null,
-    "records"}``, one record per input position with ``outcome`` ``revoked``, ``already_withdrawn``, ``skipped``,
-    ``conflict``, ``failed``, ``unknown`` or ``not_sent``. With ``plan_only=True`` it returns a plan document
-    instead (``docs/plan-apply.md``).
+    Returns (XCom ``return_value``, also pushed when the task fails) the envelope of ``docs/xcom.md`` whatever the
+    input, one record per input position with outcome ``revoked``, ``already_withdrawn``, ``skipped``,
+    ``conflict``, ``failed``, ``unknown`` or ``not_sent``; with ``plan_only=True`` a plan document instead
+    (``docs/plan-apply.md``).
     """
 
     template_fields: Sequence[str] = (
@@ -255,37 +216,18 @@ class RevokeOffboardingOperator(OffboardingOperator):
         self.fail_if_already_withdrawn = fail_if_already_withdrawn
         with invalid_argument():
             self._check_arguments()
-            arguments = (self.offboarding_id, self.offboardings, self.plan, self.user_id_type, self.operator_id)
-            if all(is_static(a) for a in arguments):
-                if self.plan is not None:
-                    self.check_static_plan(Revoke.kind)
-                else:
-                    self._refuse_bad_records()
+            self.check_static_records(Revoke.kind, self._records)
 
     def _check_arguments(self) -> None:
-        self.check_common_arguments(self.offboarding_id, self.offboardings)
-        if not isinstance(self.fail_if_already_withdrawn, bool):
-            raise FeishuInvalidInputError(
-                f"fail_if_already_withdrawn must be True or False; got {type(self.fail_if_already_withdrawn).__name__}"
-            )
+        self.check_arguments((self.offboarding_id, self.offboardings), flags=("fail_if_already_withdrawn",))
         if self.plan is None and self.offboardings is not None and self.offboarding_id is not None:
             raise FeishuInvalidInputError("give either offboarding_id or offboardings, not both")
-
-    def _refuse_bad_records(self) -> None:
-        """At DAG parse, when every argument is final: a refused record is a DAG error."""
-        from airflow_provider_feishu_corehr.operators.records import refused_text
-
-        records = self._records()
-        if any(r.refused is not None for r in records):
-            raise FeishuInvalidInputError(refused_text(records))
 
     def _records(self) -> list[Record]:
         operator_id = optional_id("operator_id", self.operator_id)
         if self.offboardings is not None:
-            entries = as_list("offboardings", self.offboardings)
-            return entry_records(entries, keys=ENTRY_KEYS, operator_id=operator_id)
-        one_id = is_one_id(self.offboarding_id)
-        return id_records(id_list(self.offboarding_id), one_id=one_id, operator_id=operator_id, update=[])
+            return entry_records(self.offboardings, keys=ENTRY_KEYS, operator_id=operator_id)
+        return id_records(self.offboarding_id, operator_id=operator_id)
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Revoke the records (or make or apply a plan); see the class docstring for what is returned.
