@@ -33,7 +33,6 @@ from airflow_provider_feishu_corehr.operators.outcomes import (
     InFlight,
     envelope,
     error_info,
-    failure_text,
     is_permanent,
     outcome_of,
 )
@@ -61,11 +60,8 @@ class Review(Protocol):
     """The review against current values (:mod:`.review`)."""
 
     def prepare(self, records: list[Record]) -> list[Record]: ...
-
     def skip(self, record: Record) -> dict[str, Any] | None: ...
-
     def finish(self, records: Sequence[Record], reported: list[dict[str, Any]]) -> None: ...
-
     def plan(self, records: list[Record], user_id_type: str | None) -> dict[str, Any]: ...
 
 
@@ -73,9 +69,7 @@ class Settler(Protocol):
     """Settles writes that ended without a definite answer (:class:`.revoke.RevokeSettler`)."""
 
     def unsettled(self, exc: BaseException) -> bool: ...
-
     def look_up(self, records: Sequence[Record]) -> None: ...
-
     def settle(self, record: Record, exc: BaseException) -> dict[str, Any]: ...
 
 
@@ -85,8 +79,9 @@ class Operation(Protocol):
     ``kind`` is ``"revoke"`` or ``"edit"`` (the endpoint, the plan's kind, the XCom's ``operation``), ``action`` the
     word of log lines, ``outcomes`` the keys of the XCom's ``counts``, ``unknown_advice`` what to check when a
     record's outcome is ``unknown``. ``review`` makes the :class:`Review` (given the hook, the id type and the
-    plan's records by index), ``settler`` the :class:`Settler` (given the hook, the log and the id type; ``None``
-    when nothing may settle an ambiguous write).
+    plan's records by index), ``settler`` the :class:`Settler` (given the hook, the log and the id type), ``verify``
+    reads written records back (edit ``verify=True``: given the hook, the id type, the records and their XCom
+    records; returns counts by verdict); ``None`` when the operation has none.
     """
 
     kind: str
@@ -96,23 +91,18 @@ class Operation(Protocol):
 
     @property
     def review(self) -> Callable[[FeishuHook, str | None, dict[int, dict[str, Any]] | None], Review]: ...
-
     @property
     def settler(self) -> Callable[[FeishuHook, Any, str | None], Settler] | None: ...
+    @property
+    def verify(
+        self,
+    ) -> Callable[[FeishuHook, str | None, list[Record], list[dict[str, Any]]], dict[str, int]] | None: ...
 
     def record_keys(self, record: Record) -> dict[str, Any]:
         """The operation's own keys of the record's XCom entry, before its outcome is known."""
-        ...
 
     def send(self, hook: FeishuHook, record: Record, user_id_type: str | None) -> dict[str, Any]:
         """Write one record; returns its ``outcome``, ``log_id`` and the operation's keys, or raises."""
-        ...
-
-    def verify(
-        self, hook: FeishuHook, user_id_type: str | None, records: list[Record], reported: list[dict[str, Any]]
-    ) -> dict[str, int] | None:
-        """Read written records back (edit ``verify=True``); counts by verdict, ``None`` when off."""
-        ...
 
 
 class OffboardingOperator(BaseOperator):
@@ -319,7 +309,8 @@ class OffboardingOperator(BaseOperator):
             review.finish(records, reported)
         value = envelope(operation.kind, mode, user_id_type, reported, operation.outcomes)
         # read back before the task can fail: records whose outcome is unknown are the ones worth reading
-        value["verification"] = operation.verify(self.hook, user_id_type, records, reported)
+        if operation.verify is not None:
+            value["verification"] = operation.verify(self.hook, user_id_type, records, reported)
         elapsed = progress.clock() - progress.started
         self.log.info("%s", summary_table(operation.action, reported, operation.outcomes, elapsed))
         self._fail_if_needed(context, operation.action, value, failures, raised)
@@ -348,7 +339,11 @@ class OffboardingOperator(BaseOperator):
                 f"{value['total']}; every record's outcome is in the XCom return_value"
             )
         if failures:
-            text = failure_text(action, value["total"], failures)
+            more = [f"  - ... and {len(failures) - 10} more"] if len(failures) > 10 else []
+            heading = f"{action} failed for {len(failures)} of {value['total']} offboarding(s); every record's outcome"
+            text = "\n".join(
+                [f"{heading} is in the XCom return_value:", *(f"  - {f.describe()}" for f in failures[:10]), *more]
+            )
             raise (AirflowFailException if all(is_permanent(f.error) for f in failures) else AirflowException)(text)
         listed = "; ".join(
             f"offboarding {r['offboarding_id']}: "
@@ -407,7 +402,7 @@ class OffboardingOperator(BaseOperator):
             breaker.record(None)
             return result
 
-        run = run_records(
+        results_run, raised = run_records(
             records,
             work,
             max_workers=self.max_workers,
@@ -415,22 +410,22 @@ class OffboardingOperator(BaseOperator):
             on_result=lambda result: progress.record(isinstance(result, dict)),
             on_poll=progress.poll,
         )
-        results = {r.index: result for r, result in zip(records, run.results, strict=True)}
+        results = {r.index: result for r, result in zip(records, results_run, strict=True)}
         if operation.settler is None or gate.closed:
-            return results, run.raised
+            return results, raised
         settler = operation.settler(self.hook, self.log, user_id_type)
         errors = {i: e for i, e in results.items() if isinstance(e, BaseException) and settler.unsettled(e)}
         unsettled = [r for r in records if r.index in errors]
         if not unsettled:
-            return results, run.raised
+            return results, raised
         settler.look_up(unsettled)
-        settled = run_records(
+        settled, raised_settling = run_records(
             unsettled, lambda r: settler.settle(r, errors[r.index]), max_workers=self.max_workers, gate=gate
         )
-        for record, result in zip(unsettled, settled.results, strict=True):
+        for record, result in zip(unsettled, settled, strict=True):
             if isinstance(result, dict):
                 results[record.index] = result
-        return results, run.raised or settled.raised
+        return results, raised or raised_settling
 
     def _push(self, context: Context, value: dict[str, Any]) -> None:
         """Push the report before failing the task, so downstream tasks (trigger rule all_done) can read it.

@@ -34,7 +34,7 @@ ENTRY_KEYS = ("offboarding_id", "update_data", "operator_id", "employment_id")
 class Edit:
     """The edit as a batch :class:`~.batch.Operation`: send, report, read back.
 
-    :param verify: read the written records back after the batch.
+    :param verify: read the written records back after the batch (:func:`~.review.verify_edits`).
     :param log: the task's logger.
     """
 
@@ -49,7 +49,7 @@ class Edit:
     settler = None
 
     def __init__(self, *, verify: bool, log: Any) -> None:
-        self.verify_written = verify
+        self.verify = verify_edits if verify else None
         self.log = log
 
     def record_keys(self, record: Record) -> dict[str, Any]:
@@ -57,15 +57,8 @@ class Edit:
 
         :param record: the record.
         """
-        return {
-            "field_names": record.field_names,
-            "fields": None,
-            "status": None,
-            "changes": None,
-            "conflict": None,
-            "verify": None,
-            "verification": None,
-        }
+        keys = ("fields", "status", "changes", "conflict", "verify", "verification")
+        return {"field_names": record.field_names, **dict.fromkeys(keys)}
 
     def send(self, hook: FeishuHook, record: Record, user_id_type: str | None) -> dict[str, Any]:
         """Edit one offboarding.
@@ -78,30 +71,11 @@ class Edit:
         result = hook.edit_offboarding(
             record.offboarding_id, record.update, operator_id=record.operator_id, user_id_type=user_id_type
         )
-        echoed = [f.field_name for f in result.fields]
-        self.log.debug(
-            "Edited offboarding %s: fields %s (log id %s)",
-            record.offboarding_id,
-            ", ".join(record.field_names),
-            result.log_id,
-        )
-        if sorted(echoed) != sorted(record.field_names):
-            self.log.warning(
-                "Offboarding %s: Feishu echoed fields %s, sent %s", record.offboarding_id, echoed, record.field_names
-            )
+        echoed, sent = [f.field_name for f in result.fields], record.field_names
+        self.log.debug("Edited offboarding %s: fields %s (log id %s)", record.offboarding_id, sent, result.log_id)
+        if sorted(echoed) != sorted(sent):
+            self.log.warning("Offboarding %s: Feishu echoed fields %s, sent %s", record.offboarding_id, echoed, sent)
         return {"outcome": EDITED, "fields": [f.to_json() for f in result.fields], "log_id": result.log_id}
-
-    def verify(
-        self, hook: FeishuHook, user_id_type: str | None, records: list[Record], reported: list[dict[str, Any]]
-    ) -> dict[str, int] | None:
-        """With ``verify``, read back the records ``edited`` or ``unknown`` (:func:`~.review.verify_edits`).
-
-        :param hook: the operator's hook.
-        :param user_id_type: id type of the employment ids.
-        :param records: the records that were run.
-        :param reported: their XCom records.
-        """
-        return verify_edits(hook, user_id_type, records, reported) if self.verify_written else None
 
 
 class EditOffboardingOperator(OffboardingOperator):

@@ -86,30 +86,21 @@ class Gate:
         with self._lock:
             return self._attempts.get(index, 0) > 0
 
-    # The client's SendGuard (client/sync.py): each raises RequestNotStarted once the gate is closed.
+    # The client's SendGuard (client/sync.py has the parameters): each raises RequestNotStarted once closed.
 
     def sleep(self, seconds: float) -> None:
-        """Wait before the next attempt; wake up and raise when the gate closes.
-
-        :param seconds: how long to wait.
-        """
+        """Wait before the next attempt; wake up and raise when the gate closes."""
         if self._closed.wait(max(seconds, 0.0)):
             raise RequestNotStarted(self.reason)
 
     def pace(self, seconds: float) -> None:
-        """Wait for a rate-limiter slot (counted for the progress line), like :meth:`sleep`.
-
-        :param seconds: how long to wait.
-        """
+        """Wait for a rate-limiter slot (counted for the progress line), like :meth:`sleep`."""
         with self._lock:
             self.pacing_wait += max(seconds, 0.0)
         self.sleep(seconds)
 
     def sending(self, endpoint: str) -> None:
-        """A request goes out now: raise when closed, else count it when it writes a record of this batch.
-
-        :param endpoint: the request's endpoint name (``revoke`` and ``edit`` are writes).
-        """
+        """A request goes out now: raise when closed, else count it when it writes a record (revoke, edit)."""
         self.check()
         index: int = getattr(self._local, "index", -1)
         if endpoint in WRITE_ENDPOINTS and index >= 0:
@@ -117,11 +108,7 @@ class Gate:
                 self._attempts[index] = self._attempts.get(index, 0) + 1
 
     def answered(self, status: int, headers: Mapping[str, str]) -> None:
-        """Count a rate-limited answer (HTTP 429, or Feishu's rate-limit reset header) for the progress line.
-
-        :param status: the HTTP status.
-        :param headers: the answer's headers.
-        """
+        """Count a rate-limited answer (HTTP 429, or Feishu's rate-limit reset header) for the progress line."""
         if status == 429 or any(k.lower() == RATE_LIMIT_RESET_HEADER for k in headers):
             with self._lock:
                 self.rate_limited += 1

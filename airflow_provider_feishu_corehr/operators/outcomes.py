@@ -213,21 +213,3 @@ def envelope(
         "verification": None,
         "records": records,
     }
-
-
-def failure_text(action: str, total: int, failures: Sequence[Failure], *, shown: int = 10) -> str:
-    """The task's error message: how many records failed, the first ``shown`` of them.
-
-    :param action: ``"Revoke"`` or ``"Edit"``.
-    :param total: records in the task.
-    :param failures: the failed records.
-    :param shown: how many are listed.
-    """
-    lines = [
-        f"{action} failed for {len(failures)} of {total} offboarding(s); every record's "
-        "outcome is in the XCom return_value:",
-        *(f"  - {f.describe()}" for f in failures[:shown]),
-    ]
-    if len(failures) > shown:
-        lines.append(f"  - ... and {len(failures) - shown} more")
-    return "\n".join(lines)

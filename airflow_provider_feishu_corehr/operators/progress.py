@@ -1,10 +1,5 @@
-"""Progress of a long batch in the task log, and the summary table at its end.
-
-A progress line comes about every :data:`INTERVAL` seconds or every :data:`SHARE` of the records, whichever
-comes later (so a batch shorter than the interval logs none): done/total, the rate against the endpoint's
-limit, the ETA, failures so far and rate-limit waits. The summary counts the outcomes and, for the records
-that did not succeed, groups them by error kind and Feishu code with the advice. The clock is injectable so
-tests drive it. Per-record lines are the operators' business (DEBUG, failures WARNING).
+"""Progress lines of a long batch in the task log, and the summary table at its end (``docs/operators.md``,
+"Progress and summary"). The clock is injectable so tests drive it.
 """
 
 from __future__ import annotations
@@ -54,7 +49,6 @@ class Progress:
         self.failures = 0
         self._last_time = self.started
         self._last_done = 0
-        self.lines = 0
 
     def record(self, ok: bool) -> None:
         """One record finished.
@@ -74,7 +68,6 @@ class Progress:
         if self.done - self._last_done < max(1, SHARE * self.total):
             return
         self._last_time, self._last_done = now, self.done
-        self.lines += 1
         self.log.info("%s progress: %s", self.action, self.line(now))
 
     def line(self, now: float) -> str:

@@ -85,10 +85,7 @@ class _Reading:
     current: dict[str, CurrentOffboarding] = field(default_factory=dict)
 
     def status(self, record: Record) -> str | None:
-        """The record's current status, ``None`` when it was not read.
-
-        :param record: the record.
-        """
+        """The current status of ``record``, ``None`` when it was not read."""
         found = self.current.get(record.offboarding_id or "") if record.employment_id else None
         return found.status if found else None
 
@@ -138,29 +135,19 @@ class EditReview(_Reading):
         return replace(record, update=update)
 
     def skip(self, record: Record) -> dict[str, Any] | None:
-        """The result of a record that needs no write, else ``None``.
-
-        :param record: a prepared record.
-        """
+        """The result of a prepared ``record`` that needs no write, else ``None``."""
         return {"outcome": "unchanged", "fields": [], "log_id": None} if record.index in self.unchanged else None
 
     def finish(self, records: Sequence[Record], reported: list[dict[str, Any]]) -> None:
-        """Add ``status``, ``changes`` (and ``conflict``) to each XCom record, in place.
-
-        :param records: the prepared records.
-        :param reported: their XCom records, in the same order.
-        """
+        """Add ``status``, ``changes`` (and ``conflict``) to the XCom records ``reported`` of the prepared
+        ``records`` (same order), in place."""
         for record, report in zip(records, reported, strict=True):
             report.update(status=self.status(record), changes=self.changes.get(record.index))
             if isinstance(record.refused, PlanConflictError):
                 report.update(outcome=CONFLICT, conflict=record.refused.moved, field_names=[])
 
     def plan(self, records: list[Record], user_id_type: str | None) -> dict[str, Any]:
-        """The edit plan of the prepared records (:func:`~.plan.edit_plan`).
-
-        :param records: the prepared records.
-        :param user_id_type: id type of the employment and operator ids.
-        """
+        """The edit plan of the prepared ``records`` (:func:`~.plan.edit_plan`)."""
         return edit_plan(records, self, user_id_type)
 
 
@@ -192,29 +179,19 @@ class RevokeReview(_Reading):
         return record
 
     def skip(self, record: Record) -> dict[str, Any] | None:
-        """The result of a record that needs no revoke, else ``None``.
-
-        :param record: a prepared record.
-        """
+        """The result of a prepared ``record`` that needs no revoke, else ``None``."""
         return {"outcome": "skipped", "log_id": None} if record.index in self.skipped else None
 
     def finish(self, records: Sequence[Record], reported: list[dict[str, Any]]) -> None:
-        """Add ``status`` and ``reason`` (and ``conflict``) to each XCom record, in place.
-
-        :param records: the prepared records.
-        :param reported: their XCom records, in the same order.
-        """
+        """Add ``status`` and ``reason`` (and ``conflict``) to the XCom records ``reported`` of the prepared
+        ``records`` (same order), in place."""
         for record, report in zip(records, reported, strict=True):
             report.update(status=self.status(record), reason=self.skipped.get(record.index))
             if isinstance(record.refused, PlanConflictError):
                 report.update(outcome=CONFLICT, conflict=record.refused.moved)
 
     def plan(self, records: list[Record], user_id_type: str | None) -> dict[str, Any]:
-        """The revoke plan of the prepared records (:func:`~.plan.revoke_plan`).
-
-        :param records: the prepared records.
-        :param user_id_type: id type of the employment and operator ids.
-        """
+        """The revoke plan of the prepared ``records`` (:func:`~.plan.revoke_plan`)."""
         return revoke_plan(records, self, user_id_type)
 
 

@@ -86,9 +86,9 @@ class RevokeSettler:
             result = self.hook.revoke_offboarding(
                 record.offboarding_id, operator_id=record.operator_id, user_id_type=self.user_id_type
             )
-        except FeishuError as probe_error:
+        except FeishuError as err:
             self.log.warning(
-                "Offboarding %s: a final revoke did not settle the outcome: %s", record.offboarding_id, probe_error
+                "Offboarding %s: a final revoke did not settle the outcome: %s", record.offboarding_id, err
             )
             raise exc from None
         self.log.info(
@@ -120,6 +120,7 @@ class Revoke:
     )
     review = RevokeReview
     settler = RevokeSettler
+    verify = None  # no read-back: settling reads the status
 
     def __init__(self, *, fail_if_already_withdrawn: bool, log: Any) -> None:
         self.fail_if_already_withdrawn = fail_if_already_withdrawn
@@ -130,7 +131,7 @@ class Revoke:
 
         :param record: the record.
         """
-        return {"status": None, "reason": None, "conflict": None}
+        return dict.fromkeys(("status", "reason", "conflict"))
 
     def send(self, hook: FeishuHook, record: Record, user_id_type: str | None) -> dict[str, Any]:
         """Revoke one offboarding.
@@ -157,10 +158,6 @@ class Revoke:
             )
         self.log.debug("Offboarding %s was already withdrawn (log id %s)", record.offboarding_id, result.log_id)
         return {"outcome": ALREADY_WITHDRAWN, "log_id": result.log_id}
-
-    def verify(self, *args: Any) -> None:
-        """A revoke has no read-back (its settlement reads the status): ``None``."""
-        return None
 
 
 class RevokeOffboardingOperator(OffboardingOperator):

@@ -1,7 +1,7 @@
 """Running the records of one task: bounded concurrency, every record's result, and a clean stop.
 
 :func:`run_records` sends each record in a worker thread (also a single record: the main thread only waits, so
-it can always react to an interruption) and returns one :class:`Result` per record, in input order. Whatever
+it can always react to an interruption) and returns one result per record, in input order. Whatever
 happens, every record gets a result: a ``BaseException`` in a worker (``SystemExit``) is that record's result
 and stops the batch; one raised in the main thread while it waits (``KeyboardInterrupt``,
 ``AirflowTaskTimeout``) closes the gate and is handed back to be re-raised after the report was pushed.
@@ -13,7 +13,6 @@ import queue
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.operators import gate as _gate
@@ -31,18 +30,6 @@ POLL = 0.2
 """Seconds between two looks of the waiting main thread at the gate and the progress clock."""
 
 
-@dataclass
-class Run:
-    """What :func:`run_records` gives back.
-
-    :param results: per record, the work's return value or the exception that is its outcome.
-    :param raised: an exception raised in the main thread while waiting, to re-raise after reporting.
-    """
-
-    results: list[Result]
-    raised: BaseException | None
-
-
 def run_records(
     records: Sequence[Record],
     work: Callable[[Record], dict[str, Any]],
@@ -51,7 +38,7 @@ def run_records(
     gate: Gate,
     on_result: Callable[[Result], None] | None = None,
     on_poll: Callable[[], None] | None = None,
-) -> Run:
+) -> tuple[list[Result], BaseException | None]:
     """Run ``work`` on every record, at most ``max_workers`` at a time, until done or the gate closes.
 
     After the gate closed, records not started are ``not_sent`` (:class:`RequestNotStarted`); records still running
@@ -64,21 +51,37 @@ def run_records(
     :param gate: the batch's gate.
     :param on_result: called in the main thread with each result as it arrives (progress).
     :param on_poll: called in the main thread about every :data:`POLL` seconds (progress).
+    :return: per record, the work's return value or the exception that is its outcome; and an exception raised in
+        the main thread while it waited, to re-raise after reporting.
     """
     if not records:
-        return Run([], None)
-
-    def task(record: Record) -> Result:
-        gate.begin(record.index)
-        try:
-            return work(record)
-        except BaseException as exc:  # every record gets a result, whatever it raised
-            if not isinstance(exc, Exception):
-                gate.close(f"{type(exc).__name__} in a worker thread")
-            return exc
+        return [], None
 
     futures: list[Future[Result]] = [Future() for _ in records]
-    _start_workers(list(zip(futures, records, strict=True)), task, min(max_workers, len(records)))
+    todo: queue.SimpleQueue[tuple[Future[Result], Record]] = queue.SimpleQueue()
+    for entry in zip(futures, records, strict=True):
+        todo.put(entry)
+
+    def worker() -> None:  # takes the records in order until none is left
+        while True:
+            try:
+                future, record = todo.get_nowait()
+            except queue.Empty:
+                return
+            if not future.set_running_or_notify_cancel():
+                continue
+            gate.begin(record.index)
+            try:
+                future.set_result(work(record))
+            except BaseException as exc:  # every record gets a result, whatever it raised
+                if not isinstance(exc, Exception):
+                    gate.close(f"{type(exc).__name__} in a worker thread")
+                future.set_result(exc)
+
+    # Daemon threads: one left blocked in a request after the grace does not keep the task process alive (a
+    # ThreadPoolExecutor would be joined at interpreter exit).
+    for n in range(min(max_workers, len(records))):
+        threading.Thread(target=worker, name=f"feishu-record-{n}", daemon=True).start()
     raised: BaseException | None = None
     pending = set(futures)
     deadline: float | None = None
@@ -101,32 +104,7 @@ def run_records(
             if raised is None:
                 raised = exc
             gate.close(f"{type(exc).__name__} in the task")
-    return Run([_result(f, r.index, gate) for f, r in zip(futures, records, strict=True)], raised)
-
-
-def _start_workers(work: list[tuple[Future[Result], Record]], task: Callable[[Record], Result], count: int) -> None:
-    """Daemon threads that take the records in order: a thread left blocked in a request after the grace does not
-    keep the task process alive (a ``ThreadPoolExecutor`` would be joined at interpreter exit).
-
-    :param work: the futures to complete, with their records, in order.
-    :param task: turns a record into its result (never raises).
-    :param count: how many threads.
-    """
-    todo: queue.SimpleQueue[tuple[Future[Result], Record]] = queue.SimpleQueue()
-    for entry in work:
-        todo.put(entry)
-
-    def worker() -> None:
-        while True:
-            try:
-                future, record = todo.get_nowait()
-            except queue.Empty:
-                return
-            if future.set_running_or_notify_cancel():
-                future.set_result(task(record))
-
-    for n in range(count):
-        threading.Thread(target=worker, name=f"feishu-record-{n}", daemon=True).start()
+    return [_result(f, r.index, gate) for f, r in zip(futures, records, strict=True)], raised
 
 
 def _result(future: Future[Result], index: int, gate: Gate) -> Result:
