@@ -21,7 +21,6 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 from airflow_provider_feishu_corehr._arguments import is_static
 from airflow_provider_feishu_corehr.client.codes import Endpoint
 from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
-from airflow_provider_feishu_corehr.client.ratelimit import rate_for
 from airflow_provider_feishu_corehr.client.validation import optional_id, optional_user_id_type
 from airflow_provider_feishu_corehr.operators.gate import Gate, RequestNotStarted
 from airflow_provider_feishu_corehr.operators.outcomes import (
@@ -36,8 +35,6 @@ from airflow_provider_feishu_corehr.operators.outcomes import (
     is_permanent,
     outcome_of,
 )
-from airflow_provider_feishu_corehr.operators.plan import planned_record, read_plan, render_plan
-from airflow_provider_feishu_corehr.operators.progress import Progress, summary_table
 from airflow_provider_feishu_corehr.operators.records import refused_text
 from airflow_provider_feishu_corehr.operators.sigint import stop_on_sigint
 from airflow_provider_feishu_corehr.operators.workers import run_records
@@ -48,7 +45,10 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
+    from airflow_provider_feishu_corehr.operators.progress import Progress
     from airflow_provider_feishu_corehr.operators.records import Record
+
+# What only execute needs (plan, review, rate table, progress) is imported there: DAG parse stays cheap.
 
 MAX_WORKERS_LIMIT = 32
 DIRECT = "direct"
@@ -168,6 +168,8 @@ class OffboardingOperator(BaseOperator):
 
         :param plan: the XCom of a ``plan_only`` task.
         """
+        from airflow_provider_feishu_corehr.operators.plan import render_plan
+
         return render_plan(plan)
 
     def on_kill(self) -> None:
@@ -219,6 +221,8 @@ class OffboardingOperator(BaseOperator):
 
         :param kind: ``"revoke"`` or ``"edit"``: the plan must be of this kind.
         """
+        from airflow_provider_feishu_corehr.operators.plan import planned_record, read_plan
+
         plan_user_id_type, entries = read_plan(self.plan, kind)
         own = optional_user_id_type(self.user_id_type)
         if own is not None and plan_user_id_type is not None and own != plan_user_id_type:
@@ -289,6 +293,8 @@ class OffboardingOperator(BaseOperator):
             self.max_workers,
             len(records) - len(to_send),
         )
+        from airflow_provider_feishu_corehr.operators.progress import Progress, summary_table
+
         progress = Progress(operation.action, len(to_send), log=self.log, limit=None)
         results, raised = self._send_all(operation, to_send, user_id_type, review, progress)
         reported: list[dict[str, Any]] = []
@@ -371,6 +377,8 @@ class OffboardingOperator(BaseOperator):
             self.hook.get_conn()
         except FeishuError as err:
             raise (AirflowFailException if err.permanent else AirflowException)(str(err)) from err
+        from airflow_provider_feishu_corehr.client.ratelimit import rate_for
+
         rate = rate_for(self.hook.settings, Endpoint(operation.kind))
         progress.limit = None if rate is None else rate[0] / rate[1]
         progress.waits = lambda: (gate.rate_limited, gate.pacing_wait)

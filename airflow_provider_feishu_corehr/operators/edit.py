@@ -17,7 +17,6 @@ from airflow_provider_feishu_corehr.client.validation import optional_id, requir
 from airflow_provider_feishu_corehr.operators.batch import OffboardingOperator
 from airflow_provider_feishu_corehr.operators.outcomes import FAILED, NOT_SENT, UNKNOWN
 from airflow_provider_feishu_corehr.operators.records import Record, entry_records, id_records, is_one_id
-from airflow_provider_feishu_corehr.operators.review import EditReview, verify_edits
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -45,10 +44,12 @@ class Edit:
         "Feishu may have applied this edit. Read the offboarding's fields back (hook.search_offboardings) before "
         "sending it again: re-sending is only safe if nobody wrote a newer value since."
     )
-    review = EditReview
     settler = None
 
     def __init__(self, *, verify: bool, log: Any) -> None:
+        from airflow_provider_feishu_corehr.operators.review import EditReview, verify_edits  # not at DAG parse
+
+        self.review = EditReview
         self.verify = verify_edits if verify else None
         self.log = log
 

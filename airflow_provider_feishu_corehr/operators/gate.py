@@ -72,17 +72,11 @@ class Gate:
             raise RequestNotStarted(self.reason)
 
     def begin(self, index: int) -> None:
-        """The calling thread now works on record ``index``.
-
-        :param index: the record's position in the task's input.
-        """
+        """The calling thread now works on record ``index`` (its position in the task's input)."""
         self._local.index = index
 
     def attempted(self, index: int) -> bool:
-        """Whether a write of record ``index`` may have reached Feishu.
-
-        :param index: the record's position in the task's input.
-        """
+        """Whether a write of record ``index`` may have reached Feishu."""
         with self._lock:
             return self._attempts.get(index, 0) > 0
 

@@ -45,8 +45,7 @@ class PlanConflictError(FeishuInvalidInputError):
     """A record of a plan whose current state moved since the plan was made; it was not written (make a new plan).
 
     :param msg: which record and which fields or status moved (names only, never values).
-    :param moved: the rows ``{"field_name", "planned", "current"}`` that moved (``field_name`` ``"status"`` for
-        the status).
+    :param moved: the rows that moved: the record's ``conflict`` in XCom (``docs/xcom.md``).
     """
 
     def __init__(self, msg: str, *, moved: list[dict[str, Any]]) -> None:

@@ -17,7 +17,6 @@ from airflow_provider_feishu_corehr.operators.batch import OffboardingOperator
 from airflow_provider_feishu_corehr.operators.gate import RequestNotStarted
 from airflow_provider_feishu_corehr.operators.outcomes import FAILED, NOT_SENT, UNKNOWN, InFlight, is_permanent
 from airflow_provider_feishu_corehr.operators.records import Record, entry_records, id_records
-from airflow_provider_feishu_corehr.operators.review import RevokeReview
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -118,11 +117,13 @@ class Revoke:
         "id, or the People admin console): status Withdrawn means it was revoked. Re-running the task is safe: "
         "a revoke of a withdrawn offboarding answers already_withdrawn."
     )
-    review = RevokeReview
     settler = RevokeSettler
     verify = None  # no read-back: settling reads the status
 
     def __init__(self, *, fail_if_already_withdrawn: bool, log: Any) -> None:
+        from airflow_provider_feishu_corehr.operators.review import RevokeReview  # at execute, not at DAG parse
+
+        self.review = RevokeReview
         self.fail_if_already_withdrawn = fail_if_already_withdrawn
         self.log = log
 
