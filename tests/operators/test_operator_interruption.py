@@ -85,7 +85,7 @@ def _check_report(emu: FeishuEmulator, ti: RecordingTI, ids: list[str], stopped_
 
 
 def test_on_kill_from_another_thread_stops_the_batch(paced: FeishuEmulator, ti: RecordingTI) -> None:
-    ids = _batch(paced, 400, "6950000000000")  # 4 s at 100/s: a watcher thread starved of the GIL still fires mid-batch
+    ids = _batch(paced, 200, "6950000000000")
     operator = EditOffboardingOperator(task_id="e", offboarding_id=ids, update_data={"handover_note__c": NOTE})
     fired = _when(paced, 60, operator.on_kill)
     with pytest.raises(AirflowException, match=r"interrupted \(on_kill\)"):
@@ -93,8 +93,18 @@ def test_on_kill_from_another_thread_stops_the_batch(paced: FeishuEmulator, ti: 
     _check_report(paced, ti, ids, fired["at"])
 
 
+@pytest.fixture
+def sigint_not_ignored() -> Iterator[None]:
+    """SIGINT as a task process has it (not ignored), whatever the test runner inherited: a runner started in the
+    background by a non-interactive shell has SIGINT ignored, and an ignored SIGINT stays ignored by design."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("sigint_not_ignored")
 def test_sigint_stops_the_batch_and_the_handler_is_restored(paced: FeishuEmulator, ti: RecordingTI) -> None:
-    ids = _batch(paced, 400, "6951000000000")
+    ids = _batch(paced, 200, "6951000000000")
     before = signal.getsignal(signal.SIGINT)
     operator = EditOffboardingOperator(task_id="e", offboarding_id=ids, update_data={"handover_note__c": NOTE})
     handlers: list[object] = []
@@ -152,3 +162,19 @@ def test_system_exit_in_a_worker_keeps_the_report(
     assert revoked and all(fast_feishu.get_offboarding(i)["status"] == "Withdrawn" for i in revoked)
     assert {r["outcome"] for r in records} <= {"revoked", "failed", "not_sent"}
     assert fast_feishu.request_count("revoke") == len(revoked)  # nothing sent for the records not_sent
+
+
+def test_an_ignored_sigint_stays_ignored() -> None:
+    from airflow_provider_feishu_corehr.operators.sigint import stop_on_sigint
+
+    stops: list[str] = []
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with stop_on_sigint(stops.append):
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+        assert stops == []
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
