@@ -6,10 +6,10 @@ much, so rate-limit windows and token lifetimes on the server pass exactly as if
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from client_helpers import FAST, PINNED_RANDOM, EmulatorTime
 
 from airflow_provider_feishu_corehr.client.models import ClientSettings
 from airflow_provider_feishu_corehr.client.tokens import TokenCache
@@ -20,39 +20,6 @@ if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.client.aio import AsyncFeishuClient
     from airflow_provider_feishu_corehr.client.sync import FeishuClient
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
-
-FAST = {
-    "timeout": 2.0,
-    "max_attempts": 4,
-    "max_elapsed": 600.0,
-    "backoff_base": 0.01,
-    "backoff_max": 0.08,
-    "rate_limit_wait_max": 30.0,
-    "rate_limits": {"revoke": None, "edit": None, "search": None},
-}
-
-
-class EmulatorTime:
-    """A clock for the client that moves with the emulator's: ``advance`` moves both."""
-
-    def __init__(self, emu: FeishuEmulator) -> None:
-        self.emu = emu
-        self.offset = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return time.monotonic() + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
-        self.emu.advance_time(seconds)
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.advance(seconds)
-
-    async def asleep(self, seconds: float) -> None:
-        self.sleep(seconds)
 
 
 def settings_for(emu: FeishuEmulator, **overrides: Any) -> ClientSettings:
@@ -94,7 +61,7 @@ def make_client(
             settings_for(feishu_emulator, **overrides),
             on_token=on_token,
             sleep=sleep or emu_time.sleep,
-            random=lambda: 0.5,
+            random=lambda: PINNED_RANDOM,
             clock=emu_time,
             token_cache=token_cache,
         )
@@ -118,7 +85,7 @@ def make_async_client(
             settings_for(feishu_emulator, **overrides),
             on_token=on_token,
             sleep=emu_time.asleep,
-            random=lambda: 0.5,
+            random=lambda: PINNED_RANDOM,
             clock=emu_time,
             token_cache=token_cache,
         )

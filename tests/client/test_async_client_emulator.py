@@ -6,10 +6,10 @@ pytest-asyncio is not used: each test runs its coroutine with ``asyncio.run``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
+from client_helpers import APPROVED, BACKOFF, DATE, EMPLOYMENT, EmulatorTime, MakeAsync
 
 from airflow_provider_feishu_corehr.client.errors import (
     FeishuAuthError,
@@ -20,18 +20,9 @@ from airflow_provider_feishu_corehr.client.errors import (
 from airflow_provider_feishu_corehr.client.models import FieldValue
 
 if TYPE_CHECKING:
-    from tests.hook.conftest import EmulatorTime
-
-    from airflow_provider_feishu_corehr.client.aio import AsyncFeishuClient
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
 
-MakeAsync = Callable[..., "AsyncFeishuClient"]
 pytestmark = pytest.mark.feishu_emulator(rate_limits="off")
-
-APPROVED = "7095671727698478604"
-EMPLOYMENT = "6982509313466189341"
-DATE = [FieldValue("offboarding_date", "2026-12-31")]
-BACKOFF = [0.005, 0.01, 0.02, 0.04]
 
 
 def test_methods_return_typed_results(feishu_emulator: FeishuEmulator, make_async_client: MakeAsync) -> None:

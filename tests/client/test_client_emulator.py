@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import pytest
+from client_helpers import APPROVED, DATE, EMPLOYMENT, EmulatorTime, MakeClient
 
 from airflow_provider_feishu_corehr.client.errors import (
     FeishuAuthError,
@@ -19,19 +19,13 @@ from airflow_provider_feishu_corehr.client.errors import (
 from airflow_provider_feishu_corehr.client.models import FieldValue
 
 if TYPE_CHECKING:
-    from tests.hook.conftest import EmulatorTime
-
     from airflow_provider_feishu_corehr.client.sync import FeishuClient
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
 
-MakeClient = Callable[..., "FeishuClient"]
 pytestmark = pytest.mark.feishu_emulator(rate_limits="off")
 
-APPROVED = "7095671727698478604"  # revocable, editable; latest offboarding of employment ...341
-EMPLOYMENT = "6982509313466189341"
 OLDER_OF_EMPLOYMENT = "7095671727698478603"
 WITHDRAWN = "7095671727698478608"
-DATE = [FieldValue("offboarding_date", "2026-12-31")]
 
 
 def test_revoke_then_revoke_again_is_already_withdrawn(

@@ -49,7 +49,7 @@ def test_a_watch_that_never_saw_a_socket_is_not_cut() -> None:
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
-def test_the_socket_of_a_real_attempt_reaches_its_watch(scheme: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_socket_of_a_real_attempt_reaches_its_watch(scheme: str) -> None:
     """The pin, without a network: requests still asks the adapter for the pool (and the shared TLS context reaches
     it), and the pool builds its connections from ``ConnectionCls``. The next test pins ``sock`` on a real attempt."""
     import requests
@@ -68,7 +68,9 @@ def test_the_socket_of_a_real_attempt_reaches_its_watch(scheme: str, monkeypatch
     session.close()
 
 
-def test_a_real_attempt_binds_its_socket_and_is_cut_when_its_headers_drip(feishu_emulator: FeishuEmulator) -> None:
+def test_a_real_attempt_binds_its_socket_and_is_cut_when_its_headers_drip(
+    feishu_emulator: FeishuEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings = ClientSettings(base_url=feishu_emulator.base_url, app_id="a", app_secret="s")
     session = sync_http.new_session(settings)
     bound: list[object] = []
@@ -78,13 +80,12 @@ def test_a_real_attempt_binds_its_socket_and_is_cut_when_its_headers_drip(feishu
         bound.append(sock)
         original(self, sock)  # type: ignore[arg-type]
 
-    cutoff.Watch.bind = spy  # type: ignore[method-assign]
+    monkeypatch.setattr(cutoff.Watch, "bind", spy)
     try:
         feishu_emulator.inject_fault("token", "drip", seconds=0.2, headers=True)
         url = feishu_emulator.base_url + "/open-apis/auth/v3/tenant_access_token/internal"
         outcome = sync_http.attempt(session, url, b"{}", {}, seconds=0.5, limit=1 << 20)
     finally:
-        cutoff.Watch.bind = original  # type: ignore[method-assign]
         session.close()
     assert bound and all(sock is not None for sock in bound)
     assert outcome == sync_http.TransportFailure(sync_http.FailureKind.TIMEOUT)

@@ -11,10 +11,10 @@ import asyncio
 import json
 import time
 import tracemalloc
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from client_helpers import APPROVED, DATE, EMPLOYMENT, MakeAsync, MakeClient
 
 from airflow_provider_feishu_corehr.client.api import token_request
 from airflow_provider_feishu_corehr.client.errors import (
@@ -25,7 +25,7 @@ from airflow_provider_feishu_corehr.client.errors import (
     FeishuTransientError,
 )
 from airflow_provider_feishu_corehr.client.exchange import HttpResponse, Send, Sleep, exchange
-from airflow_provider_feishu_corehr.client.models import ClientSettings, FieldValue
+from airflow_provider_feishu_corehr.client.models import ClientSettings
 from airflow_provider_feishu_corehr.client.paging import MAX_EMPTY_PAGES
 from airflow_provider_feishu_corehr.client.policy import RetryPolicy
 from airflow_provider_feishu_corehr.testing import EmulatorError, FeishuEmulator
@@ -33,16 +33,9 @@ from airflow_provider_feishu_corehr.testing import EmulatorError, FeishuEmulator
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from airflow_provider_feishu_corehr.client.aio import AsyncFeishuClient
-    from airflow_provider_feishu_corehr.client.sync import FeishuClient
 
-MakeClient = Callable[..., "FeishuClient"]
-MakeAsync = Callable[..., "AsyncFeishuClient"]
 pytestmark = pytest.mark.feishu_emulator(rate_limits="off")
 
-APPROVED = "7095671727698478604"
-EMPLOYMENT = "6982509313466189341"
-DATE = [FieldValue("offboarding_date", "2026-12-31")]
 SLACK = 3.0
 
 

@@ -18,9 +18,9 @@ import logging
 from typing import TYPE_CHECKING
 
 import pytest
+from client_helpers import APPROVED, DATE
 
 from airflow_provider_feishu_corehr.client.errors import FeishuError
-from airflow_provider_feishu_corehr.client.models import FieldValue
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -31,8 +31,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.feishu_emulator(rate_limits="off", apps={"cli_leak": "leak-test-app-secret-0123456789"})
 
-APPROVED = "7095671727698478604"
-DATE = [FieldValue("offboarding_date", "2026-12-31")]
 FAULTS = ["http_500", "http_503", "html_502", "bad_json", "reset", "rate_limit_429", "rate_limit_400", "system_error"]
 
 

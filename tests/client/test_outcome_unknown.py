@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
@@ -28,12 +27,12 @@ from airflow_provider_feishu_corehr.client.models import FieldValue
 from airflow_provider_feishu_corehr.client.policy import ENDPOINT_RULES, Fail, FailureKind, Retry, RetryPolicy
 
 if TYPE_CHECKING:
-    from airflow_provider_feishu_corehr.client.aio import AsyncFeishuClient
-    from airflow_provider_feishu_corehr.client.sync import FeishuClient
+    from collections.abc import Callable
+
+    from client_helpers import MakeAsync, MakeClient
+
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
 
-MakeClient = Callable[..., "FeishuClient"]
-MakeAsync = Callable[..., "AsyncFeishuClient"]
 pytestmark = pytest.mark.feishu_emulator(rate_limits="off")
 
 APPROVED = "7095671727698478604"

@@ -7,31 +7,24 @@ and the emulator's clock moves by as much. Jitter is pinned (``random`` = 0.5): 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
+from client_helpers import APPROVED, BACKOFF, DATE, JITTER, EmulatorTime, MakeClient
 
 from airflow_provider_feishu_corehr.client.errors import (
     FeishuBusinessError,
     FeishuRateLimitError,
     FeishuTransientError,
 )
-from airflow_provider_feishu_corehr.client.models import FieldValue
 
 if TYPE_CHECKING:
-    from tests.hook.conftest import EmulatorTime
+    from collections.abc import Callable
 
     from airflow_provider_feishu_corehr.client.sync import FeishuClient
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
 
-MakeClient = Callable[..., "FeishuClient"]
 pytestmark = pytest.mark.feishu_emulator(rate_limits="off")
-
-APPROVED = "7095671727698478604"
-DATE = [FieldValue("offboarding_date", "2026-12-31")]
-BACKOFF = [0.005, 0.01, 0.02, 0.04]  # attempts 1..4
-JITTER = 0.005
 
 
 def edit(client: FeishuClient) -> None:

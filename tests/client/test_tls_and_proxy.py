@@ -13,10 +13,10 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
+from client_helpers import EMPLOYMENT, MakeAsync, MakeClient
 
 from airflow_provider_feishu_corehr.client.errors import (
     FeishuInvalidInputError,
@@ -27,13 +27,8 @@ from airflow_provider_feishu_corehr.client.models import ClientSettings
 from airflow_provider_feishu_corehr.client.network import environment_proxy, network_settings
 
 if TYPE_CHECKING:
-    from airflow_provider_feishu_corehr.client.aio import AsyncFeishuClient
-    from airflow_provider_feishu_corehr.client.sync import FeishuClient
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
 
-MakeClient = Callable[..., "FeishuClient"]
-MakeAsync = Callable[..., "AsyncFeishuClient"]
-EMPLOYMENT = "6982509313466189341"
 CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
 https = pytest.mark.feishu_emulator(tls=True, rate_limits="off")
 

@@ -14,13 +14,14 @@ import pytest
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.models import ClientSettings
 from airflow_provider_feishu_corehr.get_provider_info import get_provider_info
-from airflow_provider_feishu_corehr.hooks._extras import KNOWN_EXTRAS
 from airflow_provider_feishu_corehr.hooks.connection import settings_from_connection
 from airflow_provider_feishu_corehr.hooks.connection_fields import EXTRAS, Extra, Kind
 
 REPO = Path(__file__).resolve().parents[2]
 BOUNDED = [extra for extra in EXTRAS if extra.kind in (Kind.NUMBER, Kind.INTEGER)]
 CHOICES = [extra for extra in EXTRAS if extra.kind == Kind.CHOICE]
+ON_FORM = [extra for extra in EXTRAS if extra.label is not None]
+FORM = get_provider_info()["connection-types"][0]["conn-fields"]
 
 
 def _settings(extra: dict[str, Any]) -> ClientSettings:
@@ -53,19 +54,21 @@ def test_the_readme_table_is_generated_from_the_description() -> None:
 
 
 def test_the_parser_knows_exactly_the_described_extras() -> None:
-    assert {extra.name for extra in EXTRAS} == KNOWN_EXTRAS
-    assert len(EXTRAS) == len(KNOWN_EXTRAS)  # no name described twice
-    with pytest.raises(FeishuInvalidInputError, match=r"extra\.retries: unknown extra"):
+    names = [extra.name for extra in EXTRAS]
+    assert len(set(names)) == len(names)  # no name described twice
+    for name in names:  # every described extra is a key the parser takes (an empty value counts as not set)
+        _settings({name: ""})
+    with pytest.raises(FeishuInvalidInputError, match=r"extra\.retries: unknown extra; known: ") as refused:
         _settings({"retries": 3})
+    assert str(refused.value).split("known: ", 1)[1] == ", ".join(sorted(names))  # and no other
 
 
 @pytest.mark.parametrize("extra", [e for e in EXTRAS if e.setting], ids=lambda e: e.name)
 def test_every_setting_extra_sets_its_client_setting(extra: Extra) -> None:
-    """The default the description shows is the ClientSettings default, and giving it explicitly changes nothing."""
+    """Giving the default the description shows explicitly changes nothing."""
     defaults = ClientSettings(base_url="https://open.feishu.cn", app_id="cli_x", app_secret="s")
     assert hasattr(defaults, extra.name)
     if extra.default is not None:
-        assert extra.default == getattr(defaults, extra.name)
         assert getattr(_settings({extra.name: str(extra.default)}), extra.name) == getattr(defaults, extra.name)
 
 
@@ -95,13 +98,31 @@ def test_described_choices_are_the_accepted_values(extra: Extra) -> None:
 
 
 def test_the_airflow_3_form_is_the_described_form() -> None:
-    fields = get_provider_info()["connection-types"][0]["conn-fields"]
-    on_form = [extra for extra in EXTRAS if extra.label is not None]
-    assert list(fields) == [extra.name for extra in on_form]
-    for extra in on_form:
-        field = fields[extra.name]
-        assert field["label"] == extra.label
-        assert field["description"] == extra.description(code=False)
+    """The form texts are plain (the form shows no Markdown), its choices keep the described order, and the default
+    it fills in is what the parser applies when the extra is not set."""
+    for extra in ON_FORM:
+        field = FORM[extra.name]
         assert "`" not in field["description"]
         assert field["schema"].get("enum", [None])[:-1] == list(extra.choices)
-        assert field["schema"].get("default") == extra.default
+        if "default" in field["schema"]:
+            assert _settings({extra.name: field["schema"]["default"]}) == _settings({}), extra.name
+
+
+@pytest.mark.parametrize("extra", [e for e in BOUNDED if e.label is not None], ids=lambda e: e.name)
+def test_form_bounds_are_the_enforced_bounds(extra: Extra) -> None:
+    """A bound the Airflow 3 form shows (``minimum``, ``exclusiveMinimum``, ``maximum``, integer or not) is the one
+    the parser enforces: the form neither refuses a value the connection accepts nor accepts one it refuses."""
+    schema = FORM[extra.name]["schema"]
+    integer = "integer" in schema["type"]
+    step = 1 if integer else 0.25
+    if "minimum" in schema:
+        lower = schema["minimum"]
+        assert _accepted(extra.name, lower) and not _accepted(extra.name, lower - step)
+    else:
+        lower = schema["exclusiveMinimum"]
+        assert not _accepted(extra.name, lower) and _accepted(extra.name, lower + step)
+    if "maximum" in schema:
+        assert _accepted(extra.name, schema["maximum"]) and not _accepted(extra.name, schema["maximum"] + step)
+    else:
+        assert _accepted(extra.name, lower + 10**9)
+    assert _accepted(extra.name, lower + 0.5) is not integer
