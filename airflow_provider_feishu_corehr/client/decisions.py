@@ -56,6 +56,7 @@ class Retry:
     :param http_status: HTTP status of the failed attempt, if any.
     :param log_id: log id of the failed attempt, if any.
     :param ambiguous: the failed attempt may have reached Feishu (a write's outcome is then unknown).
+    :param rate_limited: Feishu refused the attempt for its rate limit (row 2 of the retry table).
     """
 
     delay: float
@@ -64,6 +65,7 @@ class Retry:
     http_status: int | None = None
     log_id: str | None = None
     ambiguous: bool = False
+    rate_limited: bool = False
 
 
 @dataclass(frozen=True)

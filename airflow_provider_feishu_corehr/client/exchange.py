@@ -70,9 +70,11 @@ class Send:
 
 @dataclass(frozen=True)
 class Sleep:
-    """Ask the transport to sleep ``seconds``."""
+    """Ask the transport to sleep ``seconds`` before the next attempt (``rate_limited``: Feishu's rate limit
+    refused the last one)."""
 
     seconds: float
+    rate_limited: bool = False
 
 
 Action = GetToken | DropToken | Send | Sleep
@@ -181,7 +183,7 @@ def exchange(
             decision.log_id,
             decision.delay,
         )
-        yield Sleep(decision.delay)
+        yield Sleep(decision.delay, rate_limited=decision.rate_limited)
 
 
 def _past_deadline(

@@ -355,6 +355,7 @@ class _Attempt:
                 http_status=self.status,
                 log_id=self.log_id,
                 ambiguous=ambiguous,
+                rate_limited=error_type is FeishuRateLimitError,
             )
         budget = f"max {policy.max_attempts} attempts, {policy.max_elapsed:g}s"
         return self.fail(error_type, f"{msg}; retry budget spent ({budget})", advice=advice, ambiguous=ambiguous)

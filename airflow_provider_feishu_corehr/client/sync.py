@@ -25,7 +25,7 @@ from airflow_provider_feishu_corehr.client.exchange import (
 from airflow_provider_feishu_corehr.client.tokens import TOKENS, TokenCache
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Sequence
     from typing import Unpack
 
     import requests
@@ -55,8 +55,8 @@ class SendGuard(Protocol):
     def sending(self, endpoint: str) -> None:
         """A request to ``endpoint`` goes out now."""
 
-    def answered(self, status: int, headers: Mapping[str, str]) -> None:
-        """The server answered with HTTP ``status`` and ``headers``."""
+    def rate_limited(self) -> None:
+        """Feishu's rate limit refused the last attempt; the client waits, then tries again."""
 
 
 class FeishuClient(ClientBase):
@@ -117,8 +117,6 @@ class FeishuClient(ClientBase):
             seconds=action.seconds,
             limit=self.settings.max_response_bytes,
         )
-        if guard is not None and isinstance(result, HttpResponse):
-            guard.answered(result.status, result.headers)
         return result
 
     def _call(self, request: ApiRequest, deadline: float | None = None) -> Reply:
@@ -137,6 +135,8 @@ class FeishuClient(ClientBase):
                 elif isinstance(action, Send):
                     result = self._send(action)
                 elif isinstance(action, Sleep):
+                    if action.rate_limited and self._guard is not None:
+                        self._guard.rate_limited()
                     self._sleep(action.seconds)
                     result = None
                 elif isinstance(action, DropToken):

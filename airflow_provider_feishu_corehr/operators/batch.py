@@ -22,6 +22,7 @@ from airflow_provider_feishu_corehr._arguments import is_static
 from airflow_provider_feishu_corehr.client.codes import Endpoint
 from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.validation import optional_id, optional_user_id_type
+from airflow_provider_feishu_corehr.hooks.connection_fields import DEFAULT_CONN_ID
 from airflow_provider_feishu_corehr.operators.gate import Gate, RequestNotStarted
 from airflow_provider_feishu_corehr.operators.outcomes import (
     NOT_SENT,
@@ -126,7 +127,7 @@ class OffboardingOperator(BaseOperator):
     def __init__(
         self,
         *,
-        feishu_conn_id: str = "feishu_default",
+        feishu_conn_id: str = DEFAULT_CONN_ID,
         operator_id: str | None = None,
         user_id_type: str | None = None,
         max_workers: int = 4,
@@ -381,7 +382,7 @@ class OffboardingOperator(BaseOperator):
 
         rate = rate_for(self.hook.settings, Endpoint(operation.kind))
         progress.limit = None if rate is None else rate[0] / rate[1]
-        progress.waits = lambda: (gate.rate_limited, gate.pacing_wait)
+        progress.waits = lambda: (gate.rate_limit_refusals, gate.pacing_wait)
         breaker = Breaker(SYSTEMIC_FAILURES_BEFORE_STOP)
         try:  # one token for the whole batch; when that fails, no record is sent
             self.hook.get_conn().fetch_token()

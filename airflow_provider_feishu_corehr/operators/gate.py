@@ -10,12 +10,6 @@ interruption, and why the grace fits before its SIGKILL: ``docs/operators.md``, 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
-
-from airflow_provider_feishu_corehr.client.decisions import RATE_LIMIT_RESET_HEADER
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
 
 IN_FLIGHT_GRACE = 3.0
 """Seconds requests already sent get to finish after the gate closed (the supervisor's SIGKILL comes 5 s after
@@ -46,7 +40,7 @@ class Gate:
         self._local = threading.local()
         self._attempts: dict[int, int] = {}
         self.pacing_wait = 0.0
-        self.rate_limited = 0
+        self.rate_limit_refusals = 0
 
     @property
     def closed(self) -> bool:
@@ -101,8 +95,7 @@ class Gate:
             with self._lock:
                 self._attempts[index] = self._attempts.get(index, 0) + 1
 
-    def answered(self, status: int, headers: Mapping[str, str]) -> None:
-        """Count a rate-limited answer (HTTP 429, or Feishu's rate-limit reset header) for the progress line."""
-        if status == 429 or any(k.lower() == RATE_LIMIT_RESET_HEADER for k in headers):
-            with self._lock:
-                self.rate_limited += 1
+    def rate_limited(self) -> None:
+        """Count an attempt that Feishu's rate limit refused (the retry table's rule), for the progress line."""
+        with self._lock:
+            self.rate_limit_refusals += 1

@@ -24,7 +24,8 @@ class Progress:
     :param total: records to send.
     :param log: the task's logger.
     :param limit: the endpoint's rate limit in requests per second, ``None`` when off.
-    :param waits: returns ``(HTTP 429 answers, seconds spent waiting for the client's rate limiter)`` so far.
+    :param waits: returns ``(attempts refused by Feishu's rate limit, seconds waited for the client's limiter)``
+        so far.
     :param clock: monotonic clock in seconds; default :data:`CLOCK`.
     """
 
@@ -79,10 +80,10 @@ class Progress:
         rate = self.done / elapsed
         against = f" ({rate / self.limit:.0%} of the limit {self.limit:g}/s)" if self.limit else " (no rate limit)"
         eta = (self.total - self.done) / rate if rate > 0 else None
-        http_429, paced = self.waits()
+        refused, paced = self.waits()
         return (
             f"{self.done}/{self.total} ({self.done / self.total:.0%}) in {elapsed:.0f} s, {rate:.1f}/s{against}, "
-            f"ETA {_duration(eta)}; failures so far {self.failures}; rate-limit waits: {http_429} HTTP 429, "
+            f"ETA {_duration(eta)}; failures so far {self.failures}; rate-limit waits: {refused} refused by Feishu, "
             f"{paced:.1f} s paced by the client"
         )
 

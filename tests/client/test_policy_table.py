@@ -84,6 +84,7 @@ def test_rate_limited_waits_the_reset_header_plus_jitter(status: int, body: byte
         code=99991400 if body.startswith(b"{") else None,
         http_status=status,
         log_id="L1",
+        rate_limited=True,
     )
 
 
@@ -186,6 +187,7 @@ def test_backoff_is_full_jitter_and_capped() -> None:
 def test_server_errors_and_bodies_that_are_not_envelopes_are_retried(status: int, body: bytes) -> None:
     decision = decide(body, status, attempt=2, endpoint=Endpoint.SEARCH)
     assert isinstance(decision, Retry) and decision.delay == 1.0 and decision.http_status == status
+    assert not decision.rate_limited  # only row 2 counts as rate limited (the progress line counts those)
 
 
 @pytest.mark.parametrize("status", [404, 405, 403])

@@ -3,6 +3,7 @@ test (no timing assertions)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from typing import TYPE_CHECKING, Any
@@ -52,7 +53,7 @@ def test_a_line_every_10_s_or_10_percent_whichever_comes_later(caplog: pytest.Lo
     # 10 % is 100 records = 5 s at 20/s: the 10 s interval comes later, so one line per 200 records.
     assert len(lines) == 4, lines
     assert lines[0].startswith("Edit progress: 200/1000 (20%) in 10 s, 20.0/s (100% of the limit 20/s), ETA 40 s")
-    assert "failures so far 0; rate-limit waits: 2 HTTP 429, 1.0 s paced by the client" in lines[0]
+    assert "failures so far 0; rate-limit waits: 2 refused by Feishu, 1.0 s paced by the client" in lines[0]
     assert "failures so far 3" in lines[-1] and lines[-1].startswith("Edit progress: 800/1000")
 
 
@@ -131,3 +132,20 @@ def test_batch_logs_progress_summary_and_per_record_lines_at_debug(
     assert re.search(r"failed\s+business\s+1160625\s+1\s+The offboarding id does not exist", text)
     assert "Edited offboarding" not in text  # per-record success lines are DEBUG, below the INFO level
     assert set(_level("Edit failed:", out, caplog)) == {logging.WARNING}
+
+
+def test_the_progress_counts_every_attempt_the_retry_table_calls_rate_limited(
+    fast_feishu: FeishuEmulator, ti: RecordingTI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = json.loads(fast_feishu.airflow_conn_json())
+    conn["extra"] = {"rate_limits": "off", "max_attempts": 3, "backoff_base": 0.01, "backoff_max": 0.05}
+    monkeypatch.setenv("AIRFLOW_CONN_FEISHU_DEFAULT", json.dumps(conn))
+    ids = [fast_feishu.add_offboarding(employment_id=f"69530000000000{i:02d}") for i in range(4)]
+    fast_feishu.inject_fault("edit", "rate_limit_429", reset=0)
+    fast_feishu.inject_fault("edit", "rate_limit_400", reset=0)  # code 99991400 with HTTP 400: the same row
+    operator = EditOffboardingOperator(
+        task_id="e", offboarding_id=ids, update_data={"handover_note__c": "rate limited"}, max_workers=1
+    )
+    value = operator.execute({"ti": ti})
+    assert value["counts"]["edited"] == 4
+    assert operator.gate.rate_limit_refusals == 2
