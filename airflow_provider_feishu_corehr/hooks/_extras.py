@@ -14,12 +14,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from airflow_provider_feishu_corehr.client.codes import Endpoint
-from airflow_provider_feishu_corehr.hooks.connection_fields import EXTRAS, UI_PREFIX, Extra, Kind
+from airflow_provider_feishu_corehr.hooks.connection_fields import EXTRAS, LIMITED_ENDPOINTS, UI_PREFIX, Extra, Kind
 
 if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.hooks.connection import ConnectionLike
 
-_LIMITED_ENDPOINTS = tuple(e.value for e in Endpoint if e.default_rate_limit is not None)
 KNOWN_EXTRAS = frozenset(extra.name for extra in EXTRAS)
 _BY_NAME = {extra.name: extra for extra in EXTRAS}
 
@@ -89,7 +88,7 @@ def parse_rate_limits(value: Any) -> dict[str, tuple[int, float] | None]:
     if isinstance(value, str):
         text = value.strip()
         if text.lower() == "off":
-            return dict.fromkeys(_LIMITED_ENDPOINTS)
+            return dict.fromkeys(LIMITED_ENDPOINTS)
         try:
             value = json.loads(text)
         except ValueError:
@@ -100,8 +99,8 @@ def parse_rate_limits(value: Any) -> dict[str, tuple[int, float] | None]:
         raise FieldProblem("rate_limits", f"must be an object mapping endpoint to rate, got {type(value).__name__}")
     rates: dict[str, tuple[int, float] | None] = {}
     for name, rate in value.items():
-        if name not in _LIMITED_ENDPOINTS:
-            raise FieldProblem(f"rate_limits.{name}", f"unknown endpoint; known: {', '.join(_LIMITED_ENDPOINTS)}")
+        if name not in LIMITED_ENDPOINTS:
+            raise FieldProblem(f"rate_limits.{name}", f"unknown endpoint; known: {', '.join(LIMITED_ENDPOINTS)}")
         rates[name] = _rate(name, rate)
     return rates
 

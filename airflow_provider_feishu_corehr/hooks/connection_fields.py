@@ -34,7 +34,7 @@ HIDDEN_FIELDS = ("schema", "port", "extra")
 
 
 class Kind:
-    """How an extra's value is read (:mod:`._extras`); plain constants, cheaper to import than an enum."""
+    """How an extra's value is read (:mod:`._extras`)."""
 
     NUMBER: Final = "number"
     INTEGER: Final = "integer"
@@ -157,7 +157,9 @@ def _windows() -> str:
     return ", ".join(f"{window:g} s for {' and '.join(names)}" for window, names in by_window.items())
 
 
-_LIMITED = ", ".join(f"`{e.value}`" for e in Endpoint if e.default_rate_limit is not None)
+LIMITED_ENDPOINTS = tuple(e.value for e in Endpoint if e.default_rate_limit is not None)
+"""The endpoints with a documented rate limit: the keys of the ``rate_limits`` extra."""
+_LIMITED = ", ".join(f"`{name}`" for name in LIMITED_ENDPOINTS)
 
 # The two tables are kept as tables: one row per field (name, kind, label and rules, then the help text).
 # fmt: off

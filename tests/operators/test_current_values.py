@@ -22,7 +22,7 @@ from airflow_provider_feishu_corehr.client.fields import to_wire_value
 if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
 
-# What a DAG author writes for each field, equal to the batch records' current values (conftest.BASE_VALUES).
+# What a DAG author writes for each field, equal to the batch records' current values (plan_helpers.BASE_VALUES).
 SAME_AS_CURRENT: dict[str, Any] = {
     "offboarding_date": dt.date(2027, 6, 30),
     "reason": "reason_personal",
