@@ -18,7 +18,7 @@ from airflow.providers.common.compat.sdk import (
 from airflow_provider_feishu_corehr._arguments import invalid_argument, is_static
 from airflow_provider_feishu_corehr.client.errors import FeishuError
 from airflow_provider_feishu_corehr.status.looks import Looks, check_max_consecutive_failures, check_poll_interval
-from airflow_provider_feishu_corehr.status.statuses import Outcome, describe
+from airflow_provider_feishu_corehr.status.statuses import Outcome, describe, ends_wait
 from airflow_provider_feishu_corehr.status.trigger_event import (
     EVENT_ERROR,
     EVENT_FAILURE,
@@ -209,7 +209,7 @@ class OffboardingStatusSensor(BaseSensorOperator):
         decision = watch.judge(records, self.log, self.poke_interval)
         if decision.outcome is Outcome.FAILURE:
             raise AirflowFailException(decision.message)
-        done = decision.outcome is Outcome.TARGET
+        done = ends_wait(decision.outcome)  # a failure has raised above
         return PokeReturnValue(is_done=done, xcom_value=watch.xcom(records) if done else None)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:

@@ -92,6 +92,11 @@ def classify(record: OffboardingRecord | None, targets: tuple[str, ...], failure
     return Outcome.WAITING
 
 
+def ends_wait(outcome: Outcome) -> bool:
+    """Whether a look with this outcome ends the wait (target or failure), for the sensor and the trigger alike."""
+    return outcome in (Outcome.TARGET, Outcome.FAILURE)
+
+
 def describe(employment_id: str, offboarding_id: str | None) -> str:
     """Name what is watched, ids only (never personal fields), for log lines and messages."""
     if offboarding_id:

@@ -27,15 +27,18 @@ _ERROR_TYPES: dict[str, type[FeishuError]] = {
 
 
 def end_event(watch: Watch, decision: Decision) -> dict[str, Any]:
-    """Payload of a wait that ended on a status: ``success``, or ``failure`` with its message.
+    """Payload of a wait that ended on a status: ``success`` (target) or ``failure`` with its message.
 
     :param watch: the watch that ended.
-    :param decision: the decision of the look that ended it.
+    :param decision: the decision of the look that ended it (``TARGET`` or ``FAILURE``).
+    :raises ValueError: for any other outcome (the wait has not ended).
     """
-    payload = {"status": EVENT_SUCCESS, "records" if watch.many else "record": watch.xcom(decision.records)}
+    records = {"records" if watch.many else "record": watch.xcom(decision.records)}
+    if decision.outcome is Outcome.TARGET:
+        return {"status": EVENT_SUCCESS, **records}
     if decision.outcome is Outcome.FAILURE:
-        return {**payload, "status": EVENT_FAILURE, "message": decision.message}
-    return payload
+        return {"status": EVENT_FAILURE, **records, "message": decision.message}
+    raise ValueError(f"outcome {decision.outcome.value!r} does not end the wait")
 
 
 def error_event(exc: FeishuError, consecutive_failures: int) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_feishu_corehr.client.errors import FeishuError
 from airflow_provider_feishu_corehr.status.looks import Looks, check_max_consecutive_failures, check_poll_interval
-from airflow_provider_feishu_corehr.status.statuses import Outcome
+from airflow_provider_feishu_corehr.status.statuses import Outcome, ends_wait
 from airflow_provider_feishu_corehr.status.trigger_event import end_event, error_event
 from airflow_provider_feishu_corehr.status.watch import check_watch
 
@@ -109,7 +109,7 @@ class OffboardingStatusTrigger(BaseTrigger):
                     decision = watch.judge(watch.pick(look.records), self.log, self.poll_interval)
                     if decision.outcome is Outcome.FAILURE:
                         self.log.error("%s", decision.message)
-                    if decision.outcome is not Outcome.WAITING:
+                    if ends_wait(decision.outcome):
                         return end_event(watch, decision)
         finally:
             poller.unsubscribe(sub)

@@ -53,3 +53,32 @@ def test_error_event_of_a_type_outside_the_client_keeps_its_nearest_client_type(
     rebuilt = error_from_event(error_event(error, 0))
     assert type(rebuilt) is FeishuInvalidInputError
     assert str(rebuilt) == str(error)
+
+
+def test_only_a_target_or_a_failure_ends_the_wait_and_each_has_its_own_event() -> None:
+    from airflow_provider_feishu_corehr.client.models import OffboardingRecord
+    from airflow_provider_feishu_corehr.status.statuses import Outcome, ends_wait
+    from airflow_provider_feishu_corehr.status.trigger_event import end_event
+    from airflow_provider_feishu_corehr.status.watch import Decision, check_watch
+
+    assert [o for o in Outcome if ends_wait(o)] == [Outcome.TARGET, Outcome.FAILURE]
+    watch = check_watch(
+        employment_id="e1",
+        employment_ids=None,
+        offboarding_id=None,
+        target_statuses="Offboarded",
+        failure_statuses=None,
+        user_id_type=None,
+        match="all",
+    )
+    assert watch is not None
+    for status, outcome, sent in (("Offboarded", Outcome.TARGET, "success"), ("Rejected", Outcome.FAILURE, "failure")):
+        decision = watch.decide({"e1": OffboardingRecord("1", "e1", status, None, None, None, None)})
+        assert decision.outcome is outcome
+        event = end_event(watch, decision)
+        assert event["status"] == sent
+        assert event["record"]["status"] == status
+        assert ("message" in event) is (outcome is Outcome.FAILURE)
+    for outcome in (Outcome.WAITING, Outcome.NOT_FOUND):
+        with pytest.raises(ValueError, match=outcome.value):
+            end_event(watch, Decision(outcome, {"e1": None}))
