@@ -111,7 +111,7 @@ class OffboardingStatusSensor(BaseSensorOperator):
         with invalid_argument():  # also an AirflowFailException: a bad mapped value fails without retry
             check_max_consecutive_failures(self.max_consecutive_failures)
             if self.deferrable:
-                check_poll_interval(self.poke_interval)
+                check_poll_interval(self.poke_interval, "poke_interval (deferrable mode)")
             check_watch(**self._arguments(), known=is_static)  # templated values are checked when rendered
 
     def _arguments(self) -> dict[str, Any]:

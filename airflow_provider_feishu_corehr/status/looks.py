@@ -87,15 +87,14 @@ class Looks:
         self.behind = far if far or lateness <= self.interval else self.behind
 
 
-def check_poll_interval(value: Any) -> float:
-    """Return the trigger's poll interval as float if it is a positive number, else raise naming the rule.
+def check_poll_interval(value: Any, field: str = "poll_interval") -> float:
+    """Return the poll interval as float if it is a positive number, else raise naming the field and the rule.
 
     :param value: the poll interval.
+    :param field: the argument's name in the message.
     """
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise FeishuInvalidInputError(
-            f"poll interval (poke_interval) must be a positive number of seconds in deferrable mode; got {value!r}"
-        )
+        raise FeishuInvalidInputError(f"{field} must be a positive number of seconds; got {value!r}")
     return float(value)
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.client.api import MAX_PAGE_SIZE
 from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.validation import as_items
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Collection
@@ -71,8 +72,8 @@ def _days(name: str, value: Any) -> int:
     return value
 
 
-def _fields(value: str | Collection[str]) -> tuple[str, ...]:
-    names = (value,) if isinstance(value, str) else tuple(value)
+def _fields(value: Any) -> tuple[str, ...]:
+    names = as_items("window_fields", value)
     if not names:
         raise FeishuInvalidInputError(f"window_fields must name at least one of {', '.join(WINDOW_FIELDS)}")
     for name in names:

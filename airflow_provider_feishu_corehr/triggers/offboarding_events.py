@@ -9,14 +9,19 @@ On Airflow 2 this module imports (base class ``BaseTrigger``) but there is no ``
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
-from airflow_provider_feishu_corehr.client.validation import check_statuses, optional_user_id_type, require_id
+from airflow_provider_feishu_corehr.client.validation import (
+    check_ids,
+    check_statuses,
+    optional_user_id_type,
+    require_id,
+)
+from airflow_provider_feishu_corehr.status.looks import check_poll_interval
 from airflow_provider_feishu_corehr.triggers.event_memory import Memory, Remembered, memory_for, newest
 from airflow_provider_feishu_corehr.triggers.event_poll import DEFAULT_TIMEZONE, Snapshot, Window, poll_forever
 
@@ -126,11 +131,11 @@ def records_from_asset_events(triggering_asset_events: Mapping[Any, Any]) -> lis
     return records
 
 
-def _extra_fields(value: Collection[str]) -> tuple[str, ...]:
-    names = (value,) if isinstance(value, str) else tuple(value)
+def _extra_fields(value: Any) -> tuple[str, ...]:
+    names = check_ids("extra_fields", value)
     if len(names) > MAX_EXTRA_FIELDS:
         raise FeishuInvalidInputError(f"extra_fields takes at most {MAX_EXTRA_FIELDS} names, got {len(names)}")
-    return tuple(dict.fromkeys(require_id(f"extra_fields[{i}]", n) for i, n in enumerate(names)))
+    return tuple(dict.fromkeys(names))
 
 
 class OffboardingStatusEventTrigger(_Base):
@@ -173,9 +178,7 @@ class OffboardingStatusEventTrigger(_Base):
             raise FeishuInvalidInputError("statuses must name at least one offboarding status to watch")
         self.window = Window.of(window_fields, window_days_back, window_days_ahead, tenant_timezone)
         self.user_id_type = optional_user_id_type(user_id_type)
-        if isinstance(poll_interval, bool) or not isinstance(poll_interval, int | float) or poll_interval <= 0:
-            raise FeishuInvalidInputError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}")
-        self.poll_interval = float(poll_interval)
+        self.poll_interval = check_poll_interval(poll_interval)
         if not isinstance(fire_existing, bool):
             raise FeishuInvalidInputError(f"fire_existing must be true or false, got {fire_existing!r}")
         self.fire_existing = fire_existing
@@ -201,8 +204,8 @@ class OffboardingStatusEventTrigger(_Base):
 
     def shared_stream_key(self) -> Hashable:
         """Watchers with equal keys share one poll (Airflow 3.3): connection, window, id type and interval."""
-        window = dataclasses.astuple(self.window)
-        return ("feishu_corehr.offboardings", self.feishu_conn_id, *window, self.user_id_type, self.poll_interval)
+        key = (self.feishu_conn_id, *self._window_key(), self.user_id_type, self.poll_interval)
+        return ("feishu_corehr.offboardings", *key)
 
     @classmethod
     async def open_shared_stream(cls, kwargs: dict[str, Any]) -> AsyncIterator[Snapshot]:
@@ -269,9 +272,14 @@ class OffboardingStatusEventTrigger(_Base):
         return {
             "conn": self.feishu_conn_id,
             "statuses": sorted(self.statuses),
-            "window": list(dataclasses.astuple(self.window)),
+            "window": list(self._window_key()),
             "user_id_type": self.user_id_type,
         }
+
+    def _window_key(self) -> tuple[Any, ...]:
+        """The window in both keys, field by field: a new ``Window`` field must not change deployed keys."""
+        w = self.window
+        return w.fields, w.days_back, w.days_ahead, w.timezone
 
     async def _load(self, memory: Memory) -> Remembered | None:
         try:

@@ -95,6 +95,11 @@ def test_application_time_filter_is_checked_before_sending(kwargs: dict[str, Any
         ({"user_id_type": "email"}, "user_id_type"),
         ({"fire_existing": "yes"}, "fire_existing"),
         ({"extra_fields": [""]}, "extra_fields"),
+        ({"window_fields": 5}, "window_fields must be a string or a list of strings, got int"),
+        ({"extra_fields": 5}, "extra_fields must be a string or a list of strings, got int"),
+        ({"extra_fields": None}, "extra_fields must be a string or a list of strings, got None"),
+        ({"extra_fields": [f"f{i}" for i in range(21)]}, "extra_fields takes at most 20"),
+        ({"poll_interval": True}, "poll_interval must be a positive number"),
         ({"feishu_conn_id": " "}, "feishu_conn_id"),
     ],
 )
@@ -124,6 +129,39 @@ def test_serialize_round_trips_and_holds_json_only() -> None:
     assert again.serialize() == (path, kwargs)
     assert again.shared_stream_key() == trigger.shared_stream_key()
     assert again.memory_identity() == trigger.memory_identity()
+
+
+def test_memory_key_of_a_fixed_watcher_never_changes() -> None:
+    """Deployed watchers find what they fired under this key: it is built from the window's named fields (a new
+    ``Window`` field must not change it), and is the key earlier releases wrote."""
+    import asyncio
+
+    from airflow_provider_feishu_corehr.triggers.event_memory import memory_for
+
+    asked: list[str] = []
+
+    class Store:  # the asset state store's read, recording the key asked for
+        async def aget(self, key: str, default: Any = None) -> Any:
+            asked.append(key)
+            return default
+
+    def key(**kwargs: Any) -> str:
+        asyncio.run(memory_for(Store(), OffboardingStatusEventTrigger(**kwargs).memory_identity()).load())
+        return asked.pop()
+
+    assert key(feishu_conn_id="feishu_default") == "feishu_corehr.offboarding_events.1a47ab73b1ae71cfe5ab6dfb"
+    assert (
+        key(
+            feishu_conn_id="feishu_default",
+            statuses=["Approved", "Offboarded"],
+            window_fields=["offboarding_date", "apply_initiating_time"],
+            window_days_back=3,
+            window_days_ahead=30,
+            tenant_timezone="Asia/Shanghai",
+            user_id_type="open_id",
+        )
+        == "feishu_corehr.offboarding_events.850f00a54d5d0d1aebb69468"
+    )
 
 
 @pytest.mark.skipif(not AIRFLOW_3, reason="AssetWatcher is Airflow 3")
