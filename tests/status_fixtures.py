@@ -1,7 +1,7 @@
 """Fixtures and helpers shared by the tests of the sensor (``tests/sensors``) and of the triggers
 (``tests/triggers``): the emulator as ``feishu_default`` (client-side limiter off, short backoff), connections
 without client retries and with a wrong App Secret, log capture, a change of the emulator's state after N
-searches, and a trigger run to its end.
+searches, a trigger run to its end, and a line said once in a task's or trigger's log.
 
 Each of those folders' ``conftest.py`` imports the fixtures it uses from here.
 """
@@ -118,3 +118,13 @@ def trigger_events(trigger: Any) -> list[Any]:
         return [event async for event in trigger.run()]
 
     return asyncio.run(collect())
+
+
+def said_once(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, needle: str) -> str:
+    """Assert ``needle`` was logged once and return everything logged. Airflow 3 writes a task's log to one sink
+    (the console or stdlib logging, depending on where the code runs); Airflow 2 writes it to both, so the line is
+    counted in each sink separately."""
+    captured = capsys.readouterr()
+    console, records = captured.out + captured.err, caplog.text
+    assert max(console.count(needle), records.count(needle)) == 1, f"{needle!r} not logged exactly once"
+    return console + records

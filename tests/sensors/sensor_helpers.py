@@ -1,5 +1,5 @@
 """Helpers of the sensor tests: run a sensor in a mode, a deferrable one the way Airflow does (the helpers shared with
-the trigger tests are in ``tests/status_fixtures.py``, re-exported here)."""
+the trigger tests are in ``tests/status_fixtures.py``)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,11 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from airflow_lanes import import_string, serde_round_trip, trigger_timeout_resume_kwargs
-from status_fixtures import NEW_EMPLOYMENT, after_searches, trigger_events
 
 if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.sensors.offboarding import OffboardingStatusSensor
 
-__all__ = [
-    "NEW_EMPLOYMENT",  # the shared helpers, for tests that import them from here
-    "after_searches",
-    "run_deferrable",
-    "run_in_mode",
-    "sensor_in_mode",
-    "trigger_events",
-]
+__all__ = ["run_deferrable", "run_in_mode", "sensor_in_mode"]
 
 
 def run_deferrable(sensor: OffboardingStatusSensor, *, enforce_timeout: bool = True) -> Any:

@@ -1,13 +1,13 @@
 """The sensor's side of the search budget: a poke bounded by its sensor's timeout, and looks that slip behind
-their interval said once in the task log (the limiter itself is tested in ``tests/client/test_budget.py``)."""
+their interval said once in the task log (the limiter itself is tested in ``tests/client/test_budget.py``, the
+trigger's side in ``tests/triggers/test_offboarding_trigger_emulator.py``)."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sensor_helpers import after_searches
+from status_fixtures import after_searches, conn_json, said_once
 
 from airflow_provider_feishu_corehr.sensors.offboarding import OffboardingStatusSensor
 
@@ -17,15 +17,9 @@ if TYPE_CHECKING:
 APPROVING_EMP, APPROVING_OFF = "6982509313466189342", "7095671727698478605"
 
 
-def _conn(emu: FeishuEmulator, **extra: Any) -> str:
-    conn = json.loads(emu.airflow_conn_json())
-    conn["extra"] = {"backoff_base": 0.01, "backoff_max": 0.05, **extra}
-    return json.dumps(conn)
-
-
 def _slow_sensor(emu: FeishuEmulator, monkeypatch: pytest.MonkeyPatch, rate: str, **kwargs: Any) -> Any:
     """A poke-mode sensor on connection ``feishu_slow``, whose client-side search budget is ``rate``."""
-    monkeypatch.setenv("AIRFLOW_CONN_FEISHU_SLOW", _conn(emu, rate_limits={"search": rate}))
+    monkeypatch.setenv("AIRFLOW_CONN_FEISHU_SLOW", conn_json(emu, rate_limits={"search": rate}))
     args = {"employment_id": APPROVING_EMP, "target_statuses": "Approved", "feishu_conn_id": "feishu_slow", **kwargs}
     return OffboardingStatusSensor(**args)
 
@@ -45,16 +39,6 @@ def test_a_poke_does_not_outlive_the_sensor_timeout(
     assert "no free slot for" in logs()  # the poke said why it did not look, then Airflow's timeout ended the task
 
 
-def _said_once(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, needle: str) -> str:
-    """Assert ``needle`` was logged once and return everything logged. Airflow 3 writes a task's log to one sink
-    (the console or stdlib logging, depending on where the code runs); Airflow 2 writes it to both, so the line is
-    counted in each sink separately."""
-    captured = capsys.readouterr()
-    console, records = captured.out + captured.err, caplog.text
-    assert max(console.count(needle), records.count(needle)) == 1, f"{needle!r} not logged exactly once"
-    return console + records
-
-
 def test_looks_that_slip_behind_the_interval_are_reported(
     feishu: FeishuEmulator,
     monkeypatch: pytest.MonkeyPatch,
@@ -67,30 +51,5 @@ def test_looks_that_slip_behind_the_interval_are_reported(
     )
     with after_searches(feishu, 3, lambda: feishu.set_status(APPROVING_OFF, "Approved")):
         sensor.execute({})  # type: ignore[arg-type]
-    out = _said_once(capsys, caplog, "slip behind the poll interval of 0.1 s")  # said once, not at every look
+    out = said_once(capsys, caplog, "slip behind the poll interval of 0.1 s")  # said once, not at every look
     assert "The app's search budget" in out
-
-
-def test_a_trigger_whose_looks_slip_behind_says_so_in_its_log(
-    feishu: FeishuEmulator,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    from sensor_helpers import trigger_events
-
-    from airflow_provider_feishu_corehr.triggers.offboarding import OffboardingStatusTrigger
-
-    monkeypatch.setenv("AIRFLOW_CONN_FEISHU_SLOW", _conn(feishu, rate_limits={"search": "1/1.5"}))
-    trigger = OffboardingStatusTrigger(
-        feishu_conn_id="feishu_slow",
-        employment_id=APPROVING_EMP,
-        offboarding_id=APPROVING_OFF,
-        target_statuses="Approved",
-        poll_interval=0.1,
-    )
-    with after_searches(feishu, 3, lambda: feishu.set_status(APPROVING_OFF, "Approved")):
-        (event,) = trigger_events(trigger)
-    assert event.payload["status"] == "success"
-    out = _said_once(capsys, caplog, "slip behind the poll interval of 0.1 s")
-    assert f"offboarding {APPROVING_OFF} of employment {APPROVING_EMP}" in out

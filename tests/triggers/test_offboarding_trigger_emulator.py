@@ -8,11 +8,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import requests
-from status_fixtures import NEW_EMPLOYMENT, after_searches, trigger_events
+from status_fixtures import NEW_EMPLOYMENT, after_searches, conn_json, said_once, trigger_events
 
 from airflow_provider_feishu_corehr.triggers.offboarding import OffboardingStatusTrigger
 
 if TYPE_CHECKING:
+    import pytest
+
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
 
 POLL = 0.1
@@ -197,3 +199,25 @@ def test_the_token_the_trigger_fetches_is_registered_with_the_secret_masker(feis
     ).json()["tenant_access_token"]
     assert feishu.tokens_issued == 1
     assert token not in str(redact(f"token={token}"))
+
+
+def test_a_trigger_whose_looks_slip_behind_says_so_in_its_log(
+    feishu: FeishuEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A search budget of 1 per 1.5 s under a 0.1 s poll interval: the trigger's log says so, once."""
+    monkeypatch.setenv("AIRFLOW_CONN_FEISHU_SLOW", conn_json(feishu, rate_limits={"search": "1/1.5"}))
+    trigger = OffboardingStatusTrigger(
+        feishu_conn_id="feishu_slow",
+        employment_id=APPROVING_EMP,
+        offboarding_id=APPROVING_OFF,
+        target_statuses="Approved",
+        poll_interval=0.1,
+    )
+    with after_searches(feishu, 3, lambda: feishu.set_status(APPROVING_OFF, "Approved")):
+        (event,) = trigger_events(trigger)
+    assert event.payload["status"] == "success"
+    out = said_once(capsys, caplog, "slip behind the poll interval of 0.1 s")
+    assert f"offboarding {APPROVING_OFF} of employment {APPROVING_EMP}" in out
