@@ -17,6 +17,7 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_feishu_corehr._arguments import invalid_argument, is_static
 from airflow_provider_feishu_corehr.client.errors import FeishuError
+from airflow_provider_feishu_corehr.hooks.connection_fields import DEFAULT_CONN_ID
 from airflow_provider_feishu_corehr.status.looks import Looks, check_max_consecutive_failures, check_poll_interval
 from airflow_provider_feishu_corehr.status.statuses import Outcome, describe, ends_wait
 from airflow_provider_feishu_corehr.status.trigger_event import (
@@ -87,7 +88,7 @@ class OffboardingStatusSensor(BaseSensorOperator):
         offboarding_id: str | None = None,
         failure_statuses: str | Collection[str] | None = None,
         user_id_type: str | None = None,
-        feishu_conn_id: str = "feishu_default",
+        feishu_conn_id: str = DEFAULT_CONN_ID,
         max_consecutive_failures: int = 5,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         employment_ids: Sequence[str] | None = None,
