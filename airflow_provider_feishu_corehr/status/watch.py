@@ -178,12 +178,9 @@ class Watch:
         if not self.many:
             record = records.get(self.employment_ids[0])
             return f"Target status {record.status if record else None} reached: {self.name}."
-        reached = sum(
-            1 for eid in self.employment_ids if classify(records.get(eid), self.targets, ()) is Outcome.TARGET
-        )
-        return (
-            f"Target status reached by {reached} of {len(self.employment_ids)} employments ({self.match} must match)."
-        )
+        ids = self.employment_ids
+        reached = sum(classify(records.get(eid), self.targets, ()) is Outcome.TARGET for eid in ids)
+        return f"Target status reached by {reached} of {len(ids)} employments ({self.match} must match)."
 
     def _log_waiting(self, log: Any, records: Mapping[str, OffboardingRecord | None], next_look_in: float) -> None:
         when = next_look_text(next_look_in)
@@ -191,15 +188,9 @@ class Watch:
             log.info("Still waiting for %s: %s; %s.", self.name, self._progress(records), when)
             return
         record, targets = records.get(self.employment_ids[0]), " or ".join(self.targets)
-        if record is None:
-            log.info(
-                "Still waiting for %s: no record yet for %s (a new record may not be visible at once); %s.",
-                targets,
-                self.name,
-                when,
-            )
-        else:
-            log.info("Still waiting for %s: %s is %s; %s.", targets, self.name, record.status, when)
+        late = "(a new record may not be visible at once)"
+        now = f"{self.name} is {record.status}" if record else f"no record yet for {self.name} {late}"
+        log.info("Still waiting for %s: %s; %s.", targets, now, when)
 
     def _progress(self, records: Mapping[str, OffboardingRecord | None]) -> str:
         """How many of a list reached a target, and a few that did not."""
