@@ -8,6 +8,7 @@ are read by :mod:`._extras`. The ``extra`` text is parsed here, so broken JSON i
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -52,6 +53,18 @@ class FeishuConnectionFieldError(FeishuInvalidInputError):
         self.rule = rule
 
 
+_HOSTNAME = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)(\.(?!-)[a-z0-9_-]{1,63}(?<!-))*\.?", re.IGNORECASE)
+"""A DNS host name (labels of letters, digits, ``-`` and ``_``, not starting or ending with ``-``)."""
+
+
+def _is_ip(hostname: str) -> bool:
+    try:
+        ipaddress.ip_address(hostname)
+    except ValueError:
+        return False
+    return True
+
+
 def is_loopback(hostname: str) -> bool:
     """Whether ``hostname`` is ``localhost`` or a loopback IP address (127.0.0.0/8, ::1).
 
@@ -65,10 +78,35 @@ def is_loopback(hostname: str) -> bool:
         return False
 
 
+def _without_scheme(text: str) -> str:
+    """The rule broken by a host without ``scheme://``: the URL it would have meant, and what to write instead.
+
+    Refused even when the host is a known Feishu site: the host field says exactly which URL is called, and
+    ``127.0.0.1:8765`` (the emulator, plain http) must not silently become ``https://127.0.0.1:8765``.
+
+    :param text: the stripped host field.
+    """
+    if "@" in text:  # never echo what may be a credential
+        return "must be a base URL starting with https:// (or http:// for loopback), without credentials"
+    guess = f"https://{text}"
+    try:
+        hostname = urlsplit(guess).hostname
+    except ValueError:
+        hostname = None
+    sites = {urlsplit(url).hostname: name for name, url in DOMAINS.items()}
+    if hostname in sites:
+        instead = f"write {guess}, or leave the host empty and set the extra domain to {sites[hostname]}"
+    elif hostname and is_loopback(hostname):
+        instead = f"write http://{text} (a local server such as the emulator) or {guess}"
+    else:
+        instead = f"write {guess} (or http:// for a loopback host only)"
+    return f"has no scheme: {text!r} would have been used as {guess}; {instead}"
+
+
 def base_url_from(host: str | None, port: int | None, domain: Any) -> str:
     """Return the API origin (``scheme://host[:port]``) for the connection's host, port and ``domain`` extra.
 
-    :param host: the connection's host: a URL, a bare host name (then ``https``), or empty.
+    :param host: the connection's host: an ``http(s)://`` URL, or empty (a host without a scheme is refused).
     :param port: the connection's port field, or ``None``.
     :param domain: the ``domain`` extra (``feishu``, ``lark`` or ``None``).
     """
@@ -79,7 +117,7 @@ def base_url_from(host: str | None, port: int | None, domain: Any) -> str:
             raise FieldProblem("port", "is set but the host is empty; put the full base URL in the host field")
         return DOMAINS[site]
     if "://" not in text:
-        text = "https://" + text
+        raise FieldProblem("host", _without_scheme(text))
     try:
         parts = urlsplit(text)
         url_port = parts.port
@@ -91,6 +129,10 @@ def base_url_from(host: str | None, port: int | None, domain: Any) -> str:
     hostname = parts.hostname
     if not hostname:
         raise FieldProblem("host", "has no host name")
+    if not _HOSTNAME.fullmatch(hostname) and not _is_ip(hostname):
+        raise FieldProblem("host", f"has host name {hostname!r}, which is neither a DNS name nor an IP address")
+    if url_port == 0:
+        raise FieldProblem("host", "has port 0; give a port 1-65535 or none")
     if parts.username is not None or parts.password is not None:
         raise FieldProblem("host", "must not contain credentials; use the login and password fields")
     if parts.path not in ("", "/") or parts.query or parts.fragment:

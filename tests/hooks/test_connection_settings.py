@@ -36,7 +36,6 @@ class Conn:
     [
         ("https://open.feishu.cn", None, {}, "https://open.feishu.cn"),
         ("https://open.feishu.cn/", None, {}, "https://open.feishu.cn"),
-        ("open.larksuite.com", None, {}, "https://open.larksuite.com"),  # bare host -> https
         ("HTTPS://Open.Feishu.CN", None, {}, "https://open.feishu.cn"),
         ("http://127.0.0.1:8080", None, {}, "http://127.0.0.1:8080"),
         ("http://127.0.0.1", 8080, {}, "http://127.0.0.1:8080"),  # port field honoured
@@ -122,6 +121,9 @@ def test_ui_form_prefix_and_empty_values_mean_default() -> None:
         ({"host": "https://user:pw@open.feishu.cn"}, "host", "must not contain credentials"),
         ({"host": "https://open.feishu.cn:notaport"}, "host", "not a valid base URL"),
         ({"host": "https://"}, "host", "has no host name"),
+        ({"host": "https://open feishu.cn"}, "host", "neither a DNS name nor an IP address"),
+        ({"host": "https://open.feishu.cn:0"}, "host", "has port 0"),
+        ({"host": "https:/open.feishu.cn"}, "host", "has no scheme"),
         ({"host": "http://127.0.0.1:8080", "port": 9090}, "port", "the host URL says 8080"),
         ({"host": "", "port": 8080}, "port", "host is empty"),
         ({"host": "", "extra": {"domain": "larksuite"}}, "domain", "must be one of feishu, lark"),
@@ -152,6 +154,36 @@ def test_bad_connections_name_the_connection_and_the_field(changes: dict[str, An
     assert text.startswith(f"Connection 'feishu_test', field {field_name}: ")
     assert rule in text
     assert "s3cret-value" not in text
+
+
+@pytest.mark.parametrize(
+    ("host", "would_be", "instead"),
+    [
+        ("127.0.0.1:8765", "https://127.0.0.1:8765", "write http://127.0.0.1:8765 (a local server such as the emu"),
+        ("localhost", "https://localhost", "write http://localhost "),
+        ("open.feishu.cn", "https://open.feishu.cn", "leave the host empty and set the extra domain to feishu"),
+        (" open.larksuite.com ", "https://open.larksuite.com", "set the extra domain to lark"),
+        ("gateway.example.com:8443", "https://gateway.example.com:8443", "write https://gateway.example.com:8443"),
+    ],
+)
+def test_a_host_without_scheme_is_refused_with_the_url_it_would_have_meant(
+    host: str, would_be: str, instead: str
+) -> None:
+    """Refused when the connection is read (before any request), even for a known Feishu host: the host field says
+    exactly which URL is called."""
+    with pytest.raises(FeishuInvalidInputError) as caught:
+        settings_from_connection(Conn(host=host))
+    assert caught.value.field == "host"  # type: ignore[attr-defined]
+    text = str(caught.value)
+    assert text.startswith("Connection 'feishu_test', field host: has no scheme: ")
+    assert f"would have been used as {would_be};" in text
+    assert instead in text
+
+
+def test_a_host_without_scheme_never_echoes_credentials() -> None:
+    with pytest.raises(FeishuInvalidInputError) as caught:
+        settings_from_connection(Conn(host="cli_app:hunter2@open.feishu.cn"))
+    assert "hunter2" not in str(caught.value) and "without credentials" in str(caught.value)
 
 
 def test_loopback_detection() -> None:
