@@ -240,6 +240,16 @@ class AsyncFeishuClient(ClientBase):
         """
         return self._pages(api.search_pager(self.settings, **filters), deadline)
 
+    async def search_page(self, pager: SearchPager, deadline: float | None = None) -> list[OffboardingRecord]:
+        """The next page of ``pager``'s search (``[]`` once every page was read), for a caller that spreads one
+        search's pages over time: the asset watcher reads a bounded number per poll (docs/events.md, "Budget").
+
+        :param pager: the search, from :func:`.api.search_pager`; it keeps the place between calls.
+        :param deadline: as in :meth:`search_offboardings`.
+        """
+        request = pager.next_request()
+        return [] if request is None else pager.feed(await self._call(request, deadline))
+
     async def _pages(self, pager: SearchPager, deadline: float | None = None) -> AsyncIterator[OffboardingRecord]:
         while (request := pager.next_request()) is not None:
             for record in pager.feed(await self._call(request, deadline)):
