@@ -14,6 +14,7 @@ from airflow.providers.common.compat.sdk import BaseHook
 from airflow_provider_feishu_corehr.client.errors import FeishuError
 from airflow_provider_feishu_corehr.hooks.connection import (
     FeishuConnectionFieldError,
+    FeishuCredentialsError,
     check_conn_id,
     not_found,
     settings_from_connection,
@@ -95,10 +96,10 @@ class FeishuHook(BaseHook):
 
     @cached_property
     def _client(self) -> FeishuClient:
-        from airflow_provider_feishu_corehr.client.sync import FeishuClient
+        from airflow_provider_feishu_corehr.hooks.clients import ConnectionClient
         from airflow_provider_feishu_corehr.hooks.masking import mask
 
-        return FeishuClient(self.settings, on_token=mask, guard=self.guard)
+        return ConnectionClient(self.settings, conn_id=self.feishu_conn_id, on_token=mask, guard=self.guard)
 
     def get_conn(self) -> FeishuClient:
         """Return the (cached) :class:`FeishuClient` of this hook."""
@@ -205,13 +206,14 @@ class FeishuHook(BaseHook):
         return settings
 
     def async_client(self, settings: ClientSettings) -> AsyncFeishuClient:
-        """An async client for ``settings`` that masks every token with the async masker before it is sent.
+        """An async client for ``settings`` that masks every token with the async masker before it is sent, and
+        names this hook's connection when Feishu refuses its credentials.
 
         :param settings: settings from :meth:`aget_settings`.
         """
-        from airflow_provider_feishu_corehr.hooks.masking import MaskingAsyncClient
+        from airflow_provider_feishu_corehr.hooks.clients import ConnectionAsyncClient
 
-        return MaskingAsyncClient(settings)
+        return ConnectionAsyncClient(settings, conn_id=self.feishu_conn_id)
 
     async def aget_conn(self) -> AsyncFeishuClient:
         """A new async client of this connection (close it with ``aclose`` or ``async with``)."""
@@ -228,6 +230,8 @@ class FeishuHook(BaseHook):
             self.get_conn().fetch_token(fresh=True)
         except FeishuConnectionFieldError as error:
             return False, f"Connection field {error.field}: {error.rule}"
+        except FeishuCredentialsError as error:
+            return False, f"Feishu refused the App ID and App Secret: {error.refused}"
         except FeishuError as error:
             return False, str(error)
         except Exception as error:  # test_connection must report, never raise
