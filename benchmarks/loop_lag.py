@@ -34,7 +34,7 @@ import tempfile
 import time
 from typing import Any
 
-from airflow_provider_feishu_corehr.client.budget import HostRateLimiter
+from airflow_provider_feishu_corehr.client.budget_sqlite import HostRateLimiter
 from airflow_provider_feishu_corehr.client.ratelimit import RateLimiter
 
 TICK = 0.010

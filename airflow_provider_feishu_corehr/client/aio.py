@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.client import api, lookup
-from airflow_provider_feishu_corehr.client.base import ClientBase
+from airflow_provider_feishu_corehr.client.base import ClientBase, apaced_within_budget
 from airflow_provider_feishu_corehr.client.errors import FeishuError
 from airflow_provider_feishu_corehr.client.exchange import (
     DropToken,
@@ -156,6 +156,7 @@ class AsyncFeishuClient(ClientBase):
             return TransportFailure(_classify(exc, sent=sent))
         return HttpResponse(response.status_code, response.headers, body)
 
+    @apaced_within_budget
     async def _call(self, request: ApiRequest, deadline: float | None = None) -> Reply:
         """Run the shared attempt loop for ``request``, awaiting its actions."""
         steps = exchange(self._policy, request, clock=self._clock, timeout=self.settings.timeout, deadline=deadline)
@@ -170,7 +171,11 @@ class AsyncFeishuClient(ClientBase):
                         action = steps.throw(error)
                         continue
                 elif isinstance(action, Send):
-                    result = await self._send(action)
+                    try:  # a rate-limiter refusal: not sent (the attempt loop adds an earlier ambiguous attempt)
+                        result = await self._send(action)
+                    except FeishuError as error:
+                        action = steps.throw(error)
+                        continue
                 elif isinstance(action, Sleep):
                     await self._sleep(action.seconds)
                     result = None

@@ -1,21 +1,60 @@
-"""What the sync and the async client share besides the attempt loop: settings, policy, tokens, rate limiters, and
-the rule that every token goes to ``on_token`` before it is first sent."""
+"""What the sync and the async client share besides the attempt loop: settings, policy, tokens, rate limiters, the
+rule that every token goes to ``on_token`` before it is first sent, and the rule that no rate-limiter wait outlasts
+the call's ``max_elapsed`` (:func:`paced_within_budget`)."""
 
 from __future__ import annotations
 
+import functools
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from airflow_provider_feishu_corehr.client.policy import RetryPolicy
-from airflow_provider_feishu_corehr.client.ratelimit import RateLimiter, rate_for
+from airflow_provider_feishu_corehr.client.ratelimit import RateLimiter, rate_for, within
 from airflow_provider_feishu_corehr.client.tokens import TokenKey
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from airflow_provider_feishu_corehr.client.codes import Endpoint
     from airflow_provider_feishu_corehr.client.models import ClientSettings
     from airflow_provider_feishu_corehr.client.tokens import TokenCache
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_C = TypeVar("_C", bound="ClientBase")
+
+
+def paced_within_budget(call: Callable[Concatenate[_C, _P], _R]) -> Callable[Concatenate[_C, _P], _R]:
+    """Decorate a client's one-call method: inside it, no rate-limiter wait ends later than the call's
+    ``max_elapsed`` from its start (nor than an enclosing :func:`~.ratelimit.within`); a slot further away raises
+    :class:`~.errors.FeishuNotSentError` at once instead of being booked.
+
+    :param call: ``FeishuClient._call``.
+    """
+
+    @functools.wraps(call)
+    def bounded(self: _C, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with within(self.settings.max_elapsed):
+            return call(self, *args, **kwargs)
+
+    return bounded
+
+
+def apaced_within_budget(
+    call: Callable[Concatenate[_C, _P], Awaitable[_R]],
+) -> Callable[Concatenate[_C, _P], Awaitable[_R]]:
+    """:func:`paced_within_budget` for a coroutine method (``AsyncFeishuClient._call``).
+
+    :param call: ``AsyncFeishuClient._call``.
+    """
+
+    @functools.wraps(call)
+    async def bounded(self: _C, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with within(self.settings.max_elapsed):
+            return await call(self, *args, **kwargs)
+
+    return bounded
+
 
 _registry: dict[tuple[object, ...], RateLimiter] = {}
 _registry_lock = threading.Lock()
@@ -25,7 +64,7 @@ def limiter_for(settings: ClientSettings, endpoint: Endpoint) -> RateLimiter | N
     """The limiter of (base URL, app id, endpoint) at the configured rate, scope and share, or ``None`` when off.
 
     Clients configured alike share one limiter object per process; ``host`` scope limiters
-    (:class:`~.budget.HostRateLimiter`) also share their schedule with the other processes of the machine.
+    (:class:`~.budget_sqlite.HostRateLimiter`) also share their schedule with the other processes of the machine.
 
     :param settings: client settings.
     :param endpoint: logical endpoint.
@@ -41,7 +80,7 @@ def limiter_for(settings: ClientSettings, endpoint: Endpoint) -> RateLimiter | N
         limiter = _registry.get(key)
         if limiter is None:
             if scope == "host":
-                from airflow_provider_feishu_corehr.client.budget import HostRateLimiter  # sqlite3: only when used
+                from airflow_provider_feishu_corehr.client.budget_sqlite import HostRateLimiter  # sqlite3: when used
 
                 limiter = HostRateLimiter(
                     limit,

@@ -1,64 +1,81 @@
-"""Host-wide request schedule: the processes of one machine book their slots in one SQLite file.
+"""A request schedule shared through a store, which degrades to process pacing when the store cannot be used.
 
-Used when the connection says ``rate_limit_scope: host``. The rule is :func:`~.ratelimit.next_slot`; only where the
-next free slot is kept differs: one row per (base URL, app id, endpoint), updated in a ``BEGIN IMMEDIATE``
-transaction (SQLite's file lock makes booking atomic across processes). Booking may wait on that lock, so the async
-path hands it to one thread per process (:func:`booking_thread`) and never blocks the event loop. Why SQLite and not
-a rate-limit library, and where the file lives: ``docs/scaling.md``, "Budgets across processes". Slots use the wall
-clock (``time.time``), which every process of a machine shares."""
+:class:`SharedRateLimiter` books by :func:`~.ratelimit.next_slot` in a :class:`SlotStore` (``host`` scope: the
+SQLite file of :mod:`.budget_sqlite`; a second store plugs in behind the same protocol). What it adds to the process
+limiter, whatever the store:
+
+* the booking may wait for the store (a lock held by another process), so the async path hands it to one thread per
+  process (:func:`booking_thread`): the event loop never waits for it, and the store bounds that wait itself;
+* no slot is booked more than one window ahead (the schedule's ``horizon``): a caller finding the schedule full
+  waits and books again, and a stored slot further ahead than two windows is stale and dropped;
+* a store that raises :class:`StoreUnavailable` (corrupt beyond rebuilding, read-only, locked too long, unwritable
+  directory) is left for :data:`STORE_RETRY_SECONDS`: meanwhile the process paces alone at :data:`FALLBACK_SHARE` of
+  its share, with one warning per process naming the store; then the store is tried again.
+
+Why these numbers: ``docs/scaling.md``, "When the store cannot be used"."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
-import sqlite3
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from airflow_provider_feishu_corehr.client.ratelimit import RateLimiter, next_slot
+from airflow_provider_feishu_corehr.client.ratelimit import HEADROOM, RateLimiter
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-_SCHEMA = "CREATE TABLE IF NOT EXISTS slots (key TEXT PRIMARY KEY, next REAL NOT NULL)"
-_UPSERT = "INSERT INTO slots (key, next) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET next = excluded.next"
+    from airflow_provider_feishu_corehr.client.ratelimit import Booking
+
+FALLBACK_SHARE = 0.25
+"""Part of its share a process uses while its store cannot be used: four processes pacing alone stay within the
+limit (a Celery worker's default concurrency on a small host, the four batches of ``benchmarks/``)."""
+
+STORE_RETRY_SECONDS = 30.0
+"""How long a process paces alone before it tries an unusable store again."""
+
+log = logging.getLogger(__name__)
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
 
 
-def default_path() -> Path:
-    """The host's schedule file: ``<temp dir>/feishu-corehr-budget-<uid>.sqlite3``."""
-    uid = getattr(os, "getuid", lambda: 0)()
-    return Path(tempfile.gettempdir()) / f"feishu-corehr-budget-{uid}.sqlite3"
+class StoreUnavailable(Exception):
+    """The store cannot book now; the message says why, naming the store (a path or connection id, never a secret).
 
-
-_SETUP_SECONDS = 30.0
-"""How long opening the file may keep retrying while other processes set the same new file up."""
-
-
-def _open(path: Path) -> sqlite3.Connection:
-    """A connection to the schedule file in WAL mode (readers never block the booking writer), table created.
-
-    Switching a new file to WAL takes an exclusive lock that SQLite does not wait for in its busy handler, so
-    processes setting up the same new file at the same moment get ``OperationalError`` ("database is locked");
-    the setup is tried again for up to :data:`_SETUP_SECONDS`.
+    :param reason: what went wrong.
     """
-    db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-    db.execute("PRAGMA synchronous=OFF")  # a schedule lost in a power cut is harmless
-    give_up = time.monotonic() + _SETUP_SECONDS
-    while True:
-        try:
-            if str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-                db.execute("PRAGMA journal_mode=WAL")
-            db.execute(_SCHEMA)
-            return db
-        except sqlite3.OperationalError:
-            if time.monotonic() >= give_up:
-                db.close()
-                raise
-            time.sleep(0.01)
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class SlotStore(Protocol):
+    """Where a shared schedule's next free slots are kept: one per (base URL, app id, endpoint) ``key``."""
+
+    name: str
+    """The store for log lines, e.g. ``SQLite file /tmp/x.sqlite3`` (no secret)."""
+
+    def book(
+        self, key: str, *, now: float, interval: float, max_wait: float | None, horizon: float, floor: float
+    ) -> Booking:
+        """Apply :func:`~.ratelimit.next_slot` to ``key``'s next free slot atomically across processes, writing the
+        new one when the slot is taken or the stored one is stale. Waits for the store at most a short, bounded time.
+
+        :param key: the schedule's row.
+        :param now: the shared clock now.
+        :param interval: seconds between two slots.
+        :param max_wait: the caller's time left (``None``: no bound); also bounds the wait for the store.
+        :param horizon: how far ahead a slot may be booked.
+        :param floor: the next free slot this process last saw (``-inf``: none); a store that lost its row (deleted,
+            rebuilt) goes on from there instead of from ``now``.
+        :raises StoreUnavailable: the store cannot book now.
+        """
+        ...
 
 
 _executor: tuple[int, ThreadPoolExecutor] | None = None
@@ -66,10 +83,10 @@ _executor_lock = threading.Lock()
 
 
 def booking_thread() -> ThreadPoolExecutor:
-    """The one thread of this process that books host slots for asyncio callers (a forked child makes its own).
+    """The one thread of this process that books shared slots for asyncio callers (a forked child makes its own).
 
-    One thread is enough: a process books one slot at a time anyway (the limiter's lock, then SQLite's file lock),
-    and it keeps the bookings of a thousand waiting triggers off the loop's default executor.
+    One thread is enough: a process books one slot at a time anyway (the limiter's lock, then the store's), and it
+    keeps the bookings of a thousand waiting triggers off the loop's default executor.
     """
     global _executor
     with _executor_lock:
@@ -78,14 +95,31 @@ def booking_thread() -> ThreadPoolExecutor:
         return _executor[1]
 
 
-class HostRateLimiter(RateLimiter):
-    """A :class:`RateLimiter` whose schedule is shared by every process of the host through a SQLite file.
+def _warn_once(store: str, reason: str, share: float) -> None:
+    """The one warning of this process about ``store``; later episodes log at INFO."""
+    with _warned_lock:
+        first = store not in _warned
+        _warned.add(store)
+    log.log(
+        logging.WARNING if first else logging.INFO,
+        "The shared rate-limit store %s cannot be used (%s); this process paces its requests alone at %d %% of the "
+        "limit until it can (tried again every %g s).",
+        store,
+        reason,
+        round(share * 100),
+        STORE_RETRY_SECONDS,
+    )
 
-    Parameters as :class:`RateLimiter`'s (``share``: of the host), plus:
+
+class SharedRateLimiter(RateLimiter):
+    """A :class:`RateLimiter` whose schedule is kept in a :class:`SlotStore` shared with other processes.
+
+    Parameters as :class:`RateLimiter`'s (``share``: of the scope), plus:
 
     :param key: the schedule's row: base URL, app id and endpoint.
-    :param path: the SQLite file; ``None`` = :func:`default_path`.
-    :param clock: wall clock in seconds, shared by the host's processes.
+    :param store: where the schedule is kept.
+    :param clock: the clock the store's slots are on (the host's wall clock), injectable for tests.
+    :param retry_after: seconds of process pacing before an unusable store is tried again.
     """
 
     scope = "host"
@@ -96,43 +130,60 @@ class HostRateLimiter(RateLimiter):
         window: float,
         *,
         key: str,
-        path: str | os.PathLike[str] | None = None,
+        store: SlotStore,
         share: float = 1.0,
         label: str = "rate limit",
         endpoint: str | None = None,
         clock: Callable[[], float] = time.time,
+        retry_after: float = STORE_RETRY_SECONDS,
     ) -> None:
         super().__init__(limit, window, clock=clock, share=share, label=label, endpoint=endpoint)
         self.key = key
-        self.path = Path(path) if path is not None else default_path()
-        self._db: sqlite3.Connection | None = None
-        self._pid = 0
+        self.store = store
+        self.horizon = self._horizon = max(window, self.interval)
+        self.fallback = RateLimiter(limit, window, share=share * FALLBACK_SHARE, label=label, endpoint=endpoint)
+        self._retry_after = retry_after
+        self._retry_at: float | None = None
+        self._seen = float("-inf")
 
-    def _connection(self) -> sqlite3.Connection:
-        """This process's connection to the file (a forked child opens its own)."""
-        if self._db is None or self._pid != os.getpid():
-            self._db, self._pid = _open(self.path), os.getpid()
-        return self._db
+    @property
+    def degraded(self) -> bool:
+        """Whether this process paces alone now because the store could not be used."""
+        return self._retry_at is not None
 
-    def _book(self, max_wait: float | None) -> float:
-        """Book by :func:`~.ratelimit.next_slot` in the host's schedule row, in one ``BEGIN IMMEDIATE``
-        transaction (blocking: SQLite may wait for another process's lock)."""
-        with self._lock:  # one transaction at a time per process; the file lock orders the processes
-            db = self._connection()
-            db.execute("BEGIN IMMEDIATE")
+    def _book(self, max_wait: float | None) -> Booking:
+        """Book in the store (blocking: bounded by the store), else in the process fallback schedule."""
+        with self._lock:  # one booking at a time per process; the store orders the processes
+            if self._retry_at is not None and time.monotonic() < self._retry_at:
+                return self.fallback._book(max_wait)
             try:
-                row = db.execute("SELECT next FROM slots WHERE key = ?", (self.key,)).fetchone()
-                booked = float("-inf") if row is None else float(row[0])
-                delay, following = next_slot(self._clock(), booked, self.interval, max_wait)
-                if following != booked:
-                    db.execute(_UPSERT, (self.key, following))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            return delay
+                booking = self.store.book(
+                    self.key,
+                    now=self._clock(),
+                    interval=self.interval,
+                    max_wait=max_wait,
+                    horizon=self._horizon,
+                    floor=self._seen,
+                )
+            except StoreUnavailable as exc:
+                self._retry_at = time.monotonic() + self._retry_after
+                _warn_once(self.store.name, exc.reason, self.fallback.share * HEADROOM)
+                return self.fallback._book(max_wait)
+            if self._retry_at is not None:
+                self._retry_at = None
+                log.info("The shared rate-limit store %s is used again.", self.store.name)
+            if booking.stale:
+                log.warning(
+                    "The %s's next free slot in %s lay more than two windows ahead (a clock stepped back, or a store "
+                    "from another time); the schedule starts again from now.",
+                    self.label,
+                    self.store.name,
+                )
+            if booking.taken:
+                self._seen = booking.next_free
+            return booking
 
-    async def _abook(self, max_wait: float | None) -> float:
-        """:meth:`_book` on :func:`booking_thread`, awaited: the loop never waits for SQLite (a caller cancelled
+    async def _abook(self, max_wait: float | None) -> Booking:
+        """:meth:`_book` on :func:`booking_thread`, awaited: the loop never waits for the store (a caller cancelled
         meanwhile leaves its slot unused)."""
         return await asyncio.get_running_loop().run_in_executor(booking_thread(), self._book, max_wait)

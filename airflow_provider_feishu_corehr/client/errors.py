@@ -86,6 +86,12 @@ class FeishuRateLimitError(FeishuError):
     permanent = False
 
 
+class FeishuNotSentError(FeishuRateLimitError):
+    """The client-side rate limit had no free slot within the time left to the call (its caller's deadline or
+    ``max_elapsed``): this request was not sent (a write whose earlier attempt was ambiguous still says
+    ``outcome_unknown``). Transient: a later try finds the schedule drained."""
+
+
 class FeishuTransientError(FeishuError):
     """Network error, timeout, 5xx, non-JSON body or documented system error, retried until the budget ran out."""
 

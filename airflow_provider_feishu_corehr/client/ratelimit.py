@@ -2,10 +2,10 @@
 
 One slot every ``window / (limit * HEADROOM * share)`` seconds (:func:`next_slot`, the one rule of every schedule),
 so no window of the server's length, aligned or not, holds more than ``limit`` requests. ``process`` scope books
-under a lock in memory; ``host`` scope in a SQLite file (:class:`~.budget.HostRateLimiter`). Scopes, shares and the
-long-wait log line: ``docs/scaling.md``, "Budgets across processes" and "A queue that is visible and bounded".
-:func:`within` bounds the waits of the calls made inside it: a slot further away raises
-:class:`FeishuRateLimitError` instead of being booked."""
+under a lock in memory; a shared scope in a store (:class:`~.budget.SharedRateLimiter`; ``host``: a SQLite file).
+Scopes, shares and the long-wait log line: ``docs/scaling.md``, "Budgets across processes" and "A queue that is
+visible and bounded". :func:`within` bounds the waits of the calls made inside it (the clients put every call
+inside its ``max_elapsed``): a slot further away raises :class:`FeishuNotSentError` instead of being booked."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import logging
 import threading
 import time
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from airflow_provider_feishu_corehr.client.errors import FeishuRateLimitError
+from airflow_provider_feishu_corehr.client.errors import FeishuNotSentError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
@@ -34,11 +34,13 @@ _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("feishu
 
 @contextmanager
 def within(seconds: float) -> Iterator[None]:
-    """Inside the block, no limiter wait ends later than ``seconds`` from now (threads and tasks see their own).
+    """Inside the block, no limiter wait ends later than ``seconds`` from now (threads and tasks see their own); an
+    enclosing, earlier bound stays.
 
     :param seconds: the time left.
     """
-    token = _deadline.set(time.monotonic() + seconds)
+    outer, end = _deadline.get(), time.monotonic() + seconds
+    token = _deadline.set(end if outer is None else min(outer, end))
     try:
         yield
     finally:
@@ -51,22 +53,43 @@ def _time_left() -> float | None:
     return None if deadline is None else max(deadline - time.monotonic(), 0.0)
 
 
-def next_slot(now: float, booked: float, interval: float, max_wait: float | None) -> tuple[float, float]:
-    """The pacing rule, one home for every schedule (process and host, sync and async).
+class Booking(NamedTuple):
+    """One try to book a slot (:func:`next_slot`).
+
+    :param wait: seconds from now to the caller's slot.
+    :param next_free: the schedule's next free slot afterwards.
+    :param taken: whether the slot was booked (a slot beyond the caller's time left or the schedule's horizon is not).
+    :param stale: the schedule's next free slot lay more than two horizons ahead and was dropped.
+    """
+
+    wait: float
+    next_free: float
+    taken: bool
+    stale: bool = False
+
+
+def next_slot(
+    now: float, booked: float, interval: float, max_wait: float | None, horizon: float | None = None
+) -> Booking:
+    """The pacing rule, one home for every schedule (process and shared, sync and async).
 
     The caller's slot is the later of ``now`` and the next free slot ``booked``; taking it moves the next free slot
-    one ``interval`` on. A slot more than ``max_wait`` away is not taken.
+    one ``interval`` on. A slot more than ``max_wait`` or ``horizon`` away is not taken. With a ``horizon`` (shared
+    schedules: one window of the limit), no slot is ever booked further ahead than it, so a next free slot more than
+    two horizons ahead cannot come from a booking on this clock (a clock stepped back, a store from another time):
+    it is stale, and the schedule restarts from ``now``.
 
     :param now: the schedule's clock now.
     :param booked: the next free slot (``-inf`` for a schedule nobody used yet).
     :param interval: seconds between two slots.
     :param max_wait: the longest acceptable wait, or ``None`` for no bound.
-    :return: ``(wait, next free slot)``; the wait may exceed ``max_wait``, and then the next free slot is unchanged.
+    :param horizon: how far ahead a slot may be booked, or ``None`` for no bound.
     """
-    slot = max(now, booked)
-    if max_wait is None or slot - now <= max_wait:
-        booked = slot + interval
-    return slot - now, booked
+    stale = horizon is not None and booked - now > 2 * horizon
+    slot = now if stale else max(now, booked)
+    wait = slot - now
+    taken = (max_wait is None or wait <= max_wait) and (horizon is None or wait <= horizon)
+    return Booking(wait, slot + interval if taken else booked, taken, stale)
 
 
 class RateLimiter:
@@ -81,6 +104,8 @@ class RateLimiter:
     """
 
     scope = "process"
+    horizon: float | None = None
+    """How far ahead a slot may be booked (``None``: no bound; shared schedules: one window)."""
 
     def __init__(
         self,
@@ -107,42 +132,65 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._warned = False
 
-    def _book(self, max_wait: float | None) -> float:
-        """Book the next free slot of this process's schedule by :func:`next_slot`; return the wait."""
+    def _book(self, max_wait: float | None) -> Booking:
+        """Book the next free slot of this process's schedule by :func:`next_slot`."""
         with self._lock:
-            delay, self._next = next_slot(self._clock(), self._next, self.interval, max_wait)
-            return delay
+            booking = next_slot(self._clock(), self._next, self.interval, max_wait, self.horizon)
+            self._next = booking.next_free
+            return booking
 
-    async def _abook(self, max_wait: float | None) -> float:
+    async def _abook(self, max_wait: float | None) -> Booking:
         """:meth:`_book` for the event loop; the process schedule is a lock and arithmetic, so it runs inline."""
         return self._book(max_wait)
 
-    def reserve(self) -> float:
-        """Book the next free slot (atomically: concurrent callers get distinct slots) and return the wait for it.
+    def book(self) -> Booking:
+        """Try to book the next free slot (atomically: concurrent callers get distinct slots).
 
-        :raises FeishuRateLimitError: inside :func:`within`, when the slot is further away than the time left.
+        :raises FeishuNotSentError: inside :func:`within`, when the slot is further away than the time left.
         """
         left = _time_left()
         return self._settle(self._book(left), left)
 
-    async def areserve(self) -> float:
-        """:meth:`reserve` for asyncio: the booking never blocks the event loop (see :meth:`_abook`).
+    async def abook(self) -> Booking:
+        """:meth:`book` for asyncio: the booking never blocks the event loop (see :meth:`_abook`).
 
-        :raises FeishuRateLimitError: inside :func:`within`, when the slot is further away than the time left.
+        :raises FeishuNotSentError: inside :func:`within`, when the slot is further away than the time left.
         """
         left = _time_left()
         return self._settle(await self._abook(left), left)
 
-    def _settle(self, delay: float, left: float | None) -> float:
-        """Refuse a slot beyond the time left (it was not booked), else note a long wait; return ``delay``."""
-        if left is not None and delay > left:
-            raise FeishuRateLimitError(
-                f"the client-side {self.label} has no free slot for {delay:.1f} s, more than the {left:.1f} s "
+    def reserve(self) -> float:
+        """:meth:`book`, returning the wait: until the slot, or (not taken, shared schedules only) until the
+        schedule may have room again (:meth:`acquire` books again then).
+
+        :raises FeishuNotSentError: inside :func:`within`, when the slot is further away than the time left.
+        """
+        return self._pause(self.book())
+
+    async def areserve(self) -> float:
+        """:meth:`reserve` for asyncio.
+
+        :raises FeishuNotSentError: inside :func:`within`, when the slot is further away than the time left.
+        """
+        return self._pause(await self.abook())
+
+    def _pause(self, booking: Booking) -> float:
+        """The wait before sending (slot taken) or before booking again: until the slot comes within the horizon,
+        at least half a horizon (a queue of callers does not book again every slot), at most until the slot."""
+        if booking.taken or self.horizon is None:
+            return booking.wait
+        return min(max(booking.wait - self.horizon, self.horizon / 2), booking.wait)
+
+    def _settle(self, booking: Booking, left: float | None) -> Booking:
+        """Refuse a slot beyond the time left (it was not booked), else note a long wait."""
+        if left is not None and booking.wait > left:
+            raise FeishuNotSentError(
+                f"the client-side {self.label} has no free slot for {booking.wait:.1f} s, more than the {left:.1f} s "
                 "left to this call; not sent",
                 endpoint=self.endpoint,
             )
-        self._note(delay)
-        return delay
+        self._note(booking.wait)
+        return booking
 
     def _note(self, delay: float) -> None:
         """Log a long wait once per episode: the reason and the expected delay."""
@@ -164,24 +212,36 @@ class RateLimiter:
             self._warned = False
 
     def acquire(self, sleep: Callable[[float], object] = time.sleep) -> float:
-        """Wait (blocking) until a slot is free; return the seconds waited.
+        """Wait (blocking) until a slot is booked and due; return the seconds waited.
 
         :param sleep: the sleep function.
+        :raises FeishuNotSentError: inside :func:`within`, when no slot comes within the time left.
         """
-        delay = self.reserve()
-        if delay > 0:
-            sleep(delay)
-        return delay
+        waited = 0.0
+        while True:
+            booking = self.book()
+            pause = self._pause(booking)
+            if pause > 0:
+                sleep(pause)
+                waited += pause
+            if booking.taken:
+                return waited
 
     async def aacquire(self, sleep: Callable[[float], Awaitable[object]]) -> float:
-        """Wait (without blocking the event loop) until a slot is free; return the seconds waited.
+        """Wait (without blocking the event loop) until a slot is booked and due; return the seconds waited.
 
         :param sleep: an async sleep function such as :func:`asyncio.sleep`.
+        :raises FeishuNotSentError: inside :func:`within`, when no slot comes within the time left.
         """
-        delay = await self.areserve()
-        if delay > 0:
-            await sleep(delay)
-        return delay
+        waited = 0.0
+        while True:
+            booking = await self.abook()
+            pause = self._pause(booking)
+            if pause > 0:
+                await sleep(pause)
+                waited += pause
+            if booking.taken:
+                return waited
 
 
 def rate_for(settings: ClientSettings, endpoint: Endpoint) -> tuple[int, float] | None:

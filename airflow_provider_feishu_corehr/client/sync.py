@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_feishu_corehr.client import api, lookup, sync_http
-from airflow_provider_feishu_corehr.client.base import ClientBase
+from airflow_provider_feishu_corehr.client.base import ClientBase, paced_within_budget
 from airflow_provider_feishu_corehr.client.errors import FeishuError
 from airflow_provider_feishu_corehr.client.exchange import (
     DropToken,
@@ -119,6 +119,7 @@ class FeishuClient(ClientBase):
         )
         return result
 
+    @paced_within_budget
     def _call(self, request: ApiRequest, deadline: float | None = None) -> Reply:
         """Run the shared attempt loop for ``request``, performing its actions."""
         steps = exchange(self._policy, request, clock=self._clock, timeout=self.settings.timeout, deadline=deadline)
@@ -133,7 +134,11 @@ class FeishuClient(ClientBase):
                         action = steps.throw(error)
                         continue
                 elif isinstance(action, Send):
-                    result = self._send(action)
+                    try:  # a rate-limiter refusal: not sent (the attempt loop adds an earlier ambiguous attempt)
+                        result = self._send(action)
+                    except FeishuError as error:
+                        action = steps.throw(error)
+                        continue
                 elif isinstance(action, Sleep):
                     if action.rate_limited and self._guard is not None:
                         self._guard.rate_limited()

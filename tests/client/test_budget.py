@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from airflow_provider_feishu_corehr.client.base import limiter_for
-from airflow_provider_feishu_corehr.client.budget import HostRateLimiter
+from airflow_provider_feishu_corehr.client.budget_sqlite import HostRateLimiter
 from airflow_provider_feishu_corehr.client.codes import Endpoint
 from airflow_provider_feishu_corehr.client.errors import FeishuRateLimitError
 from airflow_provider_feishu_corehr.client.models import ClientSettings
@@ -34,9 +34,14 @@ def _book_slots(path: str, count: int, out: Any) -> None:
         return seen[-1]
 
     limiter = HostRateLimiter(20, 1.0, key="https://x app edit", path=path, clock=clock)
-    for _ in range(count):
-        delay = limiter.reserve()
-        out.put(seen[-1] + delay)  # the booked slot, on the clock the booking used
+    booked = 0
+    while booked < count:
+        booking = limiter.book()
+        if booking.taken:
+            out.put(seen[-1] + booking.wait)  # the booked slot, on the clock the booking used
+            booked += 1
+        else:  # the schedule is full one window ahead: book again later
+            time.sleep(0.2)
 
 
 def test_processes_of_one_host_share_one_schedule(tmp_path: Path) -> None:
