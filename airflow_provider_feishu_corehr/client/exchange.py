@@ -95,8 +95,9 @@ def exchange(
 ) -> Generator[Action, Result, Reply]:
     """Run one API call to completion: token, send, decide, sleep/refresh/replay, until an answer or an error.
 
-    A token failure (the transport throws it into the generator at :class:`GetToken`) after an ambiguous attempt
-    of a write gets ``outcome_unknown=True`` like any other final error.
+    A token failure (the transport throws it into the generator at :class:`GetToken`) or a rate-limiter refusal
+    (thrown at :class:`Send`) after an ambiguous attempt of a write gets ``outcome_unknown=True`` like any other final
+    error.
 
     :param policy: the retry table and budget.
     :param request: the request to send (built by :mod:`.api`).
@@ -127,7 +128,11 @@ def exchange(
                 raise _past_deadline(request, attempt, clock() - started, writes and uncertain)
             left = min(left, deadline - clock())
         attempt += 1
-        outcome = yield Send(request, token, max(MIN_ATTEMPT_SECONDS, min(timeout, left)))
+        try:  # the transport throws a rate-limiter refusal (nothing sent) in here
+            outcome = yield Send(request, token, max(MIN_ATTEMPT_SECONDS, min(timeout, left)))
+        except FeishuError as error:
+            error.outcome_unknown = error.outcome_unknown or (writes and uncertain)
+            raise
         elapsed = clock() - started
         if isinstance(outcome, HttpResponse):
             decision = policy.decide(
