@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Mapping
+    from collections.abc import Awaitable, Callable, Collection, Mapping
 
 STATE_VERSION = 1
 KEY_PREFIX = "feishu_corehr.offboarding_events."
@@ -28,10 +28,51 @@ class Remembered:
 
     :param at: when that snapshot was taken (UTC, ISO 8601 with microseconds: later sorts later).
     :param seen: offboarding id -> watched status already fired for.
+    :param partial: the first sweep of the window has not ended yet: an id not remembered may be on a page not
+        read yet, so the watcher still only remembers (stored as ``"partial": true``, absent when false).
     """
 
     at: str
     seen: dict[str, str]
+    partial: bool = False
+
+
+@dataclass
+class SweepMarks:
+    """What one watcher notes across the polls of a sweep of its window (this process only; a restart begins a
+    new sweep): the remembered ids the current sweep has seen, and those the last sweep of several polls missed.
+
+    A sweep of one poll reads the whole window at once: a remembered id it does not hold is gone. A sweep of
+    several polls can miss a record whose place in the search moved between two polls (a record before it left
+    the window): an id is forgotten only when two such sweeps in a row missed it, so a moved record never fires
+    twice (docs/events.md, "A window larger than one poll").
+    """
+
+    sweep: str = ""
+    touched: set[str] = field(default_factory=set)
+    missed: set[str] = field(default_factory=set)
+
+    def keep(self, seen: Mapping[str, str], ids: Collection[str], sweep: str, part: int, ends: bool) -> set[str]:
+        """The remembered ids that stay remembered when a part of a sweep does not hold them.
+
+        :param seen: the memory before the part (offboarding id -> watched status fired for).
+        :param ids: the offboarding ids the part holds.
+        :param sweep: the part's sweep (``Snapshot.sweep``).
+        :param part: its place in the sweep, from 1.
+        :param ends: it read the window's last page.
+        """
+        if sweep != self.sweep:
+            self.sweep, self.touched = sweep, set()
+        self.touched.update(ids)
+        if not ends:
+            return set(seen)  # the pages still to read may hold them
+        if part == 1:
+            self.missed = set()
+            return set()  # the whole window in one poll: what it lacks is gone
+        unseen = set(seen) - self.touched
+        gone = unseen & self.missed
+        self.missed = unseen - gone
+        return set(seen) - gone
 
 
 def newest(stored: Remembered | None, local: Remembered | None) -> Remembered | None:
@@ -70,7 +111,7 @@ def _decode(value: Any) -> Remembered | None:
     seen, at = value.get("seen"), value.get("at")
     if not isinstance(seen, dict) or not isinstance(at, str):
         return None
-    return Remembered(at=at, seen={str(k): str(v) for k, v in seen.items()})
+    return Remembered(at=at, seen={str(k): str(v) for k, v in seen.items()}, partial=value.get("partial") is True)
 
 
 def each_watched_asset(store: Any, refused: ValueError) -> list[Any]:
@@ -88,7 +129,8 @@ def each_watched_asset(store: Any, refused: ValueError) -> list[Any]:
 
 class AssetMemory:
     """Memory in Airflow 3.3's ``asset_state_store`` of the watched asset(s), under one key per watcher: the value
-    ``{"v": 1, "at": "<snapshot time>", "seen": {offboarding_id: status}}``, written to each watched asset, the
+    ``{"v": 1, "at": "<snapshot time>", "seen": {offboarding_id: status}}`` (and ``"partial": true`` during a first
+    sweep of several polls), written to each watched asset, the
     newest read.
 
     :param store: the trigger's ``asset_state_store`` (``AssetStateStoreAccessors``).
@@ -121,7 +163,9 @@ class AssetMemory:
 
         :param memory: the memory after a snapshot.
         """
-        value = {"v": STATE_VERSION, "at": memory.at, "seen": dict(memory.seen)}
+        value: dict[str, Any] = {"v": STATE_VERSION, "at": memory.at, "seen": dict(memory.seen)}
+        if memory.partial:
+            value["partial"] = True
         await self._each(lambda accessor: accessor.aset(self._key, value))
 
 

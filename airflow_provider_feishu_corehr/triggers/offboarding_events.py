@@ -22,7 +22,7 @@ from airflow_provider_feishu_corehr.client.validation import (
     require_id,
 )
 from airflow_provider_feishu_corehr.status.looks import check_poll_interval
-from airflow_provider_feishu_corehr.triggers.event_memory import Memory, Remembered, memory_for, newest
+from airflow_provider_feishu_corehr.triggers.event_memory import Memory, Remembered, SweepMarks, memory_for, newest
 from airflow_provider_feishu_corehr.triggers.event_poll import DEFAULT_TIMEZONE, Snapshot, Window, poll_forever
 
 if TYPE_CHECKING:
@@ -43,24 +43,34 @@ MAX_EXTRA_FIELDS = 20
 
 
 def transitions(
-    seen: Mapping[str, str], records: Iterable[OffboardingRecord], statuses: Collection[str]
+    seen: Mapping[str, str],
+    records: Iterable[OffboardingRecord],
+    statuses: Collection[str],
+    keep: Collection[str] = (),
 ) -> tuple[list[OffboardingRecord], dict[str, str]]:
-    """Records that newly reached a watched status, and the memory after this complete snapshot: per offboarding
-    id, the watched status last fired for; a record in another status or gone is forgotten, so it fires again
-    when it comes back (docs/events.md, "When an event fires").
+    """Records that newly reached a watched status, and the memory after these records: per offboarding id, the
+    watched status last fired for; a record in another status, or gone, is forgotten, so it fires again when it
+    comes back (docs/events.md, "When an event fires").
 
     :param seen: offboarding id -> watched status already fired for.
-    :param records: every record of one complete snapshot of the window.
+    :param records: the records read: every record of the window, or one part of a sweep of it.
     :param statuses: the watched statuses.
+    :param keep: remembered ids that stay remembered when ``records`` lacks them (not read yet, or within the grace
+        of :class:`~.event_memory.SweepMarks`); the others are gone. Empty: ``records`` is the whole window.
     """
     fired: list[OffboardingRecord] = []
     after: dict[str, str] = {}
+    read: set[str] = set()
     for record in records:
+        read.add(record.offboarding_id)
         if record.status not in statuses or not record.offboarding_id:
             continue
         if seen.get(record.offboarding_id) != record.status:
             fired.append(record)
         after[record.offboarding_id] = record.status
+    for offboarding_id in keep:
+        if offboarding_id in seen and offboarding_id not in read:
+            after[offboarding_id] = seen[offboarding_id]
     return fired, after
 
 
@@ -240,23 +250,30 @@ class OffboardingStatusEventTrigger(_Base):
         """
         memory = memory_for(getattr(self, "asset_state_store", None), self.memory_identity())
         local: Remembered | None = None
+        marks = SweepMarks()
         async for snapshot in shared_stream:
             before = newest(await self._load(memory), local)
-            fired, seen = transitions(before.seen if before else {}, snapshot.records, self.statuses)
-            if before is None and not self.fire_existing:
-                fired = []  # a first snapshot only remembers
-                self.log.info(
-                    "Watching %s in %s: %d record(s) already there are remembered, not fired",
-                    "/".join(self.statuses),
-                    snapshot.window,
-                    len(seen),
-                )
+            remembered = before.seen if before else {}
+            ids = [record.offboarding_id for record in snapshot.records]
+            keep = marks.keep(remembered, ids, snapshot.sweep, snapshot.part, snapshot.ends_sweep)
+            fired, seen = transitions(remembered, snapshot.records, self.statuses, keep)
+            baseline = not self.fire_existing and (before is None or before.partial)
+            if baseline:
+                fired = []  # the first sweep of the window only remembers
+                if snapshot.ends_sweep:
+                    self.log.info(
+                        "Watching %s in %s: %d record(s) already there are remembered, not fired",
+                        "/".join(self.statuses),
+                        snapshot.window,
+                        len(seen),
+                    )
             for record in fired:
                 self.log.info("Offboarding %s reached %s", record.offboarding_id, record.status)
                 yield TriggerEvent(event_payload(record, snapshot, self.extra_fields))  # type: ignore[no-untyped-call]
-            if before is not None and seen == before.seen:
+            partial = baseline and not snapshot.ends_sweep
+            if before is not None and seen == before.seen and partial == before.partial:
                 continue  # nothing to remember anew
-            local = Remembered(at=snapshot.taken_at, seen=seen)
+            local = Remembered(at=snapshot.taken_at, seen=seen, partial=partial)
             if snapshot.commits is not None:
                 snapshot.commits.append(functools.partial(self._save, memory, local))
             else:

@@ -1,5 +1,5 @@
 """Helpers of the event-watcher tests: a stand-in for Airflow 3.3's ``asset_state_store`` table and a driver
-that feeds a watcher's stream one complete snapshot (real searches against the emulator) at a time."""
+that feeds a watcher's stream one poll (real searches against the emulator) at a time."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     import pytest
 
-    from airflow_provider_feishu_corehr.triggers.event_poll import Snapshot
+    from airflow_provider_feishu_corehr.triggers.event_poll import Snapshot, Sweep
     from airflow_provider_feishu_corehr.triggers.offboarding_events import OffboardingStatusEventTrigger
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
@@ -97,7 +97,7 @@ class StoreTable:
 class Driver:
     """Drives one watcher's ``filter_shared_stream`` poll by poll against the emulator, in one event loop.
 
-    ``await driver.poll()`` takes one complete snapshot (real searches) and returns the payloads of the events
+    ``await driver.poll()`` takes one poll (real searches) and returns the payloads of the events
     the watcher yielded for it; the watcher runs on as one generator (its in-process memory is kept), as in the
     triggerer. ``await driver.stop()`` ends it (a triggerer restart, when a new driver takes over).
     """
@@ -109,6 +109,7 @@ class Driver:
         self._idle = asyncio.Event()
         self._events: list[dict[str, Any]] = []
         self._task: asyncio.Task[None] | None = None
+        self.sweep: Sweep | None = None
 
     async def _stream(self) -> AsyncIterator[Snapshot]:
         while True:
@@ -135,14 +136,22 @@ class Driver:
         return self._events[done:]
 
     async def poll(self) -> list[dict[str, Any]]:
-        """Take one complete snapshot of the watcher's window (real searches) and feed it."""
-        from airflow_provider_feishu_corehr.triggers.event_poll import connect, take_snapshot
+        """Take one poll as the trigger's poll loop does (real searches: the whole window when it fits in the
+        trigger's page cap, else the next part of a sweep) and feed it."""
+        from airflow_provider_feishu_corehr.triggers.event_poll import Sweep, connect, poll_page_cap
 
         client = await connect(self.trigger.feishu_conn_id)
         async with client:
-            snapshot = await take_snapshot(
-                client, self.trigger.window, self.trigger.user_id_type, dt.datetime.now(dt.UTC)
-            )
+            now = dt.datetime.now(dt.UTC)
+            if self.sweep is None:
+                self.sweep = Sweep.begin(client, self.trigger.window, self.trigger.user_id_type, now)
+            cap = poll_page_cap(client.settings, self.trigger.poll_interval)
+            snapshot, error = await self.sweep.read(client, cap, now)
+        if error is not None:
+            raise error
+        assert snapshot is not None
+        if snapshot.ends_sweep:
+            self.sweep = None
         self.snapshots.append(snapshot)
         return await self.feed(snapshot)
 

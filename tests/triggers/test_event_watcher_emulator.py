@@ -201,7 +201,7 @@ def test_paging_over_250_records_costs_one_search_per_100(feishu_today: FeishuEm
     assert in_window >= 260
 
     async def scenario() -> tuple[list[dict[str, Any]], list[int], list[dict[str, Any]]]:
-        driver = Driver(_watcher())
+        driver = Driver(_watcher(poll_interval=300))  # a page cap of 24: the 3 pages fit in one poll
         await driver.poll()
         for oid in added[:250]:
             feishu_today.set_status(oid, "Offboarded")
@@ -254,7 +254,7 @@ def test_polls_keep_to_the_search_budget_through_the_client_limiter(
         feishu_emulator.reset_counters()
 
         async def scenario() -> None:
-            driver = Driver(_watcher())
+            driver = Driver(_watcher(poll_interval=300))  # 3 pages fit in one poll at both rates
             for _ in range(6):
                 await driver.poll()
             await driver.stop()
