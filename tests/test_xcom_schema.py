@@ -26,6 +26,8 @@ EDITED = {
             "status": None,
             "changes": None,
             "conflict": None,
+            "settled_by": None,
+            "seen": None,
             "verify": None,
             "verification": None,
             "log_id": "2026x",
@@ -90,6 +92,7 @@ REVOKED = {
             "status": "Withdrawn",
             "reason": "already_withdrawn",
             "conflict": None,
+            "settled_by": None,
         }
     ],
 }

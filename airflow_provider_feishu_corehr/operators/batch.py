@@ -10,6 +10,7 @@ override.
 
 from __future__ import annotations
 
+import functools
 import json
 import warnings
 from functools import cached_property
@@ -66,8 +67,41 @@ class Review(Protocol):
     def plan(self, records: list[Record], user_id_type: str | None) -> dict[str, Any]: ...
 
 
+SETTLE_ROUNDS = 3
+"""Settling rounds at most: a round is one ``look_up`` of the records still unsettled, then ``settle`` of each."""
+
+
+class SettleAgain(Exception):
+    """Raised by ``settle``: the record was sent again and that write's outcome is unknown too; it goes to the next
+    round (after the last one ``error`` is its result).
+
+    :param error: the new write's error.
+    """
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class Unsettled(Exception):
+    """Raised by ``settle``: what settling found for a record it could not settle. ``error`` is its error,
+    ``outcome`` its outcome (``unknown``, ``conflict``, ``failed``) and ``keys`` go to its XCom record (an edit's
+    ``seen``).
+
+    :param error: the record's error.
+    :param outcome: its outcome.
+    :param keys: its XCom keys.
+    """
+
+    def __init__(self, error: BaseException, outcome: str, keys: dict[str, Any]) -> None:
+        super().__init__(str(error))
+        self.error, self.outcome, self.keys = error, outcome, keys
+
+
 class Settler(Protocol):
-    """Settles writes that ended without a definite answer (:class:`.revoke.RevokeSettler`)."""
+    """Settles writes that ended without a definite answer (:class:`.revoke.RevokeSettler`,
+    :class:`.edit_settle.EditSettler`): ``settle`` returns the result, or raises the record's error,
+    :class:`SettleAgain` or :class:`Unsettled`."""
 
     def unsettled(self, exc: BaseException) -> bool: ...
     def look_up(self, records: Sequence[Record]) -> None: ...
@@ -304,11 +338,16 @@ class OffboardingOperator(BaseOperator):
             result = record.refused if record.refused is not None else results[record.index]
             entry: dict[str, Any] = {"index": record.index, "offboarding_id": record.offboarding_id}
             entry.update(employment_id=record.employment_id, **operation.record_keys(record))
+            found: dict[str, Any] = {}
+            if isinstance(result, Unsettled):  # settling's verdict: its outcome and what it saw
+                found, result = {"outcome": result.outcome, **result.keys}, result.error
             if isinstance(result, BaseException):
                 failures.append(Failure(record.index, record.offboarding_id, result))
-                self.log.warning("%s %s: %s", operation.action, outcome_of(result), failures[-1].describe())
+                outcome = found.get("outcome", outcome_of(result))
+                self.log.warning("%s %s: %s", operation.action, outcome, failures[-1].describe())
                 error = error_info(result, operation.unknown_advice)
                 entry.update(outcome=outcome_of(result), log_id=error["log_id"], error=error)
+                entry.update(found)
             else:
                 entry.update(result, error=None)
             reported.append(entry)
@@ -424,17 +463,20 @@ class OffboardingOperator(BaseOperator):
             return results, raised
         settler = operation.settler(self.hook, self.log, user_id_type)
         errors = {i: e for i, e in results.items() if isinstance(e, BaseException) and settler.unsettled(e)}
-        unsettled = [r for r in records if r.index in errors]
-        if not unsettled:
-            return results, raised
-        settler.look_up(unsettled)
-        settled, raised_settling = run_records(
-            unsettled, lambda r: settler.settle(r, errors[r.index]), max_workers=self.max_workers, gate=gate
-        )
-        for record, result in zip(unsettled, settled, strict=True):
-            if isinstance(result, dict):
-                results[record.index] = result
-        return results, raised or raised_settling
+        for _ in range(SETTLE_ROUNDS):  # a round: one look-up, then each record settled, re-sent or left as is
+            unsettled = [r for r in records if r.index in errors]
+            if not unsettled or gate.closed:
+                break
+            settler.look_up(unsettled)
+            settle = functools.partial(_settle_one, settler, errors)
+            settled, raised_settling = run_records(unsettled, settle, max_workers=self.max_workers, gate=gate)
+            raised, errors = raised or raised_settling, {}
+            for record, result in zip(unsettled, settled, strict=True):
+                if isinstance(result, SettleAgain):
+                    results[record.index] = errors[record.index] = result.error
+                elif isinstance(result, (dict, Unsettled)):
+                    results[record.index] = result
+        return results, raised
 
     def _push(self, context: Context, value: dict[str, Any]) -> None:
         """Push the report before failing the task, so downstream tasks (trigger rule all_done) can read it.
@@ -450,3 +492,7 @@ class OffboardingOperator(BaseOperator):
             slim = [{k: r.get(k) for k in ("index", "offboarding_id", "outcome", "log_id")} for r in value["records"]]
             self.log.exception("The XCom push failed; the report: %s", json.dumps(slim))
             raise
+
+def _settle_one(settler: Settler, errors: dict[int, BaseException], record: Record) -> dict[str, Any]:
+    """Settle ``record`` given its error of the round before."""
+    return settler.settle(record, errors[record.index])

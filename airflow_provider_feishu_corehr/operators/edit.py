@@ -1,7 +1,8 @@
 """Editing offboardings: :class:`EditOffboardingOperator` and the edit :class:`Edit` it runs.
 
-An edit is never re-sent to settle it: a late first attempt could overwrite a newer value, so its outcome stays
-``unknown`` with the advice to read the fields back (``verify=True`` does).
+An edit whose outcome is unknown is settled after the batch by reading it back (:mod:`.edit_settle`); a retried try
+reads the current values first, so it never sends again what an earlier try applied (``docs/operators.md``,
+"Settling unknown edits" and "Retried tries").
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 
     from airflow_provider_feishu_corehr.client.models import FieldValue
     from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
+    from airflow_provider_feishu_corehr.operators.edit_settle import EditSettler
+    from airflow_provider_feishu_corehr.operators.review import EditReview
 
 EDITED = "edited"
 ENTRY_KEYS = ("offboarding_id", "update_data", "operator_id", "employment_id")
@@ -41,24 +44,50 @@ class Edit:
     action = "Edit"
     outcomes: tuple[str, ...] = (EDITED, "unchanged", "conflict", FAILED, UNKNOWN, NOT_SENT)
     unknown_advice = (
-        "Feishu may have applied this edit. Read the offboarding's fields back (hook.search_offboardings) before "
-        "sending it again: re-sending is only safe if nobody wrote a newer value since."
+        "Feishu may have applied this edit; reading it back did not settle it (seen: what the fields hold). Read "
+        "the offboarding's fields back (hook.search_offboardings) before sending it again: re-sending is only safe "
+        "if nobody wrote a newer value since."
     )
-    settler = None
 
     def __init__(self, *, verify: bool, log: Any) -> None:
-        from airflow_provider_feishu_corehr.operators.review import EditReview, verify_edits  # not at DAG parse
+        from airflow_provider_feishu_corehr.operators.review import verify_edits  # not at DAG parse
 
-        self.review = EditReview
         self.verify = verify_edits if verify else None
         self.log = log
+        self.reviewed: EditReview | None = None
+
+    def review(
+        self, hook: FeishuHook, user_id_type: str | None, planned: dict[int, dict[str, Any]] | None
+    ) -> EditReview:
+        """The batch's review (:class:`~.review.EditReview`), kept: its before-values settle unknown edits.
+
+        :param hook: the operator's hook.
+        :param user_id_type: id type of the employment ids.
+        :param planned: the plan's records by index when applying a plan.
+        """
+        from airflow_provider_feishu_corehr.operators.review import EditReview
+
+        self.reviewed = EditReview(hook, user_id_type, planned)
+        return self.reviewed
+
+    def settler(self, hook: FeishuHook, log: Any, user_id_type: str | None) -> EditSettler:
+        """The batch's :class:`~.edit_settle.EditSettler`, given what the review read before the send.
+
+        :param hook: the operator's hook.
+        :param log: the task's logger.
+        :param user_id_type: id type of the employment ids.
+        """
+        from airflow_provider_feishu_corehr.operators.edit_settle import EditSettler
+
+        before = self.reviewed.before_values() if self.reviewed is not None else None
+        return EditSettler(hook, log, user_id_type, before=before, send=self.send)
 
     def record_keys(self, record: Record) -> dict[str, Any]:
-        """An edit record's own XCom keys: the fields sent and echoed, what a review read, the read-back.
+        """An edit record's own XCom keys: the fields sent and echoed, what a review read, settling, the read-back.
 
         :param record: the record.
         """
-        keys = ("fields", "status", "changes", "conflict", "verify", "verification")
+        keys = ("fields", "status", "changes", "conflict", "settled_by", "seen", "verify", "verification")
         return {"field_names": record.field_names, **dict.fromkeys(keys)}
 
     def send(self, hook: FeishuHook, record: Record, user_id_type: str | None) -> dict[str, Any]:
@@ -214,4 +243,12 @@ class EditOffboardingOperator(OffboardingOperator):
         with invalid_argument():
             self._check_arguments()
         operation = Edit(verify=self.verify, log=self.log)
-        return self.run_batch(context, operation, self._records, read_first=self.only_changed)
+        try_number = getattr(context.get("ti"), "try_number", None)
+        retried = isinstance(try_number, int) and try_number > 1
+        if retried and not self.only_changed and self.plan is None and not self.plan_only:
+            self.log.info(
+                "Edit: try %d reads the current values first (mode only_changed) and sends only fields that differ: "
+                "an earlier try may have applied some records, and Airflow keeps no XCom across tries",
+                try_number,
+            )
+        return self.run_batch(context, operation, self._records, read_first=self.only_changed or retried)

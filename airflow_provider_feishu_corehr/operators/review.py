@@ -137,6 +137,11 @@ class EditReview(_Reading):
         """The result of a prepared ``record`` that needs no write, else ``None``."""
         return {"outcome": "unchanged", "fields": [], "log_id": None} if record.index in self.unchanged else None
 
+    def before_values(self) -> dict[int, dict[str, str | None]]:
+        """What each record's fields held when read, by record index (``None``: not readable); settles an edit
+        whose outcome is unknown (:mod:`.edit_settle`)."""
+        return {index: {row["field_name"]: row["before"] for row in rows} for index, rows in self.changes.items()}
+
     def finish(self, records: Sequence[Record], reported: list[dict[str, Any]]) -> None:
         """Add ``status``, ``changes`` (and ``conflict``) to the XCom records ``reported`` of the prepared
         ``records`` (same order), in place."""
