@@ -54,7 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--print-json-line", action="store_true", help="first line: a JSON object for scripts")
     add_tenant_arguments(parser)
     parser.add_argument(
-        "--tls", action="store_true", help="serve HTTPS with a certificate from a new test CA (needs trustme)"
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with a certificate from a new test CA (needs the emulator-tls extra: trustme)",
     )
     return parser
 

@@ -1,8 +1,9 @@
 """A throw-away certificate authority for the emulator's HTTPS mode (``FeishuEmulator(tls=True)``, ``--tls``).
 
-A new test CA (the ``trustme`` package, a test dependency) signs a server certificate for ``127.0.0.1``, ``::1``
-and ``localhost``. The CA certificate is written to a PEM file that clients are pointed at (connection extra
-``ca_bundle``, or ``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE``); nothing is added to any system trust store.
+A new test CA (the ``trustme`` package: the provider's ``emulator-tls`` extra) signs a server certificate for
+``127.0.0.1``, ``::1`` and ``localhost``. The CA certificate is written to a PEM file that clients are pointed at
+(connection extra ``ca_bundle``, or ``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE``); nothing is added to any system
+trust store.
 """
 
 from __future__ import annotations
@@ -43,7 +44,10 @@ def make_certificates() -> TestCertificates:
     try:
         import trustme
     except ImportError:
-        raise EmulatorError("tls=True needs the 'trustme' package (pip install trustme)") from None
+        raise EmulatorError(
+            "tls=True (--tls) needs the 'trustme' package, which this provider's 'emulator-tls' extra installs: "
+            "pip install 'airflow-provider-feishu-corehr[emulator-tls]'"
+        ) from None
     authority = trustme.CA()
     server_cert = authority.issue_cert(*HOSTS)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
