@@ -166,6 +166,18 @@ def _proxy(value: Any) -> str:
     return text
 
 
+def _boolean(field: str, value: Any) -> bool:
+    """``true``/``false`` from JSON, or the text a URI query or the UI form gives (``true``/``false``/``1``/``0``)."""
+    if isinstance(value, bool):
+        return value
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise FieldProblem(field, f"must be true or false, got {value!r}")
+
+
 def _choice(extra: Extra, value: Any) -> str:
     text = value.strip().lower() if extra.fold_case and isinstance(value, str) else value
     if text not in extra.choices:
@@ -194,6 +206,8 @@ def read_value(extra: Extra, value: Any) -> Any:
         return _path(name, value)
     if extra.kind == Kind.PROXY:
         return _proxy(value)
+    if extra.kind == Kind.BOOLEAN:
+        return _boolean(name, value)
     return parse_rate_limits(value)
 
 

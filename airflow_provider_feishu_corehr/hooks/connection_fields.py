@@ -42,6 +42,7 @@ class Kind:
     PATH: Final = "path"
     PROXY: Final = "proxy"
     RATE_LIMITS: Final = "rate_limits"
+    BOOLEAN: Final = "boolean"
 
 
 _DEFAULTS = ClientSettings(base_url="", app_id="", app_secret="")
@@ -133,7 +134,8 @@ class Extra(NamedTuple):
         if bounds:
             parts.append(" and ".join(bounds))
         if self.default is not None:
-            parts.append(f"default {quote}{self.default}{quote}")
+            shown = str(self.default).lower() if isinstance(self.default, bool) else self.default
+            parts.append(f"default {quote}{shown}{quote}")
         elif self.default_doc:
             parts.append(f"default: {self.default_doc if code else plain(self.default_doc)}")
         return "; ".join(parts)
@@ -209,6 +211,10 @@ EXTRAS = (
     Extra("client_key", Kind.PATH, help="key PEM file of `client_cert` when separate"),
     Extra("proxy", Kind.PROXY, help="`http://` or `https://` proxy URL, or `off` to connect directly",
           default_doc="`HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY`, honouring `NO_PROXY`"),
+    Extra("privacy", Kind.BOOLEAN, label="Privacy mode",
+          help="`true` keeps every HR value (dates, reasons, notes, any field value) out of XCom, rendered "
+          "template fields and logs: the operators report ids, field names, outcomes and an HMAC-SHA256 of each "
+          "value (docs/privacy.md); a task cannot turn it off"),
 )
 # fmt: on
 """Every extra a ``feishu`` connection accepts; any other key is refused."""
@@ -220,6 +226,7 @@ def _schema(extra: Extra) -> dict[str, Any]:
         Kind.NUMBER: ["number", "null"],
         Kind.INTEGER: ["integer", "null"],
         Kind.RATE_LIMITS: ["object", "string", "null"],
+        Kind.BOOLEAN: ["boolean", "null"],
     }
     schema: dict[str, Any] = {"type": types.get(extra.kind, ["string", "null"])}
     if extra.choices:

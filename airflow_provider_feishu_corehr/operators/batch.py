@@ -24,6 +24,7 @@ from airflow_provider_feishu_corehr.client.codes import Endpoint
 from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.validation import optional_id, optional_user_id_type
 from airflow_provider_feishu_corehr.hooks.connection_fields import DEFAULT_CONN_ID
+from airflow_provider_feishu_corehr.operators import privacy
 from airflow_provider_feishu_corehr.operators.gate import Gate, RequestNotStarted
 from airflow_provider_feishu_corehr.operators.outcomes import (
     NOT_SENT,
@@ -154,6 +155,9 @@ class OffboardingOperator(BaseOperator):
         Refused records fail the task after the plan was pushed.
     :param plan: apply a plan (the XCom of a ``plan_only`` task) instead of the record arguments. (templated)
     :param dry_run: deprecated name of ``plan_only`` (``BaseOperator.dry_run`` is a method of Airflow's).
+    :param privacy: ``True`` keeps every HR value out of XCom, rendered template fields and logs (hashed:
+        ``docs/privacy.md``); ``None`` (default) follows the connection's extra ``privacy``, which a task cannot
+        turn off (``False`` is refused when the connection says ``true``).
     """
 
     ui_color = "#3370ff"
@@ -168,6 +172,7 @@ class OffboardingOperator(BaseOperator):
         plan_only: bool = False,
         plan: Any = None,
         dry_run: bool | None = None,
+        privacy: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -184,6 +189,7 @@ class OffboardingOperator(BaseOperator):
         self.max_workers = max_workers
         self.plan_only = plan_only
         self.plan = plan
+        self.privacy = privacy
 
     @cached_property
     def gate(self) -> Gate:
@@ -206,6 +212,32 @@ class OffboardingOperator(BaseOperator):
         from airflow_provider_feishu_corehr.operators.plan import render_plan
 
         return render_plan(plan)
+
+    def privacy_key(self) -> bytes | None:
+        """The hashing key when privacy is on for this task (:mod:`.privacy`), else ``None``.
+
+        :raises AirflowFailException: the connection cannot be read, or ``privacy=False`` against its extra.
+        """
+        try:
+            settings = self.hook.settings
+            return privacy.privacy_key(settings.app_secret) if privacy.mode(self.privacy, settings.privacy) else None
+        except FeishuError as err:
+            raise AirflowFailException(str(err)) from err
+
+    def _do_render_template_fields(self, parent: Any, template_fields: Any, *args: Any, **kwargs: Any) -> None:
+        """Airflow's rendering, then under privacy the stored forms hashed (:func:`.privacy.hide_rendered`).
+
+        Airflow's private method, not the public ``render_template_fields``: a mapped task is rendered through
+        this one only (``docs/privacy.md``); listed in ``tests/test_upgrade_safety.py``.
+        """
+        super()._do_render_template_fields(parent, template_fields, *args, **kwargs)
+        if parent is self:
+            try:
+                key = self.privacy_key()
+            except AirflowFailException:  # execute reads the connection again and fails; store no value meanwhile
+                privacy.hide_rendered(self, None, unread=True)
+                return
+            privacy.hide_rendered(self, key)
 
     def on_kill(self) -> None:
         """Stop the batch: no new request starts; requests in flight get a few seconds, then the report is pushed."""
@@ -231,7 +263,8 @@ class OffboardingOperator(BaseOperator):
                 raise FeishuInvalidInputError(f"{name} must be True or False; got {type(getattr(self, name)).__name__}")
         if self.plan is None:
             return
-        if any(arg is not None for arg in records_given):
+        self.__dict__["records_given"] = any(arg is not None for arg in records_given)
+        if self.__dict__["records_given"] and not privacy.takes_records(self.plan):  # a hashed plan takes them
             raise FeishuInvalidInputError("plan replaces the records: give either plan or the records, not both")
         if self.plan_only:
             raise FeishuInvalidInputError("plan_only makes a plan; plan applies one: set one of them")
@@ -251,10 +284,13 @@ class OffboardingOperator(BaseOperator):
             raise FeishuInvalidInputError(refused_text(records))
         return True
 
-    def planned(self, kind: str) -> tuple[list[Record], str | None, dict[int, dict[str, Any]]]:
+    def planned(
+        self, kind: str, read_records: Callable[[], list[Record]] | None = None
+    ) -> tuple[list[Record], str | None, dict[int, dict[str, Any]]]:
         """The records of the plan to apply, the id type to use and the plan's records by index.
 
         :param kind: ``"revoke"`` or ``"edit"``: the plan must be of this kind.
+        :param read_records: reads the records given next to a hashed plan (:func:`.privacy.planned_records`).
         """
         from airflow_provider_feishu_corehr.operators.plan import planned_record, read_plan
 
@@ -264,7 +300,15 @@ class OffboardingOperator(BaseOperator):
             raise FeishuInvalidInputError(
                 f"user_id_type {own!r} differs from the plan's {plan_user_id_type!r}; leave it unset to use the plan's"
             )
-        records = [planned_record(entry, kind) for entry in entries]
+        records, entries = privacy.planned_records(
+            self.plan,
+            entries,
+            kind,
+            key=self.__dict__.get("privacy_key"),
+            records_given=self.__dict__.get("records_given", False),
+            read_records=read_records,
+            planned_record=planned_record,
+        )
         return records, own or plan_user_id_type, {entry["index"]: entry for entry in entries}
 
     def run_batch(
@@ -285,8 +329,10 @@ class OffboardingOperator(BaseOperator):
         """
         for name in ("gate", "hook"):  # a fresh gate (and a hook on it) for every run of this instance
             self.__dict__.pop(name, None)
-        with stop_on_sigint(self.gate.close):
-            return self._run(context, operation, read_records, read_first)
+        self.__dict__["privacy_key"] = self.privacy_key()
+        with stop_on_sigint(self.gate.close), privacy.real_values(self):
+            value = self._run(context, operation, read_records, read_first)
+        return privacy.hide_report(value, self.__dict__["privacy_key"])
 
     def _run(
         self, context: Context, operation: Operation, read_records: Callable[[], list[Record]], read_first: bool
@@ -294,7 +340,7 @@ class OffboardingOperator(BaseOperator):
         planned: dict[int, dict[str, Any]] | None = None
         try:
             if self.plan is not None:
-                records, user_id_type, planned = self.planned(operation.kind)
+                records, user_id_type, planned = self.planned(operation.kind, read_records)
             else:
                 records, user_id_type = read_records(), optional_user_id_type(self.user_id_type)
         except FeishuInvalidInputError as err:
@@ -486,6 +532,7 @@ class OffboardingOperator(BaseOperator):
         """
         if not self.do_xcom_push:
             return
+        value = privacy.hide_report(value, self.__dict__.get("privacy_key"))
         try:
             context["ti"].xcom_push(key="return_value", value=value)
         except Exception:
