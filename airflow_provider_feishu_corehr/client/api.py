@@ -142,7 +142,7 @@ def _write(
 
 
 def parse_revoke(request: ApiRequest, reply: Reply) -> RevokeResult:
-    """Turn a revoke reply into a :class:`RevokeResult`.
+    """Turn a revoke reply into a :class:`RevokeResult` (``after_ambiguous_attempt`` as the attempt loop marked it).
 
     :param request: the request that was sent.
     :param reply: its accepted reply (code 0 or 1160202).
@@ -151,6 +151,7 @@ def parse_revoke(request: ApiRequest, reply: Reply) -> RevokeResult:
         offboarding_id=request.payload["offboarding_id"],
         already_withdrawn=reply.code == ALREADY_WITHDRAWN,
         log_id=reply.log_id,
+        after_ambiguous_attempt=reply.after_ambiguous_attempt,
     )
 
 
@@ -199,16 +200,32 @@ def edit_request(
 def parse_edit(request: ApiRequest, reply: Reply) -> EditResult:
     """Turn an edit reply into an :class:`EditResult` with the fields Feishu echoed.
 
+    The documented answer echoes the edited fields (``{"code": 0, "data": {"data": [...]}}``). A code 0 without
+    that list is an unreadable answer: the edit may have been applied, and it is not sent again (the edit defence),
+    so it ends like any ambiguous edit, a :class:`FeishuTransientError` with ``outcome_unknown=True``
+    (``docs/transport.md``, "An answer without its data").
+
     :param request: the request that was sent.
     :param reply: its accepted reply.
+    :raises FeishuTransientError: the answer has no ``data.data`` list.
     """
     echoed = reply.data.get("data")
+    if not isinstance(echoed, list):
+        raise FeishuTransientError(
+            "the edit was answered code 0 without the echoed fields (no data.data list): it may have been applied; "
+            "it is not sent again (outcome unknown)",
+            code=reply.code,
+            log_id=reply.log_id,
+            http_status=reply.http_status,
+            endpoint=Endpoint.EDIT.value,
+            advice="Read the record back before sending it again: Feishu may have applied it.",
+            outcome_unknown=True,
+        )
     fields: list[FieldValue] = []
-    if isinstance(echoed, list):
-        for item in echoed:
-            if isinstance(item, Mapping) and isinstance(item.get("field_name"), str):
-                value = item.get("value")
-                fields.append(FieldValue(item["field_name"], value if isinstance(value, str) else json.dumps(value)))
+    for item in echoed:
+        if isinstance(item, Mapping) and isinstance(item.get("field_name"), str):
+            value = item.get("value")
+            fields.append(FieldValue(item["field_name"], value if isinstance(value, str) else json.dumps(value)))
     return EditResult(offboarding_id=request.payload["offboarding_id"], fields=tuple(fields), log_id=reply.log_id)
 
 

@@ -24,6 +24,8 @@ class Reply:
         never log it).
     :param log_id: ``X-Tt-Logid`` header, else ``error.log_id``.
     :param http_status: HTTP status of the response.
+    :param after_ambiguous_attempt: an earlier attempt of the same call may have reached Feishu without a definite
+        answer (set by :func:`.exchange.exchange`; a revoke answered 1160202 then means our own revoke landed).
     """
 
     code: int
@@ -31,6 +33,7 @@ class Reply:
     body: Mapping[str, Any]
     log_id: str | None
     http_status: int
+    after_ambiguous_attempt: bool = False
 
     @property
     def data(self) -> Mapping[str, Any]:

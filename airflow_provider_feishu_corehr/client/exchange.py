@@ -3,13 +3,14 @@
 :func:`exchange` yields actions and receives their results; the transports only perform them: :class:`GetToken`
 (answer: a token), :class:`Send` (answer: :class:`HttpResponse` or :class:`TransportFailure` within
 :attr:`Send.seconds`), :class:`Sleep` and :class:`DropToken` (answer: ``None``). It returns the accepted
-:class:`~.policy.Reply` or raises the error :class:`~.policy.RetryPolicy` decided on, and logs one DEBUG line per
+:class:`~.policy.Reply` (marked ``after_ambiguous_attempt`` when an earlier attempt may have reached Feishu without
+a definite answer) or raises the error :class:`~.policy.RetryPolicy` decided on, and logs one DEBUG line per
 failed attempt (endpoint, attempt, HTTP status, code, log id: never a header or a body)."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from airflow_provider_feishu_corehr.client.errors import FeishuDeadlineError, FeishuError
@@ -155,7 +156,7 @@ def exchange(
             )
 
         if isinstance(decision, Ok):
-            return decision.reply
+            return replace(decision.reply, after_ambiguous_attempt=True) if uncertain else decision.reply
         if isinstance(decision, Fail):
             log.debug(
                 "feishu %s attempt %d failed for good: %s", endpoint.value, attempt, type(decision.error).__name__

@@ -63,11 +63,14 @@ class FieldValue:
 
 @dataclass(frozen=True)
 class RevokeResult:
-    """Outcome of one revoke. ``already_withdrawn`` is True when Feishu answered 1160202."""
+    """Outcome of one revoke. ``already_withdrawn`` is True when Feishu answered 1160202;
+    ``after_ambiguous_attempt`` when an earlier attempt of the same call may have reached Feishu without a definite
+    answer: a 1160202 then most likely answers our own earlier attempt (``docs/transport.md``, "Outcome unknown")."""
 
     offboarding_id: str
     already_withdrawn: bool
     log_id: str | None
+    after_ambiguous_attempt: bool = False
 
 
 @dataclass(frozen=True)

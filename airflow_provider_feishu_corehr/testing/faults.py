@@ -25,6 +25,8 @@ Kinds and their parameters:
                              (a write Feishu acknowledged and then lost; what ``verify=True`` detects)
 ``hide_fields``              search: the fields named in ``fields`` (a list) are left out of every item and listed
                              in ``offboarding_info.no_permission_fields`` (the app lacks those fields' scopes)
+``no_data``                  edit: the request is processed (the change is kept) and a success is answered code 0
+                             without its ``data`` (the documented answer echoes the edited fields)
 
 ``after_processing=True`` (http_500, http_503, html_502, reset, bad_json) lets the request take effect before the
 response is lost: a client that retries a revoke then sees 1160202.
@@ -64,9 +66,10 @@ KINDS = (
     "late_apply",
     "drop_write",
     "hide_fields",
+    "no_data",
 )
 # Kinds that let the request be processed and change its effect or answer (see :func:`process_with`).
-PROCESSING_KINDS = frozenset({"drop_write", "hide_fields"})
+PROCESSING_KINDS = frozenset({"drop_write", "hide_fields", "no_data"})
 TARGETS = (*(e.value for e in Endpoint), "*")
 _PARAMS: dict[str, frozenset[str]] = {
     "http_500": frozenset({"code", "after_processing"}),
@@ -85,6 +88,7 @@ _PARAMS: dict[str, frozenset[str]] = {
     "late_apply": frozenset({"seconds"}),
     "drop_write": frozenset(),
     "hide_fields": frozenset({"fields"}),
+    "no_data": frozenset(),
 }
 WAITING_KINDS = frozenset({"delay", "late_apply"})
 """Kinds that hold the request ``seconds`` before anything else happens."""
@@ -149,7 +153,7 @@ def make_fault(endpoint: str, kind: str, count: int | None, ratio: float | None,
             raise EmulatorError("fault redirect: location must be a URL string")
     if kind == "endless_pages" and endpoint != Endpoint.SEARCH.value:
         raise EmulatorError("fault endless_pages applies to the search endpoint only")
-    targets = {"drop_write": ("revoke", "edit"), "hide_fields": ("search",)}.get(kind)
+    targets = {"drop_write": ("revoke", "edit"), "hide_fields": ("search",), "no_data": ("edit",)}.get(kind)
     if targets is not None and endpoint not in targets:
         raise EmulatorError(f"fault {kind} applies to {' and '.join(targets)} only, not {endpoint!r}")
     fields = params.get("fields", [] if kind != "hide_fields" else None)
@@ -288,7 +292,8 @@ def fault_response(
 
 def process_with(fault: Fault, call: Any, process: Callable[[Any], wire.Response]) -> wire.Response:
     """Process ``call`` under a :data:`PROCESSING_KINDS` fault: ``drop_write`` undoes the change after the answer
-    was made; ``hide_fields`` takes the named fields out of a search answer and lists them as not permitted."""
+    was made; ``hide_fields`` takes the named fields out of a search answer and lists them as not permitted;
+    ``no_data`` drops the ``data`` of a success."""
     if fault.kind == "drop_write":
         store = call.store
         with store.lock:
@@ -301,6 +306,9 @@ def process_with(fault: Fault, call: Any, process: Callable[[Any], wire.Response
     response = process(call)
     if response.code != 0:
         return response
+    if fault.kind == "no_data":
+        payload = {k: v for k, v in json.loads(response.body).items() if k != "data"}
+        return wire.json_response(response.status, payload, headers=response.headers)
     hidden = list(fault.params["fields"])
     payload = json.loads(response.body)
     for item in payload["data"]["items"]:
