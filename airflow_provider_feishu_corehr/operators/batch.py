@@ -329,7 +329,12 @@ class OffboardingOperator(BaseOperator):
         """
         for name in ("gate", "hook"):  # a fresh gate (and a hook on it) for every run of this instance
             self.__dict__.pop(name, None)
-        self.__dict__["privacy_key"] = self.privacy_key()
+        try:
+            self.__dict__["privacy_key"] = self.privacy_key()
+        except AirflowFailException:  # unreadable connection: fail when privacy was asked for or values were hidden
+            if self.privacy is not None or self.__dict__.get("privacy_real") is not None:
+                raise
+            self.__dict__["privacy_key"] = None  # nothing can be sent: the batch reports the connection error
         with stop_on_sigint(self.gate.close), privacy.real_values(self):
             value = self._run(context, operation, read_records, read_first)
         return privacy.hide_report(value, self.__dict__["privacy_key"])
