@@ -24,7 +24,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Protocol
 
-from airflow_provider_feishu_corehr.client.ratelimit import HEADROOM, RateLimiter
+from airflow_provider_feishu_corehr.client.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -95,19 +95,24 @@ def booking_thread() -> ThreadPoolExecutor:
         return _executor[1]
 
 
-def _warn_once(store: str, reason: str, share: float) -> None:
-    """The one warning of this process about ``store``; later episodes log at INFO."""
+def _warn_once(store: str, reason: str, retry_after: float) -> None:
+    """The one warning of this process about ``store``; later episodes log at INFO.
+
+    :param store: the store's name.
+    :param reason: why it cannot be used.
+    :param retry_after: seconds until it is tried again.
+    """
     with _warned_lock:
         first = store not in _warned
         _warned.add(store)
     log.log(
         logging.WARNING if first else logging.INFO,
-        "The shared rate-limit store %s cannot be used (%s); this process paces its requests alone at %d %% of the "
-        "limit until it can (tried again every %g s).",
+        "The shared rate-limit store %s cannot be used (%s); this process paces its requests alone, at %d %% of its "
+        "share, until it can (tried again every %g s).",
         store,
         reason,
-        round(share * 100),
-        STORE_RETRY_SECONDS,
+        round(FALLBACK_SHARE * 100),
+        retry_after,
     )
 
 
@@ -167,7 +172,7 @@ class SharedRateLimiter(RateLimiter):
                 )
             except StoreUnavailable as exc:
                 self._retry_at = time.monotonic() + self._retry_after
-                _warn_once(self.store.name, exc.reason, self.fallback.share * HEADROOM)
+                _warn_once(self.store.name, exc.reason, self._retry_after)
                 return self.fallback._book(max_wait)
             if self._retry_at is not None:
                 self._retry_at = None

@@ -17,6 +17,7 @@ Why SQLite and not a rate-limit library, and where the file lives: ``docs/scalin
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
 import tempfile
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 _SCHEMA = "CREATE TABLE IF NOT EXISTS slots (key TEXT PRIMARY KEY, next REAL NOT NULL)"
 _UPSERT = "INSERT INTO slots (key, next) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET next = excluded.next"
 _CORRUPT = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
+log = logging.getLogger(__name__)
 
 LOCK_WAIT_SECONDS = 2.0
 """Longest wait for another process's lock on the file (SQLite's busy timeout), far below any sane ``max_elapsed``:
@@ -132,13 +134,15 @@ class SqliteSlotStore:
         except sqlite3.Error as exc:
             if not _corrupt(exc):
                 return False
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}-{os.getpid()}")
         try:
-            os.replace(self.path, self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}-{os.getpid()}"))
+            os.replace(self.path, aside)
             for suffix in ("-wal", "-shm"):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(f"{self.path}{suffix}")
         except OSError:
             return False
+        log.warning("The rate-limit store %s was corrupt: moved aside to %s and created anew.", self.path, aside)
         return True
 
     def book(
@@ -176,7 +180,7 @@ class SqliteSlotStore:
         try:
             row = db.execute("SELECT next FROM slots WHERE key = ?", (key,)).fetchone()
             stored = float("-inf") if row is None else float(row[0])
-            booking = next_slot(now, max(stored, floor), interval, max_wait, horizon)
+            booking = next_slot(now, stored, interval, max_wait, horizon, floor)
             if booking.next_free != stored:
                 db.execute(_UPSERT, (key, booking.next_free))
             db.execute("COMMIT")

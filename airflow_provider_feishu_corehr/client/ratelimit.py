@@ -69,7 +69,12 @@ class Booking(NamedTuple):
 
 
 def next_slot(
-    now: float, booked: float, interval: float, max_wait: float | None, horizon: float | None = None
+    now: float,
+    booked: float,
+    interval: float,
+    max_wait: float | None,
+    horizon: float | None = None,
+    floor: float = float("-inf"),
 ) -> Booking:
     """The pacing rule, one home for every schedule (process and shared, sync and async).
 
@@ -84,12 +89,19 @@ def next_slot(
     :param interval: seconds between two slots.
     :param max_wait: the longest acceptable wait, or ``None`` for no bound.
     :param horizon: how far ahead a slot may be booked, or ``None`` for no bound.
+    :param floor: a next free slot known from elsewhere (a shared store that lost its row goes on from the last one
+        this process saw); ignored when stale.
     """
-    stale = horizon is not None and booked - now > 2 * horizon
-    slot = now if stale else max(now, booked)
+
+    def fresh(slot: float) -> bool:
+        return horizon is None or slot - now <= 2 * horizon
+
+    stale = not fresh(booked)
+    start = max(booked if not stale else float("-inf"), floor if fresh(floor) else float("-inf"))
+    slot = max(now, start)
     wait = slot - now
     taken = (max_wait is None or wait <= max_wait) and (horizon is None or wait <= horizon)
-    return Booking(wait, slot + interval if taken else booked, taken, stale)
+    return Booking(wait, slot + interval if taken else start, taken, stale)
 
 
 class RateLimiter:
