@@ -233,8 +233,10 @@ def _schema(extra: Extra) -> dict[str, Any]:
         schema["enum"] = [*extra.choices, None]
     if extra.default is not None:
         schema["default"] = extra.default
-    if extra.minimum is not None:
-        schema["exclusiveMinimum" if extra.above else "minimum"] = _shown(extra.minimum)
+    if extra.minimum is not None:  # Airflow 3's form reads minimum and maximum only: a strict bound gives both
+        schema["minimum"] = _shown(extra.minimum)
+        if extra.above:
+            schema["exclusiveMinimum"] = _shown(extra.minimum)
     if extra.maximum is not None:
         schema["maximum"] = _shown(extra.maximum)
     return schema

@@ -115,14 +115,24 @@ def test_form_bounds_are_the_enforced_bounds(extra: Extra) -> None:
     schema = FORM[extra.name]["schema"]
     integer = "integer" in schema["type"]
     step = 1 if integer else 0.25
-    if "minimum" in schema:
-        lower = schema["minimum"]
-        assert _accepted(extra.name, lower) and not _accepted(extra.name, lower - step)
-    else:
-        lower = schema["exclusiveMinimum"]
+    lower = schema["minimum"]  # the bound Airflow 3.3's form gives its number input (it ignores exclusiveMinimum)
+    if "exclusiveMinimum" in schema:
+        assert schema["exclusiveMinimum"] == lower
         assert not _accepted(extra.name, lower) and _accepted(extra.name, lower + step)
+    else:
+        assert _accepted(extra.name, lower) and not _accepted(extra.name, lower - step)
     if "maximum" in schema:
         assert _accepted(extra.name, schema["maximum"]) and not _accepted(extra.name, schema["maximum"] + step)
     else:
         assert _accepted(extra.name, lower + 10**9)
     assert _accepted(extra.name, lower + 0.5) is not integer
+
+
+def test_the_airflow_3_form_carries_the_rules_its_ui_reads() -> None:
+    """Airflow 3.3's connection form gives a number input the schema's ``minimum`` and ``maximum`` (it ignores
+    ``exclusiveMinimum``, which states the strict bound) and a select the ``enum``."""
+    timeout, attempts, share = (FORM[name]["schema"] for name in ("timeout", "max_attempts", "rate_limit_share"))
+    assert (timeout["type"], timeout["minimum"], timeout["exclusiveMinimum"]) == (["number", "null"], 0, 0)
+    assert (attempts["type"], attempts["minimum"], "exclusiveMinimum" in attempts) == (["integer", "null"], 1, False)
+    assert (share["minimum"], share["exclusiveMinimum"], share["maximum"]) == (0, 0, 1)
+    assert FORM["domain"]["schema"]["enum"] == ["feishu", "lark", None]
