@@ -7,6 +7,7 @@ carry the change rows of :mod:`.changes`, revoke records a ``reason``. How a pla
 from __future__ import annotations
 
 import json
+import reprlib
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
@@ -27,6 +28,19 @@ SKIP = "skip"
 REFUSED = "refused"
 _SHOWN_ROWS = 50
 _SHOWN_CHARS = 60
+ACTIONS = {EDIT: (EDIT, NONE, REFUSED), REVOKE: (REVOKE, SKIP, REFUSED)}
+"""The actions a plan of each kind may hold."""
+
+# Bounds of a plan document, checked before anything else is read from it (docs/plan-apply.md, "Bounds").
+MAX_PLAN_RECORDS = 10_000
+"""Records in one plan; split a larger batch over several tasks (dynamic task mapping)."""
+MAX_PLAN_TEXT = 50_000_000
+"""Characters of a plan given as JSON text (a 10,000-record plan of one changed field is about 4 MB)."""
+MAX_PLAN_DEPTH = 10
+"""Nesting of lists and objects in a plan (what ``plan_only`` makes nests 5 deep); deeper is refused before any
+recursive code (``json``, XCom serialization) sees it."""
+_SHOWN_VALUE = 40
+_CONTAINERS = (dict, list, tuple)
 
 
 def _record(record: Record, status: str | None, action: str) -> dict[str, Any]:
@@ -90,15 +104,16 @@ def revoke_plan(prepared: list[Record], review: RevokeReview, user_id_type: str 
 def read_plan(value: Any, kind: str) -> tuple[str | None, list[dict[str, Any]]]:
     """Check a plan document (or its JSON text) of ``kind`` and return its ``user_id_type`` and records.
 
+    Refused, before any request: a document past the bounds (:data:`MAX_PLAN_TEXT`, :data:`MAX_PLAN_RECORDS`,
+    :data:`MAX_PLAN_DEPTH`), a record whose ``action`` is not one of the kind's :data:`ACTIONS`, and an offboarding
+    that two records would apply (a plan applies each offboarding once).
+
     :param value: the plan, as ``plan_only=True`` returned it.
     :param kind: ``"edit"`` or ``"revoke"``.
-    :raises FeishuInvalidInputError: naming what is wrong with the document.
+    :raises FeishuInvalidInputError: naming what is wrong with the document (the record, the rule).
     """
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as err:
-            raise FeishuInvalidInputError(f"plan is text but not JSON ({err.msg}); pass the plan task's XCom") from None
+        value = _parse_text(value)
     if not isinstance(value, dict) or value.get("plan") not in (EDIT, REVOKE):
         raise FeishuInvalidInputError("plan must be the XCom of a task run with plan_only=True (no 'plan' kind found)")
     if value["plan"] != kind:
@@ -108,11 +123,95 @@ def read_plan(value: Any, kind: str) -> tuple[str | None, list[dict[str, Any]]]:
     records = value.get("records")
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise FeishuInvalidInputError("plan 'records' must be a list of objects")
+    if len(records) > MAX_PLAN_RECORDS:
+        raise FeishuInvalidInputError(
+            f"plan has {len(records)} records; a plan holds at most {MAX_PLAN_RECORDS}: split the batch over "
+            "several tasks (e.g. dynamic task mapping), one plan each"
+        )
+    _check_depth(value)
     indexes = [r.get("index") for r in records]
     if indexes != list(range(len(records))):
         raise FeishuInvalidInputError("plan 'records' must carry the indexes 0, 1, 2, ... in order")
+    _check_actions(records, kind)
     user_id_type = value.get("user_id_type")
     return (user_id_type if isinstance(user_id_type, str) else None), records
+
+
+def _parse_text(text: str) -> Any:
+    """The plan in JSON ``text``, within :data:`MAX_PLAN_TEXT` characters and :data:`MAX_PLAN_DEPTH` levels."""
+    if len(text) > MAX_PLAN_TEXT:
+        raise FeishuInvalidInputError(
+            f"plan text is {len(text)} characters; a plan holds at most {MAX_PLAN_TEXT} (and {MAX_PLAN_RECORDS} "
+            "records): split the batch over several tasks"
+        )
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise FeishuInvalidInputError(f"plan is text but not JSON ({err.msg}); pass the plan task's XCom") from None
+    except RecursionError:  # the decoder's own guard: nested past the interpreter's limit
+        raise FeishuInvalidInputError(
+            f"plan JSON nests lists or objects deeper than {MAX_PLAN_DEPTH} levels; pass the plan task's XCom"
+        ) from None
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether lists and objects nest in ``value`` more than ``limit`` levels (level by level: any depth is safe)."""
+    level, depth = [value], 1
+    while level:
+        if depth > limit:
+            return True
+        below = []
+        for node in level:
+            for child in node.values() if isinstance(node, dict) else node:
+                if isinstance(child, _CONTAINERS):
+                    below.append(child)
+        level, depth = below, depth + 1
+    return False
+
+
+def _check_depth(document: dict[str, Any]) -> None:
+    """Refuse a document nested past :data:`MAX_PLAN_DEPTH`, naming the record when it is one."""
+    if not _too_deep(document, MAX_PLAN_DEPTH):
+        return
+    for index, record in enumerate(document["records"]):
+        if _too_deep(record, MAX_PLAN_DEPTH - 2):
+            raise FeishuInvalidInputError(
+                f"record {index}: nests lists or objects deeper than a plan may ({MAX_PLAN_DEPTH} levels in all)"
+            )
+    key = next(
+        k for k, v in document.items() if isinstance(v, dict | list | tuple) and _too_deep(v, MAX_PLAN_DEPTH - 1)
+    )
+    raise FeishuInvalidInputError(f"plan {shown_value(key)}: nests deeper than {MAX_PLAN_DEPTH} levels")
+
+
+def _check_actions(records: list[dict[str, Any]], kind: str) -> None:
+    """Refuse an action the kind does not have, and an offboarding two records would apply."""
+    applied: dict[str, int] = {}
+    for index, record in enumerate(records):
+        action = record.get("action")
+        if action not in ACTIONS[kind]:
+            raise FeishuInvalidInputError(
+                f"record {index}: action {shown_value(action)} is not an action of a plan of kind {kind} "
+                f"({', '.join(ACTIONS[kind])}); nothing was sent"
+            )
+        offboarding_id = record.get("offboarding_id")
+        if action == REFUSED or not isinstance(offboarding_id, str):
+            continue  # a refused record is not applied; a bad id is refused on its own (planned_record)
+        first = applied.setdefault(offboarding_id, index)
+        if first != index:
+            raise FeishuInvalidInputError(
+                f"record {index}: offboarding {shown_value(offboarding_id)} is also record {first}: a plan applies "
+                "each offboarding once; nothing was sent (make the plan again from records that list it once)"
+            )
+
+
+def shown_value(value: Any) -> str:
+    """A value of a refused plan as an error message shows it: its ``repr``, cut to 40 characters.
+
+    :param value: the value.
+    """
+    text = reprlib.repr(value)
+    return text if len(text) <= _SHOWN_VALUE else text[: _SHOWN_VALUE - 1] + "…"
 
 
 def planned_record(record: dict[str, Any], kind: str) -> Record:

@@ -73,6 +73,7 @@ def test_revoke_one_record(fast_feishu: FeishuEmulator, ti: RecordingTI) -> None
                 "status": None,
                 "reason": None,
                 "conflict": None,
+                "settled_by": None,
             }
         ],
     }
