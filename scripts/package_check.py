@@ -67,7 +67,7 @@ def contents(sdist: str, wheel_path: str, file_list: str) -> int:
             problems.append(f"sdist lacks {name} (a source file: add it to MANIFEST.in)")
         for name in sorted(shipped - expected):
             problems.append(f"sdist carries {name}, which is not a source file (git ls-files)")
-        print(f"sdist: {len(members)} files = the {len(expected)} source files + PKG-INFO, setup.cfg, egg-info")
+        print(f"sdist: {len(members)} files for {len(expected)} source files (+ PKG-INFO, setup.cfg, egg-info)")
 
     with zipfile.ZipFile(wheel_path) as wheel:
         names = wheel.namelist()
