@@ -47,7 +47,7 @@ class ClientSettings:
     client_cert: str | None = None
     client_key: str | None = None
     proxy: str | None = field(default=None, repr=False)  # may carry proxy credentials
-    privacy: bool = False  # read by the operators only (operators/privacy.py)
+    privacy: bool = False  # privacy mode (client/privacy.py, docs/privacy.md)
 
 
 @dataclass(frozen=True)

@@ -219,8 +219,7 @@ class OffboardingOperator(BaseOperator):
         :raises AirflowFailException: the connection cannot be read, or ``privacy=False`` against its extra.
         """
         try:
-            settings = self.hook.settings
-            return privacy.privacy_key(settings.app_secret) if privacy.mode(self.privacy, settings.privacy) else None
+            return privacy.task_key(self.privacy, self.hook.settings)
         except FeishuError as err:
             raise AirflowFailException(str(err)) from err
 
@@ -304,7 +303,7 @@ class OffboardingOperator(BaseOperator):
             self.plan,
             entries,
             kind,
-            key=self.__dict__.get("privacy_key"),
+            key=self.__dict__.get("privacy_hash_key"),
             records_given=self.__dict__.get("records_given", False),
             read_records=read_records,
             planned_record=planned_record,
@@ -330,14 +329,14 @@ class OffboardingOperator(BaseOperator):
         for name in ("gate", "hook"):  # a fresh gate (and a hook on it) for every run of this instance
             self.__dict__.pop(name, None)
         try:
-            self.__dict__["privacy_key"] = self.privacy_key()
+            self.__dict__["privacy_hash_key"] = self.privacy_key()
         except AirflowFailException:  # unreadable connection: fail when privacy was asked for or values were hidden
             if self.privacy is not None or self.__dict__.get("privacy_real") is not None:
                 raise
-            self.__dict__["privacy_key"] = None  # nothing can be sent: the batch reports the connection error
+            self.__dict__["privacy_hash_key"] = None  # nothing can be sent: the batch reports the connection error
         with stop_on_sigint(self.gate.close), privacy.real_values(self):
             value = self._run(context, operation, read_records, read_first)
-        return privacy.hide_report(value, self.__dict__["privacy_key"])
+        return privacy.hide_report(value, self.__dict__["privacy_hash_key"])
 
     def _run(
         self, context: Context, operation: Operation, read_records: Callable[[], list[Record]], read_first: bool
@@ -537,13 +536,14 @@ class OffboardingOperator(BaseOperator):
         """
         if not self.do_xcom_push:
             return
-        value = privacy.hide_report(value, self.__dict__.get("privacy_key"))
+        value = privacy.hide_report(value, self.__dict__.get("privacy_hash_key"))
         try:
             context["ti"].xcom_push(key="return_value", value=value)
         except Exception:
             slim = [{k: r.get(k) for k in ("index", "offboarding_id", "outcome", "log_id")} for r in value["records"]]
             self.log.exception("The XCom push failed; the report: %s", json.dumps(slim))
             raise
+
 
 def _settle_one(settler: Settler, errors: dict[int, BaseException], record: Record) -> dict[str, Any]:
     """Settle ``record`` given its error of the round before."""

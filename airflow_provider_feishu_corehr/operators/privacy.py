@@ -2,9 +2,8 @@
 
 Under privacy (the connection extra ``privacy``, or ``privacy=True`` on an operator) no field value leaves a task
 in the clear: the XCom report and plan keep ids, field names, statuses and outcomes, and every value becomes
-``hmac-sha256:<64 hex>``, an HMAC-SHA256 keyed with :func:`privacy_key` (derived from the connection's App Secret)
-over the field name and the value in wire form (:func:`digest`). The same value of the same field hashes the same
-in every run of the same app, so a later run or an auditor holding the App Secret can check equality.
+``hmac-sha256:<64 hex>`` by :func:`..client.privacy.digest` (the hash and its key live there, shared with the
+sensor and the triggers); this module knows which keys of the operators' reports and arguments carry values.
 
 :func:`hide_report` applies the rule to an envelope or a plan (:mod:`.batch` calls it on every XCom it returns or
 pushes); :func:`hide_arguments` to the rendered template fields, which Airflow stores in its metadata database;
@@ -13,27 +12,20 @@ pushes); :func:`hide_arguments` to the rendered template fields, which Airflow s
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
-import re
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.fields import normalize_update_data
+from airflow_provider_feishu_corehr.client.privacy import digest, privacy_key
 from airflow_provider_feishu_corehr.operators.records import Record, as_list
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
-    from airflow_provider_feishu_corehr.client.models import FieldValue
-
-PREFIX = "hmac-sha256:"
-"""What every hashed value starts with."""
-KEY_LABEL = b"airflow-provider-feishu-corehr/privacy/v1"
-"""The fixed label the hashing key is derived with from the App Secret."""
-_DIGEST = re.compile(r"hmac-sha256:[0-9a-f]{64}\Z")
+    from airflow_provider_feishu_corehr.client.models import ClientSettings, FieldValue
 
 ROW_VALUES: dict[str, tuple[str, ...]] = {
     "fields": ("value",),
@@ -47,22 +39,6 @@ field in ``field_name``; a ``conflict`` row of ``field_name`` ``status`` keeps t
 ``status`` and ``outcome``, not a field value)."""
 ARGUMENTS = ("update_data", "offboardings", "plan")
 """The template fields that carry values; the others hold ids, the id type and the connection id."""
-
-
-def privacy_key(app_secret: str) -> bytes:
-    """The hashing key of an app: HMAC-SHA256 of :data:`KEY_LABEL` keyed with the App Secret.
-
-    :param app_secret: the connection's App Secret.
-    """
-    return hmac.new(app_secret.encode("utf-8"), KEY_LABEL, hashlib.sha256).digest()
-
-
-def is_digest(value: Any) -> bool:
-    """Whether ``value`` is already a hashed value (``hmac-sha256:`` and 64 hex digits).
-
-    :param value: any value.
-    """
-    return isinstance(value, str) and _DIGEST.match(value) is not None
 
 
 class Hashed:
@@ -90,26 +66,6 @@ class Hashed:
 
     def __str__(self) -> str:
         return self.text
-
-
-def digest(key: bytes, field_name: str, value: Any) -> str | None:
-    """The hashed form of one value: ``hmac-sha256:`` + hex HMAC-SHA256 of the compact JSON array
-    ``[field_name, value]`` (UTF-8, ``ensure_ascii=False``); ``None`` stays ``None`` (no value read), a value
-    already hashed stays as it is.
-
-    :param key: from :func:`privacy_key`.
-    :param field_name: the field the value belongs to.
-    :param value: the value in wire form (a string); anything else is hashed as its compact JSON text.
-    """
-    if value is None:
-        return None
-    if isinstance(value, Hashed):
-        return value.text
-    if is_digest(value):
-        return str(value)
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-    message = json.dumps([field_name, text], ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return PREFIX + hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def _rows(key: bytes, name: str, rows: Any) -> Any:
@@ -315,6 +271,16 @@ def mode(requested: Any, connection: bool) -> bool:
             "privacy=False: the connection's extra privacy is true and a task cannot turn it off; leave privacy unset"
         )
     return bool(requested) or connection
+
+
+def task_key(requested: Any, settings: ClientSettings) -> bytes | None:
+    """The hashing key of a task when privacy is on for it (:func:`mode`), else ``None``.
+
+    :param requested: the operator's ``privacy`` argument.
+    :param settings: the connection's client settings (App Secret, extra ``privacy``).
+    :raises FeishuInvalidInputError: as :func:`mode`.
+    """
+    return privacy_key(settings.app_secret) if mode(requested, settings.privacy) else None
 
 
 HIDDEN_UNREAD = "(hidden: privacy could not be decided, the connection could not be read)"

@@ -17,6 +17,7 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_feishu_corehr._arguments import invalid_argument, is_static
 from airflow_provider_feishu_corehr.client.errors import FeishuError
+from airflow_provider_feishu_corehr.client.privacy import hide_summary, key_for
 from airflow_provider_feishu_corehr.hooks.connection_fields import DEFAULT_CONN_ID
 from airflow_provider_feishu_corehr.status.looks import Looks, check_max_consecutive_failures, check_poll_interval
 from airflow_provider_feishu_corehr.status.statuses import Outcome, describe, ends_wait
@@ -137,6 +138,16 @@ class OffboardingStatusSensor(BaseSensorOperator):
 
         return FeishuHook(feishu_conn_id=self.feishu_conn_id)
 
+    def _private(self, value: Any) -> Any:
+        """The XCom value with its dates hashed when the connection's extra ``privacy`` is on (docs/privacy.md).
+
+        :param value: one record summary, or a list of them.
+        """
+        key = key_for(self.hook.settings)
+        if isinstance(value, list):
+            return [hide_summary(v, key) for v in value]
+        return hide_summary(value, key)
+
     def _defer(self, watch: Watch) -> NoReturn:
         """Hand the whole wait to the trigger from the first poke, before any look (docs/decisions.md)."""
         from airflow_provider_feishu_corehr.triggers.offboarding import OffboardingStatusTrigger
@@ -211,7 +222,7 @@ class OffboardingStatusSensor(BaseSensorOperator):
         if decision.outcome is Outcome.FAILURE:
             raise AirflowFailException(decision.message)
         done = ends_wait(decision.outcome)  # a failure has raised above
-        return PokeReturnValue(is_done=done, xcom_value=watch.xcom(records) if done else None)
+        return PokeReturnValue(is_done=done, xcom_value=self._private(watch.xcom(records)) if done else None)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Turn the trigger's event (:mod:`..status.trigger_event`) into the task's outcome: the XCom, or the error
@@ -222,14 +233,14 @@ class OffboardingStatusSensor(BaseSensorOperator):
             if "records" in event:
                 records: list[dict[str, Any]] = event["records"]
                 self.log.info("Target status reached: %d employments listed in XCom.", len(records))
-                return records
+                return self._private(records)
             record: dict[str, Any] = event["record"]
             self.log.info(
                 "Target status %s reached: %s.",
                 record.get("status"),
                 describe(str(record.get("employment_id")), record.get("offboarding_id")),
             )
-            return record
+            return self._private(record)
         if status == EVENT_FAILURE:
             raise AirflowFailException(str(event["message"]))
         if status == EVENT_ERROR:

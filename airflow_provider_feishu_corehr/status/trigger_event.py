@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.client import errors
 from airflow_provider_feishu_corehr.client.errors import FeishuError
+from airflow_provider_feishu_corehr.client.privacy import hide_summary
 from airflow_provider_feishu_corehr.status.statuses import Outcome
 
 if TYPE_CHECKING:
@@ -26,14 +27,18 @@ _ERROR_TYPES: dict[str, type[FeishuError]] = {
 """Every error type of :mod:`..client.errors` by name: what an ``error`` event can be rebuilt as."""
 
 
-def end_event(watch: Watch, decision: Decision) -> dict[str, Any]:
+def end_event(watch: Watch, decision: Decision, key: bytes | None = None) -> dict[str, Any]:
     """Payload of a wait that ended on a status: ``success`` (target) or ``failure`` with its message.
 
     :param watch: the watch that ended.
     :param decision: the decision of the look that ended it (``TARGET`` or ``FAILURE``).
+    :param key: privacy mode's hashing key (:func:`..client.privacy.key_for`): the summaries' dates are hashed;
+        ``None``: privacy off.
     :raises ValueError: for any other outcome (the wait has not ended).
     """
-    records = {"records" if watch.many else "record": watch.xcom(decision.records)}
+    summaries = watch.xcom(decision.records)
+    hidden = [hide_summary(s, key) for s in summaries] if watch.many else hide_summary(summaries, key)
+    records = {"records" if watch.many else "record": hidden}
     if decision.outcome is Outcome.TARGET:
         return {"status": EVENT_SUCCESS, **records}
     if decision.outcome is Outcome.FAILURE:

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.privacy import hide_payload, key_for
 from airflow_provider_feishu_corehr.client.validation import (
     check_ids,
     check_statuses,
@@ -267,9 +268,15 @@ class OffboardingStatusEventTrigger(_Base):
                         snapshot.window,
                         len(seen),
                     )
+            try:  # privacy mode (docs/privacy.md): read when there is something to fire
+                key = await self._privacy_key() if fired else None
+            except FeishuError as exc:  # nothing fired, nothing remembered: the next poll fires these
+                self.log.warning("Cannot read %s for privacy mode; events held back: %s", self.feishu_conn_id, exc)
+                continue
             for record in fired:
                 self.log.info("Offboarding %s reached %s", record.offboarding_id, record.status)
-                yield TriggerEvent(event_payload(record, snapshot, self.extra_fields))  # type: ignore[no-untyped-call]
+                payload = hide_payload(event_payload(record, snapshot, self.extra_fields), key)
+                yield TriggerEvent(payload)  # type: ignore[no-untyped-call]
             partial = baseline and not snapshot.ends_sweep
             if before is not None and seen == before.seen and partial == before.partial:
                 continue  # nothing to remember anew
@@ -278,6 +285,12 @@ class OffboardingStatusEventTrigger(_Base):
                 snapshot.commits.append(functools.partial(self._save, memory, local))
             else:
                 await self._save(memory, local)
+
+    async def _privacy_key(self) -> bytes | None:
+        """Privacy mode's hashing key when the connection's extra ``privacy`` is on, else ``None``."""
+        from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
+
+        return key_for(await FeishuHook(feishu_conn_id=self.feishu_conn_id).aget_settings())
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Own poll loop (Airflow 3.0-3.2, or when the triggerer does not share streams)."""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_feishu_corehr.operators import privacy
+from airflow_provider_feishu_corehr.client import privacy as hashing
 from airflow_provider_feishu_corehr.operators.offboarding import EditOffboardingOperator, RevokeOffboardingOperator
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ CORRECTION = {"offboarding_date": "2027-07-31", "handover_note__c": "Handover to
 
 
 def _key(feishu: FeishuEmulator) -> bytes:
-    return privacy.privacy_key(feishu.app_secret)
+    return hashing.privacy_key(feishu.app_secret)
 
 
 def _stored(value: Any) -> str:
@@ -47,8 +47,8 @@ def test_plan_and_apply_keep_only_ids_names_outcomes_and_hashes(
     assert [v for v in _values(batch) if v in text] == []
     row = plan["records"][0]["changes"][0]
     assert row["field_name"] == "offboarding_date" and row["change"] == "changed"
-    assert row["after"] == privacy.digest(_key(feishu), "offboarding_date", "2027-07-31")
-    assert row["before"] == privacy.digest(_key(feishu), "offboarding_date", "2027-06-30")
+    assert row["after"] == hashing.digest(_key(feishu), "offboarding_date", "2027-07-31")
+    assert row["before"] == hashing.digest(_key(feishu), "offboarding_date", "2027-06-30")
 
     # the same values hash the same in a second run
     again = EditOffboardingOperator(task_id="plan2", offboardings=records, plan_only=True, privacy=True).execute(
@@ -64,7 +64,7 @@ def test_plan_and_apply_keep_only_ids_names_outcomes_and_hashes(
     assert [v for v in _values(batch) if v in _stored(applied)] == []
     fields = applied["records"][0]["fields"]
     assert {f["field_name"] for f in fields} == set(CORRECTION)
-    assert all(privacy.is_digest(f["value"]) for f in fields)
+    assert all(hashing.is_digest(f["value"]) for f in fields)
     assert applied["records"][0]["verify"][0]["expected"] == row["after"]
     for oid in batch.ids[:2]:
         assert batch.value(oid, "offboarding_date") == "2027-07-31"
@@ -84,7 +84,7 @@ def test_a_value_that_does_not_hash_to_the_plan_is_a_conflict_and_is_not_sent(
     assert [r["outcome"] for r in value["records"]] == ["edited", "conflict"]
     [moved] = value["records"][1]["conflict"]
     assert moved["field_name"] == "handover_note__c"
-    assert moved["current"] == privacy.digest(_key(feishu), "handover_note__c", "Not what was approved")
+    assert moved["current"] == hashing.digest(_key(feishu), "handover_note__c", "Not what was approved")
     assert "Not what was approved" not in _stored(value)
     assert feishu.request_count("edit") == 1
     assert batch.value(batch.ids[1], "handover_note__c") == "Handover to the platform team"
@@ -138,7 +138,7 @@ def test_rendered_fields_hold_hashes_and_execute_sends_the_values(
     op.render_template_fields({**context, "records": json.dumps(records)})
     stored = {name: getattr(op, name) for name in op.template_fields}
     assert note not in _stored(stored)
-    hashed = privacy.digest(_key(feishu), "handover_note__c", note)
+    hashed = hashing.digest(_key(feishu), "handover_note__c", note)
     assert stored["offboardings"] == [{"offboarding_id": batch.ids[0], "update_data": {"handover_note__c": hashed}}]
     value = op.execute(context)
     assert value["records"][0]["outcome"] == "edited"
