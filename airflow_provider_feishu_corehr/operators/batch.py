@@ -509,7 +509,7 @@ class OffboardingOperator(BaseOperator):
             on_poll=progress.poll,
         )
         results = {r.index: result for r, result in zip(records, results_run, strict=True)}
-        if operation.settler is None or gate.closed:
+        if operation.settler is None or gate.closed or breaker.stopped:  # no settling into an outage
             return results, raised
         settler = operation.settler(self.hook, self.log, user_id_type)
         errors = {i: e for i, e in results.items() if isinstance(e, BaseException) and settler.unsettled(e)}

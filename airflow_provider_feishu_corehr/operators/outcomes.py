@@ -84,6 +84,11 @@ class Breaker:
             if self._stop is None:
                 self._stop = RecordNotSent(cause, reason)
 
+    @property
+    def stopped(self) -> bool:
+        """Whether the batch has stopped (the rest of it is not sent, and nothing is sent to settle it)."""
+        return self._stop is not None
+
     def check(self) -> None:
         """Raise :class:`RecordNotSent` once the batch has stopped."""
         stop = self._stop
