@@ -5,7 +5,12 @@
 :class:`FeishuInvalidInputError` listing every problem (record, field, rule; never a value: values may be personal
 data). The conversion rules are :func:`_convert`'s (summed up in the README, ``EditOffboardingOperator``); the
 limits are the edit page's (``docs/api-facts.md``, "Edit"). A timezone-aware datetime is converted to ``timezone``
-when one is given and refused otherwise: its wall clock in its own zone (often UTC) would shift the time silently."""
+when one is given and refused otherwise: its wall clock in its own zone (often UTC) would shift the time silently.
+
+Names and value forms are checked against the documented fields (:mod:`.field_catalogue`): a name that is neither a
+documented field nor a custom field (``__c``) is refused with the closest documented name, a documented field that
+cannot be edited is refused, and a value whose form is wrong for its field's documented type (:func:`form_rule`) is
+refused. A custom field's type is not known here: only the rules every value has apply to it."""
 
 from __future__ import annotations
 
@@ -13,11 +18,14 @@ import datetime as dt
 import json
 import math
 import numbers
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from airflow_provider_feishu_corehr.client import field_catalogue as catalogue
 from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.field_catalogue import FieldType
 from airflow_provider_feishu_corehr.client.models import FieldValue
 
 MAX_UPDATE_ENTRIES = 10_000
@@ -25,14 +33,7 @@ MAX_TEXT_LENGTH = 6_000
 REASON_EXPLANATION_FIELDS = frozenset({"reason_explanation", "employee_reason_explanation", "block_reason_explanation"})
 
 # The edit page's list of non-editable fields (docs/api-facts.md, "Edit"): the endpoint refuses them (1160623).
-NON_EDITABLE_FIELDS = frozenset(
-    (  # noqa: SIM905 - one line per few names reads better than one per line
-        "wk_id wk_tenant_id employment process_id flow_id node_id initiator_id status checklist_status "
-        "checklist_process_id type hrbp_ids hrbp_list probation_id wk_created_at wk_created_by wk_updated_at "
-        "wk_updated_by wk_deleted_at wk_is_deleted noncompete_agreement_id social_insurance_end_date "
-        "provident_fund_end_date sign_type"
-    ).split()
-)
+NON_EDITABLE_FIELDS = catalogue.NON_EDITABLE
 
 _MAX_LISTED_PROBLEMS = 50
 _LIST_ENTRY_KEYS = frozenset({"field_name", "value"})
@@ -206,8 +207,13 @@ def normalize_update_data(
         if len(wire) > MAX_TEXT_LENGTH:
             problems.append(f"{label}: {_length_rule(name, len(wire))}")
             continue
-        if name is not None:
-            result.append(FieldValue(field_name=name, value=wire))
+        if name is None:
+            continue
+        rule = form_rule(name, wire)
+        if rule is not None:
+            problems.append(f"{label}: {rule}")
+            continue
+        result.append(FieldValue(field_name=name, value=wire))
     if problems:
         raise FeishuInvalidInputError(_problem_text(record, problems))
     return result
@@ -224,11 +230,110 @@ def _check_field_name(position: str, raw_name: Any, seen: dict[str, str], proble
     if name.lower() in NON_EDITABLE_FIELDS:
         problems.append(f"field {name!r}: not editable (the edit API documents it as a non-editable field)")
         return None
+    field = catalogue.documented(name)
+    if field is not None and not field.editable:
+        problems.append(f"field {name!r}: not editable ({field.why_not})")
+        return None
+    if field is None and not catalogue.is_custom(name):
+        hint = catalogue.suggestion(name)
+        problems.append(
+            f"field {name!r}: not a documented offboarding field nor a custom field (custom field api names end in "
+            f"{catalogue.CUSTOM_SUFFIX})" + (f"; did you mean {hint!r}?" if hint else "")
+        )
+        return None
     if name in seen:
         problems.append(f"field {name!r}: given more than once ({seen[name]} and {position}); give each field once")
         return None
     seen[name] = position
     return name
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+_FORM_RULES = {
+    FieldType.DATE: "a date is written YYYY-MM-DD and must be a real date, e.g. 2026-07-31 (Feishu error 1160638)",
+    FieldType.DATETIME: (
+        "a date-time is written YYYY-MM-DD HH:mm:ss and must be a real time, e.g. 2026-07-31 18:00:00 "
+        "(Feishu error 1160638)"
+    ),
+    FieldType.BOOLEAN: 'a boolean is "true" or "false" (Python True / False are converted; Feishu error 1160639)',
+    FieldType.NUMBER: "a number is decimal text such as 12 or -1.5 (Feishu error 1160630)",
+    FieldType.ENUM: (
+        "a single-option field takes one option api name, without spaces around it, not a list or a JSON array "
+        "(Feishu error 1160619)"
+    ),
+    FieldType.MULTI_OPTION: (
+        'a multi-option field takes a JSON array of option api names such as ["a","b"], or a list of names '
+        "(Feishu error 1160619)"
+    ),
+}
+
+
+def _real(text: str, pattern: re.Pattern[str], form: str) -> bool:
+    if not pattern.fullmatch(text):
+        return False
+    try:
+        dt.datetime.strptime(text, form)
+    except ValueError:
+        return False
+    return True
+
+
+def _options(text: str) -> bool:
+    if text == "":
+        return True  # clears the field
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(items, list) and all(isinstance(i, str) and i.strip() for i in items)
+
+
+_KIND_WORDS = {
+    FieldType.DATE: "date",
+    FieldType.DATETIME: "date-time",
+    FieldType.BOOLEAN: "boolean",
+    FieldType.NUMBER: "number",
+    FieldType.ENUM: "single-option",
+    FieldType.MULTI_OPTION: "multi-option",
+}
+_FORM_CHECKS = {
+    FieldType.DATE: lambda text: _real(text, _DATE, "%Y-%m-%d"),
+    FieldType.DATETIME: lambda text: _real(text, _DATETIME, "%Y-%m-%d %H:%M:%S"),
+    FieldType.BOOLEAN: lambda text: text in ("true", "false"),
+    FieldType.NUMBER: lambda text: _NUMBER.fullmatch(text) is not None,
+    FieldType.ENUM: lambda text: text == text.strip() and not text.startswith("["),
+    FieldType.MULTI_OPTION: _options,
+}
+
+
+def form_rule(field_name: str, wire: str) -> str | None:
+    """The rule ``wire`` breaks for the documented type of ``field_name``, ``None`` when its form is right.
+
+    Only documented fields have a known type; a custom field (``__c``) and text fields have no form rule here (the
+    length rules are :func:`normalize_update_data`'s).
+
+    :param field_name: the api name.
+    :param wire: the value in wire form (:func:`to_wire_value`).
+    :return: the rule, without the value, or ``None``.
+    """
+    field = catalogue.documented(field_name)
+    return None if field is None or field.type is None else type_rule(field.type, wire)
+
+
+def type_rule(field_type: FieldType, wire: str) -> str | None:
+    """The rule ``wire`` breaks as a value of ``field_type``, ``None`` when its form is right (or the type has no
+    form rule: text, person, and the types that are never editable). An empty value clears an option field and is
+    no date, boolean or number.
+
+    :param field_type: the documented type.
+    :param wire: the value in wire form.
+    """
+    check = _FORM_CHECKS.get(field_type)
+    if check is None or check(wire):
+        return None
+    return f"not a valid {_KIND_WORDS[field_type]} value: {_FORM_RULES[field_type]}"
 
 
 def _length_rule(name: str | None, length: int) -> str:

@@ -118,7 +118,7 @@ def test_three_input_forms_give_the_same_wire_form() -> None:
 
 
 def test_field_names_are_stripped() -> None:
-    assert normalize_update_data({" name ": "x"}, record="r") == [FieldValue("name", "x")]
+    assert normalize_update_data({" note__c ": "x"}, record="r") == [FieldValue("note__c", "x")]
 
 
 def test_text_at_the_limit_is_accepted() -> None:
@@ -142,24 +142,24 @@ def test_maximum_number_of_entries_is_accepted() -> None:
         (42, "update_data must be a mapping"),
         ("not json", "update_data is text but not valid JSON"),
         ('"a string"', "update_data JSON must be an object or an array"),
-        ({f"f{i}": "v" for i in range(MAX_UPDATE_ENTRIES + 1)}, "at most 10000"),
+        ({f"f{i}__c": "v" for i in range(MAX_UPDATE_ENTRIES + 1)}, "at most 10000"),
         ({"": "v"}, "field name must not be empty"),
         ({"   ": "v"}, "field name must not be empty"),
         ({1: "v"}, "field name must be a string, got int"),
-        ({"name": "a", " name": "b"}, "field 'name': given more than once"),
-        ([{"field_name": "a", "value": "1"}, {"field_name": "a", "value": "2"}], "given more than once"),
+        ({"note__c": "a", " note__c": "b"}, "field 'note__c': given more than once"),
+        ([{"field_name": "a__c", "value": "1"}, {"field_name": "a__c", "value": "2"}], "given more than once"),
         ({"status": "Approved"}, "field 'status': not editable"),
         ({"Sign_Type": "x"}, "field 'Sign_Type': not editable"),
-        ({"name": "x" * (MAX_TEXT_LENGTH + 1)}, "text is 6001 characters; the API accepts at most 6000"),
+        ({"note__c": "x" * (MAX_TEXT_LENGTH + 1)}, "text is 6001 characters; the API accepts at most 6000"),
         ({"reason_explanation": "x" * 6001}, "reason explanations are limited to 6000 (Feishu error 1160604)"),
         ({"employee_reason_explanation": "x" * 7000}, "reason explanations are limited"),
         ({"block_reason_explanation": "x" * 6001}, "reason explanations are limited"),
         ({"options__c": ["o"] * 1500}, "the API accepts at most 6000"),
-        ({"name": None}, "field 'name': value is None"),
+        ({"note__c": None}, "field 'note__c': value is None"),
         ({"amount__c": float("nan")}, "field 'amount__c': number is nan"),
-        ([{"field_name": "a"}], "missing value"),
+        ([{"field_name": "a__c"}], "missing value"),
         ([{"value": "1"}], "missing field_name"),
-        ([{"field_name": "a", "value": "1", "type": 1}], "unknown key(s) 'type'"),
+        ([{"field_name": "a__c", "value": "1", "type": 1}], "unknown key(s) 'type'"),
         (["a"], "update_data[0] must be a mapping"),
     ],
 )
@@ -212,25 +212,30 @@ def test_all_problems_are_listed_once_without_values() -> None:
     secret_text = "personal-" + "x" * MAX_TEXT_LENGTH
     with pytest.raises(FeishuInvalidInputError) as info:
         normalize_update_data(
-            {"status": "a", "reason_explanation": secret_text, "ok": "fine", "when": pendulum.datetime(2026, 1, 1)},
+            {
+                "status": "a",
+                "reason_explanation": secret_text,
+                "ok__c": "fine",
+                "when__c": pendulum.datetime(2026, 1, 1),
+            },
             record="offboarding 42",
         )
     text = str(info.value)
     assert text.startswith("offboarding 42: update_data has 3 problems:")
     assert "field 'status'" in text
     assert "field 'reason_explanation'" in text
-    assert "field 'when'" in text
-    assert "'ok'" not in text
+    assert "field 'when__c'" in text
+    assert "'ok__c'" not in text
     assert "personal-" not in text
 
 
 def test_many_problems_are_capped_in_the_message() -> None:
     with pytest.raises(FeishuInvalidInputError) as info:
-        normalize_update_data({f"f{i}": None for i in range(80)}, record="r")
+        normalize_update_data({f"f{i}__c": None for i in range(80)}, record="r")
     assert "update_data has 80 problems" in str(info.value)
     assert "... and 30 more" in str(info.value)
 
 
 def test_list_form_keeps_the_callers_order() -> None:
-    data = [{"field_name": n, "value": str(i)} for i, n in enumerate(["z", "a", "m"])]
-    assert [f.field_name for f in normalize_update_data(data, record="r")] == ["z", "a", "m"]
+    data = [{"field_name": n, "value": str(i)} for i, n in enumerate(["z__c", "a__c", "m__c"])]
+    assert [f.field_name for f in normalize_update_data(data, record="r")] == ["z__c", "a__c", "m__c"]
