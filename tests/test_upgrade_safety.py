@@ -103,6 +103,19 @@ ALLOWED_AIRFLOW_IMPORTS: dict[tuple[str, str], str] = {
         "amask_secret, the async twin of mask_secret (the sync one blocks the triggerer's event loop), is not "
         "exported from airflow.sdk nor from common-compat; an ImportError falls back to mask_secret"
     ),
+    ("testing/dags.py", "airflow.models"): (
+        "DagBag, the loader Airflow's best-practices page documents for DAG tests (from airflow.models import "
+        "DagBag), finds every DAG a file declares, unassigned @dag calls and with-DAG blocks included; test helper "
+        "only, pinned by tests/testing/test_run_dag.py on both lanes"
+    ),
+    ("testing/dag_results.py", "airflow.models.xcom"): (
+        "run_dag reports each task's return_value XCom after dag.test(); outside a task Airflow 3 has no public "
+        "XCom read but its REST API (an api-server), so the ORM rows are read; pinned by tests/testing/test_run_dag.py"
+    ),
+    ("testing/dag_results.py", "airflow.utils.session"): (
+        "create_session, the session those XCom rows are read in (Airflow 3's XComModel.get_many returns a query); "
+        "test helper only, pinned by tests/testing/test_run_dag.py on both lanes"
+    ),
 }
 
 

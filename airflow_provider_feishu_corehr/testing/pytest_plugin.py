@@ -10,22 +10,24 @@ Fixtures:
 Options go through a marker: ``@pytest.mark.feishu_emulator(token_ttl=60, rate_limits="off", seed=path)``
 (any :class:`~.FeishuEmulator` argument; ``feishu_emulator`` only, the shared server takes the defaults).
 
-Each ``feishu_emulator`` gets its own app id (``cli_emulator_<8 hex>``, secret ``emulator-secret``) unless the
-marker passes ``apps=``. Token caches that live for the whole process and are keyed by app id only (lark-oapi's
-is) would otherwise hand the second test the first test's token, which the new emulator refuses (99991663).
-Read the id from ``feishu_emulator.app_id``; pin one with ``apps={"cli_emulator": "emulator-secret"}``.
+Each ``feishu_emulator`` gets its own app id (``cli_emulator_<8 hex>``, secret ``emulator-secret``; why:
+:mod:`.apps`) unless the marker passes ``apps=``. Read the id from ``feishu_emulator.app_id``; pin one with
+``apps={"cli_emulator": "emulator-secret"}``.
 
-Nothing is imported from Airflow (this module is loaded before a project's conftest sets ``AIRFLOW_HOME``),
-and the emulator itself is imported only when a fixture runs.
+The plugin is loaded in every pytest run of a deployment that installs the package, so it adds its fixtures and
+the marker's registration (``--strict-markers`` accepts it) and nothing else: no option, no autouse fixture, no
+hook that changes collection or reporting (``tests/testing/test_plugin_footprint.py`` compares pytest runs with
+and without it). Nothing is imported from Airflow (this module is loaded before a project's conftest sets
+``AIRFLOW_HOME``), and the emulator and ``urllib.request`` are imported only when a fixture runs.
 """
 
 from __future__ import annotations
 
-import secrets
-import urllib.request
 from typing import TYPE_CHECKING
 
 import pytest
+
+from airflow_provider_feishu_corehr.testing.apps import fresh_apps
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -33,16 +35,16 @@ if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.testing.emulator import FeishuEmulator
 
 MARKER = "feishu_emulator"
-APP_SECRET = "emulator-secret"
-
-
-def fresh_apps() -> dict[str, str]:
-    """A one-app ``apps`` mapping with an app id no other fixture instance of this process uses."""
-    return {f"cli_emulator_{secrets.token_hex(4)}": APP_SECRET}
 
 
 def reset_over_http(base_url: str, *, keep_tokens: bool = False) -> None:
-    """``POST <base_url>/_emulator/reset``: what a session sharing a CLI emulator calls before each test."""
+    """``POST <base_url>/_emulator/reset``: what a session sharing a CLI emulator calls before each test.
+
+    :param base_url: the emulator's ``http://127.0.0.1:PORT``.
+    :param keep_tokens: keep the tokens issued so far valid (lark-oapi's cache outlives a reset).
+    """
+    import urllib.request
+
     body = b'{"keep_tokens": true}' if keep_tokens else b"{}"
     request = urllib.request.Request(f"{base_url}/_emulator/reset", data=body, method="POST")
     request.add_header("Content-Type", "application/json")
@@ -51,6 +53,10 @@ def reset_over_http(base_url: str, *, keep_tokens: bool = False) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``feishu_emulator`` marker (its one line in ``pytest --markers``); nothing else.
+
+    :param config: pytest's configuration.
+    """
     config.addinivalue_line(
         "markers", f"{MARKER}(**options): arguments for the feishu_emulator fixture's FeishuEmulator(...)"
     )
