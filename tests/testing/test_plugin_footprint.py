@@ -93,7 +93,7 @@ def test_collection_and_results_are_unchanged_and_warning_free(project: Path) ->
     stdlib = {name for name in added if name.split(".")[0] in sys.stdlib_module_names}
     # The plugin's own modules and a few of the standard library (secrets), nothing else: no Airflow, no emulator.
     assert "urllib.request" not in stdlib
-    assert added - stdlib == {PACKAGE, f"{PACKAGE}.testing", f"{PACKAGE}.testing.pytest_plugin", f"{PACKAGE}.testing.apps"}
+    assert added - stdlib == {PACKAGE, *(f"{PACKAGE}.testing{name}" for name in ("", ".pytest_plugin", ".apps"))}
 
 
 def test_only_our_fixtures_are_added(project: Path) -> None:
