@@ -12,13 +12,14 @@ if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.client.errors import FeishuError
 
 
-def next_look_text(seconds: float) -> str:
-    """``"next look in 60 s (about 12:01:00 UTC)"``: when the next look is due, for the INFO lines of long waits.
+def next_look_text(seconds: float, what: str = "next look") -> str:
+    """``"next look in 60 s (about 12:01:00 UTC)"``: when the next look starts, for the INFO lines of long waits.
 
-    :param seconds: seconds from now until the next look.
+    :param seconds: seconds from now until the next look starts (the trigger's: when its shared round starts).
+    :param what: the look's name in the text.
     """
     at = datetime.now(UTC) + timedelta(seconds=seconds)
-    return f"next look in {seconds:.3g} s (about {at:%H:%M:%S} UTC)"
+    return f"{what} in {seconds:.3g} s (about {at:%H:%M:%S} UTC)"
 
 
 SLIP_MIN_SECONDS = 1.0
@@ -41,13 +42,21 @@ class Looks:
         self.count = 0
         self.behind = False
 
-    def ended(self, error: FeishuError | None, lateness: float | None, log: Any, watched: str) -> FeishuError | None:
+    def ended(
+        self,
+        error: FeishuError | None,
+        lateness: float | None,
+        log: Any,
+        watched: str,
+        next_look_in: float | None = None,
+    ) -> FeishuError | None:
         """Note one look; return its error when that ends the wait now (the caller raises or sends it).
 
         :param error: the typed error of a failed look (the client already retried it), else ``None``.
         :param lateness: seconds between when the look was due and when its answer came (``None``: first look).
         :param log: the logger of the task or trigger.
         :param watched: what is watched, for the log lines.
+        :param next_look_in: seconds until the next look starts; ``None``: one poll interval.
         """
         if lateness is not None:
             self._observe(lateness, log, watched)
@@ -67,7 +76,7 @@ class Looks:
             self.limit,
             watched,
             error,
-            next_look_text(self.interval),
+            next_look_text(self.interval if next_look_in is None else next_look_in),
         )
         return None
 

@@ -1,7 +1,13 @@
 """Coalesced polling for offboarding triggers (docs/scaling.md, section 1, also on why Airflow 3.3's shared streams
 are not used): the triggers of one event loop that share a connection target and ``user_id_type`` share one
-:class:`Poller`, which searches their employments in batches of up to 100 per round, each trigger no more often than
-its own interval, through one pooled client; a failed search counts against the triggers of its batch only.
+:class:`Poller`, which searches their employments in batches of up to 100 per round, through one pooled client; a
+failed search counts against the triggers of its batch only.
+
+Looks are aligned to the poller's beat, so triggers that defer at different moments end up in the same rounds: a
+trigger with interval ``I`` looks at ``anchor + k * I`` (the anchor: when the poller started). Its first look comes
+at the next point of a finer grid (``I / n``, at most ``min(I / 2, FIRST_LOOK_MAX)`` apart), its second at the first
+beat at least ``I / 2`` after the first (up to half an interval early or late, once), and from then on one beat of
+its interval apart: at most one round per beat, a round that overruns a beat skips it.
 """
 
 from __future__ import annotations
@@ -9,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import itertools
 import logging
+import math
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -31,6 +39,38 @@ log = logging.getLogger(__name__)
 GROUP_FRACTION = 0.25
 MAX_GROUP_WINDOW = 2.0
 """A round starts ``min(MAX_GROUP_WINDOW, GROUP_FRACTION * interval)`` after its first subscription was due."""
+FIRST_LOOK_MAX = 30.0
+"""A new trigger's first look waits for the next point of its first-look grid: at most ``min(interval / 2, 30 s)``
+(plus the grouping window). 30 s: newcomers cost at most one extra round per half minute (2 searches a minute per
+100 of them) while a scheduler keeps deferring sensors, and a sensor whose offboarding is done already learns it
+within half a minute."""
+
+
+def group_window(interval: float) -> float:
+    """Seconds a round waits after its first subscription was due, so triggers due together share it.
+
+    :param interval: the first subscription's poll interval.
+    """
+    return min(MAX_GROUP_WINDOW, GROUP_FRACTION * interval)
+
+
+def first_look_step(interval: float) -> float:
+    """The first-look grid of an interval: ``interval / n`` with ``n >= 2`` the least whole number that makes it at
+    most ``FIRST_LOOK_MAX``; its points include every beat of the interval.
+
+    :param interval: the poll interval.
+    """
+    return interval / max(2, math.ceil(interval / FIRST_LOOK_MAX))
+
+
+def grid_point(anchor: float, step: float, at: float) -> float:
+    """The first point ``anchor + k * step`` (``k >= 0``) at or after ``at``.
+
+    :param anchor: the grid's origin.
+    :param step: the grid's spacing.
+    :param at: the earliest time wanted.
+    """
+    return anchor + max(0, math.ceil((at - anchor) / step - 1e-9)) * step
 
 
 @dataclass(frozen=True)
@@ -40,11 +80,13 @@ class Look:
     :param records: employment id -> every record the search returned for it (absent: none).
     :param error: the typed error of a failed search of one of its batches, else ``None``.
     :param lateness: seconds between when the look was due and when its answer came.
+    :param next_in: seconds from this answer until the round of the next look is planned to start.
     """
 
     records: dict[str, list[OffboardingRecord]]
     error: FeishuError | None
     lateness: float
+    next_in: float
 
 
 @dataclass(eq=False)
@@ -54,6 +96,8 @@ class Subscription:
     employment_ids: tuple[str, ...]
     interval: float
     due: float
+    order: int = 0
+    """Its place in subscription order: subscriptions due together are searched oldest first."""
     inbox: asyncio.Queue[Look] = field(default_factory=asyncio.Queue)
     looks: list[float] = field(default_factory=list)
     """When each look's answer came (poller clock); kept for tests and benchmarks, the last 100 only."""
@@ -71,7 +115,7 @@ class Poller:
 
     :param client: the pooled async client (closed when the poller stops).
     :param user_id_type: id type of every employment id searched.
-    :param clock: monotonic clock.
+    :param clock: monotonic clock; the poller's beat is anchored at its value when the poller is made.
     :param on_stop: awaited when the last subscription left and the poller stopped (it releases the client);
         ``None``: the poller closes its client itself.
     """
@@ -87,11 +131,15 @@ class Poller:
         self.client = client
         self.user_id_type = user_id_type
         self._clock = clock
+        self.anchor = clock()
         self._on_stop = on_stop
         self._subs: set[Subscription] = set()
+        self._order = itertools.count()
         self._wake = asyncio.Event()
         self._task: asyncio.Future[None] | None = None
         self.searches = 0
+        self.rounds: list[float] = []
+        """When each round was planned to start (poller clock), the last 100; for tests and benchmarks."""
 
     @property
     def subscriptions(self) -> tuple[Subscription, ...]:
@@ -99,12 +147,15 @@ class Poller:
         return tuple(self._subs)
 
     def subscribe(self, employment_ids: tuple[str, ...], interval: float) -> Subscription:
-        """Add a waiting trigger; its first look is due now.
+        """Add a waiting trigger; its first look is due at the next point of its first-look grid (a round that has
+        not started yet counts: the point may lie up to one grouping window back).
 
         :param employment_ids: the employments it watches.
         :param interval: its poll interval in seconds.
         """
-        sub = Subscription(employment_ids, interval, self._clock())
+        now = self._clock()
+        due = grid_point(self.anchor, first_look_step(interval), now - group_window(interval))
+        sub = Subscription(employment_ids, interval, due, next(self._order))
         self._subs.add(sub)
         self._wake.set()
         if self._task is None:
@@ -121,7 +172,7 @@ class Poller:
         self._wake.set()
 
     async def _run(self) -> None:
-        """Rounds until the last subscription left; a subscription is next due one interval after its look ended."""
+        """Rounds until the last subscription left; a subscription is next due at a beat of its interval."""
         try:
             while self._subs:
                 start = self._round_start()
@@ -130,6 +181,7 @@ class Poller:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), start - self._clock())
                     continue
+                self.rounds = [*self.rounds[-99:], start]
                 try:
                     await self._round()
                 except Exception as exc:  # a bug must not leave every trigger waiting forever: each counts a failure
@@ -147,12 +199,19 @@ class Poller:
     def _round_start(self) -> float:
         """When the next round starts: a grouping window after the earliest due subscription."""
         first = min(self._subs, key=lambda s: s.due)
-        return first.due + min(MAX_GROUP_WINDOW, GROUP_FRACTION * first.interval)
+        return first.due + group_window(first.interval)
+
+    def next_look_in(self, sub: Subscription) -> float:
+        """Seconds until the round of ``sub``'s next look is planned to start (its due time plus the grouping window).
+
+        :param sub: a subscription of this poller.
+        """
+        return max(0.0, sub.due + group_window(sub.interval) - self._clock())
 
     async def _round(self) -> None:
         """Search every due subscription's employments, batch by batch, and deliver each look when complete."""
         now = self._clock()
-        due = sorted((s for s in self._subs if s.due <= now), key=lambda s: s.due)
+        due = sorted((s for s in self._subs if s.due <= now), key=lambda s: (s.due, s.order))
         ids = [eid for sub in due for eid in sub.employment_ids]
         pending = {sub: set(sub.employment_ids) for sub in due}  # ids of each subscription not answered yet
         found: dict[str, list[OffboardingRecord]] = {}
@@ -183,11 +242,14 @@ class Poller:
             return [], FeishuTransientError(f"unexpected {type(exc).__name__} while searching", endpoint="search")
 
     def _deliver(self, sub: Subscription, found: dict[str, list[OffboardingRecord]], error: FeishuError | None) -> None:
+        """Hand ``sub`` its look and plan the next: the first beat of its interval at least half an interval after
+        this look was due and not before its answer came (a round that overran the beat skips it)."""
         now = self._clock()
         records = {} if error is not None else {eid: found[eid] for eid in sub.employment_ids if eid in found}
-        sub.inbox.put_nowait(Look(records, error, max(0.0, now - sub.due)))
+        was_due = sub.due
+        sub.due = grid_point(self.anchor, sub.interval, max(was_due + sub.interval / 2, now))
+        sub.inbox.put_nowait(Look(records, error, max(0.0, now - was_due), self.next_look_in(sub)))
         sub.looks = [*sub.looks[-99:], now]
-        sub.due = now + sub.interval
 
 
 _pollers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Key, Poller]] = weakref.WeakKeyDictionary()

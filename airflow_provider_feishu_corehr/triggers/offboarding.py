@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_feishu_corehr.client.errors import FeishuError
-from airflow_provider_feishu_corehr.status.looks import Looks, check_max_consecutive_failures, check_poll_interval
+from airflow_provider_feishu_corehr.status.looks import (
+    Looks,
+    check_max_consecutive_failures,
+    check_poll_interval,
+    next_look_text,
+)
 from airflow_provider_feishu_corehr.status.statuses import Outcome, ends_wait
 from airflow_provider_feishu_corehr.status.trigger_event import end_event, error_event
 from airflow_provider_feishu_corehr.status.watch import check_watch
@@ -31,7 +36,9 @@ class OffboardingStatusTrigger(BaseTrigger):
         (``None``: ``Rejected`` and ``Withdrawn`` minus the targets).
     :param offboarding_id: a specific offboarding (with ``employment_id`` only); ``None`` watches the most recent.
     :param user_id_type: id type of the employment ids; ``None`` means the connection's default.
-    :param poll_interval: seconds between two looks.
+    :param poll_interval: seconds between two looks, on the shared poller's beat: the first look comes within
+        ``min(poll_interval / 2, 30 s)``, the second joins the beat (half an interval early or late at most), then one
+        look per interval (docs/scaling.md section 1).
     :param max_consecutive_failures: transient errors in a row after which the trigger gives up.
     :param employment_ids: a list of employments, watched together (instead of ``employment_id``).
     :param match: with ``employment_ids``: ``all`` (every one must reach a target) or ``any`` (one is enough).
@@ -99,14 +106,19 @@ class OffboardingStatusTrigger(BaseTrigger):
             return error_event(exc, 0)
         poller = poller_for(settings, watch.user_id_type, hook.async_client)
         sub = poller.subscribe(watch.employment_ids, self.poll_interval)
+        self.log.info(
+            "Watching %s in the shared poll of this triggerer; %s.",
+            watch.name,
+            next_look_text(poller.next_look_in(sub), "first look"),
+        )
         looks = Looks(self.max_consecutive_failures, self.poll_interval)
         try:
             while True:
                 look = await sub.next_look()
-                if (error := looks.ended(look.error, look.lateness, self.log, watch.name)) is not None:
+                if (error := looks.ended(look.error, look.lateness, self.log, watch.name, look.next_in)) is not None:
                     return error_event(error, looks.count)
                 if look.error is None:
-                    decision = watch.judge(watch.pick(look.records), self.log, self.poll_interval)
+                    decision = watch.judge(watch.pick(look.records), self.log, look.next_in)
                     if decision.outcome is Outcome.FAILURE:
                         self.log.error("%s", decision.message)
                     if ends_wait(decision.outcome):

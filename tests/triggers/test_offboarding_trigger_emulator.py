@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 from status_fixtures import NEW_EMPLOYMENT, after_searches, conn_json, said_once, trigger_events
 
+from airflow_provider_feishu_corehr.triggers._poller import group_window
 from airflow_provider_feishu_corehr.triggers.offboarding import OffboardingStatusTrigger
 
 if TYPE_CHECKING:
@@ -19,6 +20,10 @@ if TYPE_CHECKING:
 
 POLL = 0.1
 APPROVING_EMP, APPROVING_OFF = "6982509313466189342", "7095671727698478605"
+MIN_GAP = group_window(POLL)
+"""The least time between two searches of one trigger: a look is planned no earlier than the previous look's answer
+and its round starts a grouping window after that (docs/scaling.md section 1); the pace is one look per beat of the
+interval (``searches <= elapsed / POLL + 1``)."""
 
 
 def _trigger(**kwargs: Any) -> OffboardingStatusTrigger:
@@ -90,7 +95,7 @@ def test_failure_event_on_a_failure_status(feishu: FeishuEmulator) -> None:
 
 
 def test_errors_for_a_while_do_not_cause_a_hot_loop(feishu: FeishuEmulator, one_attempt_conn: str) -> None:
-    """Six failed looks, then success: the next look came at least ``poll_interval`` after each of them."""
+    """Six failed looks, then success: one look per beat of ``poll_interval``, never straight after a failed one."""
     feishu.inject_fault("search", "http_503", count=3)
     feishu.inject_fault("search", "reset", count=1)
     feishu.inject_fault("search", "html_502", count=2)
@@ -99,7 +104,7 @@ def test_errors_for_a_while_do_not_cause_a_hot_loop(feishu: FeishuEmulator, one_
     assert events[0].payload["status"] == "success"
     searches = feishu.request_count("search")
     assert searches == 7  # 6 errors (no client retry on this connection), then the good look
-    assert min(search_gaps(feishu)) >= POLL  # one poll interval after every failed look
+    assert min(search_gaps(feishu)) >= MIN_GAP  # never straight after a failed look
     assert searches <= elapsed / POLL + 1
     assert feishu.request_count() <= elapsed / POLL + 2  # + the one token request
     _read_only(feishu)
@@ -117,7 +122,7 @@ def test_waiting_looks_are_paced_too(feishu: FeishuEmulator) -> None:
     assert events[0].payload["record"]["offboarding_id"] == added[0]
     searches = feishu.request_count("search")
     assert searches >= 7
-    assert min(search_gaps(feishu)) >= POLL  # a poll interval after every look but the last
+    assert min(search_gaps(feishu)) >= MIN_GAP  # a wait after every look but the last
     assert searches <= elapsed / POLL + 1
 
 
@@ -132,7 +137,7 @@ def test_gives_up_after_max_consecutive_transient_errors(feishu: FeishuEmulator,
     assert payload["error_type"] == "FeishuTransientError"
     assert payload["http_status"] == 500
     assert feishu.request_count("search") == 4
-    assert len(search_gaps(feishu)) == 3 and min(search_gaps(feishu)) >= POLL  # 4 looks, paced
+    assert len(search_gaps(feishu)) == 3 and min(search_gaps(feishu)) >= MIN_GAP  # 4 looks, paced
     _no_secret(feishu, payload)
 
 

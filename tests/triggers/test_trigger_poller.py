@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -13,7 +14,7 @@ from airflow_lanes import import_string, serde_round_trip
 from status_fixtures import trigger_events
 
 from airflow_provider_feishu_corehr.triggers import _poller
-from airflow_provider_feishu_corehr.triggers._poller import Poller, active_pollers
+from airflow_provider_feishu_corehr.triggers._poller import Poller, Subscription, active_pollers
 from airflow_provider_feishu_corehr.triggers.offboarding import OffboardingStatusTrigger
 
 if TYPE_CHECKING:
@@ -111,28 +112,86 @@ def test_a_failed_search_is_one_transient_error_and_the_next_round_recovers(
     assert feishu.request_count("search") == 3  # 2 searches, the first failed; its batch searched again
 
 
-def test_no_subscription_is_looked_up_more_often_than_its_interval(feishu: FeishuEmulator) -> None:
+def test_each_subscription_looks_once_per_beat_of_its_own_interval(feishu: FeishuEmulator) -> None:
     fast_ids, slow_ids = _employments(feishu, 3), _employments(feishu, 3, start=100)
 
-    async def scenario() -> tuple[list[float], list[float], int]:
+    async def scenario() -> tuple[Poller, Subscription, Subscription, list[float], list[float]]:
         from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
 
         hook = FeishuHook()
         poller = Poller(await hook.aget_conn(), "people_corehr_id")
         fast = poller.subscribe(tuple(fast_ids), 0.1)
         slow = poller.subscribe(tuple(slow_ids), 0.5)
+        fast_beats, slow_beats = [fast.due], [slow.due]
         for _ in range(12):
             await fast.next_look()
+            fast_beats.append(fast.due)
+            if slow.due != slow_beats[-1]:
+                slow_beats.append(slow.due)
         poller.unsubscribe(fast)
         poller.unsubscribe(slow)
-        return fast.looks, slow.looks, poller.searches
+        return poller, fast, slow, fast_beats, slow_beats
 
-    fast_looks, slow_looks, searches = asyncio.run(scenario())
-    assert len(fast_looks) == 12
-    assert 2 <= len(slow_looks) <= 4  # about 1.2 s at 0.5 s, not once per round of the fast one
-    assert min(b - a for a, b in itertools.pairwise(fast_looks)) >= 0.1
-    assert min(b - a for a, b in itertools.pairwise(slow_looks)) >= 0.5
-    assert searches == feishu.request_count("search") == 12  # due together: one search per round
+    poller, fast, slow, fast_beats, slow_beats = asyncio.run(scenario())
+    assert len(fast.looks) == 12
+    assert 2 <= len(slow.looks) <= 4  # about 1.2 s at 0.5 s, not once per round of the fast one
+    # Every look planned on a beat of its own interval from the poller's anchor, one beat (or more) apart.
+    for beats, interval in ((fast_beats, 0.1), (slow_beats, 0.5)):
+        steps = [(b - poller.anchor) / interval for b in beats]
+        assert steps == pytest.approx([round(k) for k in steps])
+        assert all(round(b - a) >= 1 for a, b in itertools.pairwise(steps))
+    assert poller.searches == feishu.request_count("search") == 12  # on the shared beats: one search per round
+
+
+def _spread(count: int, over: float) -> list[float]:
+    """Seconds after the start at which each of ``count`` triggers defers, uniformly over ``over`` seconds."""
+    return [over * i / count for i in range(count)]
+
+
+@pytest.mark.parametrize("count", [30, 150])
+def test_triggers_deferring_at_spread_moments_merge_into_one_round_per_beat(feishu: FeishuEmulator, count: int) -> None:
+    """Triggers that defer one after another over two intervals (as a scheduler starts mapped sensors) end up in
+    one round per beat within two intervals after the last one deferred; from then on every round searches all of
+    them: ceil(count / 100) searches per interval. The earlier rule kept every group formed at deferral apart."""
+    interval = 0.4
+    ids = _employments(feishu, count)
+
+    async def scenario() -> tuple[int, int, set[float], int]:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        tasks = []
+        for eid, at in zip(ids, _spread(count, 2 * interval), strict=True):
+            await asyncio.sleep(max(0.0, started + at - loop.time()))
+            tasks.append(asyncio.create_task(anext(_trigger(eid, poll_interval=interval).run())))
+        while len(active_pollers()) == 0 or len(active_pollers()[0].subscriptions) < count:
+            await asyncio.sleep(0.01)
+        (poller,) = active_pollers()
+        subs = poller.subscriptions
+        # Bounded merge: each trigger's first look (at most half an interval after it deferred), its second on the
+        # beat: by then every subscription is planned on the same beat.
+        while min(len(sub.looks) for sub in subs) < 2:
+            await asyncio.sleep(0.01)
+        merged_after = feishu.request_count("search")
+        dues = {sub.due for sub in subs}
+        rounds_before = len(poller.rounds)
+        looks_before = {sub: len(sub.looks) for sub in subs}
+        while min(len(sub.looks) - looks_before[sub] for sub in subs) < 3:  # three more looks each
+            await asyncio.sleep(0.01)
+        searches = feishu.request_count("search") - merged_after
+        rounds = len(poller.rounds) - rounds_before
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return merged_after, searches, dues, rounds
+
+    merged_after, searches, dues, rounds = asyncio.run(scenario())
+    per_round = -(-count // 100)
+    assert len(dues) == 1  # one beat for all
+    assert rounds in (3, 4)  # the three rounds of the three looks (the first may have begun before the count)
+    assert searches == rounds * per_round  # every round searched every trigger's employment
+    # Until every trigger had its second look (last deferral at 2 intervals, its first look at most half an
+    # interval later, its second at most one and a half after that): at most one round per half interval.
+    assert merged_after <= ((2 + 0.5 + 1.5) * 2 + 1) * per_round
 
 
 def test_cancelled_triggers_leave_and_the_last_one_stops_the_poller(feishu: FeishuEmulator) -> None:
@@ -265,3 +324,32 @@ def test_pollers_of_one_target_share_one_pooled_client(feishu: FeishuEmulator) -
         return len(pollers), len(clients), len(active_pollers())
 
     assert asyncio.run(scenario()) == (2, 1, 0)
+
+
+def test_the_next_look_in_the_log_is_when_the_next_round_starts(feishu: FeishuEmulator, logs: Any) -> None:
+    """The "first look in" / "next look in" of the trigger's log is when its next round was planned to start (its
+    beat plus the grouping window), not one interval after the answer, which was the grouping window (2 s from an
+    8 s interval on) plus the round's searches early."""
+    (eid,) = _employments(feishu, 1)
+    interval = 0.4
+
+    async def scenario() -> tuple[float, list[float], list[float]]:
+        task = asyncio.create_task(anext(_trigger(eid, poll_interval=interval).run()))
+        while not active_pollers() or not active_pollers()[0].subscriptions:
+            await asyncio.sleep(0.005)
+        (poller,) = active_pollers()
+        (sub,) = poller.subscriptions
+        while len(sub.looks) < 4:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return poller.anchor, list(sub.looks), list(poller.rounds)
+
+    anchor, looks, rounds = asyncio.run(scenario())
+    text = logs()
+    (first,) = set(re.findall(r"first look in ([0-9.]+) s \(about \d\d:\d\d:\d\d UTC\)", text))
+    assert float(first) == pytest.approx(rounds[0] - anchor, abs=0.002)  # subscribed as the poller was made
+    said = {float(x) for x in re.findall(r"next look in ([0-9.]+) s \(about \d\d:\d\d:\d\d UTC\)", text)}
+    planned = [start - answered for answered, start in zip(looks[:3], rounds[1:4], strict=True)]
+    for seconds in planned:  # as printed: three significant digits
+        assert any(x == pytest.approx(seconds, abs=6e-4) for x in said), (seconds, said)
