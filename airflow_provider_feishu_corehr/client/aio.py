@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_feishu_corehr.client import api, lookup
 from airflow_provider_feishu_corehr.client.base import ClientBase, apaced_within_budget
-from airflow_provider_feishu_corehr.client.errors import FeishuError
+from airflow_provider_feishu_corehr.client.errors import FeishuBusinessError, FeishuError
 from airflow_provider_feishu_corehr.client.exchange import (
     DropToken,
     GetToken,
@@ -233,7 +233,11 @@ class AsyncFeishuClient(ClientBase):
         request = api.edit_request(
             self.settings, offboarding_id, update_data, operator_id=operator_id, user_id_type=user_id_type
         )
-        return api.parse_edit(request, await self._call(request))
+        try:
+            reply = await self._call(request)
+        except FeishuBusinessError as error:  # a refusal about the fields names them (api.edit_refused)
+            raise api.edit_refused(request, error) from None
+        return api.parse_edit(request, reply)
 
     def search_offboardings(
         self, *, deadline: float | None = None, **filters: Unpack[api.SearchFilters]

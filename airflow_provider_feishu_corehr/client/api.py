@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from airflow_provider_feishu_corehr.client.codes import Endpoint
 from airflow_provider_feishu_corehr.client.errors import (
+    FeishuBusinessError,
+    FeishuEditFieldsError,
     FeishuInvalidInputError,
     FeishuTransientError,
 )
@@ -195,6 +197,28 @@ def edit_request(
             )
         entries.append(item.to_json())
     return _write(Endpoint.EDIT, settings, {"offboarding_id": oid, "update_data": entries}, operator_id, user_id_type)
+
+
+# Edit codes about a field or a value (edit page): the answer names no field, so the error names those sent.
+EDIT_FIELD_CODES = frozenset(
+    {1160102, 1160604, 1160617, 1160618, 1160619, 1160623, 1160630, 1160636, 1160637, 1160638, 1160639}
+)
+
+
+def edit_refused(request: ApiRequest, error: FeishuBusinessError) -> FeishuBusinessError:
+    """The error an edit refusal raises: for a code of :data:`EDIT_FIELD_CODES`, a :class:`FeishuEditFieldsError`
+    naming the offboarding and the field names the request carried (never a value); else ``error`` itself.
+
+    Both transports call it where an edit's attempt loop raised a business error, so the rule has one home.
+
+    :param request: the edit request that was sent.
+    :param error: the business error of its answer.
+    """
+    if request.endpoint is not Endpoint.EDIT or error.code not in EDIT_FIELD_CODES:
+        return error
+    entries = request.payload.get("update_data") or ()
+    names = tuple(str(e.get("field_name")) for e in entries if isinstance(e, Mapping))
+    return FeishuEditFieldsError(error, offboarding_id=str(request.payload.get("offboarding_id")), field_names=names)
 
 
 def parse_edit(request: ApiRequest, reply: Reply) -> EditResult:

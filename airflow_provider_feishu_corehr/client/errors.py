@@ -123,3 +123,36 @@ class FeishuPagingError(FeishuBusinessError):
 
 class FeishuDeadlineError(FeishuTransientError):
     """A search or look-up was given a deadline and did not finish before it (a poke stays within its time)."""
+
+
+class FeishuEditFieldsError(FeishuBusinessError):
+    """Feishu refused an edit for a field or a value (1160102, 1160618, 1160619, 1160623, 1160630, 1160638,
+    1160639, ...; ``client.api.EDIT_FIELD_CODES``). Feishu's answer names no field, so this error names the
+    offboarding and the fields the request carried (names only, never values; at most 20 listed). Made by
+    ``client.api.edit_refused`` from the error the attempt loop raised; it keeps that error's code, advice, log id,
+    HTTP status and counts.
+
+    :param cause: the business error Feishu's answer gave.
+    :param offboarding_id: the offboarding the edit was for.
+    :param field_names: the field names the request carried, in its order.
+    """
+
+    _LISTED = 20
+
+    def __init__(self, cause: FeishuError, *, offboarding_id: str, field_names: tuple[str, ...]) -> None:
+        shown = ", ".join(field_names[: self._LISTED])
+        more = len(field_names) - self._LISTED
+        listed = f"{shown} and {more} more" if more > 0 else shown
+        super().__init__(
+            f"{cause.msg} (offboarding {offboarding_id}; the request carried the field(s) {listed})",
+            code=cause.code,
+            log_id=cause.log_id,
+            http_status=cause.http_status,
+            endpoint=cause.endpoint,
+            advice=cause.advice,
+            attempts=cause.attempts,
+            elapsed=cause.elapsed,
+            outcome_unknown=cause.outcome_unknown,
+        )
+        self.offboarding_id = offboarding_id
+        self.field_names = field_names

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_feishu_corehr.client import api, lookup, sync_http
 from airflow_provider_feishu_corehr.client.base import ClientBase, paced_within_budget
-from airflow_provider_feishu_corehr.client.errors import FeishuError
+from airflow_provider_feishu_corehr.client.errors import FeishuBusinessError, FeishuError
 from airflow_provider_feishu_corehr.client.exchange import (
     DropToken,
     GetToken,
@@ -198,7 +198,11 @@ class FeishuClient(ClientBase):
         request = api.edit_request(
             self.settings, offboarding_id, update_data, operator_id=operator_id, user_id_type=user_id_type
         )
-        return api.parse_edit(request, self._call(request))
+        try:
+            reply = self._call(request)
+        except FeishuBusinessError as error:  # a refusal about the fields names them (api.edit_refused)
+            raise api.edit_refused(request, error) from None
+        return api.parse_edit(request, reply)
 
     def search_offboardings(
         self, *, deadline: float | None = None, **filters: Unpack[api.SearchFilters]

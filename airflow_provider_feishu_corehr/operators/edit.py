@@ -38,6 +38,9 @@ class Edit:
 
     :param verify: read the written records back after the batch (:func:`~.review.verify_edits`).
     :param log: the task's logger.
+    :param write_unread: records without ``employment_id`` in a review the user asked for: ``False`` refuses them
+        before any request, ``True`` writes them whole; ``None`` when the user asked for no read (a retried try).
+    :param asked_by: the argument that asked for the read (``only_changed``, ``plan_only``, ``plan``).
     """
 
     kind = "edit"
@@ -49,11 +52,13 @@ class Edit:
         "if nobody wrote a newer value since."
     )
 
-    def __init__(self, *, verify: bool, log: Any) -> None:
+    def __init__(self, *, verify: bool, log: Any, write_unread: bool | None = None, asked_by: str = "") -> None:
         from airflow_provider_feishu_corehr.operators.review import verify_edits  # not at DAG parse
 
         self.verify = verify_edits if verify else None
         self.log = log
+        self.write_unread = write_unread
+        self.asked_by = asked_by
         self.reviewed: EditReview | None = None
 
     def review(
@@ -67,7 +72,9 @@ class Edit:
         """
         from airflow_provider_feishu_corehr.operators.review import EditReview
 
-        self.reviewed = EditReview(hook, user_id_type, planned)
+        self.reviewed = EditReview(
+            hook, user_id_type, planned, write_unread=self.write_unread, asked_by=self.asked_by or "only_changed"
+        )
         return self.reviewed
 
     def settler(self, hook: FeishuHook, log: Any, user_id_type: str | None) -> EditSettler:
@@ -134,6 +141,10 @@ class EditOffboardingOperator(OffboardingOperator):
         that differ or cannot be read; a record with nothing to send gets outcome ``unchanged``.
     :param verify: read back the records with outcome ``edited`` or ``unknown``: per field ``verified`` /
         ``mismatch`` / ``unknown``; a mismatch fails the task after the XCom was pushed.
+    :param write_unread: with ``only_changed``, ``plan_only`` or ``plan``, write the records that cannot be read
+        first (no ``employment_id``) with every field of theirs; their changes say ``no_employment_id`` and one log
+        line counts them. Without it (the default) such records fail the task before any request, with an error
+        naming them: the read-first you asked for would silently not happen for them.
     :param kwargs: the shared arguments of :class:`~.batch.OffboardingOperator`: ``feishu_conn_id``,
         ``operator_id`` (the default for records without their own), ``user_id_type``, ``max_workers``,
         ``plan_only``, ``plan`` (exactly its fields; a record whose current value moved since is not written:
@@ -172,9 +183,11 @@ class EditOffboardingOperator(OffboardingOperator):
         timezone: str | dt.tzinfo | None = None,
         only_changed: bool = False,
         verify: bool = False,
+        write_unread: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.write_unread = write_unread
         self.offboarding_id = offboarding_id
         self.update_data = update_data
         self.offboardings = offboardings
@@ -190,7 +203,7 @@ class EditOffboardingOperator(OffboardingOperator):
 
     def _check_arguments(self) -> None:
         records_given = (self.offboarding_id, self.update_data, self.offboardings, self.employment_id)
-        self.check_arguments(records_given, flags=("only_changed", "verify"))
+        self.check_arguments(records_given, flags=("only_changed", "verify", "write_unread"))
         self._tz()
         if self.plan is not None:
             return
@@ -242,7 +255,11 @@ class EditOffboardingOperator(OffboardingOperator):
         """
         with invalid_argument():
             self._check_arguments()
-        operation = Edit(verify=self.verify, log=self.log)
+        asked_by = "plan" if self.plan is not None else "plan_only" if self.plan_only else "only_changed"
+        asked = self.only_changed or self.plan_only or self.plan is not None
+        operation = Edit(
+            verify=self.verify, log=self.log, write_unread=self.write_unread if asked else None, asked_by=asked_by
+        )
         try_number = getattr(context.get("ti"), "try_number", None)
         retried = isinstance(try_number, int) and try_number > 1
         if retried and not self.only_changed and self.plan is None and not self.plan_only:

@@ -21,12 +21,13 @@ from airflow_provider_feishu_corehr.operators.changes import (
     UNKNOWN,
     VERIFIED,
     change_row,
+    displays,
     reading_of,
     verification,
     verify_row,
 )
 from airflow_provider_feishu_corehr.operators.gate import RequestNotStarted
-from airflow_provider_feishu_corehr.operators.plan import edit_plan, revoke_plan
+from airflow_provider_feishu_corehr.operators.plan import EDIT, SKIP, edit_plan, revoke_plan
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -53,12 +54,46 @@ class PlanConflictError(FeishuInvalidInputError):
         self.moved = moved
 
 
+class UnreadRecordsError(FeishuInvalidInputError):
+    """Records an edit was asked to read first (``only_changed``, ``plan_only``, ``plan``) that cannot be read:
+    without ``employment_id`` the search cannot find them. Raised before any request unless ``write_unread=True``.
+
+    :param records: the records without ``employment_id``.
+    :param asked_by: the argument that asked for the read (``only_changed``, ``plan_only`` or ``plan``).
+    """
+
+    _LISTED = 5
+
+    def __init__(self, records: Sequence[Record], *, asked_by: str) -> None:
+        shown = [f"record {r.index} (offboarding {r.offboarding_id})" for r in records[: self._LISTED]]
+        more = len(records) - len(shown)
+        listed = ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+        super().__init__(
+            f"{asked_by} reads each record's current values first, but {len(records)} record(s) have no "
+            f"employment_id and cannot be read: {listed}",
+            advice=(
+                "give each record its employment_id (the search finds an offboarding by its employment), or set "
+                "write_unread=True to write these records without reading them: every field of theirs is sent"
+            ),
+        )
+        self.indexes = [r.index for r in records]
+
+
 def _conflict(record: Record, moved: list[dict[str, Any]]) -> Record:
     names = ", ".join(repr(m["field_name"]) for m in moved)
     error = PlanConflictError(
         f"record {record.index}: offboarding {record.offboarding_id}: {names} changed since the plan was made (or "
         "can no longer be read); not written",
         moved=moved,
+    )
+    return replace(record, refused=error)
+
+
+def _not_found(record: Record) -> Record:
+    error = FeishuInvalidInputError(
+        f"record {record.index}: not found: employment {record.employment_id} has no offboarding "
+        f"{record.offboarding_id} (the search of that employment did not return it); not written",
+        advice="check both ids: the offboarding id may be wrong, or belong to another employment",
     )
     return replace(record, refused=error)
 
@@ -88,6 +123,10 @@ class _Reading:
         found = self.current.get(record.offboarding_id or "") if record.employment_id else None
         return found.status if found else None
 
+    def found(self, record: Record) -> bool:
+        """Whether the search found ``record``; ``True`` when it could not look (no ``employment_id``)."""
+        return not record.employment_id or (record.offboarding_id or "") in self.current
+
 
 @dataclass
 class EditReview(_Reading):
@@ -97,18 +136,46 @@ class EditReview(_Reading):
 
     changes: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     unchanged: set[int] = field(default_factory=set)
+    options: dict[tuple[str, str], str] | None = None  # option display names the search showed (changes.displays)
+    write_unread: bool | None = None
+    asked_by: str = "only_changed"
 
     def prepare(self, records: list[Record]) -> list[Record]:
         """Read the current values and return the records to send (fields trimmed, conflicts refused).
 
+        Records without ``employment_id`` cannot be read: with ``write_unread`` ``False`` (the user asked for the
+        read: ``asked_by``) they fail the task with :class:`UnreadRecordsError` before any request; with ``True``
+        (the user opted in) or ``None`` (a retried try reads on its own) they are written whole, their changes
+        say ``no_employment_id``, and one log line counts them.
+
         :param records: the task's records.
         """
+        unread = [r for r in records if r.refused is None and not r.employment_id]
+        if unread and self.write_unread is False:
+            raise UnreadRecordsError(unread, asked_by=self.asked_by)
+        if unread:
+            opted = " (write_unread=True)" if self.write_unread else ""
+            log.warning(
+                "Edit: %d record(s) have no employment_id and cannot be read first%s: every field of theirs is "
+                "written; their changes say no_employment_id",
+                len(unread),
+                opted,
+            )
         self.current = _read(self.searcher, self.user_id_type, records)
         return [r if r.refused is not None else self._prepare_one(r) for r in records]
 
     def _prepare_one(self, record: Record) -> Record:
+        if self.planned is None and not self.found(record):
+            return _not_found(record)
+        if self.options is None:
+            self.options = displays(self.current)
+        options = self.options
         rows = [
-            change_row(f, reading_of(self.current, record.offboarding_id, record.employment_id, f.field_name))
+            change_row(
+                f,
+                reading_of(self.current, record.offboarding_id, record.employment_id, f.field_name),
+                options.get((f.field_name, f.value)),
+            )
             for f in record.update
         ]
         self.changes[record.index] = rows
@@ -116,7 +183,7 @@ class EditReview(_Reading):
             planned = self.planned.get(record.index, {})
             moved = []
             status = self.status(record)
-            if planned.get("status") and status and status != planned["status"]:
+            if planned.get("status") and status != planned["status"] and (status or not self.found(record)):
                 moved.append({"field_name": "status", "planned": planned["status"], "current": status})
             now = {row["field_name"]: row for row in rows}
             for row in planned.get("changes") or ():
@@ -128,6 +195,10 @@ class EditReview(_Reading):
             if moved:
                 return _conflict(record, moved)
         keep = {row["field_name"] for row in rows if row["change"] != UNCHANGED}  # changed, or unknown
+        if self.planned is not None:  # a plan writes only its edit records, and of those the fields it lists
+            planned = self.planned.get(record.index, {})
+            listed = planned.get("changes") or () if planned.get("action") == EDIT else ()
+            keep &= {row.get("field_name") for row in listed if row.get("change") != UNCHANGED}
         update = [f for f in record.update if f.field_name in keep]
         if not update:
             self.unchanged.add(record.index)
@@ -172,14 +243,19 @@ class RevokeReview(_Reading):
         return [r if r.refused is not None else self._decide(r) for r in records]
 
     def _decide(self, record: Record) -> Record:
+        if self.planned is None and not self.found(record):
+            return _not_found(record)
         status = self.status(record)
-        before = (self.planned or {}).get(record.index, {}).get("status")
+        planned = (self.planned or {}).get(record.index, {})
+        before = planned.get("status")
         if status == WITHDRAWN:
             self.skipped[record.index] = SKIP_REASONS[WITHDRAWN]
         elif self.planned is not None and before and status != before:
             return _conflict(record, [{"field_name": "status", "planned": before, "current": status}])
         elif status in SKIP_REASONS:
             self.skipped[record.index] = SKIP_REASONS[status]
+        elif self.planned is not None and planned.get("action") == SKIP:  # a plan revokes only its revoke records
+            return _conflict(record, [{"field_name": "status", "planned": before, "current": status}])
         return record
 
     def skip(self, record: Record) -> dict[str, Any] | None:

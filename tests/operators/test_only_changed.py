@@ -99,7 +99,7 @@ def test_unknown_fields_are_never_reported_equal_and_are_written(
     }
     records = batch.records(same_values, count=1)
     records.append({"offboarding_id": batch.ids[1], "update_data": {"severance_months__c": 2}})  # no employment_id
-    value = _edit(records, context)
+    value = _edit(records, context, write_unread=True)  # the record without employment_id is written unread
     first, second = value["records"]
     rows = {c["field_name"]: c for c in first["changes"]}
     assert {n: (r["change"], r["reason"], r["before"]) for n, r in rows.items()} == {

@@ -51,9 +51,9 @@ CASES: list[tuple[type[Any], dict[str, Any], str]] = [
         E,
         {
             "offboarding_id": OFFBOARDED,
-            "update_data": [{"field_name": "a", "value": "1"}, {"field_name": "a", "value": "2"}],
+            "update_data": [{"field_name": "a__c", "value": "1"}, {"field_name": "a__c", "value": "2"}],
         },
-        "field 'a': given more than once",
+        "field 'a__c': given more than once",
     ),
     (
         E,
