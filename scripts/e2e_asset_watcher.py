@@ -10,7 +10,11 @@
 4. the triggerer running the watcher stops, a second offboarding becomes ``Offboarded``: the other triggerer
    takes the watcher over and makes exactly one more run, none for the first offboarding (the memory is in
    Airflow 3.3's ``asset_state_store``);
-5. the first triggerer starts again and the second stops: the watcher moves back; still no new run.
+5. the first triggerer starts again and the second stops: the watcher moves back; still no new run;
+6. bursts: 1, 3, 50 and 500 offboardings become ``Offboarded`` between two polls (control API, right after a
+   poll, so one poll sees them all): every record of every burst is handled by a successful run, with no record
+   handled twice; the figures (asset events, runs, records handled, seconds from the burst to the last record
+   handled) are printed as a table (docs/events.md, "A burst in one poll").
 
 Run: ``.venv/bin/python scripts/e2e_asset_watcher.py`` (about 2-4 minutes; exit status 0 when every check holds).
 ``KEEP_E2E_HOME=1`` keeps the temporary folder (logs of every component are in ``<tmp>/logs``).
@@ -37,6 +41,14 @@ BIN = Path(sys.executable).parent
 DAG_FILE = REPO / "example_dags" / "example_feishu_on_offboarded.py"
 DAG_ID = "example_feishu_on_offboarded"
 POLL_SECONDS = 3
+BURSTS = (1, 3, 50, 500)
+PAGES = -(-(2 + sum(BURSTS)) // 100)
+"""Search pages (requests) of one poll: the window holds 2 + the bursts' records, 100 a page."""
+BURST_TIMEOUT = 90.0
+"""Seconds a burst's records have to be handled; a record not handled by then is reported (and fails the run)."""
+SEARCH_RATE = "6000/60"
+"""The connection's and the emulator's search limit: 500 records are 6 pages, and a poll of 3 s reads all of them
+(at the documented 100 a minute, a 3 s poll may read one page: a burst would be spread over a sweep)."""
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 
@@ -119,13 +131,91 @@ def owner(db: Path) -> int | None:
     return rows[0][0] if rows else None
 
 
+def payload_records(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The records of one asset event's payload: a poll's ``records`` (0.x+1), or the payload itself (one record
+    per event, before)."""
+    if isinstance(payload.get("records"), list):
+        shared = {k: v for k, v in payload.items() if k != "records"}
+        return [{**shared, **record} for record in payload["records"]]
+    return [payload]
+
+
 def run_records(db: Path, dag_run_id: int) -> list[dict[str, Any]]:
     rows = query(
         db,
-        "SELECT e.extra FROM asset_event e JOIN dagrun_asset_event d ON d.event_id = e.id WHERE d.dag_run_id = ?",
+        "SELECT e.extra FROM asset_event e JOIN dagrun_asset_event d ON d.event_id = e.id WHERE d.dag_run_id = ?"
+        " ORDER BY e.id",
         dag_run_id,
     )
-    return [json.loads(extra)["payload"] for (extra,) in rows]
+    return [record for (extra,) in rows for record in payload_records(json.loads(extra)["payload"])]
+
+
+def events_since(db: Path, event_id: int) -> list[tuple[int, dict[str, Any]]]:
+    """Asset events after ``event_id``: (id, payload)."""
+    rows = query(db, "SELECT id, extra FROM asset_event WHERE id > ? ORDER BY id", event_id)
+    return [(row_id, json.loads(extra)["payload"]) for row_id, extra in rows]
+
+
+def handled(db: Path) -> dict[str, list[str]]:
+    """Offboarding id -> the successful runs whose task returned its deprovisioning (from their XComs)."""
+    found: dict[str, list[str]] = {}
+    for (run_id,) in query(db, "SELECT run_id FROM dag_run WHERE dag_id = ? AND state = 'success'", DAG_ID):
+        for item in task_result(db, run_id) or ():
+            found.setdefault(item["offboarding_id"], []).append(run_id)
+    return found
+
+
+def polled(emulator: Any, searches: int) -> Any:
+    """A check: the emulator served at least ``searches`` searches."""
+    return lambda: emulator.request_count("search") >= searches
+
+
+def between_polls(emulator: Any, stack: Stack) -> None:
+    """Return right after a poll: the search count rose and then stayed still for 0.6 s."""
+    start = emulator.request_count("search")
+    wait_for("the next poll", lambda: emulator.request_count("search") > start, stack, 60)
+    count, still = emulator.request_count("search"), time.monotonic()
+    while time.monotonic() - still < 0.6:
+        time.sleep(0.05)
+        if emulator.request_count("search") != count:
+            count, still = emulator.request_count("search"), time.monotonic()
+
+
+def burst(db: Path, emulator: Any, stack: Stack, ids: list[str]) -> dict[str, Any]:
+    """Move ``ids`` to ``Offboarded`` between two polls; wait until every one is handled by a successful run (or
+    :data:`BURST_TIMEOUT`); the figures."""
+    last_event = (query(db, "SELECT max(id) FROM asset_event")[0][0]) or 0
+    last_run = (query(db, "SELECT max(id) FROM dag_run")[0][0]) or 0
+    before = handled(db)
+    between_polls(emulator, stack)
+    searches = emulator.request_count("search")
+    for offboarding_id in ids:
+        emulator.set_status(offboarding_id, "Offboarded")
+    moved = time.monotonic()
+    wanted = set(ids)
+    done_at: float | None = None
+    while time.monotonic() - moved < BURST_TIMEOUT:
+        stack.check_alive()
+        now = handled(db)
+        if wanted <= set(now):
+            done_at = time.monotonic() - moved
+            break
+        time.sleep(0.5)
+    time.sleep(POLL_SECONDS * 2)  # a duplicate or a late run would show now
+    now = handled(db)
+    events = events_since(db, last_event)
+    records = [r for _, payload in events for r in payload_records(payload) if r["offboarding_id"] in wanted]
+    new_runs = query(db, "SELECT id, run_id, state FROM dag_run WHERE dag_id = ? AND id > ?", DAG_ID, last_run)
+    return {
+        "records": len(ids),
+        "events": len(events),
+        "polls": len({r.get("observed_at") for r in records}),
+        "runs": len(new_runs),
+        "handled": len(wanted & set(now)),
+        "handled_twice": sorted(i for i in wanted if len(now.get(i, [])) > 1 or i in before),
+        "seconds": None if done_at is None else round(done_at, 1),
+        "searches": emulator.request_count("search") - searches,
+    }
 
 
 def task_result(db: Path, run_id: str) -> Any:
@@ -147,8 +237,10 @@ def main() -> int:
     dags.mkdir(parents=True)
     shutil.copy(DAG_FILE, dags / DAG_FILE.name)
     api_port = free_port()
-    emulator = FeishuEmulator().start()
+    limit, window = (int(part) for part in SEARCH_RATE.split("/"))
+    emulator = FeishuEmulator(rate_limits={"search": (limit, window)}).start()
     conn = json.loads(emulator.airflow_conn_json())
+    conn["extra"] = {**conn.get("extra", {}), "rate_limits": {"search": SEARCH_RATE}}
     env = {
         **os.environ,
         "AIRFLOW_HOME": str(home),
@@ -185,6 +277,16 @@ def main() -> int:
             for employment in ("6982509313466180001", "6982509313466180002")
         )
         say(f"emulator at {emulator.base_url}; offboardings {first} and {second} are Approved, dated {today}")
+        burst_ids = [
+            [
+                emulator.add_offboarding(
+                    employment_id=f"69825093{size:04d}{n:07d}", status="Approved", offboarding_date=today
+                )
+                for n in range(size)
+            ]
+            for size in BURSTS
+        ]
+        say(f"{sum(BURSTS)} more offboardings Approved, dated {today}, for the bursts of {BURSTS}")
 
         for name, args in (
             ("api-server", ("api-server", "--port", str(api_port), "--workers", "1")),
@@ -194,7 +296,7 @@ def main() -> int:
         ):
             stack.start(name, *args)
         say("started api-server, dag-processor, scheduler, triggerer-a; waiting for the watcher's first polls")
-        wait_for("two polls of the watcher", lambda: emulator.request_count("search") >= 2, stack, 240)
+        wait_for("two polls of the watcher", lambda: emulator.request_count("search") >= 2 * PAGES, stack, 240)
         job_a = owner(db)
         stack.start("triggerer-b", "triggerer")
         job_b = wait_for("triggerer-b's heartbeat", lambda: live_triggerers(db) - {job_a}, stack, 120).pop()
@@ -221,7 +323,7 @@ def main() -> int:
         wait_for("a second successful run", lambda: len([r for r in runs(db) if r[2] == "success"]) >= 2, stack, 240)
         assert owner(db) == job_b, f"the watcher should run on triggerer-b (job {job_b}), runs on {owner(db)}"
         searches = emulator.request_count("search")
-        wait_for("three polls on triggerer-b", lambda: emulator.request_count("search") >= searches + 3, stack, 120)
+        wait_for("three polls on triggerer-b", polled(emulator, searches + 3 * PAGES), stack, 120)
         found = runs(db)
         assert len(found) == 2, f"expected exactly two runs after the hand-over, got {found}"
         records = run_records(db, found[1][0])
@@ -233,16 +335,37 @@ def main() -> int:
         say("triggerer-a started again, triggerer-b stopped: the watcher moves back to a restarted triggerer")
         wait_for("the watcher on triggerer-a again", lambda: owner(db) not in (None, job_b), stack, 180)
         searches = emulator.request_count("search")
-        wait_for("three polls after the restart", lambda: emulator.request_count("search") >= searches + 3, stack, 120)
+        wait_for("three polls after the restart", polled(emulator, searches + 3 * PAGES), stack, 120)
         time.sleep(POLL_SECONDS * 2)
         found = runs(db)
         assert len(found) == 2, f"expected still two runs after the restart, got {found}"
         stored = query(db, "SELECT key, value FROM asset_state_store")
         assert len(stored) == 1 and json.loads(stored[0][1])["seen"] == {first: "Offboarded", second: "Offboarded"}
-        say(f"after the restart: still {len(found)} runs; asset_state_store {stored[0][0]} = {stored[0][1]}")
-        say(f"searches served by the emulator: {emulator.request_count('search')} (one per poll, window < 100)")
+        say(f"after the restart: still {len(found)} runs; asset_state_store key {stored[0][0]} holds both")
+
+        figures = []
+        for ids in burst_ids:
+            say(f"burst: {len(ids)} offboarding(s) -> Offboarded between two polls")
+            figures.append(burst(db, emulator, stack, ids))
+            say(f"  {json.dumps(figures[-1])}")
+        say(
+            "| records in one poll | asset events | polls | DAG runs | records handled | handled twice | "
+            "seconds to the last record handled |"
+        )
+        for f in figures:
+            say(
+                f"| {f['records']} | {f['events']} | {f['polls']} | {f['runs']} | {f['handled']} | "
+                f"{len(f['handled_twice'])} | {f['seconds']} |"
+            )
+        failed = [f for f in figures if f["handled"] != f["records"] or f["handled_twice"]]
+        assert not failed, f"records not handled, or handled twice: {failed}"
+        stored = query(db, "SELECT value FROM asset_state_store")
+        assert len(json.loads(stored[0][0])["seen"]) == 2 + sum(BURSTS), "the memory should hold every record"
         ok = True
-        say("PASSED: each transition produced exactly one DAG run, with two triggerers, a hand-over and a restart")
+        say(
+            "PASSED: each transition produced exactly one DAG run, with two triggerers, a hand-over and a restart;"
+            " every record of every burst was handled once"
+        )
         return 0
     finally:
         stack.stop_all()
