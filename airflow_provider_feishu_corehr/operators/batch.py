@@ -205,11 +205,11 @@ class OffboardingOperator(BaseOperator):
 
     @staticmethod
     def render_plan(plan: dict[str, Any]) -> str:
-        """Markdown of a plan for the person who approves it (:func:`~.plan.render_plan`).
+        """Markdown of a plan for the person who approves it (:func:`~.plan_render.render_plan`).
 
         :param plan: the XCom of a ``plan_only`` task.
         """
-        from airflow_provider_feishu_corehr.operators.plan import render_plan
+        from airflow_provider_feishu_corehr.operators.plan_render import render_plan
 
         return render_plan(plan)
 

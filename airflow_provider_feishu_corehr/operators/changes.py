@@ -45,19 +45,42 @@ def _compare(field: FieldValue, reading: Reading, equal: str, different: str) ->
     return UNKNOWN if verdict is None else (equal if verdict else different)
 
 
-def change_row(field: FieldValue, reading: Reading) -> dict[str, Any]:
-    """``{"field_name", "before", "after", "change", "reason"}``: how ``field`` relates to the current value.
+def change_row(field: FieldValue, reading: Reading, after_display: str | None = None) -> dict[str, Any]:
+    """``{"field_name", "before", "after", "change", "reason"}``: how ``field`` relates to the current value; with
+    ``before_display`` / ``after_display`` when Feishu gave the option a display name other than its api name.
 
     :param field: the desired value in wire form.
     :param reading: the current value.
+    :param after_display: the display name of the desired option, when the search showed it (:func:`displays`).
     """
     change = _compare(field, reading, UNCHANGED, CHANGED)
-    return {
+    row: dict[str, Any] = {
         "field_name": field.field_name,
         "before": reading.value,
         "after": field.value,
         "change": change,
         "reason": reading.reason,
+    }
+    if reading.display is not None and reading.display != reading.value:
+        row["before_display"] = reading.display
+    if after_display is not None and after_display != field.value:
+        row["after_display"] = after_display
+    return row
+
+
+def displays(current: Mapping[str, CurrentOffboarding]) -> dict[tuple[str, str], str]:
+    """The display name of every option the search showed: ``(field name, option api name) -> display name``.
+
+    An option's display name is the same on every offboarding, so the name seen on one record tells what a
+    correction to that option on another record means.
+
+    :param current: what :func:`..client.current.read_current` returned.
+    """
+    return {
+        (name, reading.value): reading.display
+        for record in current.values()
+        for name, reading in record.fields.items()
+        if reading.display is not None and reading.value is not None
     }
 
 

@@ -1,7 +1,8 @@
 """The plan document: made by ``plan_only=True``, applied by ``plan=``, rendered for a human approver.
 
 Its shape (JSON: it travels through XCom) is in ``docs/xcom.md`` and ``docs/xcom.schema.json``; edit records
-carry the change rows of :mod:`.changes`, revoke records a ``reason``. How a plan is applied: ``docs/plan-apply.md``.
+carry the change rows of :mod:`.changes`, revoke records a ``reason``. How a plan is applied: ``docs/plan-apply.md``;
+how it is shown to the person who approves it: :mod:`.plan_render`.
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ REVOKE = "revoke"
 NONE = "none"
 SKIP = "skip"
 REFUSED = "refused"
-_SHOWN_ROWS = 50
-_SHOWN_CHARS = 60
 ACTIONS = {EDIT: (EDIT, NONE, REFUSED), REVOKE: (REVOKE, SKIP, REFUSED)}
 """The actions a plan of each kind may hold."""
 
@@ -69,7 +68,8 @@ def _document(
 
 
 def edit_plan(prepared: list[Record], review: EditReview, user_id_type: str | None) -> dict[str, Any]:
-    """The plan of an edit batch after :meth:`EditReview.prepare`.
+    """The plan of an edit batch after :meth:`EditReview.prepare`; ``labels`` holds the names the search gave the
+    custom fields it lists (for people: :mod:`.plan_render`).
 
     :param prepared: the prepared records.
     :param review: the review that prepared them.
@@ -86,6 +86,9 @@ def edit_plan(prepared: list[Record], review: EditReview, user_id_type: str | No
     document["fields"] = tally(
         (c["change"] for r in records for c in r["changes"] or ()), (CHANGED, UNCHANGED, UNKNOWN)
     )
+    named = {c["field_name"] for r in records for c in r["changes"] or ()}
+    labels = {name: label for current in review.current.values() for name, label in current.labels.items()}
+    document["labels"] = {name: labels[name] for name in sorted(named & labels.keys())}
     return document
 
 
@@ -243,50 +246,3 @@ def planned_record(record: dict[str, Any], kind: str) -> Record:
     except FeishuInvalidInputError as err:
         return Record(index, known_id, refused=err)
     return Record(index, offboarding_id, operator_id, update, employment_id)
-
-
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    text = text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def render_plan(plan: dict[str, Any]) -> str:
-    """Markdown for the approver: the counts, then one table row per field to write (or record to revoke).
-
-    At most 50 rows are listed; values are cut to 60 characters. The approver sees the values: the
-    approval form is stored in Airflow's metadata database like XCom, never in task logs.
-
-    :param plan: a plan document.
-    """
-    counts = ", ".join(f"{n} {action}" for action, n in plan["counts"].items())
-    lines = [f"**{plan['plan'].capitalize()} plan** for {plan['total']} offboarding(s): {counts}."]
-    if plan["plan"] == EDIT:
-        fields = ", ".join(f"{n} {state}" for state, n in plan["fields"].items())
-        lines += [f"Fields: {fields}.", "", "| # | offboarding | status | field | before | after |"]
-        lines.append("|---|---|---|---|---|---|")
-        rows = [
-            (r, c)
-            for r in plan["records"]
-            if r["action"] == EDIT
-            for c in r["changes"] or ()
-            if c["change"] != UNCHANGED
-        ]
-        for record, change in rows[:_SHOWN_ROWS]:
-            before = change["before"] if change["change"] == CHANGED else f"(unknown: {change['reason']})"
-            lines.append(
-                f"| {record['index']} | {record['offboarding_id']} | {_cell(record['status'])} | "
-                f"{_cell(change['field_name'])} | {_cell(before)} | {_cell(change['after'])} |"
-            )
-    else:
-        lines += ["", "| # | offboarding | status | action |", "|---|---|---|---|"]
-        rows = [(r, None) for r in plan["records"] if r["action"] != REFUSED]
-        for record, _ in rows[:_SHOWN_ROWS]:
-            action = record["action"] + (f" ({record['reason']})" if record["reason"] else "")
-            lines.append(f"| {record['index']} | {record['offboarding_id']} | {_cell(record['status'])} | {action} |")
-    if len(rows) > _SHOWN_ROWS:
-        lines.append(f"\n… and {len(rows) - _SHOWN_ROWS} more row(s): see the plan task's XCom.")
-    refused = [r for r in plan["records"] if r["action"] == REFUSED]
-    for record in refused[:10]:
-        lines.append(f"\nRefused: record {record['index']}: {_cell((record['error'] or {}).get('message'))}")
-    return "\n".join(lines)

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 ROW_VALUES: dict[str, tuple[str, ...]] = {
     "fields": ("value",),
-    "changes": ("before", "after"),
+    "changes": ("before", "after", "before_display", "after_display"),
     "verify": ("expected", "read_back"),
     "conflict": ("planned", "current"),
     "seen": ("value",),

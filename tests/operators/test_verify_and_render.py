@@ -9,7 +9,7 @@ from airflow.providers.common.compat.sdk import AirflowException
 
 from airflow_provider_feishu_corehr.client.models import FieldValue
 from airflow_provider_feishu_corehr.operators.offboarding import EditOffboardingOperator
-from airflow_provider_feishu_corehr.operators.plan import render_plan
+from airflow_provider_feishu_corehr.operators.plan_render import render_plan
 from airflow_provider_feishu_corehr.operators.records import Record
 from airflow_provider_feishu_corehr.operators.review import verify_edits
 
@@ -66,9 +66,9 @@ def _edit_record(index: int, changes: list[dict[str, Any]]) -> dict[str, Any]:
 def test_render_lists_what_will_be_written_and_cuts_long_values() -> None:
     long_value = "x" * 80 + "|y"
     changes = [
-        {"field_name": "a", "before": "1", "after": "2", "change": "changed", "reason": None},
-        {"field_name": "b", "before": "1", "after": "1", "change": "unchanged", "reason": None},
-        {"field_name": "c", "before": None, "after": long_value, "change": "unknown", "reason": "no_permission"},
+        {"field_name": "offboarding_date", "before": "1", "after": "2", "change": "changed", "reason": None},
+        {"field_name": "b__c", "before": "1", "after": "1", "change": "unchanged", "reason": None},
+        {"field_name": "c__c", "before": None, "after": long_value, "change": "unknown", "reason": "no_permission"},
     ]
     plan = {
         "plan": "edit",
@@ -78,11 +78,14 @@ def test_render_lists_what_will_be_written_and_cuts_long_values() -> None:
         "records": [_edit_record(i, changes) for i in range(60)],
     }
     text = render_plan(plan)
-    assert "| 0 | 700 | Approved | a | 1 | 2 |" in text
-    assert "| b |" not in text  # unchanged fields are not listed
-    assert f"| 0 | 700 | Approved | c | (unknown: no_permission) | {'x' * 59}… |" in text
-    assert text.count("\n| ") == 1 + 50  # header + at most 50 rows
-    assert "… and 70 more row(s)" in text
+    assert "| 700 | Approved | Offboarding date (offboarding_date) | 1 | 2 |" in text
+    assert "| 700 | b__c | 1 |" in text  # unchanged fields are listed, in their own table
+    assert f"|  |  | c__c | could not be read (the app may not read this field) | {'x' * 59}… |" in text
+    write_table = text.split("### To write")[1].split("###")[0]
+    assert write_table.count("\n| ") == 1 + 50  # header and at most 50 rows
+    assert "… and 70 more: see the plan task's XCom." in text  # 120 rows to write, 50 shown
+    assert "… and 10 more: see the plan task's XCom." in text  # 60 unchanged, 50 shown
+    assert "| # |" not in text and "(unknown:" not in text
 
 
 def test_render_of_a_revoke_plan() -> None:
@@ -104,6 +107,8 @@ def test_render_of_a_revoke_plan() -> None:
         ],
     }
     text = render_plan(plan)
-    assert "| 0 | 1 | Approved | revoke |" in text
-    assert "| 1 | 2 | Rejected | skip (rejected) |" in text
-    assert "Refused: record 2: record 2: offboarding_id must not be empty" in text
+    assert "1 to revoke, 1 nothing to do, 1 refused" in text
+    assert "| 1 | Approved |" in text
+    assert "| 2 | Rejected | its approval was rejected: there is nothing to withdraw |" in text
+    assert "- **(no usable id)**: offboarding_id must not be empty or whitespace" in text
+    assert text.index("### Refused") < text.index("### To revoke") < text.index("### Not revoked")
