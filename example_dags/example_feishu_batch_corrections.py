@@ -4,16 +4,20 @@ The story: a nightly export from another HR system lists corrections to offboard
 (a moved last day, a missing explanation, custom fields). ``data/offboarding_corrections.csv`` next to this
 file stands for that export: one row per field, ``offboarding_id,field_name,value``.
 
-Two DAGs share the same three steps:
+Two DAGs apply the same records ``{"offboarding_id", "update_data"}`` (the rows grouped by offboarding):
 
-* ``example_feishu_batch_corrections``: ``parse_corrections`` groups the rows into records
-  ``{"offboarding_id", "update_data"}``; one :class:`EditOffboardingOperator` task applies them all
+* ``example_feishu_batch_corrections``: one :class:`EditOffboardingOperator` task applies them all
   (``offboardings=``; records run concurrently within the edit endpoint's rate limit, and one bad record
   does not stop the others); ``report_outcomes`` reads the operator's XCom and returns the counts and the
   failed records.
-* ``example_feishu_batch_corrections_mapped``: the same records through dynamic task mapping
-  (``.partial().expand_kwargs()``), one task instance per record, so each record can be retried or cleared on
-  its own in the UI.
+* ``example_feishu_batch_corrections_mapped``: the same records through dynamic task mapping, one task instance
+  per record, so each record can be retried or cleared on its own in the UI: ``correction_ids`` lists the
+  offboarding ids, ``.expand(offboarding_id=...)`` maps over them and each instance renders its own fields.
+
+The values reach the operator through a template (the macros ``corrections`` and ``correction_fields`` read the
+file when the task renders), not through an upstream task's XCom: an upstream task returning values would store
+them in Airflow's database, which privacy mode (the connection extra ``privacy``, docs/privacy.md) is there to
+prevent; the operator hashes the rendered values it stores. Only ids travel through XCom.
 
 ``report_outcomes`` runs even when some corrections failed (``trigger_rule="all_done"``): the operator pushes
 every record's outcome before it fails the task. The report then fails too, so the DAG run shows the failure.
@@ -46,9 +50,11 @@ def _params() -> dict[str, Param]:
     }
 
 
-@task
-def parse_corrections(corrections_file: str) -> list[dict[str, Any]]:
-    """Group the CSV rows by offboarding into ``[{"offboarding_id": ..., "update_data": {field: value}}]``."""
+def corrections(corrections_file: str) -> list[dict[str, Any]]:
+    """Group the CSV rows by offboarding into ``[{"offboarding_id": ..., "update_data": {field: value}}]``.
+
+    A macro (``{{ corrections(params.corrections_file) }}``): read when the apply task renders its arguments.
+    """
     path = Path(corrections_file) if corrections_file else SHIPPED_CORRECTIONS
     records: dict[str, dict[str, str]] = {}
     with path.open(newline="", encoding="utf-8") as handle:
@@ -62,6 +68,28 @@ def parse_corrections(corrections_file: str) -> list[dict[str, Any]]:
                 raise ValueError(f"{path.name} line {line}: {field_name} is given twice for {offboarding_id}")
             fields[field_name] = row["value"]
     return [{"offboarding_id": oid, "update_data": fields} for oid, fields in records.items()]
+
+
+def correction_fields(corrections_file: str, offboarding_id: str) -> dict[str, str]:
+    """The fields of one offboarding in the file (a macro of the mapped DAG, rendered by each instance).
+
+    :param corrections_file: the CSV path (empty: the shipped file).
+    :param offboarding_id: the mapped instance's offboarding.
+    """
+    for record in corrections(corrections_file):
+        if record["offboarding_id"] == offboarding_id:
+            fields: dict[str, str] = record["update_data"]
+            return fields
+    raise ValueError(f"offboarding {offboarding_id} is no longer in the corrections file")
+
+
+@task
+def correction_ids(corrections_file: str) -> list[str]:
+    """The offboarding ids of the file, in order (ids only: no value goes to XCom)."""
+    return [record["offboarding_id"] for record in corrections(corrections_file)]
+
+
+MACROS = {"corrections": corrections, "correction_fields": correction_fields}
 
 
 @task(trigger_rule="all_done", multiple_outputs=False)
@@ -101,13 +129,14 @@ def report_outcomes(outcomes: Any) -> dict[str, Any]:
     catchup=False,
     tags=["example", "feishu"],
     params=_params(),
+    user_defined_macros=MACROS,
+    render_template_as_native_obj=True,  # the macros' lists and mappings reach the operator as they are
     doc_md=__doc__,
 )
 def example_feishu_batch_corrections() -> None:
-    corrections = parse_corrections(corrections_file="{{ params.corrections_file }}")
     apply_all = EditOffboardingOperator(
         task_id="apply_corrections",
-        offboardings=corrections,
+        offboardings="{{ corrections(params.corrections_file) }}",
         feishu_conn_id="{{ params.feishu_conn_id }}",
     )
     report_outcomes(apply_all.output)
@@ -120,14 +149,17 @@ def example_feishu_batch_corrections() -> None:
     catchup=False,
     tags=["example", "feishu"],
     params=_params(),
+    user_defined_macros=MACROS,
+    render_template_as_native_obj=True,
     doc_md=__doc__,
 )
 def example_feishu_batch_corrections_mapped() -> None:
-    corrections = parse_corrections(corrections_file="{{ params.corrections_file }}")
+    ids = correction_ids(corrections_file="{{ params.corrections_file }}")
     apply_each = EditOffboardingOperator.partial(
         task_id="apply_correction",
+        update_data="{{ correction_fields(params.corrections_file, task.offboarding_id) }}",
         feishu_conn_id="{{ params.feishu_conn_id }}",
-    ).expand_kwargs(corrections)
+    ).expand(offboarding_id=ids)
     report_outcomes(apply_each.output)
 
 

@@ -4,7 +4,8 @@ The story: HR corrects an employee's offboarding (a later last day, an explanati
 the employee decides to stay, so the offboarding is revoked. The DAG
 
 1. looks up the employment's most recent offboarding with :class:`FeishuHook` in a ``@task``
-   (v1 offboarding search; the summary goes to XCom),
+   (v1 offboarding search; its ids and status go to XCom, not its dates: XCom is stored in Airflow's database,
+   and privacy mode, docs/privacy.md, keeps HR values out of it),
 2. edits three of its fields with :class:`EditOffboardingOperator` - a ``pendulum`` date, the reason
    explanation and a custom ``__c`` field; the operator converts the Python values to the API's strings,
 3. revokes it with :class:`RevokeOffboardingOperator` (a re-run is safe: an already withdrawn offboarding
@@ -51,13 +52,14 @@ HANDOVER_NOTE = "Hand-over to the data platform team, documented in the team wik
 def example_feishu_offboarding_lifecycle() -> None:
     @task(multiple_outputs=False)
     def look_up_offboarding(feishu_conn_id: str, employment_id: str) -> dict[str, str | None]:
-        """Return the summary of the employment's most recent offboarding (ids, status, dates)."""
+        """Return the ids and status of the employment's most recent offboarding (no dates: they are HR values)."""
         from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
 
         record = FeishuHook(feishu_conn_id=feishu_conn_id).get_offboarding(employment_id)
         if record is None:
             raise AirflowFailException(f"employment {employment_id} has no offboarding")
-        return record.summary()
+        summary = record.summary()
+        return {k: summary[k] for k in ("offboarding_id", "employment_id", "status")}
 
     looked_up = look_up_offboarding(feishu_conn_id=FEISHU_CONN_ID, employment_id="{{ params.employment_id }}")
 

@@ -69,7 +69,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("operators/batch.py", "OffboardingOperator: shadows the base class's _do_render_template_fields"): (
         "privacy mode hashes the rendered template fields before Airflow stores them: a mapped task is rendered "
         "through this method only (MappedOperator.render_template_fields never calls the public "
-        "render_template_fields), on 2.11 and 3.x; pinned by tests/operators/test_privacy.py"
+        "render_template_fields: it calls unmapped_task._do_render_template_fields), on 2.11 and 3.3; pinned on both "
+        "lanes by tests/example_dags/test_privacy_scan.py (the mapped example's stored rendered fields hold no value)"
     ),
     ("operators/batch.py", "OffboardingOperator: super()._do_render_template_fields"): (
         "the override above runs Airflow's own rendering first"
