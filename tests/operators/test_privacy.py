@@ -144,3 +144,88 @@ def test_rendered_fields_hold_hashes_and_execute_sends_the_values(
     assert value["records"][0]["outcome"] == "edited"
     assert batch.value(batch.ids[0], "handover_note__c") == note
     assert note not in _stored({name: getattr(op, name) for name in op.template_fields})  # hidden again after
+
+
+def test_the_operator_runs_again_in_the_same_process(
+    feishu: FeishuEmulator, batch: Batch, context: dict[str, Any]
+) -> None:
+    """A second execute of the same operator object (a re-run in one process): the key of the first run must not
+    shadow the method that decides the mode (it did: TypeError on the second run)."""
+    op = RevokeOffboardingOperator(task_id="twice", offboarding_id=batch.ids[0])
+    first, second = op.execute(context), op.execute(context)
+    assert (first["records"][0]["outcome"], second["records"][0]["outcome"]) == ("revoked", "already_withdrawn")
+
+
+def test_the_documented_hash_recomputed_with_the_standard_library() -> None:
+    """docs/privacy.md's rule, computed without the provider: the key is HMAC-SHA256 of the label keyed with the App
+    Secret; the hash is HMAC-SHA256 of the compact JSON ``[field_name, value]``."""
+    import hashlib
+    import hmac
+
+    key = hmac.new(b"app-secret", b"airflow-provider-feishu-corehr/privacy/v1", hashlib.sha256).digest()
+    message = json.dumps(["reason_explanation", "Déménagement"], ensure_ascii=False, separators=(",", ":"))
+    expected = "hmac-sha256:" + hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+    assert hashing.privacy_key("app-secret") == key
+    assert hashing.digest(key, "reason_explanation", "Déménagement") == expected
+    assert hashing.digest(key, "reason", "Déménagement") != expected  # the field name is part of the message
+
+
+def test_the_sensor_summary_the_status_event_and_the_watcher_payload_hash_their_values() -> None:
+    """The same rule outside the operators (client/privacy.py): dates and extra field values hashed, ids, statuses
+    and the observation time kept; nothing changes without a key."""
+    from airflow_provider_feishu_corehr.client.models import ClientSettings
+
+    key = hashing.privacy_key("s")
+    summary = {
+        "offboarding_id": "7",
+        "employment_id": "e",
+        "status": "Offboarded",
+        "offboarding_date": "2027-03-31",
+        "expected_offboarding_date": None,
+        "checklist_status": "Finished",
+    }
+    hidden = hashing.hide_summary(summary, key)
+    assert hidden == {
+        **summary,
+        "offboarding_date": hashing.digest(key, "offboarding_date", "2027-03-31"),
+    }
+    assert hashing.hide_summary(summary, None) == summary
+    payload = {
+        **summary,
+        "apply_initiating_time": "2027-01-04 10:00:00",
+        "observed_at": "2027-04-01T00:00:00+00:00",
+        "fields": {"reason_explanation": "Moving abroad", "missing": None},
+    }
+    shown = hashing.hide_payload(payload, key)
+    assert shown["privacy"] is True and shown["observed_at"] == payload["observed_at"]
+    assert shown["fields"] == {
+        "reason_explanation": hashing.digest(key, "reason_explanation", "Moving abroad"),
+        "missing": None,
+    }
+    assert "Moving abroad" not in json.dumps(shown) and "2027-01-04" not in json.dumps(shown)
+    settings = ClientSettings(base_url="https://x", app_id="a", app_secret="s")
+    assert hashing.key_for(settings) is None
+    assert hashing.key_for(ClientSettings(base_url="https://x", app_id="a", app_secret="s", privacy=True)) == key
+
+
+def test_the_status_trigger_event_hashes_with_the_key() -> None:
+    from airflow_provider_feishu_corehr.client.models import OffboardingRecord
+    from airflow_provider_feishu_corehr.status.statuses import Outcome
+    from airflow_provider_feishu_corehr.status.trigger_event import end_event
+    from airflow_provider_feishu_corehr.status.watch import Decision, check_watch
+
+    watch = check_watch(
+        employment_id="e1",
+        employment_ids=None,
+        offboarding_id=None,
+        target_statuses=["Offboarded"],
+        failure_statuses=None,
+        user_id_type=None,
+        match="all",
+    )
+    assert watch is not None
+    record = OffboardingRecord("7", "e1", "Offboarded", None, "2027-03-31", None, None)
+    key = hashing.privacy_key("s")
+    event = end_event(watch, Decision(Outcome.TARGET, {"e1": record}), key)
+    assert event["record"]["offboarding_date"] == hashing.digest(key, "offboarding_date", "2027-03-31")
+    assert end_event(watch, Decision(Outcome.TARGET, {"e1": record}))["record"]["offboarding_date"] == "2027-03-31"
