@@ -2,11 +2,13 @@
 
 Airflow 3 only. An asset, ``feishu_offboarded``, has a watcher (:class:`OffboardingStatusEventTrigger`) that
 searches Feishu every ``POLL_SECONDS`` for offboardings whose offboarding date is in the last 7 days (Beijing
-time) and creates one asset event per offboarding that newly reached ``Offboarded``. This DAG is scheduled on the
-asset: each run reads the records from its triggering asset events (``extra["payload"]``) and performs the
-stand-in deprovisioning step (replace it with revoking badges, archiving the mailbox, closing accounts).
+time) and creates one asset event per poll carrying every offboarding that newly reached ``Offboarded`` in it
+(``extra["payload"]["records"]``, up to 1,000; docs/events.md). This DAG is scheduled on the asset: each run
+handles every record of every one of its triggering asset events and performs the stand-in deprovisioning step
+(replace it with revoking badges, archiving the mailbox, closing accounts).
 
-One run may carry several records: the scheduler folds the asset events queued since the last run into one run.
+One run may carry several events (polls whose events were queued while the scheduler was busy), each with several
+records: ``records_from_asset_events`` returns them all, each transition once.
 
 On Airflow 2.11 this file defines no DAG (there is no event-driven scheduling): use the deferrable
 ``OffboardingStatusSensor`` there, one run per employee (``example_feishu_wait_until_offboarded``).
@@ -80,8 +82,10 @@ if HAS_EVENT_SCHEDULING:
     def example_feishu_on_offboarded() -> None:
         @task
         def deprovision_offboarded(**context: Any) -> list[dict[str, Any]]:
-            """Deprovision every employee in this run's triggering asset events."""
-            records = records_from_asset_events(context["triggering_asset_events"])
+            """Deprovision every employee of every triggering asset event of this run (all events, all records)."""
+            events = context["triggering_asset_events"]
+            records = records_from_asset_events(events)
+            log.info("%d record(s) in %d asset event(s)", len(records), sum(len(e) for e in events.values()))
             return [deprovision(record) for record in records]
 
         deprovision_offboarded()

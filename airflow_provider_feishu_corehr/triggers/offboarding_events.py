@@ -1,15 +1,19 @@
 """Event-driven scheduling on Feishu offboardings: a trigger for ``AssetWatcher`` (Airflow 3; docs/events.md).
 
 :class:`OffboardingStatusEventTrigger` polls a date window (:mod:`.event_poll`) and yields one
-:class:`TriggerEvent` per record that newly reached a watched status (:func:`transitions`), whose payload is
-:func:`event_payload`; the memory of what fired is :mod:`.event_memory`. Sibling watchers share one poll through
-Airflow 3.3's ``shared_stream_key`` (ack mode: :mod:`.event_producer`); on 3.0-3.2 each runs its own (:meth:`run`).
-On Airflow 2 this module imports (base class ``BaseTrigger``) but there is no ``AssetWatcher`` to run it.
+:class:`TriggerEvent` per poll that saw records newly reach a watched status (:func:`transitions`), carrying all
+of them (:func:`poll_payload`, at most :data:`MAX_EVENT_RECORDS` records and :data:`MAX_EVENT_BYTES`; the rest fire
+with the next poll): Airflow 3.3 links asset events that land milliseconds apart to one run only partly
+(docs/events.md, "A burst in one poll"). The memory of what fired is :mod:`.event_memory`. Sibling watchers share
+one poll through Airflow 3.3's ``shared_stream_key`` (ack mode: :mod:`.event_producer`); on 3.0-3.2 each runs its
+own (:meth:`run`). On Airflow 2 this module imports (base class ``BaseTrigger``) but there is no ``AssetWatcher``
+to run it.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import TriggerEvent
@@ -38,9 +42,19 @@ else:
     except ImportError:  # Airflow 2: no event-driven scheduling
         from airflow.triggers.base import BaseTrigger as _Base
 
-__all__ = ["OffboardingStatusEventTrigger", "records_from_asset_events"]
+__all__ = ["OffboardingStatusEventTrigger", "payload_records", "records_from_asset_events"]
 
 MAX_EXTRA_FIELDS = 20
+
+PAYLOAD_VERSION = 2
+"""The payload's shape: 2 = one event per poll with a ``records`` list (1, before 0.x+1: one event per record)."""
+
+MAX_EVENT_RECORDS = 1000
+"""Most records one asset event carries (docs/events.md, "What a run receives")."""
+
+MAX_EVENT_BYTES = 512 * 1024
+"""Most bytes of JSON the records of one asset event take (about 300 bytes a record without ``extra_fields``); the
+first record always goes, whatever its size."""
 
 
 def transitions(
@@ -103,27 +117,76 @@ def field_value(raw: Mapping[str, Any], name: str) -> Any:
     return None
 
 
-def event_payload(record: OffboardingRecord, snapshot: Snapshot, extra_fields: Collection[str]) -> dict[str, Any]:
-    """The JSON payload of one record's event (docs/events.md, "What a run receives").
+def record_payload(record: OffboardingRecord, extra_fields: Collection[str]) -> dict[str, Any]:
+    """One record of an event's ``records`` (docs/events.md, "What a run receives").
 
     :param record: the record that reached a watched status.
-    :param snapshot: the poll it was seen in.
     :param extra_fields: extra values to copy from the record.
     """
     return {
         **record.summary(),
         "apply_initiating_time": record.apply_initiating_time,
-        "user_id_type": snapshot.user_id_type,
-        "observed_at": snapshot.taken_at,
         "fields": {name: field_value(record.raw, name) for name in extra_fields},
     }
 
 
-def records_from_asset_events(triggering_asset_events: Mapping[Any, Any]) -> list[dict[str, Any]]:
-    """The offboarding records of a run's triggering asset events (``context["triggering_asset_events"]``).
+def take_records(records: list[dict[str, Any]], max_records: int | None = None, max_bytes: int | None = None) -> int:
+    """How many of ``records``, from the first, one event carries: at most ``max_records`` and ``max_bytes`` of
+    JSON, and at least one when there is one.
 
-    Keeps the events this watcher created (``extra["from_trigger"]`` with a payload holding an ``offboarding_id``),
-    in event order, each transition once (two triggerers overlapping in a hand-over may both fire it).
+    :param records: the record payloads, in firing order.
+    :param max_records: most records an event carries; ``None``: :data:`MAX_EVENT_RECORDS`.
+    :param max_bytes: most bytes of JSON the carried records take; ``None``: :data:`MAX_EVENT_BYTES`.
+    """
+    max_records = MAX_EVENT_RECORDS if max_records is None else max_records
+    max_bytes = MAX_EVENT_BYTES if max_bytes is None else max_bytes
+    size = taken = 0
+    for record in records[:max_records]:
+        size += len(json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode("utf-8")) + 1
+        if taken and size > max_bytes:
+            break
+        taken += 1
+    return taken
+
+
+def poll_payload(records: list[dict[str, Any]], snapshot: Snapshot, more: int) -> dict[str, Any]:
+    """The JSON payload of a poll's event: what is common to its records once, then the records.
+
+    :param records: the record payloads the event carries (:func:`record_payload`, hashed in privacy mode).
+    :param snapshot: the poll they were seen in.
+    :param more: records of the same poll left for the next poll's event (over the bound).
+    """
+    return {
+        "version": PAYLOAD_VERSION,
+        "observed_at": snapshot.taken_at,
+        "user_id_type": snapshot.user_id_type,
+        "count": len(records),
+        "more": more,
+        "records": records,
+    }
+
+
+def payload_records(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The records of one event payload, each with its event's ``observed_at`` and ``user_id_type``: the
+    per-record form (a payload of version 1, one record per event, is that form already). Empty for a payload
+    that is not the watcher's.
+
+    :param payload: ``extra["payload"]`` of an asset event.
+    """
+    records = payload.get("records")
+    if isinstance(records, list):
+        shared = {k: payload.get(k) for k in ("user_id_type", "observed_at")}
+        return [{**record, **shared} for record in records if isinstance(record, dict)]
+    return [dict(payload)] if isinstance(payload.get("offboarding_id"), str) else []
+
+
+def records_from_asset_events(triggering_asset_events: Mapping[Any, Any]) -> list[dict[str, Any]]:
+    """Every offboarding record of a run's triggering asset events (``context["triggering_asset_events"]``):
+    every event of every asset, every record of every event.
+
+    Keeps the events this watcher created (``extra["from_trigger"]``; payloads of version 2, a poll's records, and
+    of version 1, one record), in event order, each transition once (two triggerers overlapping in a hand-over
+    may both fire it). Each record carries its event's ``observed_at`` and ``user_id_type``.
 
     :param triggering_asset_events: asset -> its events, as Airflow hands them to the task.
     """
@@ -133,12 +196,15 @@ def records_from_asset_events(triggering_asset_events: Mapping[Any, Any]) -> lis
         for event in events:
             extra = getattr(event, "extra", None) or {}
             payload = extra.get("payload") if extra.get("from_trigger") else None
-            if not isinstance(payload, dict) or not isinstance(payload.get("offboarding_id"), str):
+            if not isinstance(payload, dict):
                 continue
-            identity = (payload["offboarding_id"], str(payload.get("status")))
-            if identity not in seen:
-                seen.add(identity)
-                records.append(payload)
+            for record in payload_records(payload):
+                if not isinstance(record.get("offboarding_id"), str):
+                    continue
+                identity = (record["offboarding_id"], str(record.get("status")))
+                if identity not in seen:
+                    seen.add(identity)
+                    records.append(record)
     return records
 
 
@@ -153,7 +219,9 @@ class OffboardingStatusEventTrigger(_Base):
     """Fire once for every offboarding that newly reaches one of ``statuses`` (for ``AssetWatcher``).
 
     Every ``poll_interval`` seconds, searches the offboardings whose ``window_fields`` fall between
-    ``window_days_back`` days before today and ``window_days_ahead`` days after it (today in ``tenant_timezone``).
+    ``window_days_back`` days before today and ``window_days_ahead`` days after it (today in ``tenant_timezone``),
+    and yields one event for the poll carrying every record that newly reached a watched status (up to
+    :data:`MAX_EVENT_RECORDS`; the rest with the next poll).
 
     :param feishu_conn_id: Airflow connection id of type ``feishu``.
     :param statuses: watched statuses (at least one).
@@ -242,16 +310,18 @@ class OffboardingStatusEventTrigger(_Base):
         return SnapshotProducer(cls(**kwargs).snapshots)
 
     async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
-        """Turn snapshots into this watcher's events: one per record that newly reached a watched status.
+        """Turn snapshots into this watcher's events: one per snapshot with records that newly reached a watched
+        status, carrying them all (:meth:`_fire`).
 
         The stored memory is read before each snapshot (restart, HA hand-over) and the new one written after the
-        snapshot's events: by the producer once they are stored (ack mode), else right away.
+        snapshot's event: by the producer once it is stored (ack mode), else right away.
 
         :param shared_stream: the snapshots of the shared poll.
         """
         memory = memory_for(getattr(self, "asset_state_store", None), self.memory_identity())
         local: Remembered | None = None
         marks = SweepMarks()
+        held: set[str] = set()  # ids over the bound at the last poll: first in the next event
         async for snapshot in shared_stream:
             before = newest(await self._load(memory), local)
             remembered = before.seen if before else {}
@@ -273,10 +343,15 @@ class OffboardingStatusEventTrigger(_Base):
             except FeishuError as exc:  # nothing fired, nothing remembered: the next poll fires these
                 self.log.warning("Cannot read %s for privacy mode; events held back: %s", self.feishu_conn_id, exc)
                 continue
-            for record in fired:
-                self.log.info("Offboarding %s reached %s", record.offboarding_id, record.status)
-                payload = hide_payload(event_payload(record, snapshot, self.extra_fields), key)
-                yield TriggerEvent(payload)  # type: ignore[no-untyped-call]
+            if fired:
+                event, left = self._fire(fired, held, snapshot, key)
+                for record in left:  # not remembered: fired with the next poll, first
+                    if record.offboarding_id in remembered:
+                        seen[record.offboarding_id] = remembered[record.offboarding_id]
+                    else:
+                        seen.pop(record.offboarding_id, None)
+                held = {record.offboarding_id for record in left}
+                yield event
             partial = baseline and not snapshot.ends_sweep
             if before is not None and seen == before.seen and partial == before.partial:
                 continue  # nothing to remember anew
@@ -285,6 +360,36 @@ class OffboardingStatusEventTrigger(_Base):
                 snapshot.commits.append(functools.partial(self._save, memory, local))
             else:
                 await self._save(memory, local)
+
+    def _fire(
+        self, fired: list[OffboardingRecord], held: Collection[str], snapshot: Snapshot, key: bytes | None
+    ) -> tuple[TriggerEvent, list[OffboardingRecord]]:
+        """The poll's one event, and the records over its bound (left for the next poll).
+
+        :param fired: the records that newly reached a watched status, in search order.
+        :param held: ids left over at the last poll: they go first.
+        :param snapshot: the poll.
+        :param key: privacy mode's hashing key, or ``None``.
+        """
+        ordered = sorted(fired, key=lambda record: record.offboarding_id not in held)  # stable: search order kept
+        payloads = [hide_payload(record_payload(record, self.extra_fields), key) for record in ordered]
+        taken = take_records(payloads)
+        for record in ordered[:taken]:
+            self.log.info("Offboarding %s reached %s", record.offboarding_id, record.status)
+        left = ordered[taken:]
+        if left:
+            self.log.warning(
+                "%d offboarding(s) reached %s in one poll; this poll's event carries %d (at most %d records, %d "
+                "bytes), the other %d fire with the next poll",
+                len(ordered),
+                "/".join(self.statuses),
+                taken,
+                MAX_EVENT_RECORDS,
+                MAX_EVENT_BYTES,
+                len(left),
+            )
+        payload = poll_payload(payloads[:taken], snapshot, len(left))
+        return TriggerEvent(payload), left  # type: ignore[no-untyped-call]
 
     async def _privacy_key(self) -> bytes | None:
         """Privacy mode's hashing key when the connection's extra ``privacy`` is on, else ``None``."""

@@ -97,9 +97,10 @@ class StoreTable:
 class Driver:
     """Drives one watcher's ``filter_shared_stream`` poll by poll against the emulator, in one event loop.
 
-    ``await driver.poll()`` takes one poll (real searches) and returns the payloads of the events
-    the watcher yielded for it; the watcher runs on as one generator (its in-process memory is kept), as in the
-    triggerer. ``await driver.stop()`` ends it (a triggerer restart, when a new driver takes over).
+    ``await driver.poll()`` takes one poll (real searches) and returns the records of the events (per record, as
+    ``payload_records`` gives them) the watcher yielded for it, the events' payloads are in ``payloads``; the
+    watcher runs on as one generator (its in-process memory is kept), as in the triggerer. ``await driver.stop()``
+    ends it (a triggerer restart, when a new driver takes over).
     """
 
     def __init__(self, trigger: OffboardingStatusEventTrigger) -> None:
@@ -108,6 +109,7 @@ class Driver:
         self._queue: asyncio.Queue[Snapshot] = asyncio.Queue()
         self._idle = asyncio.Event()
         self._events: list[dict[str, Any]] = []
+        self.payloads: list[dict[str, Any]] = []
         self._task: asyncio.Task[None] | None = None
         self.sweep: Sweep | None = None
 
@@ -120,11 +122,14 @@ class Driver:
             yield snapshot
 
     async def _consume(self) -> None:
+        from airflow_provider_feishu_corehr.triggers.offboarding_events import payload_records
+
         async for event in self.trigger.filter_shared_stream(self._stream()):
-            self._events.append(event.payload)
+            self.payloads.append(event.payload)
+            self._events.extend(payload_records(event.payload))
 
     async def feed(self, snapshot: Snapshot) -> list[dict[str, Any]]:
-        """Hand one snapshot to the watcher; return the payloads it yielded for it."""
+        """Hand one snapshot to the watcher; return the records of the events it yielded for it."""
         if self._task is None:
             self._task = asyncio.create_task(self._consume())
         done = len(self._events)

@@ -24,7 +24,11 @@ from airflow_provider_feishu_corehr.client.models import ClientSettings
 from airflow_provider_feishu_corehr.client.paging import parse_record
 from airflow_provider_feishu_corehr.triggers.event_memory import Remembered, SweepMarks, memory_for
 from airflow_provider_feishu_corehr.triggers.event_poll import poll_page_cap
-from airflow_provider_feishu_corehr.triggers.offboarding_events import OffboardingStatusEventTrigger, transitions
+from airflow_provider_feishu_corehr.triggers.offboarding_events import (
+    OffboardingStatusEventTrigger,
+    payload_records,
+    transitions,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -148,7 +152,7 @@ def test_the_poll_loop_reads_a_large_window_in_bounded_polls_without_loss_or_rep
     async def scenario() -> list[tuple[int, str]]:
         events: list[tuple[int, str]] = []
         async for event in trigger.filter_shared_stream(counted(8)):
-            events.append((len(parts), event.payload["offboarding_id"]))
+            events.extend((len(parts), r["offboarding_id"]) for r in payload_records(event.payload))
         return events
 
     with caplog.at_level(logging.INFO, logger="airflow_provider_feishu_corehr"):

@@ -16,7 +16,7 @@ from airflow import __version__ as airflow_version
 from event_helpers import today_in_beijing
 from packaging.version import Version
 
-from airflow_provider_feishu_corehr.triggers.offboarding_events import OffboardingStatusEventTrigger
+from airflow_provider_feishu_corehr.triggers.offboarding_events import OffboardingStatusEventTrigger, payload_records
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -81,7 +81,7 @@ def test_two_watchers_share_one_poll_and_fire_their_own_events(feishu_today: Fei
         async def consume(trigger_id: int) -> None:
             stream = manager.subscribe(trigger_id=trigger_id, trigger=watchers[trigger_id], key=key)
             async for event in watchers[trigger_id].filter_shared_stream(stream):
-                events[trigger_id].append((event.payload["offboarding_id"], event.payload["status"]))
+                events[trigger_id].extend((r["offboarding_id"], r["status"]) for r in payload_records(event.payload))
 
         tasks = [asyncio.create_task(consume(i)) for i in watchers]
         deadline = time.monotonic() + 30
@@ -128,7 +128,7 @@ class Triggerer:
                 seq = self.manager.bind_pending_event(trigger_id=1, key=self.key)
                 assert seq is not None  # ack mode: the event is bound to the snapshot it came from
                 self.seqs.append(seq)
-                self.events.append((event.payload["offboarding_id"], event.payload["status"]))
+                self.events.extend((r["offboarding_id"], r["status"]) for r in payload_records(event.payload))
 
         self.task = asyncio.create_task(consume())
 
