@@ -139,6 +139,16 @@ def _states(dag_run: Any) -> dict[str, str]:
         return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances(session=session)}
 
 
+def _example() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("example_feishu_plan_approve_apply_module", EXAMPLE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _csv() -> dict[str, dict[str, str]]:
     with CORRECTIONS.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -166,7 +176,10 @@ def test_approved_plan_is_applied_and_reported(feishu_connection: FeishuEmulator
     assert reviewer.body == xcoms["summarize_plan"]  # the approver saw the rendered plan
     first = next(iter(wanted))
     old, new = before[first]["offboarding_date"], wanted[first]["offboarding_date"]
-    assert f"| 0 | {first} | Approved | offboarding_date | {old} | {new} |" in reviewer.body
+    employment = plan["records"][0]["employment_id"]
+    row = f"| {first} (employment {employment}) | Approved | Offboarding date (offboarding_date) | {old} | {new} |"
+    assert row in reviewer.body
+    assert "### Already holding the planned value: not written (1 field)" in reviewer.body
 
     for oid, fields in wanted.items():
         record = feishu_connection.record(oid)
@@ -191,6 +204,29 @@ def test_rejected_plan_writes_nothing(feishu_connection: FeishuEmulator, run_dag
     assert reviewer.error is None, reviewer.error
     assert reviewer.answered.is_set()
     states = _states(dag_run)
+    assert states["approve_plan"] == "success"  # the approver answered
     assert states["apply_plan"] == "skipped"
+    assert states["report"] == "failed"  # "plan rejected by HR lead: nothing was written to Feishu"
+    assert str(dag_run.state) == "failed"  # not green like an applied run
     assert feishu_connection.request_count("edit") == 0
-    assert _xcoms(dag_run)["report"] == {"applied": False}
+    assert "report" not in _xcoms(dag_run)
+
+
+def test_the_report_says_who_rejected_the_plan() -> None:
+    """The report's outcome when the apply step did not run (the task function the DAG runs)."""
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    class _TI:
+        def __init__(self, answer: Any) -> None:
+            self.answer = answer
+
+        def xcom_pull(self, task_ids: str) -> Any:
+            assert task_ids == "approve_plan"
+            return self.answer
+
+    module = _example()
+    rejected = {"chosen_options": ["Reject"], "responded_by_user": {"id": "hr-lead", "name": "HR lead"}}
+    with pytest.raises(AirflowFailException, match=r"^plan rejected by HR lead: nothing was written to Feishu$"):
+        module.report.function(None, ti=_TI(rejected))
+    with pytest.raises(AirflowFailException, match="an earlier step did not succeed; nothing was written"):
+        module.report.function(None, ti=_TI(None))
