@@ -16,7 +16,7 @@
    handled twice; the figures (asset events, runs, records handled, seconds from the burst to the last record
    handled) are printed as a table (docs/events.md, "A burst in one poll").
 
-Run: ``.venv/bin/python scripts/e2e_asset_watcher.py`` (about 2-4 minutes; exit status 0 when every check holds).
+Run: ``.venv/bin/python scripts/e2e_asset_watcher.py`` (about 4-6 minutes; exit status 0 when every check holds).
 ``KEEP_E2E_HOME=1`` keeps the temporary folder (logs of every component are in ``<tmp>/logs``).
 """
 
