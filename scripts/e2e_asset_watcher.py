@@ -135,8 +135,8 @@ def payload_records(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """The records of one asset event's payload: a poll's ``records`` (0.x+1), or the payload itself (one record
     per event, before)."""
     if isinstance(payload.get("records"), list):
-        shared = {k: v for k, v in payload.items() if k != "records"}
-        return [{**shared, **record} for record in payload["records"]]
+        shared = {k: payload.get(k) for k in ("observed_at", "user_id_type")}
+        return [{**record, **shared} for record in payload["records"]]
     return [payload]
 
 
@@ -314,7 +314,7 @@ def main() -> int:
         assert records[0]["employment_id"] == "6982509313466180001" and records[0]["offboarding_date"] == today
         result = task_result(db, run_id)
         assert result and result[0]["offboarding_id"] == first, result
-        say(f"one run {run_id}; asset event payload {json.dumps(records[0])}")
+        say(f"one run {run_id}; the record of its asset event {json.dumps(records[0])}")
         say(f"task returned {json.dumps(result)}")
 
         stack.stop("triggerer-a")
