@@ -17,7 +17,7 @@ offboarding_id       employment_id        status           scenario
 7095671727698478603  6982509313466189341  Withdrawn        older offboarding of the same employee as ...604
 7095671727698478604  6982509313466189341  Approved         happy path: revocable, editable (latest of ...341)
 7095671727698478605  6982509313466189342  Approving        revocable; edit 1160623
-7095671727698478606  6982509313466189343  Offboarded       revocable, editable
+7095671727698478606  6982509313466189343  Offboarded       revocable; edit 1160631 (has offboarded)
 7095671727698478607  6982509313466189344  Rejected         revoke 1160102; edit 1160623
 7095671727698478608  6982509313466189345  Withdrawn        revoke 1160202; edit 1160623
 7095671727698478609  6982509313466189346  NoNeedApproval   revocable, editable

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_lanes import xcom_entries
-from operator_seed import APPROVED, APPROVING, NO_NEED_APPROVAL, OFFBOARDED, UNKNOWN, WITHDRAWN
+from operator_seed import APPROVED, APPROVING, NO_NEED_APPROVAL, UNKNOWN, WITHDRAWN
 from xcom_schema import check_xcom
 
 if TYPE_CHECKING:
@@ -56,12 +56,13 @@ def _one(dag_run: Any, task_id: str, map_index: int = -1) -> dict[str, Any]:
     return record
 
 
+EDITABLE = "7095671727698478623"  # default seed: a plain Approved record (an Offboarded one answers 1160631)
 EDIT_COUNTS = dict.fromkeys(("edited", "unchanged", "conflict", "failed", "unknown", "not_sent"), 0)
 
 
 def test_templating_from_params_and_upstream_xcom(fast_feishu: FeishuEmulator, run_dag: Any) -> None:
     conf = {
-        "edit_id": OFFBOARDED,
+        "edit_id": EDITABLE,
         "offboarding_date": "2026-04-30",
         "user_id_type": "people_corehr_id",
         "xcom_edit_ids": [APPROVED, NO_NEED_APPROVAL],
@@ -73,10 +74,10 @@ def test_templating_from_params_and_upstream_xcom(fast_feishu: FeishuEmulator, r
 
     assert _report(dag_run, "edit_from_params")["user_id_type"] == "people_corehr_id"
     edited = _one(dag_run, "edit_from_params")
-    assert edited["offboarding_id"] == OFFBOARDED
+    assert edited["offboarding_id"] == EDITABLE
     assert edited["outcome"] == "edited"
-    assert fast_feishu.record(OFFBOARDED)["offboarding_date"] == "2026-04-30"
-    assert fast_feishu.record(OFFBOARDED)["exit_interview_done__c"] == "true"
+    assert fast_feishu.record(EDITABLE)["offboarding_date"] == "2026-04-30"
+    assert fast_feishu.record(EDITABLE)["exit_interview_done__c"] == "true"
 
     from_xcom = _report(dag_run, "edit_from_xcom")
     assert from_xcom["counts"] == {**EDIT_COUNTS, "edited": 2}
@@ -145,7 +146,7 @@ def test_batch_of_200_with_5_bad_records(fast_feishu: FeishuEmulator, run_dag: A
     bad = {
         17: {"offboarding_id": UNKNOWN, "update_data": {"handover_note__c": "x"}},  # 1160625 from Feishu
         60: {"offboarding_id": APPROVING, "update_data": {"handover_note__c": "x"}},  # 1160623: not approved
-        99: {"offboarding_id": OFFBOARDED, "update_data": {"exit_channel__c": "channel_pigeon"}},  # 1160619
+        99: {"offboarding_id": EDITABLE, "update_data": {"exit_channel__c": "channel_pigeon"}},  # 1160619
         150: {"offboarding_id": APPROVED, "update_data": {"status": "Withdrawn"}},  # refused: not editable
         190: {"offboarding_id": NO_NEED_APPROVAL, "update_data": {"handover_note__c": None}},  # refused: None
     }
@@ -192,7 +193,7 @@ def test_batch_of_200_with_5_bad_records(fast_feishu: FeishuEmulator, run_dag: A
 def test_mapped_edit_with_expand_kwargs(fast_feishu: FeishuEmulator, run_dag: Any) -> None:
     records = [
         {"offboarding_id": APPROVED, "update_data": {"offboarding_date": "2026-07-31"}},
-        {"offboarding_id": OFFBOARDED, "update_data": [{"field_name": "exit_tags__c", "value": ["tag_alumni"]}]},
+        {"offboarding_id": EDITABLE, "update_data": [{"field_name": "exit_tags__c", "value": ["tag_alumni"]}]},
     ]
     dag_run = run_dag(DAGS / "operators_mapped_edit.py", "feishu_operators_mapped_edit", run_conf={"records": records})
     states = _states(dag_run)
@@ -200,4 +201,4 @@ def test_mapped_edit_with_expand_kwargs(fast_feishu: FeishuEmulator, run_dag: An
     assert _one(dag_run, "edit", 0)["field_names"] == ["offboarding_date"]
     assert _one(dag_run, "edit", 1)["fields"] == [{"field_name": "exit_tags__c", "value": '["tag_alumni"]'}]
     assert fast_feishu.record(APPROVED)["offboarding_date"] == "2026-07-31"
-    assert json.loads(fast_feishu.record(OFFBOARDED)["exit_tags__c"]) == ["tag_alumni"]
+    assert json.loads(fast_feishu.record(EDITABLE)["exit_tags__c"]) == ["tag_alumni"]

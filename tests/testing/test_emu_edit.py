@@ -112,8 +112,16 @@ def test_edit_with_consistent_group_values_is_accepted(api: Api) -> None:
     }
     assert api.edit(HAPPY, noncompete).json()["code"] == 0
     assert api.edit(DATES, {"offboarding_date": "2026-12-31"}).json()["code"] == 0
-    assert api.edit("7095671727698478606", {NOTE: "done"}).json()["code"] == 0  # Offboarded is editable
     assert api.edit("7095671727698478609", {NOTE: "done"}).json()["code"] == 0  # NoNeedApproval too
+
+
+def test_edit_of_an_offboarded_record_is_refused_1160631(api: Api) -> None:
+    """The edit page's 1160631 "employee is not exist or has offboarded": an offboarding that took effect."""
+    offboarded = "7095671727698478606"
+    before = api.emu.record(offboarded)
+    assert before["status"] == "Offboarded"
+    assert_error(api.edit(offboarded, {NOTE: "done"}), "edit", 1160631)
+    assert api.emu.record(offboarded) == before
 
 
 def test_empty_value_clears_an_optional_field(api: Api) -> None:

@@ -28,7 +28,7 @@ def test_reset_brings_back_records_clock_faults_counters_windows_and_tokens(api:
     start = control(emu, "GET", "clock").json()["tenant_time"]
     old_token = api.token()
     assert api.revoke(APPROVED).json()["code"] == 0  # uses the one revoke of the window
-    assert api.edit("7095671727698478606", {"handover_note__c": "changed"}).json()["code"] == 0
+    assert api.edit("7095671727698478609", {"handover_note__c": "changed"}).json()["code"] == 0
     control(emu, "POST", "offboardings", {"employment_id": "6900000000000000001"})
     control(emu, "POST", "faults", {"endpoint": "search", "kind": "http_503", "count": 5})
     control(emu, "POST", "clock", {"advance": 200 * 86400, "speed": 0, "approval_delay": 60})

@@ -1,8 +1,9 @@
 """The edit endpoint's checks on a record and its update, in the order the emulator applies them.
 
-1. record state: ``no_edit_permission`` 1160610, ``employee_missing`` 1160631, pending modification /
-   withdrawal approval 1161001 / 1161002, status not editable 1160623 (editable: ``Approved``,
-   ``NoNeedApproval``, ``Offboarded``: the page says the approval must have passed);
+1. record state: ``no_edit_permission`` 1160610, ``employee_missing`` or status ``Offboarded`` 1160631 (the
+   page's "employee is not exist or has offboarded": an offboarding that took effect is no longer editable),
+   pending modification / withdrawal approval 1161001 / 1161002, status not editable 1160623 (editable:
+   ``Approved``, ``NoNeedApproval``: the page says the approval must have passed);
 2. each field: documented not-editable name or schema ``editable: false`` 1160623; a name the schema does not
    know 1160102 (``update_data`` is illegal; the page's own example ``name`` gets it); then the value check of
    its type (see :mod:`..values`);
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
 
     from airflow_provider_feishu_corehr.testing.schema import FieldSpec
 
-EDITABLE_STATUSES = frozenset({"Approved", "NoNeedApproval", "Offboarded"})
+EDITABLE_STATUSES = frozenset({"Approved", "NoNeedApproval"})
+OFFBOARDED = 1160631  # "employee is not exist or has offboarded"
 NOT_ALLOWED = 1160623
 UNKNOWN_FIELD = 1160102  # "parameter is illegal: check offboarding_id and update_data" (see docs/emulator.md)
 _BLOCK = ("add_block_list", "block_reason", "block_reason_explanation")
@@ -43,8 +45,8 @@ _NONCOMPETE = (
 def record_state(record: Record) -> int | None:
     if record.no_edit_permission:
         return 1160610
-    if record.employee_missing:
-        return 1160631
+    if record.employee_missing or record.status == "Offboarded":
+        return OFFBOARDED
     if record.pending_approval == "modification":
         return 1161001
     if record.pending_approval == "withdrawal":
