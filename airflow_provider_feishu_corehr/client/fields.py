@@ -20,7 +20,7 @@ import json
 import math
 import numbers
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -272,11 +272,11 @@ _FORM_RULES = {
 }
 
 
-def _real(text: str, pattern: re.Pattern[str], form: str) -> bool:
+def _real(text: str, pattern: re.Pattern[str], parse: Callable[[str], object]) -> bool:
     if not pattern.fullmatch(text):
         return False
-    try:
-        dt.datetime.strptime(text, form)
+    try:  # the pattern fixed the form; the parse checks the calendar and the clock (2026-02-30, 24:00:00)
+        parse(text)
     except ValueError:
         return False
     return True
@@ -301,8 +301,8 @@ _KIND_WORDS = {
     FieldType.MULTI_OPTION: "multi-option",
 }
 _FORM_CHECKS = {
-    FieldType.DATE: lambda text: _real(text, _DATE, "%Y-%m-%d"),
-    FieldType.DATETIME: lambda text: _real(text, _DATETIME, "%Y-%m-%d %H:%M:%S"),
+    FieldType.DATE: lambda text: _real(text, _DATE, dt.date.fromisoformat),
+    FieldType.DATETIME: lambda text: _real(text, _DATETIME, dt.datetime.fromisoformat),
     FieldType.BOOLEAN: lambda text: text in ("true", "false"),
     FieldType.NUMBER: lambda text: _NUMBER.fullmatch(text) is not None,
     FieldType.ENUM: lambda text: text == text.strip() and not text.startswith("["),
