@@ -283,3 +283,41 @@ def test_display_names_reach_the_plan_from_the_search(
     # the emulator's display of an option is its api name: no display row keys, the api name alone is shown
     assert all("before_display" not in row and "after_display" not in row for row in rows)
     assert "| Offboarding reason (reason) | reason_personal | reason_family |" in render_plan(plan)
+
+
+def test_only_changed_refuses_an_id_its_employment_does_not_have(
+    feishu: FeishuEmulator, batch: Batch, context: dict[str, Any]
+) -> None:
+    """``only_changed`` asked to compare: a record it cannot find is refused, not written whole."""
+    records = batch.records({"offboarding_date": "2027-07-31"}, count=1)
+    records.append({"offboarding_id": batch.ids[1], "employment_id": batch.employments[2], "update_data": {}})
+    records[1]["update_data"] = {"offboarding_date": "2027-07-31"}  # right id, wrong employment
+    operator = EditOffboardingOperator(task_id="edit", offboardings="{{ corrections() }}", only_changed=True)
+    operator.offboardings = records
+    with pytest.raises(AirflowFailException):
+        operator.execute(context)
+    value = context["ti"].pushed["return_value"]
+    assert [r["outcome"] for r in value["records"]] == ["edited", "failed"]
+    assert (
+        f"employment {batch.employments[2]} has no offboarding {batch.ids[1]}"
+        in value["records"][1]["error"]["message"]
+    )
+    assert feishu.request_count("edit") == 1
+    assert batch.value(batch.ids[1], "offboarding_date") == "2027-06-30"
+
+
+def test_a_planned_record_no_longer_found_is_a_conflict(
+    feishu: FeishuEmulator, batch: Batch, context: dict[str, Any]
+) -> None:
+    plan = _plan(batch.records({"offboarding_date": "2027-07-31"}, count=2), context)
+    feishu.update_offboarding(batch.ids[1], employment_id="6100000000000009999")  # moved to another employment
+    feishu.reset_counters()
+    with pytest.raises(AirflowFailException, match="'status', 'offboarding_date' changed since the plan was made"):
+        _apply(plan).execute(context)
+    value = context["ti"].pushed["return_value"]
+    assert [r["outcome"] for r in value["records"]] == ["edited", "conflict"]
+    assert value["records"][1]["conflict"] == [
+        {"field_name": "status", "planned": "Approved", "current": None},
+        {"field_name": "offboarding_date", "planned": "2027-06-30", "current": None},
+    ]
+    assert feishu.request_count("edit") == 1
