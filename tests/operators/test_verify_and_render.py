@@ -38,9 +38,12 @@ def test_edits_with_outcome_unknown_are_read_back(
     with pytest.raises(AirflowException):
         operator.execute(context)
     value = context["ti"].pushed["return_value"]
-    assert [r["outcome"] for r in value["records"]] == ["unknown", "unknown", "edited", "failed"]
-    assert feishu.request_count("edit") == 4  # an edit whose outcome is unknown is never sent again
-    assert feishu.request_count("search") == 1  # one read-back for the three records with an employment id
+    # record 0 is settled inside the task by reading it back; record 1 stays unknown: in direct mode nothing was
+    # read before the send, so a value other than the one sent cannot show that the edit did not land
+    assert [r["outcome"] for r in value["records"]] == ["edited", "unknown", "edited", "failed"]
+    assert [r["settled_by"] for r in value["records"]] == ["read_back", None, None, None]
+    assert feishu.request_count("edit") == 4  # record 1 is not sent again
+    assert feishu.request_count("search") == 2  # the settling read-back of records 0-1, then the verification
     assert [r["verification"] for r in value["records"]] == ["verified", "mismatch", "unknown", None]
     assert value["verification"] == {"verified": 1, "mismatch": 1, "unknown": 1}
     assert value["records"][1]["verify"][0]["read_back"] == "Handover to the platform team"
