@@ -17,7 +17,7 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_feishu_corehr._arguments import invalid_argument, is_static
 from airflow_provider_feishu_corehr.client.errors import FeishuError
-from airflow_provider_feishu_corehr.client.privacy import hide_summary, key_for
+from airflow_provider_feishu_corehr.client.privacy import SUMMARY_VALUES, hide_summary, is_digest, key_for
 from airflow_provider_feishu_corehr.hooks.connection_fields import DEFAULT_CONN_ID
 from airflow_provider_feishu_corehr.status.looks import Looks, check_max_consecutive_failures, check_poll_interval
 from airflow_provider_feishu_corehr.status.statuses import Outcome, describe, ends_wait
@@ -140,10 +140,20 @@ class OffboardingStatusSensor(BaseSensorOperator):
 
     def _private(self, value: Any) -> Any:
         """The XCom value with its dates hashed when the connection's extra ``privacy`` is on (docs/privacy.md).
+        When the connection cannot be read the mode is unknown: the task fails rather than store a value in the clear.
 
         :param value: one record summary, or a list of them.
         """
-        key = key_for(self.hook.settings)
+        summaries = value if isinstance(value, list) else [value]
+        if all(s.get(k) is None or is_digest(s.get(k)) for s in summaries for k in SUMMARY_VALUES):
+            return value  # nothing to hash
+        try:
+            key = key_for(self.hook.settings)
+        except FeishuError as err:
+            raise AirflowFailException(
+                f"{self.task_id}: privacy mode cannot be decided, the connection cannot be read ({err}); "
+                "the record summary is not stored"
+            ) from err
         if isinstance(value, list):
             return [hide_summary(v, key) for v in value]
         return hide_summary(value, key)

@@ -229,3 +229,29 @@ def test_the_status_trigger_event_hashes_with_the_key() -> None:
     event = end_event(watch, Decision(Outcome.TARGET, {"e1": record}), key)
     assert event["record"]["offboarding_date"] == hashing.digest(key, "offboarding_date", "2027-03-31")
     assert end_event(watch, Decision(Outcome.TARGET, {"e1": record}))["record"]["offboarding_date"] == "2027-03-31"
+
+
+def test_the_deferred_sensor_hashes_the_event_and_fails_when_privacy_cannot_be_decided(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from airflow_provider_feishu_corehr.sensors.offboarding import OffboardingStatusSensor
+
+    summary = {"offboarding_id": "7", "employment_id": "6982509313466189341", "status": "Offboarded"}
+    summary |= {"offboarding_date": "2027-03-31", "expected_offboarding_date": None, "checklist_status": None}
+    event = {"status": "success", "record": summary}
+    sensor = OffboardingStatusSensor(
+        task_id="wait", employment_id="6982509313466189341", target_statuses="Offboarded", feishu_conn_id="feishu_p"
+    )
+    with pytest.raises(AirflowFailException, match="privacy mode cannot be decided"):  # no such connection
+        sensor.execute_complete({}, event)  # type: ignore[arg-type]
+    conn = {"conn_type": "feishu", "login": "a", "password": "s", "host": "https://x", "extra": {"privacy": True}}
+    monkeypatch.setenv("AIRFLOW_CONN_FEISHU_P", json.dumps(conn))
+    sensor.__dict__.pop("hook", None)
+    hashed = sensor.execute_complete({}, event)  # type: ignore[arg-type]
+    assert hashed == {
+        **summary,
+        "offboarding_date": hashing.digest(hashing.privacy_key("s"), "offboarding_date", "2027-03-31"),
+    }
+    monkeypatch.delenv("AIRFLOW_CONN_FEISHU_P")
+    sensor.__dict__.pop("hook", None)
+    assert sensor.execute_complete({}, {"status": "success", "record": hashed}) == hashed  # nothing left to hash
