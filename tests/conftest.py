@@ -48,37 +48,17 @@ def airflow_db() -> Path:
 
 
 @pytest.fixture
-def run_dag(airflow_db: Path) -> Iterator[Any]:
-    """Return ``run(path, dag_id, *, prepare=None, **test_kwargs) -> DagRun``: copy a DAG file into the DAGs folder,
-    call ``prepare(dag)`` if given, run ``dag.test()``.
-
-    Airflow 3 runs ``dag.test()`` only for DAGs it finds in a bundle, so the file is copied into the DAGs
-    folder first and loaded from there.
+def run_dag(airflow_db: Path) -> Any:
+    """Return ``run(path, dag_id, *, prepare=None, run_conf=None) -> DagRun``: the package's own
+    :func:`~airflow_provider_feishu_corehr.testing.dags.run_dag` (``docs/testing.md``) with the connections the
+    test set itself (``conn_id=None``), returning the ``DagRun`` for ``tests/airflow_lanes.py``'s readers.
     """
-    import importlib.util
+    from airflow_provider_feishu_corehr.testing.dags import run_dag as shipped
 
-    copied: list[Path] = []
+    def run(path: Path, dag_id: str, *, prepare: Any = None, run_conf: dict[str, Any] | None = None) -> Any:
+        return shipped(path, dag_id, conn_id=None, conf=run_conf, prepare=prepare).dag_run
 
-    def run(path: Path, dag_id: str, *, prepare: Any = None, **test_kwargs: Any) -> Any:
-        target = _HOME / "dags" / path.name
-        shutil.copy(path, target)
-        copied.append(target)
-        for extra in path.parent.glob("*.csv"):
-            shutil.copy(extra, _HOME / "dags" / extra.name)
-        if (path.parent / "data").is_dir():  # files a DAG reads relative to itself (example_dags/data)
-            shutil.copytree(path.parent / "data", _HOME / "dags" / "data", dirs_exist_ok=True)
-        spec = importlib.util.spec_from_file_location(f"dagfile_{path.stem}", target)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        dags = {obj.dag_id: obj for obj in vars(module).values() if hasattr(obj, "dag_id") and hasattr(obj, "test")}
-        if prepare is not None:  # e.g. shorten a sensor's poke_interval; dag.test() runs these task objects
-            prepare(dags[dag_id])
-        return dags[dag_id].test(**test_kwargs)
-
-    yield run
-    for target in copied:
-        target.unlink(missing_ok=True)
+    return run
 
 
 @pytest.fixture(autouse=True, scope="session")
