@@ -4,7 +4,8 @@
 ``custom_fields[]``, ``application_info`` times) into :class:`Reading` values, so "current" and "desired" compare
 as the same strings. A value that cannot be known has ``value`` ``None`` and a ``reason`` (``not_returned``,
 ``no_permission``, ``not_comparable``, ``no_employment_id``, ``not_found``) and is never equal to anything
-(:func:`same` returns ``None``). The shapes and reasons are tabled in ``docs/plan-apply.md``. No Airflow import."""
+(:func:`same` returns ``None``). Option display names and custom field names are kept for people (never
+compared). The shapes and reasons are tabled in ``docs/plan-apply.md``. No Airflow import."""
 
 from __future__ import annotations
 
@@ -39,11 +40,14 @@ class Reading:
     :param value: the edit endpoint's string form of the current value.
     :param kind: how values of this field compare: ``text``, ``bool``, ``number``, ``enum`` or ``multi_enum``.
     :param reason: why the value is unknown (module docstring), ``None`` when it is known.
+    :param display: an option's display name as the search gave it (``display[]``, :func:`display_name`), for
+        people; never compared.
     """
 
     value: str | None
     kind: str = "text"
     reason: str | None = None
+    display: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,8 @@ class CurrentOffboarding:
     :param status: ``Approving``, ``Approved``, ``Offboarded``, ``Rejected``, ``Withdrawn`` or ``NoNeedApproval``.
     :param fields: field name -> reading, for every field the item carried.
     :param hidden: names listed in ``no_permission_fields``.
+    :param labels: custom field api name -> the field's name as the search gave it (``custom_fields[].name``),
+        for people.
     """
 
     offboarding_id: str
@@ -62,6 +68,7 @@ class CurrentOffboarding:
     status: str
     fields: Mapping[str, Reading] = field(default_factory=dict)
     hidden: frozenset[str] = frozenset()
+    labels: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def read(self, field_name: str) -> Reading:
         """The reading of ``field_name``: ``no_permission`` if hidden, ``not_returned`` if absent.
@@ -89,8 +96,29 @@ def _system(value: Any) -> Reading:
     if isinstance(value, str):
         return Reading(value, "text")
     if isinstance(value, Mapping) and isinstance(value.get("enum_name"), str):
-        return Reading(value["enum_name"], "enum")
+        return Reading(value["enum_name"], "enum", display=display_name(value.get("display")))
     return unknown(NOT_COMPARABLE)
+
+
+DISPLAY_LANGUAGES = ("en-US", "zh-CN")
+"""The languages :func:`display_name` prefers, in order; any other is taken when neither is given."""
+
+
+def display_name(display: Any) -> str | None:
+    """The display name of an option from the search's ``display`` list ``[{"lang", "value"}]``: English, else
+    Chinese, else the first one given; ``None`` when there is none.
+
+    :param display: the option object's ``display`` as decoded from JSON.
+    """
+    names = {
+        entry.get("lang"): entry["value"]
+        for entry in (display if isinstance(display, list) else ())
+        if isinstance(entry, Mapping) and isinstance(entry.get("value"), str) and entry["value"].strip()
+    }
+    for lang in DISPLAY_LANGUAGES:
+        if lang in names:
+            return str(names[lang])
+    return next(iter(names.values()), None)
 
 
 def _number_text(value: int | float) -> str:
@@ -120,7 +148,7 @@ def _custom(entry: Mapping[str, Any]) -> Reading:
     if kind == "number" and isinstance(decoded, int | float) and not isinstance(decoded, bool):
         return Reading(_number_text(decoded), "number")
     if kind == "enum" and isinstance(decoded, Mapping) and isinstance(decoded.get("enum_name"), str):
-        return Reading(decoded["enum_name"], "enum")
+        return Reading(decoded["enum_name"], "enum", display=display_name(decoded.get("display")))
     if isinstance(decoded, str) and kind in ("text", "enum", "number", "bool"):
         return Reading(decoded, kind)
     return unknown(NOT_COMPARABLE)
@@ -143,9 +171,13 @@ def current_offboarding(item: Mapping[str, Any]) -> CurrentOffboarding:
         if isinstance(application.get(name), str):
             readings[name] = Reading(application[name], "text")
     customs = info.get("custom_fields")
+    labels: dict[str, str] = {}
     for entry in customs if isinstance(customs, list) else []:
         if isinstance(entry, Mapping) and isinstance(entry.get("custom_api_name"), str):
             readings[entry["custom_api_name"]] = _custom(entry)
+            label = _label(entry.get("name"))
+            if label is not None:
+                labels[entry["custom_api_name"]] = label
     hidden = info.get("no_permission_fields")
     employment = info.get("employment_id")
     return CurrentOffboarding(
@@ -154,7 +186,15 @@ def current_offboarding(item: Mapping[str, Any]) -> CurrentOffboarding:
         status=str(item.get("status") or ""),
         fields=readings,
         hidden=frozenset(h for h in hidden if isinstance(h, str)) if isinstance(hidden, list) else frozenset(),
+        labels=labels,
     )
+
+
+def _label(name: Any) -> str | None:
+    """A custom field's name for people: the text, or of ``{"zh_cn", "en_us"}`` the English, else the Chinese."""
+    if isinstance(name, Mapping):
+        name = next((name[k] for k in ("en_us", "zh_cn") if isinstance(name.get(k), str) and name[k].strip()), None)
+    return name.strip() if isinstance(name, str) and name.strip() else None
 
 
 def _decimal(text: str) -> Decimal | None:
