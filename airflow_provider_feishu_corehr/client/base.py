@@ -64,7 +64,8 @@ def limiter_for(settings: ClientSettings, endpoint: Endpoint) -> RateLimiter | N
     """The limiter of (base URL, app id, endpoint) at the configured rate, scope and share, or ``None`` when off.
 
     Clients configured alike share one limiter object per process; ``host`` scope limiters
-    (:class:`~.budget_sqlite.HostRateLimiter`) also share their schedule with the other processes of the machine.
+    (:class:`~.budget_sqlite.HostRateLimiter`) also share their schedule with the other processes of the machine,
+    ``redis`` scope limiters (:class:`~.budget_redis.RedisRateLimiter`) with every process using the Redis server.
 
     :param settings: client settings.
     :param endpoint: logical endpoint.
@@ -73,13 +74,18 @@ def limiter_for(settings: ClientSettings, endpoint: Endpoint) -> RateLimiter | N
     if rate is None:
         return None
     limit, window = rate
-    share, scope, store = settings.rate_limit_share, settings.rate_limit_scope, settings.rate_limit_store
+    share, scope = settings.rate_limit_share, settings.rate_limit_scope
+    store = settings.rate_limit_redis if scope == "redis" else settings.rate_limit_store
     key = (settings.base_url, settings.app_id, endpoint.value, limit, window, share, scope, store)
     label = f"{endpoint.value} budget of app {settings.app_id}"
     with _registry_lock:
         limiter = _registry.get(key)
         if limiter is None:
-            if scope == "host":
+            if scope == "redis":
+                from airflow_provider_feishu_corehr.client.budget_redis import redis_limiter  # redis-py: when used
+
+                limiter = redis_limiter(settings, endpoint.value, limit, window, share=share, label=label)
+            elif scope == "host":
                 from airflow_provider_feishu_corehr.client.budget_sqlite import HostRateLimiter  # sqlite3: when used
 
                 limiter = HostRateLimiter(
@@ -89,7 +95,7 @@ def limiter_for(settings: ClientSettings, endpoint: Endpoint) -> RateLimiter | N
                     label=label,
                     endpoint=endpoint.value,
                     key=f"{settings.base_url} {settings.app_id} {endpoint.value}",
-                    path=store,
+                    path=settings.rate_limit_store,
                 )
             else:
                 limiter = RateLimiter(limit, window, share=share, label=label, endpoint=endpoint.value)

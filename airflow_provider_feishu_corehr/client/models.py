@@ -15,12 +15,38 @@ OFFBOARDING_STATUSES = ("Approving", "Approved", "Offboarded", "Rejected", "With
 
 
 @dataclass(frozen=True)
+class RedisServer:
+    """The Redis server of the ``redis`` rate-limit scope, read from an Airflow connection of type ``redis`` by
+    ``hooks/connection.py`` (the fields ``RedisHook`` reads: host, port, login, password, the ``db`` extra or the
+    URI's path, the ``ssl*`` extras).
+
+    :param conn_id: the Airflow connection it was read from (log lines name it, never the password).
+    :param host: host name or address.
+    :param port: TCP port.
+    :param db: database number.
+    :param username: ACL user name, or ``None``.
+    :param password: password, or ``None``; excluded from ``repr``.
+    :param ssl: ``(name, value)`` pairs of redis-py's TLS arguments (``ssl``, ``ssl_cert_reqs``, ``ssl_ca_certs``,
+        ``ssl_certfile``, ``ssl_keyfile``, ``ssl_check_hostname``).
+    """
+
+    conn_id: str
+    host: str
+    port: int = 6379
+    db: int = 0
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ssl: tuple[tuple[str, str | bool], ...] = ()
+
+
+@dataclass(frozen=True)
 class ClientSettings:
     """Everything the client needs, already validated (``hooks/connection.py`` builds it from a connection).
 
     Every field but the first three is the connection extra of the same name, described (meaning, bounds, default)
     in ``hooks/connection_fields.py``; ``rate_limits`` maps an endpoint name to ``(requests, window seconds)`` or
-    ``None`` (limiter off), and ``proxy`` ``None`` means "from the environment" (:mod:`.network`).
+    ``None`` (limiter off), and ``proxy`` ``None`` means "from the environment" (:mod:`.network`). Not an extra:
+    ``rate_limit_redis``, the server the ``rate_limit_redis_conn_id`` connection describes (scope ``redis`` only).
 
     :param base_url: origin only, e.g. ``https://open.feishu.cn`` (``http://`` only for loopback hosts).
     :param app_id: the App ID.
@@ -41,6 +67,8 @@ class ClientSettings:
     rate_limit_scope: str = "process"
     rate_limit_share: float = 1.0
     rate_limit_store: str | None = None
+    rate_limit_redis_conn_id: str = "redis_default"
+    rate_limit_redis: RedisServer | None = None  # the server rate_limit_redis_conn_id names (scope redis)
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_pages: int = DEFAULT_MAX_PAGES
     ca_bundle: str | None = None
