@@ -30,11 +30,14 @@ class Remembered:
     :param seen: offboarding id -> watched status already fired for.
     :param partial: the first sweep of the window has not ended yet: an id not remembered may be on a page not
         read yet, so the watcher still only remembers (stored as ``"partial": true``, absent when false).
+    :param events: the pushed watcher's event ids already handled, each with when it may be forgotten (epoch
+        seconds; stored as ``"events"``, absent when empty: :mod:`.event_push`).
     """
 
     at: str
     seen: dict[str, str]
     partial: bool = False
+    events: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -111,7 +114,13 @@ def _decode(value: Any) -> Remembered | None:
     seen, at = value.get("seen"), value.get("at")
     if not isinstance(seen, dict) or not isinstance(at, str):
         return None
-    return Remembered(at=at, seen={str(k): str(v) for k, v in seen.items()}, partial=value.get("partial") is True)
+    events = value.get("events")
+    events = (
+        {str(k): float(v) for k, v in events.items() if isinstance(v, int | float)} if isinstance(events, dict) else {}
+    )
+    return Remembered(
+        at=at, seen={str(k): str(v) for k, v in seen.items()}, partial=value.get("partial") is True, events=events
+    )
 
 
 def each_watched_asset(store: Any, refused: ValueError) -> list[Any]:
@@ -166,6 +175,8 @@ class AssetMemory:
         value: dict[str, Any] = {"v": STATE_VERSION, "at": memory.at, "seen": dict(memory.seen)}
         if memory.partial:
             value["partial"] = True
+        if memory.events:
+            value["events"] = dict(memory.events)
         await self._each(lambda accessor: accessor.aset(self._key, value))
 
 
