@@ -6,11 +6,17 @@ second), run twice in the same run:
 * ``shared``: the connection says ``rate_limit_scope: host`` (one schedule for every process of the machine);
 * ``per_process`` (baseline, the earlier behaviour): each process keeps its own schedule.
 
+and a third time (issue 18: "deleted mid-run: the schedule split, 21 HTTP 429s, a peak of 32 edits/s"):
+
+* ``host, deleted``: ``rate_limit_scope: host``; ``--delete-after`` seconds after the start the store file is
+  deleted, and the second half of the batches starts one second later in new processes.
+
 Printed per run: HTTP 429 answers per endpoint (goal with the shared budget: 0), failed edit records (goal 0),
-edits per second reached by the four batches together as a share of the app's 20/s (goal >= 90 %), and the looks
-the sensors made.
+edits per second reached by the batches together as a share of the app's 20/s (goal >= 90 %), the most edits the
+server saw in any one second (the limit is 20), and the looks the sensors made.
 
     .venv/bin/python benchmarks/budget_processes.py [--sensors 10] [--batches 4] [--edits 150] [--duration 40]
+        [--delete-after 5] [--runs host,process,deleted]
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import json
 import multiprocessing
 import os
 import tempfile
+import time
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
@@ -81,7 +88,17 @@ def _batch(conn_json: str, offboarding_ids: list[str], start: Any, out: Any) -> 
     out.put(("batch", len(offboarding_ids) - int(counts.get("edited", 0))))
 
 
-def _run(scope: str, args: argparse.Namespace) -> dict[str, Any]:
+def _peak(times: list[float], window: float = 1.0) -> int:
+    """The most timestamps in any ``window`` seconds."""
+    most, first = 0, 0
+    for last, at in enumerate(times):
+        while at - times[first] >= window:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+def _run(scope: str, args: argparse.Namespace, delete_after: float | None = None) -> dict[str, Any]:
     sensors = [f"69600000000{n:08d}" for n in range(args.sensors)]
     emu = EmulatorProcess(sensors, offboardings=args.batches * args.edits)
     try:
@@ -90,17 +107,25 @@ def _run(scope: str, args: argparse.Namespace) -> dict[str, Any]:
         conn["extra"] = {"rate_limit_scope": scope, "rate_limit_store": store, "max_attempts": 5}
         conn_json = json.dumps(conn)
         ctx = multiprocessing.get_context("spawn")
-        start, out = ctx.Event(), ctx.Queue()
+        start, later, out = ctx.Event(), ctx.Event(), ctx.Queue()
         procs = [ctx.Process(target=_sensor, args=(conn_json, eid, args.duration, start, out)) for eid in sensors]
         ids = emu.edit_ids
+        waves = [start if delete_after is None or i < args.batches // 2 else later for i in range(args.batches)]
         procs += [
-            ctx.Process(target=_batch, args=(conn_json, ids[i * args.edits : (i + 1) * args.edits], start, out))
+            ctx.Process(target=_batch, args=(conn_json, ids[i * args.edits : (i + 1) * args.edits], waves[i], out))
             for i in range(args.batches)
         ]
         for proc in procs:
             proc.start()
         emu.reset()  # the warm-up token requests do not count
         start.set()
+        if delete_after is not None:
+            time.sleep(delete_after)
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(store + suffix)
+            time.sleep(1.0)
+        later.set()
         results = [out.get(timeout=args.duration + 600) for _ in procs]
         for proc in procs:
             proc.join(timeout=30)
@@ -110,12 +135,13 @@ def _run(scope: str, args: argparse.Namespace) -> dict[str, Any]:
         emu.stop()
     rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
     return {
-        "scope": scope,
+        "scope": scope if delete_after is None else f"{scope}, store deleted after {delete_after:g} s",
         "search_429": counts["search_429"],
         "edit_429": counts["edit_429"],
         "failed_records": sum(n for kind, n in results if kind == "batch"),
         "edits_per_s": round(rate, 2),
         "share_of_app_limit": round(rate / 20, 3),
+        "peak_edits_in_1s": _peak(times),
         "searches": counts["search"] - counts["search_429"],
     }
 
@@ -126,20 +152,34 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=4)
     parser.add_argument("--edits", type=int, default=150, help="edits per batch")
     parser.add_argument("--duration", type=float, default=40.0, help="sensor timeout in seconds")
+    parser.add_argument("--delete-after", type=float, default=5.0, help="seconds before the store is deleted")
+    parser.add_argument("--runs", default="host,process,deleted", help="which runs, comma-separated")
     args = parser.parse_args()
-    shared = _run("host", args)
-    baseline = _run("process", args)
+    runs = args.runs.split(",")
     print(
         f"{args.sensors} poke sensors (1 s interval) and {args.batches} batches of {args.edits} edits, one process each"
     )
-    print(json.dumps(shared))
-    print(json.dumps(baseline))
-    print(
-        f"goals: 429s with the shared budget {shared['search_429'] + shared['edit_429']} == 0 "
-        f"(per-process baseline {baseline['search_429'] + baseline['edit_429']}); failed records "
-        f"{shared['failed_records']} == 0 (baseline {baseline['failed_records']}); edit rate "
-        f"{shared['share_of_app_limit']:.1%} of the app's 20/s >= 90 %"
-    )
+    results: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        if run == "deleted":
+            results[run] = _run("host", args, delete_after=args.delete_after)
+        else:
+            results[run] = _run(run, args)
+        print(json.dumps(results[run]))
+    if "host" in results and "process" in results:
+        shared, baseline = results["host"], results["process"]
+        print(
+            f"goals: 429s with the shared budget {shared['search_429'] + shared['edit_429']} == 0 "
+            f"(per-process baseline {baseline['search_429'] + baseline['edit_429']}); failed records "
+            f"{shared['failed_records']} == 0 (baseline {baseline['failed_records']}); edit rate "
+            f"{shared['share_of_app_limit']:.1%} of the app's 20/s >= 90 %"
+        )
+    if "deleted" in results:
+        deleted = results["deleted"]
+        print(
+            f"store deleted mid-run: 429s {deleted['search_429'] + deleted['edit_429']} == 0; peak "
+            f"{deleted['peak_edits_in_1s']} edits in one second <= 20; failed records {deleted['failed_records']} == 0"
+        )
 
 
 if __name__ == "__main__":
