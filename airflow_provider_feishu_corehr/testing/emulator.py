@@ -13,8 +13,11 @@ from airflow_provider_feishu_corehr.testing import ids
 from airflow_provider_feishu_corehr.testing.api_pages import USER_ID_TYPES
 from airflow_provider_feishu_corehr.testing.clock import DEFAULT_TIMEZONE, Clock, check_seconds
 from airflow_provider_feishu_corehr.testing.errors import EmulatorError
+from airflow_provider_feishu_corehr.testing.event_controls import EventControls
+from airflow_provider_feishu_corehr.testing.events import DEFAULT_TENANT_KEY, DEFAULT_VERIFICATION_TOKEN, EventLog
 from airflow_provider_feishu_corehr.testing.faults import FaultPlan, make_fault
 from airflow_provider_feishu_corehr.testing.handlers import control
+from airflow_provider_feishu_corehr.testing.longconn import ENDPOINT_PATH, LongConnection
 from airflow_provider_feishu_corehr.testing.observe import RequestLog, RequestRecord
 from airflow_provider_feishu_corehr.testing.ratelimit import RateLimitConfig, RateLimiter, resolve_limits
 from airflow_provider_feishu_corehr.testing.schema import check_custom_fields
@@ -41,7 +44,7 @@ def _check_apps(apps: Any) -> dict[str, str]:
     return dict(apps)
 
 
-class FeishuEmulator(ClockControls, ResetControls):
+class FeishuEmulator(ClockControls, ResetControls, EventControls):
     """A Feishu CoreHR offboarding API on 127.0.0.1, for tests, demos and users' own DAG tests.
 
     :param apps: app id -> app secret; the first one is :attr:`app_id` / :attr:`app_secret`.
@@ -69,6 +72,9 @@ class FeishuEmulator(ClockControls, ResetControls):
         ``"type"`` (see :mod:`.schema`), added to the seed's schema.
     :param tls: serve HTTPS with a certificate from a new test CA (needs ``trustme``); :attr:`ca_path` is the CA
         file clients must trust, and :meth:`airflow_conn_json` names it in the ``ca_bundle`` extra.
+    :param tenant_key: the tenant's key in events (``header.tenant_key``; ``tenant_id`` of ``updated_v2``).
+    :param verification_token: the apps' verification token (``header.token`` of events).
+    :param long_connection: initial long-connection settings (see :meth:`configure_long_connection`).
     """
 
     def __init__(
@@ -90,6 +96,9 @@ class FeishuEmulator(ClockControls, ResetControls):
         processing_time: float = 0.0,
         custom_fields: Mapping[str, Any] | None = None,
         tls: bool = False,
+        tenant_key: str = DEFAULT_TENANT_KEY,
+        verification_token: str = DEFAULT_VERIFICATION_TOKEN,
+        long_connection: Mapping[str, Any] | None = None,
     ) -> None:
         self._apps = _check_apps(DEFAULT_APPS if apps is None else apps)
         if token_invalid_http_status not in (200, 400):
@@ -107,7 +116,12 @@ class FeishuEmulator(ClockControls, ResetControls):
         self._faults = FaultPlan(random_seed)
         self._log = RequestLog()
         self._approval_delay = check_seconds("approval_delay", approval_delay, optional=True)
-        self._store = Store(*copy.deepcopy(self._seed), clock=self._clock, approval_delay=self._approval_delay)
+        self._events = EventLog(self._apps, tenant_key, verification_token)
+        self._store = Store(
+            *copy.deepcopy(self._seed), clock=self._clock, approval_delay=self._approval_delay, events=self._events
+        )
+        self._longconn = LongConnection(self._apps, self._store.tick, random_seed, long_connection)
+        self._events.listen(self._longconn.publish)
         self._service = Service(
             apps=self._apps,
             clock=self._clock,
@@ -119,6 +133,7 @@ class FeishuEmulator(ClockControls, ResetControls):
             token_invalid_http_status=token_invalid_http_status,
             processing_time=check_seconds("processing_time", processing_time) or 0.0,
             control=lambda request, log_id: control.handle(self, request, log_id),
+            routes={ENDPOINT_PATH: self._longconn.endpoint},
         )
         self._server: EmulatorHTTPServer | None = None
         self._tls = tls
@@ -140,7 +155,7 @@ class FeishuEmulator(ClockControls, ResetControls):
             self._certificates = self._certificates or make_certificates()
             context = self._certificates.server_context
         try:
-            self._server = EmulatorHTTPServer((self.host, self._port), self._service, context)
+            self._server = EmulatorHTTPServer((self.host, self._port), self._service, context, self._longconn.serve)
         except OSError as exc:
             raise EmulatorError(f"cannot listen on {self.host}:{self._port}: {exc.strerror or exc}") from None
         self._service.stopping.clear()
@@ -149,6 +164,7 @@ class FeishuEmulator(ClockControls, ResetControls):
             target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name="feishu-emulator", daemon=True
         )
         self._thread.start()
+        self._longconn.start(self.base_url.replace("http", "ws", 1))
         return self
 
     def stop(self) -> None:
@@ -157,6 +173,7 @@ class FeishuEmulator(ClockControls, ResetControls):
         if server is None:
             return
         self._service.stopping.set()
+        self._longconn.stop()
         server.shutdown()
         server.close_connections()
         server.server_close()
@@ -312,4 +329,6 @@ class FeishuEmulator(ClockControls, ResetControls):
             "transitions": self.transitions(),
             "processing_time": self._service.processing_time,
             "busy": self._store.busy_ids(),
+            "events": len(self._events.all()),
+            "long_connection": self.long_connection(),
         }

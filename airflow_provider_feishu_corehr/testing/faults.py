@@ -296,7 +296,7 @@ def process_with(fault: Fault, call: Any, process: Callable[[Any], wire.Response
     ``no_data`` drops the ``data`` of a success."""
     if fault.kind == "drop_write":
         store = call.store
-        with store.lock:
+        with store.lock, store.muted():
             saved = {r.offboarding_id: copy.deepcopy(r) for r in store.records()}
             response = process(call)
             record = store.get(call.offboarding_id or "")

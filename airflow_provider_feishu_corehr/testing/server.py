@@ -4,7 +4,8 @@ Each response is written with one ``sendall`` (headers and body together, Nagle 
 connection (``requests.Session``, ``httpx``) get no delayed-ACK stalls; the ``drip`` and ``huge_body`` faults are
 the exceptions (one byte at a time; a body made while sending). Nothing is logged: bodies and headers carry tokens
 and personal data. With an :class:`ssl.SSLContext` the server speaks HTTPS; each connection's TLS handshake runs in
-its own handler thread, so a client that never completes it cannot stall the others.
+its own handler thread, so a client that never completes it cannot stall the others. A WebSocket upgrade
+(the long connection, :mod:`.longconn`) keeps its handler thread and socket until the connection ends.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from airflow_provider_feishu_corehr.testing import wire
+from airflow_provider_feishu_corehr.testing import websocket, wire
 from airflow_provider_feishu_corehr.testing.faults import DripResponse, HugeResponse
 
 Service = Callable[[wire.Request], wire.Response]
+Upgrade = Callable[[wire.Request, Any, Any, Callable[[], None]], None]
+"""Serves a WebSocket upgrade request to its end: (request, reader, writer, abort)."""
 _LINGER_RESET = struct.pack("ii", 1, 0)
 _HANDSHAKE_SECONDS = 5.0
 _HUGE_CHUNK = b" " * 65536
@@ -34,8 +37,15 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], service: Service, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        service: Service,
+        ssl_context: ssl.SSLContext | None = None,
+        upgrade: Upgrade | None = None,
+    ) -> None:
         self.service = service
+        self.upgrade = upgrade
         self.connections: set[socket.socket] = set()
         self.connections_opened = 0
         self.connections_lock = threading.Lock()
@@ -107,6 +117,11 @@ class _Handler(BaseHTTPRequestHandler):
             headers={key.lower(): value for key, value in self.headers.items()},
             body=body,
         )
+        if self.server.upgrade is not None and websocket.is_upgrade(request.headers):
+            self.close_connection = True
+            sock = self.connection
+            self.server.upgrade(request, self.rfile, self.wfile, lambda: sock.shutdown(socket.SHUT_RDWR))
+            return
         response = self.server.service(request)
         if response.drop_connection:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)

@@ -56,6 +56,7 @@ class Service:
         token_invalid_http_status: int,
         control: ControlHandler,
         processing_time: float = 0.0,
+        routes: Mapping[str, Callable[[wire.Request], wire.Response]] | None = None,
     ) -> None:
         self.apps = apps
         self.clock = clock
@@ -68,6 +69,7 @@ class Service:
         self.control = control
         self.stopping = threading.Event()
         self.processing_time = processing_time
+        self.routes = dict(routes or {})
 
     def __call__(self, request: wire.Request) -> wire.Response:
         log_id = wire.new_log_id()
@@ -75,6 +77,8 @@ class Service:
             self.store.tick()  # time moves statuses before anything reads them
             if request.path.startswith("/_emulator/"):
                 response = self.control(request, log_id)
+            elif request.path in self.routes:  # the long connection's endpoint request
+                response = self.routes[request.path](request)
             else:
                 response = self._feishu(request, log_id)
         except Exception as exc:  # an emulator bug: answer (clients must not hang), and show it on stderr

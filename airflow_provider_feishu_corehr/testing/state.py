@@ -1,11 +1,13 @@
 """The emulator's records (thread-safe): add, look up, change status, update, list, move with time, reset.
 
 Every status change is noted in :attr:`Store.transitions` with its cause (``clock``, ``revoke``, ``control``)
-and the tenant time, so a demo or a test can tell what the clock did from what a request did.
+and the tenant time, so a demo or a test can tell what the clock did from what a request did, and emits the
+status event (:mod:`.events`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 from typing import TYPE_CHECKING, Any
@@ -17,8 +19,9 @@ from airflow_provider_feishu_corehr.testing.errors import EmulatorError, SeedErr
 from airflow_provider_feishu_corehr.testing.records import Record, parse_record, search_item
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
 
+    from airflow_provider_feishu_corehr.testing.events import EventLog
     from airflow_provider_feishu_corehr.testing.schema import FieldSpec
 
 
@@ -29,6 +32,7 @@ class Store:
     takes processing time marks its record busy (:meth:`claim` / :meth:`release`) instead of holding the lock.
 
     :param approval_delay: calendar seconds after which ``Approving`` becomes ``Approved`` (None: never).
+    :param events: where events are emitted (None: nowhere).
     """
 
     def __init__(
@@ -39,8 +43,10 @@ class Store:
         *,
         clock: Clock | None = None,
         approval_delay: float | None = None,
+        events: EventLog | None = None,
     ) -> None:
         self.clock = clock or Clock()
+        self.events = events
         self.approval_delay = approval_delay
         self.lock = threading.RLock()
         self.released = threading.Condition(self.lock)
@@ -102,6 +108,27 @@ class Store:
         self.touch()
         if status == "Approving":
             self._approving_since[record.offboarding_id] = moment
+        if self.events is not None:
+            self.events.status_changed(record, moment)
+
+    @contextlib.contextmanager
+    def muted(self) -> Iterator[None]:
+        """Emit no event inside (a write that is undone: the ``drop_write`` fault); callers hold :attr:`lock`."""
+        if self.events is None:
+            yield
+            return
+        with self.events.muted():
+            yield
+
+    def updated(self, record: Record, operator: str | None, fields: list[str]) -> None:
+        """Emit the offboarding-updated event after a successful edit or revoke (callers hold :attr:`lock`).
+
+        :param record: the record after the change.
+        :param operator: the request's ``operator_id`` (None: not sent).
+        :param fields: the names of the changed fields.
+        """
+        if self.events is not None:
+            self.events.updated(record, operator, fields, self.clock.wall())
 
     def set_status(self, offboarding_id: str, status: str) -> None:
         """Set the status (an approval finished, the offboarding date passed, ...); ends any pending approval."""

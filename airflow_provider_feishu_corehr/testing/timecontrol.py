@@ -9,7 +9,9 @@ from airflow_provider_feishu_corehr.testing.errors import EmulatorError
 
 if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.testing.clock import Clock
+    from airflow_provider_feishu_corehr.testing.events import EventLog
     from airflow_provider_feishu_corehr.testing.faults import FaultPlan
+    from airflow_provider_feishu_corehr.testing.longconn import LongConnection
     from airflow_provider_feishu_corehr.testing.observe import RequestLog
     from airflow_provider_feishu_corehr.testing.ratelimit import RateLimiter
     from airflow_provider_feishu_corehr.testing.records import Record
@@ -77,6 +79,8 @@ class ResetControls:
     _faults: FaultPlan
     _limiter: RateLimiter
     _tokens: TokenStore
+    _events: EventLog
+    _longconn: LongConnection
 
     _log: RequestLog
     _server: EmulatorHTTPServer | None
@@ -89,14 +93,17 @@ class ResetControls:
         self._connections_base = 0 if self._server is None else self._server.connections_opened
 
     def reset(self, *, keep_tokens: bool = False) -> None:
-        """Back to the seed: records, clock (start, speed, approval delay), faults, rate-limit windows, counters
-        and, unless ``keep_tokens``, tokens (every token issued so far becomes invalid)."""
+        """Back to the seed: records, clock (start, speed, approval delay), faults, rate-limit windows, counters,
+        emitted events and their deliveries, long-connection faults and settings (open connections stay) and,
+        unless ``keep_tokens``, tokens (every token issued so far becomes invalid)."""
         if not isinstance(keep_tokens, bool):
             raise EmulatorError(f"keep_tokens must be true or false, got {keep_tokens!r}")
         self._clock.reset()
         self._store.load(*copy.deepcopy(self._seed))
         self._store.approval_delay = self._approval_delay
         self._faults.clear()
+        self._events.clear()
+        self._longconn.reset()
         self._limiter.reset()
         if not keep_tokens:
             self._tokens.invalidate_all()

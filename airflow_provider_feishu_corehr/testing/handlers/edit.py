@@ -4,7 +4,8 @@ Request checks (1160102): body a JSON object, ``offboarding_id`` a non-empty str
 1 to 10,000 ``{"field_name": str, "value": str}`` objects with distinct names, ``operator_id`` a string if given,
 known ``user_id_type``. Then: record missing 1160625, operator unknown 1160624 (``operator_id`` in
 ``user_id_type``), then :mod:`.edit_rules`. Success changes the record (an empty value clears the field) and
-echoes ``update_data`` as ``data.data``.
+echoes ``update_data`` as ``data.data`` and emits ``corehr.offboarding.updated_v2`` (``updated_fields``: the
+names sent). An ``Offboarded`` record answers 1160631 (see :mod:`.edit_rules`).
 
 Processing time (``FeishuEmulator(processing_time=...)``): an accepted edit holds its record that long before
 the change is applied. The edit page documents no code for a concurrent edit, so an edit of a record another
@@ -22,6 +23,7 @@ from airflow_provider_feishu_corehr.testing.handlers import edit_rules
 
 if TYPE_CHECKING:
     from airflow_provider_feishu_corehr.testing.handlers import Call
+    from airflow_provider_feishu_corehr.testing.records import Record
     from airflow_provider_feishu_corehr.testing.state import Store
 
 ILLEGAL = 1160102
@@ -77,14 +79,16 @@ def handle(call: Call) -> wire.Response:
         if code is not None:
             return _fail(call, code)
         if call.processing_time <= 0:
-            _apply(store, record.values, updates)
+            _apply(store, record, updates, operator)
             return _echo(updates)
         store.claim(offboarding_id)
-    call.finish_write(offboarding_id, lambda later: _apply(store, later.values, updates))
+    call.finish_write(offboarding_id, lambda later: _apply(store, later, updates, operator))
     return _echo(updates)
 
 
-def _apply(store: Store, values: dict[str, str], updates: dict[str, str]) -> None:
+def _apply(store: Store, record: Record, updates: dict[str, str], operator: str | None) -> None:
+    """Write the values (an empty one clears its field) and emit ``corehr.offboarding.updated_v2``."""
+    values = record.values
     for name, value in updates.items():
         if value == "":
             values.pop(name, None)
@@ -92,6 +96,7 @@ def _apply(store: Store, values: dict[str, str], updates: dict[str, str]) -> Non
             values[name] = value
     if "offboarding_date" in updates:
         store.touch()  # the day it takes effect moved
+    store.updated(record, operator, list(updates))
 
 
 def _echo(updates: dict[str, str]) -> wire.Response:

@@ -5,10 +5,15 @@ a string, unknown ``user_id_type``), record missing (1160201), already ``Withdra
 withdrawal approval pending (1160205 / 1160206), ``concurrent_revokes`` left (1160204, one used per revoke),
 ``department_disabled`` (1160203), ``Rejected`` (1160102, see below).
 
-Revocable: ``Approving``, ``Approved``, ``NoNeedApproval`` and ``Offboarded`` (an offboarding that took effect
-can still be withdrawn in Feishu People). A revocable record becomes ``Withdrawn``, or, with
-``revoke_needs_approval``, keeps its status and enters a withdrawal approval (``pending_approval="withdrawal"``)
-until the control API sets its status.
+Revocable: ``Approving``, ``Approved``, ``NoNeedApproval`` and ``Offboarded``. The page is silent on an
+offboarding that took effect; the emulator lets it be withdrawn (the employee is reinstated), because the page's
+own 1160203 "department disabled" only makes sense for a reinstatement, and refusing would invent a code (see
+``docs/decisions.md``). Edits of an ``Offboarded`` record, by contrast, answer the edit page's 1160631.
+
+A revocable record becomes ``Withdrawn``, or, with ``revoke_needs_approval``, keeps its status and enters a
+withdrawal approval (``pending_approval="withdrawal"``) until the control API sets its status. A success emits
+``corehr.offboarding.updated_v2`` (``updated_fields`` ``["status"]``, or empty when an approval started) and,
+with the status change, ``status_updated_v2``.
 
 A ``Rejected`` offboarding never took effect and has nothing to withdraw; the page documents no code for it.
 It answers 1160102 "parameter is illegal" (permanent, "check offboarding_id"): not 1160202, which clients treat
@@ -66,10 +71,10 @@ def handle(call: Call) -> wire.Response:
         if code is not None:
             return _fail(call, code)
         if call.processing_time <= 0:
-            _withdraw(call, record)
+            _withdraw(call, record, operator)
             return wire.success({})
         store.claim(offboarding_id)
-    call.finish_write(offboarding_id, lambda later: _withdraw(call, later))
+    call.finish_write(offboarding_id, lambda later: _withdraw(call, later, operator))
     return wire.success({})
 
 
@@ -90,8 +95,11 @@ def _refusal(record: Record) -> int | None:
     return None
 
 
-def _withdraw(call: Call, record: Record) -> None:
+def _withdraw(call: Call, record: Record, operator: str | None) -> None:
+    """Withdraw (or start a withdrawal approval); emits the status event (via the store) and ``updated_v2``."""
     if record.revoke_needs_approval:
         record.pending_approval = "withdrawal"
+        call.store.updated(record, operator, [])
     else:
         call.store.move(record, "Withdrawn", "revoke")
+        call.store.updated(record, operator, ["status"])
