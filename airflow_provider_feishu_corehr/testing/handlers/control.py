@@ -17,7 +17,17 @@ POST     /_emulator/clock                     any of ``{"set": "2026-06-30 23:59
                                               "approval_delay": 3600}`` (applied in that order) -> the clock
 GET      /_emulator/transitions               every status change with its cause and tenant time
 POST     /_emulator/reset                     back to the seed: records, clock, faults, counters, rate-limit
-                                              windows, tokens (``{"keep_tokens": true}`` keeps tokens valid)
+                                              windows, events, tokens (``{"keep_tokens": true}`` keeps tokens)
+GET      /_emulator/events                    every event emitted, with its delivery state and attempts
+                                              (``?event_type=corehr.offboarding.updated_v2`` filters)
+GET      /_emulator/connections               the open long connections
+POST     /_emulator/connections/drop          ``{"device_id": ...}`` (or ``{}``: all): cut at once
+GET      /_emulator/long-connection           settings, endpoint requests served, open connections
+POST     /_emulator/long-connection           any of ``client_config``, ``max_connections``, ``ack_timeout``,
+                                              ``retry_delays``, ``fragment_size`` -> the settings
+POST     /_emulator/events/faults             ``{"kind", "count"?, ...parameters}`` (see ``event_faults``)
+GET      /_emulator/events/faults             pending long-connection faults
+DELETE   /_emulator/events/faults             drop them
 =======  ===================================  ==================================================================
 
 Success is HTTP 200 with a JSON object; a bad call is HTTP 400 ``{"error": "<what is wrong>"}``, an unknown
@@ -93,6 +103,8 @@ def _route(emu: FeishuEmulator, request: wire.Request) -> Any:
         return _clock(emu, _body(request))
     if parts == ["transitions"] and method == "GET":
         return {"transitions": emu.transitions()}
+    if parts[0] in ("events", "connections", "long-connection"):
+        return _events(emu, method, parts, request)
     if parts == ["reset"] and method == "POST":
         body = _body(request) if request.body.strip() else {}
         unknown = sorted(set(body) - {"keep_tokens"})
@@ -104,6 +116,36 @@ def _route(emu: FeishuEmulator, request: wire.Request) -> Any:
 
 
 CLOCK_KEYS = ("set", "advance", "speed", "approval_delay")
+
+
+def _events(emu: FeishuEmulator, method: str, parts: list[str], request: wire.Request) -> Any:
+    """The events and long-connection routes (None: no such route)."""
+    if parts == ["events"] and method == "GET":
+        return {"events": emu.events(request.query.get("event_type"))}
+    if parts == ["connections"] and method == "GET":
+        return {"connections": emu.connections()}
+    if parts == ["connections", "drop"] and method == "POST":
+        device_id = _body(request).get("device_id")
+        if device_id is not None and not isinstance(device_id, str):
+            raise EmulatorError('the body must be {"device_id": "<id>"} or {}')
+        return {"dropped": emu.drop_connections(device_id)}
+    if parts == ["long-connection"] and method == "GET":
+        return emu.long_connection()
+    if parts == ["long-connection"] and method == "POST":
+        return emu.configure_long_connection(**_body(request))
+    if parts == ["events", "faults"] and method == "POST":
+        spec = _body(request)
+        kind = spec.pop("kind", None)
+        if not isinstance(kind, str):
+            raise EmulatorError('the body must name "kind"')
+        emu.inject_event_fault(kind, **spec)
+        return {"faults": emu.event_faults()}
+    if parts == ["events", "faults"] and method == "GET":
+        return {"faults": emu.event_faults()}
+    if parts == ["events", "faults"] and method == "DELETE":
+        emu.clear_event_faults()
+        return {"faults": []}
+    return None
 
 
 def _clock(emu: FeishuEmulator, body: dict[str, Any]) -> Any:
