@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 HAPPY = "7095671727698478604"  # default seed: Approved, revocable
 OTHER = "7095671727698478606"  # default seed: Offboarded, revocable
+LOGICAL_DATE = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
 
 HEADER = """
 import pendulum
@@ -107,11 +109,15 @@ CONNECTION_DAG = """
     """
 
 
-def test_without_an_emulator_one_is_started_for_the_run_and_stopped(tmp_path: Path) -> None:
+def test_without_an_emulator_one_is_started_for_the_run_and_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     dag_file = write_dag(tmp_path, "conn.py", CONNECTION_DAG)
-    os.environ.pop("AIRFLOW_CONN_HR_TENANT", None)
+    monkeypatch.delenv("AIRFLOW_CONN_HR_TENANT", raising=False)
 
-    result = run_dag(dag_file, conn_id="hr_tenant", conf={"who": "tester"})
+    result = run_dag(dag_file, conn_id="hr_tenant", conf={"who": "tester"}, logical_date=LOGICAL_DATE)
+
+    assert result.dag_run.logical_date == LOGICAL_DATE
 
     seen = result.return_values["read_connection"]
     assert seen["who"] == "tester"
@@ -176,7 +182,7 @@ def test_a_file_that_fails_to_import_is_refused_naming_the_file_and_the_error(tm
         ({"conn_id": None, "emulator": object()}, "emulator was given with conn_id=None"),
         ({"emulator": object()}, "emulator must be a FeishuEmulator, got object"),
         ({"conf": ["a"]}, "conf must be a mapping"),
-        ({"logical_date": __import__("datetime").datetime(2026, 1, 1)}, "logical_date must be an aware datetime"),
+        ({"logical_date": datetime(2026, 1, 1)}, "logical_date must be an aware datetime"),
         ({"prepare": "dag"}, "prepare must be callable"),
         ({"dag_id": ""}, "dag_id must be a non-empty string or None"),
     ],
