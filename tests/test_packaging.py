@@ -104,13 +104,13 @@ def test_every_dependency_stops_before_the_next_major_version() -> None:
 @pytest.mark.parametrize("lock", ["requirements-lock.txt", "requirements-lock-2.11.txt"])
 def test_the_locks_satisfy_the_ranges(lock: str) -> None:
     pinned = _lock(lock)
-    for requirement in DEPENDENCIES + EXTRAS["emulator-tls"]:
+    for requirement in DEPENDENCIES + EXTRAS["emulator-tls"] + EXTRAS["redis"]:
         assert pinned[canonicalize_name(requirement.name)] in requirement.specifier, (lock, str(requirement))
 
 
 def test_lower_bounds_are_what_the_lowest_lane_runs() -> None:
     pinned = _lock("requirements-lock-2.11.txt")  # requirements-2.11.in: the lower bounds of pyproject.toml
-    for requirement in DEPENDENCIES + EXTRAS["emulator-tls"]:
+    for requirement in DEPENDENCIES + EXTRAS["emulator-tls"] + EXTRAS["redis"]:
         lower = [Version(spec.version) for spec in requirement.specifier if spec.operator == ">="]
         assert lower == [pinned[canonicalize_name(requirement.name)]], str(requirement)
 

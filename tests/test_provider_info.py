@@ -27,6 +27,7 @@ CONN_FIELDS = {
     "rate_limit_scope",
     "rate_limit_share",
     "rate_limit_store",
+    "rate_limit_redis_conn_id",
 }
 
 
@@ -105,7 +106,7 @@ def test_connection_type_and_form_fields_are_registered() -> None:
     assert all(info.package_name == DISTRIBUTION for info in widgets.values())
     assert widgets["domain"].field["schema"]["enum"] == ["feishu", "lark", None]
     assert widgets["user_id_type"].field["value"] == "people_corehr_id"
-    assert widgets["rate_limit_scope"].field["schema"]["enum"] == ["process", "host", None]
+    assert widgets["rate_limit_scope"].field["schema"]["enum"] == ["process", "host", "redis", None]
 
 
 @pytest.mark.skipif(AIRFLOW_V3, reason="Airflow 2 only: the form is read from the hook's methods")
@@ -141,6 +142,7 @@ def test_airflow_2_connection_form_comes_from_the_hook() -> None:
         "rate_limit_scope": "StringField",
         "rate_limit_share": "StringField",
         "rate_limit_store": "StringField",
+        "rate_limit_redis_conn_id": "StringField",
     }
     labels = {name: str(info.field.args[0]) for name, info in widgets.items()}
     assert labels["max_attempts"] == "Retry budget (attempts)"

@@ -150,6 +150,14 @@ def _path(field: str, value: Any) -> str:
     return value.strip()
 
 
+def _conn_id(field: str, value: Any) -> str:
+    """An Airflow connection id: text of 1-250 characters without whitespace."""
+    text = value.strip() if isinstance(value, str) else None
+    if not text or len(text) > 250 or any(char.isspace() for char in text):
+        raise FieldProblem(field, f"must be an Airflow connection id (1-250 characters, no spaces), got {value!r}")
+    return text
+
+
 def _proxy(value: Any) -> str:
     if not isinstance(value, str):
         raise FieldProblem("proxy", f"must be a URL or 'off', got {type(value).__name__}")
@@ -166,8 +174,13 @@ def _proxy(value: Any) -> str:
     return text
 
 
-def _boolean(field: str, value: Any) -> bool:
-    """``true``/``false`` from JSON, or the text a URI query or the UI form gives (``true``/``false``/``1``/``0``)."""
+def read_boolean(field: str, value: Any) -> bool:
+    """``true``/``false`` from JSON, or the text a URI query or the UI form gives (``true``/``false``/``1``/``0``).
+
+    :param field: the field, for the error.
+    :param value: the raw value.
+    :raises FieldProblem: naming the field when the value is neither.
+    """
     if isinstance(value, bool):
         return value
     text = value.strip().lower() if isinstance(value, str) else None
@@ -207,7 +220,9 @@ def read_value(extra: Extra, value: Any) -> Any:
     if extra.kind == Kind.PROXY:
         return _proxy(value)
     if extra.kind == Kind.BOOLEAN:
-        return _boolean(name, value)
+        return read_boolean(name, value)
+    if extra.kind == Kind.CONN_ID:
+        return _conn_id(name, value)
     return parse_rate_limits(value)
 
 
@@ -222,6 +237,12 @@ def extra_settings(extras: Mapping[str, Any]) -> dict[str, Any]:
             kwargs[extra.name] = read_value(extra, extras[extra.name])
     if "client_key" in kwargs and "client_cert" not in kwargs:
         raise FieldProblem("client_key", "is set without client_cert")
+    redis = kwargs.get("rate_limit_scope") == "redis"
+    redis_conn_id = kwargs.get("rate_limit_redis_conn_id", _BY_NAME["rate_limit_redis_conn_id"].default)
+    if redis_conn_id != _BY_NAME["rate_limit_redis_conn_id"].default and not redis:  # a form may save the default
+        raise FieldProblem("rate_limit_redis_conn_id", "is used by rate_limit_scope redis only, which is not set")
+    if "rate_limit_store" in kwargs and redis:
+        raise FieldProblem("rate_limit_store", "is the host scope's SQLite file, unused by rate_limit_scope redis")
     return kwargs
 
 

@@ -7,6 +7,8 @@ are read by :mod:`._extras`. The ``extra`` text is parsed here, so broken JSON i
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.util
 import ipaddress
 import re
 from typing import Any, Protocol
@@ -14,8 +16,14 @@ from urllib.parse import urlsplit
 
 from airflow_provider_feishu_corehr.client.codes import Endpoint
 from airflow_provider_feishu_corehr.client.errors import FeishuAuthError, FeishuError, FeishuInvalidInputError
-from airflow_provider_feishu_corehr.client.models import ClientSettings
-from airflow_provider_feishu_corehr.hooks._extras import FieldProblem, extra_settings, read_domain, read_extras
+from airflow_provider_feishu_corehr.client.models import ClientSettings, RedisServer
+from airflow_provider_feishu_corehr.hooks._extras import (
+    FieldProblem,
+    extra_settings,
+    read_boolean,
+    read_domain,
+    read_extras,
+)
 from airflow_provider_feishu_corehr.hooks.connection_fields import CONN_TYPE, DOMAINS
 
 
@@ -208,11 +216,17 @@ def _settings(conn: ConnectionLike) -> ClientSettings:
     if conn.schema:
         raise FieldProblem("schema", "is not used by feishu connections; leave it empty")
     extras = read_extras(conn)
+    settings = extra_settings(extras)
+    if settings.get("rate_limit_scope") == "redis" and importlib.util.find_spec("redis") is None:
+        raise FieldProblem(
+            "rate_limit_scope",
+            "is redis, which needs the redis package: pip install 'airflow-provider-feishu-corehr[redis]'",
+        )
     return ClientSettings(
         base_url=base_url_from(conn.host, conn.port, extras.get("domain")),
         app_id=app_id,
         app_secret=secret,
-        **extra_settings(extras),
+        **settings,
     )
 
 
@@ -254,3 +268,97 @@ def settings_from_connection(conn: ConnectionLike) -> ClientSettings:
             field=problem.field,
             rule=problem.rule,
         ) from None
+
+
+REDIS_SSL_EXTRAS = ("ssl", "ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_check_hostname")
+"""The TLS extras of a ``redis`` connection, as ``RedisHook`` reads them (other extras are left to their users)."""
+_SSL_CERT_REQS = ("required", "optional", "none")
+
+
+def _redis_db(conn: ConnectionLike) -> int:
+    """The database: the ``db`` extra (``RedisHook``'s) or the URI's path (``redis://host:6379/1``), not both."""
+    extra = conn.extra_dejson.get("db")
+    schema = (conn.schema or "").strip().strip("/")
+    found = []
+    for field, value in (("extra.db", extra), ("schema", schema)):
+        if value is None or value == "":
+            continue
+        text = str(value).strip()
+        if isinstance(value, bool) or not text.isdigit():
+            raise FieldProblem(field, f"must be a Redis database number (0, 1, ...), got {value!r}")
+        found.append((field, int(text)))
+    if len(found) == 2 and found[0][1] != found[1][1]:
+        raise FieldProblem("extra.db", f"is {found[0][1]} but the schema (the URI's path) says {found[1][1]}")
+    return found[0][1] if found else 0
+
+
+def _redis_server(conn: ConnectionLike) -> RedisServer:
+    host = (conn.host or "").strip()
+    if not host or "/" in host or "@" in host:
+        raise FieldProblem("host", "must be the Redis server's host name or address (no scheme, path or credentials)")
+    port = 6379 if conn.port is None else conn.port
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise FieldProblem("port", f"must be 1-65535, got {port!r}")
+    password = conn.password
+    if password is None or str(password).lower() in ("", "none", "false"):  # RedisHook's rule
+        password = None
+    ssl: list[tuple[str, str | bool]] = []
+    for name in REDIS_SSL_EXTRAS:
+        value = conn.extra_dejson.get(name)
+        if value is None or value == "":
+            continue
+        if name in ("ssl", "ssl_check_hostname"):
+            ssl.append((name, read_boolean(f"extra.{name}", value)))
+        elif name == "ssl_cert_reqs" and str(value).strip().lower() not in _SSL_CERT_REQS:
+            raise FieldProblem(f"extra.{name}", f"must be one of {', '.join(_SSL_CERT_REQS)}, got {value!r}")
+        else:
+            ssl.append((name, str(value).strip().lower() if name == "ssl_cert_reqs" else str(value)))
+    return RedisServer(
+        conn_id=conn.conn_id or "",
+        host=host,
+        port=port,
+        db=_redis_db(conn),
+        username=(conn.login or "").strip() or None,
+        password=password,
+        ssl=tuple(ssl),
+    )
+
+
+def with_redis(settings: ClientSettings, conn: ConnectionLike, *, feishu_conn_id: str | None) -> ClientSettings:
+    """``settings`` of scope ``redis`` with the Redis server of ``conn``, the Airflow connection (type ``redis``)
+    that the extra ``rate_limit_redis_conn_id`` names. Read as ``RedisHook`` reads it (host, port, login, password,
+    the ``db`` extra, the ``ssl*`` extras), plus the database in the URI's path
+    (``AIRFLOW_CONN_REDIS_DEFAULT='redis://:password@host:6379/1'``), which ``RedisHook`` ignores.
+
+    :param settings: settings from :func:`settings_from_connection`.
+    :param conn: the Redis connection.
+    :param feishu_conn_id: the ``feishu`` connection, for errors.
+    :raises FeishuConnectionFieldError: naming both connections and the Redis connection's field.
+    """
+    try:
+        server = _redis_server(conn)
+    except FieldProblem as problem:
+        raise FeishuConnectionFieldError(
+            f"Connection {conn.conn_id!r} (the Redis server of connection {feishu_conn_id!r}, extra "
+            f"rate_limit_redis_conn_id), field {problem.field}: {problem.rule}",
+            field=f"rate_limit_redis_conn_id.{problem.field}",
+            rule=problem.rule,
+        ) from None
+    return dataclasses.replace(settings, rate_limit_redis=server)
+
+
+def redis_not_found(redis_conn_id: str, feishu_conn_id: str) -> FeishuConnectionFieldError:
+    """The error for a ``rate_limit_redis_conn_id`` Airflow does not know (a configuration error: not retried).
+
+    :param redis_conn_id: the Redis connection id that was looked up.
+    :param feishu_conn_id: the ``feishu`` connection whose extra names it.
+    """
+    rule = (
+        f"names connection {redis_conn_id!r}, which is not defined: create a connection of type redis with this id "
+        f"(e.g. AIRFLOW_CONN_{redis_conn_id.upper()}='redis://:password@host:6379/1')"
+    )
+    return FeishuConnectionFieldError(
+        f"Connection {feishu_conn_id!r}, field rate_limit_redis_conn_id: {rule}",
+        field="rate_limit_redis_conn_id",
+        rule=rule,
+    )

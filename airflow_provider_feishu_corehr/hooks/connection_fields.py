@@ -43,6 +43,7 @@ class Kind:
     PROXY: Final = "proxy"
     RATE_LIMITS: Final = "rate_limits"
     BOOLEAN: Final = "boolean"
+    CONN_ID: Final = "conn_id"
 
 
 _DEFAULTS = ClientSettings(base_url="", app_id="", app_secret="")
@@ -196,13 +197,18 @@ EXTRAS = (
           '`"N/W"` (N per W seconds), `[N, W]` or `null` (no limiter for it), as an object or its JSON text, e.g. '
           '`{"revoke": 10, "search": "50/60"}`; `"off"` switches every limiter off; unnamed endpoints keep the '
           "documented limits"),
-    Extra("rate_limit_scope", Kind.CHOICE, label="Rate-limit scope", choices=("process", "host"), fold_case=True,
-          help="who shares one client-side schedule: `process` (threads and coroutines of one process) or `host` "
-          "(every process of the machine, through a SQLite file)"),
+    Extra("rate_limit_scope", Kind.CHOICE, label="Rate-limit scope", choices=("process", "host", "redis"),
+          fold_case=True,
+          help="who shares one client-side schedule: `process` (threads and coroutines of one process), `host` "
+          "(every process of the machine, through a SQLite file) or `redis` (every process on every host, through "
+          "the Redis server of `rate_limit_redis_conn_id`; needs the `[redis]` extra)"),
     Extra("rate_limit_share", Kind.NUMBER, label="Rate-limit share", minimum=0, above=True, maximum=1,
           help="part of each limit the scope may use, e.g. 0.5 on each of two worker hosts"),
     Extra("rate_limit_store", Kind.PATH, label="Rate-limit store", default_doc="one in the temporary folder",
           help="path of the host schedule's SQLite file on local disk"),
+    Extra("rate_limit_redis_conn_id", Kind.CONN_ID, label="Rate-limit Redis connection",
+          help="id of the Airflow connection (type `redis`) of the Redis server that keeps the `redis` scope's "
+          "schedule"),
     Extra("max_response_bytes", Kind.INTEGER, minimum=1024, help="largest response body read, in bytes"),
     Extra("max_pages", Kind.INTEGER, minimum=1, help="most pages one search follows"),
     Extra("ca_bundle", Kind.PATH, help="CA bundle file or directory to trust",

@@ -17,7 +17,9 @@ from airflow_provider_feishu_corehr.hooks.connection import (
     FeishuCredentialsError,
     check_conn_id,
     not_found,
+    redis_not_found,
     settings_from_connection,
+    with_redis,
 )
 from airflow_provider_feishu_corehr.hooks.connection_fields import CONN_TYPE, DEFAULT_CONN_ID, HOOK_NAME
 
@@ -92,7 +94,15 @@ class FeishuHook(BaseHook):
         from airflow_provider_feishu_corehr.hooks.masking import mask
 
         mask(conn.password or "")
-        return settings_from_connection(conn)
+        settings = settings_from_connection(conn)
+        if settings.rate_limit_scope == "redis":  # the Redis server's connection, from the secrets backend too
+            try:
+                redis_conn = self.get_connection(settings.rate_limit_redis_conn_id)
+            except _not_found_error():
+                raise redis_not_found(settings.rate_limit_redis_conn_id, conn_id) from None
+            mask(redis_conn.password or "")
+            settings = with_redis(settings, redis_conn, feishu_conn_id=conn_id)
+        return settings
 
     @cached_property
     def _client(self) -> FeishuClient:
@@ -202,6 +212,14 @@ class FeishuHook(BaseHook):
         if conn.password:
             await amask(conn.password)
         settings = settings_from_connection(conn)
+        if settings.rate_limit_scope == "redis":
+            try:
+                redis_conn = await get_async_connection(settings.rate_limit_redis_conn_id)
+            except _not_found_error():
+                raise redis_not_found(settings.rate_limit_redis_conn_id, conn_id) from None
+            if redis_conn.password:
+                await amask(redis_conn.password)
+            settings = with_redis(settings, redis_conn, feishu_conn_id=conn_id)
         self.__dict__["_async_settings"] = settings
         return settings
 

@@ -33,7 +33,7 @@ BAD = [  # (extra, value, the rule the message must state), one per kind of boun
     ("rate_limit_share", "1.5", "must be at most 1, got '1.5'"),
     ("domain", "larksuite", "must be one of feishu, lark, got 'larksuite'"),
     ("user_id_type", "email", "must be one of people_corehr_id, open_id, union_id, user_id, got 'email'"),
-    ("rate_limit_scope", "cluster", "must be one of process, host, got 'cluster'"),
+    ("rate_limit_scope", "cluster", "must be one of process, host, redis, got 'cluster'"),
     ("rate_limits", '{"token": 5}', "unknown endpoint"),
 ]
 
