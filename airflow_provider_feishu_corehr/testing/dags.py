@@ -105,8 +105,8 @@ def run_dag(
         dag = _load_dag(path, dag_id)
         if prepare is not None:
             prepare(dag)
-        date_key = "logical_date" if AIRFLOW_V3 else "execution_date"
-        dag_run = dag.test(run_conf=dict(conf) if conf is not None else None, **{date_key: logical_date})
+        dated = {} if logical_date is None else {"logical_date" if AIRFLOW_V3 else "execution_date": logical_date}
+        dag_run = dag.test(run_conf=dict(conf) if conf is not None else None, **dated)  # no date: now, both lanes
         return read_result(dag_run)
 
 

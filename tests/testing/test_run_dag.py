@@ -158,6 +158,7 @@ def test_environment_is_put_back_after_the_run_even_when_a_task_fails(
     result = run_dag(dag_file, emulator=feishu_emulator)
 
     assert result.state == "failed"
+    assert result.dag_run.logical_date is not None  # none given: now, as on both lanes' dag.test()
     assert result.states == {"after": "upstream_failed", "boom": "failed"}
     assert result.return_values == {"after": None, "boom": None}
     assert dict(os.environ) == before
