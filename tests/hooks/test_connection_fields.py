@@ -1,5 +1,5 @@
 """The one description of the connection's fields (``hooks/connection_fields.py``) is what the parser enforces, what
-the README says and what the forms show."""
+docs/connection.md says and what the forms show."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def _accepted(name: str, value: Any) -> bool:
     return True
 
 
-def test_the_readme_table_is_generated_from_the_description() -> None:
+def test_the_connection_page_table_is_generated_from_the_description() -> None:
     check = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "connection_doc.py"), "--check"],
         capture_output=True,
@@ -48,9 +48,12 @@ def test_the_readme_table_is_generated_from_the_description() -> None:
         timeout=120,
     )
     assert check.returncode == 0, check.stdout + check.stderr
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    page = (REPO / "docs" / "connection.md").read_text(encoding="utf-8")
     for extra in EXTRAS:  # the check is not vacuous: every extra has its row
-        assert f"| extra `{extra.name}` | {extra.description()} |" in readme
+        assert f"| extra `{extra.name}` | {extra.description()} |" in page
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "| extra `" not in readme  # one table, on the connection page: the README links it
+    assert "docs/connection.md" in readme
 
 
 def test_the_parser_knows_exactly_the_described_extras() -> None:
