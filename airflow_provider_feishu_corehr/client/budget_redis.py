@@ -117,7 +117,7 @@ class RedisSlotStore:
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             retry_on_timeout=False,
-            retry=Retry(NoBackoff(), 0),  # redis-py 6+ retries 3 times by default: one try, then process pacing
+            retry=Retry(NoBackoff(), 0),  # recent redis-py retries 10 times by default: one try, then pacing alone
             **tls,
         )
         self._script = self.client.register_script(BOOK_SCRIPT)
