@@ -21,7 +21,7 @@ prevent; the operator hashes the rendered values it stores. Only ids travel thro
 
 ``report_outcomes`` runs even when some corrections failed (``trigger_rule="all_done"``): the operator pushes
 every record's outcome before it fails the task. The report then fails too, so the DAG run shows the failure.
-Which form to choose: see "Batches or mapping" in the README.
+Which form to choose: see "Batches or mapping" in docs/scaling.md.
 
 Params: ``feishu_conn_id`` (connection of type ``feishu``) and ``corrections_file`` (a CSV path; empty means
 the file shipped with this example).

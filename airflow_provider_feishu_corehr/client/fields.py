@@ -3,7 +3,7 @@
 :func:`normalize_update_data` takes a mapping ``{field_name: value}``, the API's list ``[{"field_name", "value"}]``
 (or :class:`FieldValue` items) or the JSON text of either, and returns the wire form or raises one
 :class:`FeishuInvalidInputError` listing every problem (record, field, rule; never a value: values may be personal
-data). The conversion rules are :func:`_convert`'s (summed up in the README, ``EditOffboardingOperator``); the
+data). The conversion rules are :func:`_convert`'s (summed up in docs/reference.md, ``EditOffboardingOperator``); the
 limits are the edit page's (``docs/api-facts.md``, "Edit"). A timezone-aware datetime is converted to ``timezone``
 when one is given and refused otherwise: its wall clock in its own zone (often UTC) would shift the time silently.
 

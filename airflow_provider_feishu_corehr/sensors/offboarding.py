@@ -53,7 +53,7 @@ class OffboardingStatusSensor(BaseSensorOperator):
     :class:`~airflow_provider_feishu_corehr.hooks.feishu.FeishuHook` (``poke`` and ``reschedule`` modes), or with
     ``deferrable=True`` in :class:`~airflow_provider_feishu_corehr.triggers.offboarding.OffboardingStatusTrigger`
     from the first poke, ``timeout`` being the deferral timeout. Outcomes, XCom and logs are the same in every mode
-    (README, "OffboardingStatusSensor"; docs/scaling.md for many sensors). A poke never outlives ``timeout``.
+    (docs/reference.md, "OffboardingStatusSensor"; docs/scaling.md for many sensors). A poke never outlives ``timeout``.
 
     ``soft_fail=True`` turns a failure status, a permanent error and a timeout into a skip, as Airflow does for
     every sensor; giving up after transient errors is not skipped in any mode (use ``never_fail`` for that).

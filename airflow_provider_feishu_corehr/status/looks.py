@@ -86,7 +86,7 @@ class Looks:
             log.warning(
                 "Looks at %s slip behind the poll interval of %.3g s: this one came %.1f s after it was due. "
                 "The app's search budget (100 searches per minute for the whole app) is shared by every sensor; "
-                "see the 'Running at scale' section of the provider's README.",
+                "see the provider's docs/scaling.md.",
                 watched,
                 self.interval,
                 lateness,
