@@ -167,7 +167,7 @@ def test_parsing_the_examples_loads_no_http_client(tmp_path: Path) -> None:
     probe = (
         "import importlib.util, sys\n"
         "import airflow\n"
-        "clients = ('requests', 'urllib3', 'httpx', 'httpcore')\n"
+        "clients = ('requests', 'urllib3', 'httpx', 'httpcore', 'redis')\n"
         "before = {m for m in clients if m in sys.modules}\n"
         "for path in sys.argv[1:]:\n"
         "    spec = importlib.util.spec_from_file_location('dagfile', path)\n"
