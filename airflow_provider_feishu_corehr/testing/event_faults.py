@@ -106,15 +106,6 @@ class EventFaultPlan:
                 self._rules.remove(rule)
             return rule
 
-    def take_any(self, kinds: tuple[str, ...]) -> EventFault | None:
-        """The oldest pending rule of any of ``kinds``, used once.
-
-        :param kinds: the kinds that apply to the occasion.
-        """
-        with self._lock:
-            rule = next((r for r in self._rules if r.kind in kinds), None)
-        return None if rule is None else self.take(rule.kind)
-
     def pending(self) -> list[dict[str, Any]]:
         with self._lock:
             return [r.describe() for r in self._rules]

@@ -39,7 +39,6 @@ STATUS_NUMBERS = {"Approving": 1, "Approved": 2, "Offboarded": 3, "Rejected": 4,
 CHECKLIST_NUMBERS = {"AntiBegin": 1, "Approving": 2, "Finished": 3, "Rejected": 4, "Withdrawn": 5}
 DEFAULT_TENANT_KEY = "736588c9260f175d"
 DEFAULT_VERIFICATION_TOKEN = "emulator-verification-token"
-Listener = "Callable[[dict[str, Any]], None]"
 
 
 def target_user_id(employment_id: str) -> dict[str, str]:
