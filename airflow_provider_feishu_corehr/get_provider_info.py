@@ -37,7 +37,11 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {
                 "integration-name": _INTEGRATION,
-                "python-modules": [f"{_MODULE}.triggers.offboarding", f"{_MODULE}.triggers.offboarding_events"],
+                "python-modules": [
+                    f"{_MODULE}.triggers.offboarding",
+                    f"{_MODULE}.triggers.offboarding_events",
+                    f"{_MODULE}.triggers.offboarding_push",
+                ],
             }
         ],
         "connection-types": [

@@ -113,7 +113,7 @@ def _run(records: int, rate: float, scale: int, seed: int, work: Path) -> dict[s
             "backoff_base": 0.05,
             "backoff_max": 0.5,
         }
-        corrections = []
+        corrections: list[dict[str, Any]] = []
         for n in range(records):
             employment = f"69500000000000{n:05d}"
             oid = emu.add_offboarding(employment_id=employment, **CURRENT)
@@ -148,7 +148,7 @@ def _run(records: int, rate: float, scale: int, seed: int, work: Path) -> dict[s
         per_try = []
         for number, (begin, end) in enumerate(itertools.pairwise(starts), start=1):
             window = requests[begin:end]
-            report = next((line for line in lines if line["try"] == number and "counts" in line), {})
+            report: dict[str, Any] = next((line for line in lines if line["try"] == number and "counts" in line), {})
             per_try.append(
                 {
                     "try": number,

@@ -28,6 +28,7 @@ CONN_FIELDS = {
     "rate_limit_share",
     "rate_limit_store",
     "rate_limit_redis_conn_id",
+    "privacy",
 }
 
 
@@ -143,6 +144,7 @@ def test_airflow_2_connection_form_comes_from_the_hook() -> None:
         "rate_limit_share": "StringField",
         "rate_limit_store": "StringField",
         "rate_limit_redis_conn_id": "StringField",
+        "privacy": "StringField",
     }
     labels = {name: str(info.field.args[0]) for name, info in widgets.items()}
     assert labels["max_attempts"] == "Retry budget (attempts)"

@@ -15,6 +15,7 @@ from airflow_provider_feishu_corehr.client.errors import (
     FeishuBusinessError,
     FeishuError,
     FeishuInvalidInputError,
+    FeishuNotSentError,
     FeishuRateLimitError,
     FeishuTransientError,
 )
@@ -60,7 +61,7 @@ def outcome_of(exc: BaseException) -> str:
     """
     if isinstance(exc, InFlight) or (isinstance(exc, FeishuError) and exc.outcome_unknown):
         return UNKNOWN
-    if isinstance(exc, (RecordNotSent, RequestNotStarted)):
+    if isinstance(exc, (RecordNotSent, RequestNotStarted, FeishuNotSentError)):  # the last: the budget refused it
         return NOT_SENT
     return FAILED
 

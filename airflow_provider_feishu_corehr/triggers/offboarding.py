@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_feishu_corehr.client.errors import FeishuError
+from airflow_provider_feishu_corehr.client.privacy import key_for
 from airflow_provider_feishu_corehr.status.looks import (
     Looks,
     check_max_consecutive_failures,
@@ -122,6 +123,6 @@ class OffboardingStatusTrigger(BaseTrigger):
                     if decision.outcome is Outcome.FAILURE:
                         self.log.error("%s", decision.message)
                     if ends_wait(decision.outcome):
-                        return end_event(watch, decision)
+                        return end_event(watch, decision, key_for(settings))
         finally:
             poller.unsubscribe(sub)
