@@ -14,7 +14,8 @@ random; an event not acknowledged with code 200 within ``ack_timeout`` seconds (
 is pushed again after ``retry_delays`` (15 s, 5 min, 1 h, 6 h: at most 4 retries), then given up. Handshakes
 beyond ``max_connections`` per app (50) are refused (``handshake-status`` 514, ``handshake-autherrcode``
 1000040350). A ticker thread applies the clock's lifecycle every 0.1 s, so status changes the calendar makes are
-pushed without any request. Nothing is logged.
+pushed without any request. With ``webhook_url`` set, events are POSTed there as JSON instead (HTTP 200
+acknowledges; the same retries). Nothing is logged.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import random
 import secrets
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -46,7 +49,8 @@ AUTH_FAILED, FORBIDDEN, EXCEED_CONN_LIMIT = 514, 403, 1000040350
 DEFAULT_CLIENT_CONFIG = {"ReconnectCount": -1, "ReconnectInterval": 120, "ReconnectNonce": 30, "PingInterval": 120}
 DEFAULT_RETRY_DELAYS = (15.0, 300.0, 3600.0, 21600.0)
 TICK_SECONDS = 0.1
-_CONFIG_KEYS = ("client_config", "max_connections", "ack_timeout", "retry_delays", "fragment_size")
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # webhooks go straight to the URL
+_CONFIG_KEYS = ("client_config", "max_connections", "ack_timeout", "retry_delays", "fragment_size", "webhook_url")
 
 
 @dataclass
@@ -80,7 +84,8 @@ def check_config(changes: Mapping[str, Any]) -> dict[str, Any]:
 
     :param changes: any of ``client_config`` (dict of ``ReconnectCount``, ``ReconnectInterval``,
         ``ReconnectNonce``, ``PingInterval``: integers), ``max_connections`` (>= 0), ``ack_timeout`` (seconds > 0),
-        ``retry_delays`` (list of seconds >= 0), ``fragment_size`` (bytes >= 1).
+        ``retry_delays`` (list of seconds >= 0), ``fragment_size`` (bytes >= 1), ``webhook_url`` (an
+        ``http(s)://`` URL: events are POSTed there instead of pushed over the long connection; None: off).
     """
     unknown = sorted(set(changes) - set(_CONFIG_KEYS))
     if unknown:
@@ -98,6 +103,9 @@ def check_config(changes: Mapping[str, Any]) -> dict[str, Any]:
         value = out.get(name)
         if name in out and (isinstance(value, bool) or not isinstance(value, int) or value < minimum):
             raise EmulatorError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    url = out.get("webhook_url")
+    if url is not None and (not isinstance(url, str) or not url.startswith(("http://", "https://"))):
+        raise EmulatorError(f"webhook_url must be an http:// or https:// URL or null, got {url!r}")
     if "ack_timeout" in out:
         value = out["ack_timeout"]
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
@@ -138,6 +146,7 @@ class LongConnection:
             "ack_timeout": 3.0,
             "retry_delays": DEFAULT_RETRY_DELAYS,
             "fragment_size": 64 * 1024,
+            "webhook_url": None,
             **check_config(settings or {}),
         }
         self.settings = dict(self._initial)
@@ -399,6 +408,13 @@ class LongConnection:
         app_id = delivery.event["header"]["app_id"]
         now = time.monotonic()
         with self._lock:
+            url, timeout = self.settings["webhook_url"], float(self.settings["ack_timeout"])
+        if url is not None:
+            with self._lock:
+                delivery.state, delivery.deadline = "awaiting_ack", None
+            threading.Thread(target=self._post, args=(delivery, url, timeout), daemon=True).start()
+            return
+        with self._lock:
             candidates = [c for c in self._conns.values() if c.app_id == app_id and not c.socket.closed]
             conn = self._random.choice(candidates) if candidates else None
         if conn is None:
@@ -434,6 +450,28 @@ class LongConnection:
                 with self._lock:
                     delivery.attempts[-1]["result"] = "connection_lost"
                 # the ack deadline passes and the event is pushed again on the schedule
+
+    def _post(self, delivery: _Delivery, url: str, timeout: float) -> None:
+        """Webhook mode: POST the event as JSON; HTTP 200 within ``timeout`` acknowledges it, anything else is a
+        failed push (retried on the schedule). No Encrypt Key (no AES in the standard library), so no signature."""
+        body = json.dumps(delivery.event, ensure_ascii=False).encode()
+        request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
+        code: int | None = None
+        try:
+            with _DIRECT.open(request, timeout=timeout) as response:
+                code = response.status
+        except urllib.error.HTTPError as exc:
+            code = exc.code
+        except (OSError, ValueError):
+            code = None
+        with self._lock:
+            ok = code == 200
+            delivery.attempts.append({"webhook": url, "result": "acked" if ok else "failed", "code": code})
+            if ok:
+                delivery.state = "acked"
+            else:
+                self._failed(delivery, time.monotonic())
+            self._lock.notify_all()
 
     def _frames(self, conn: _Conn, message_id: str, payload: bytes, parts: int) -> list[Frame]:
         size = -(-len(payload) // parts)
