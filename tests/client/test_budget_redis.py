@@ -20,7 +20,6 @@ import itertools
 import logging
 import multiprocessing
 import sys
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -301,8 +300,7 @@ def test_a_paused_server_never_blocks_the_event_loop(caplog: pytest.LogCaptureFi
                 asyncio.run(main())
         finally:
             server.resume()
-        assert limiter.degraded and ticks > 1
-        assert threading.current_thread() is threading.main_thread()
+        assert limiter.degraded and ticks > 1  # the loop ran while the booking waited for the paused server
         assert len(_warnings(caplog)) == 1
 
 
