@@ -91,7 +91,16 @@ async def _read_body(response: httpx.Response, limit: int) -> bytes:
 class AsyncFeishuClient(ClientBase):
     """Async client of the Feishu CoreHR offboarding API: ``async with AsyncFeishuClient(...) as c:``, or call
     :meth:`aclose` when done. One instance belongs to one event loop. Parameters as
-    :class:`~.sync.FeishuClient`'s, with an async ``sleep``.
+    :class:`~.sync.FeishuClient`'s, with an async ``sleep``, and ``aon_token``.
+
+    :param settings: validated client settings.
+    :param on_token: called with every token this client is about to use for the first time, before it is sent.
+    :param sleep: the async sleep function.
+    :param random: source of randomness in ``[0, 1)`` for backoff jitter.
+    :param clock: monotonic clock in seconds.
+    :param token_cache: the token cache; default the process-wide one.
+    :param aon_token: awaited with every token this client is about to use for the first time, before it is sent
+        (and before ``on_token``); the hook passes the async secret masker (``hooks.masking.amask``).
     """
 
     def __init__(
@@ -103,8 +112,11 @@ class AsyncFeishuClient(ClientBase):
         random: Callable[[], float] = _random.random,
         clock: Callable[[], float] = time.monotonic,
         token_cache: TokenCache = TOKENS,
+        aon_token: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
-        super().__init__(settings, on_token=on_token, random=random, clock=clock, token_cache=token_cache)
+        super().__init__(
+            settings, on_token=on_token, random=random, clock=clock, token_cache=token_cache, aon_token=aon_token
+        )
         self._sleep = sleep
         self._client: httpx.AsyncClient | None = None
 
@@ -188,11 +200,12 @@ class AsyncFeishuClient(ClientBase):
             return reply
 
     async def _grant(self, deadline: float | None = None) -> api.TokenGrant:
-        return api.parse_token(await self._call(api.token_request(self.settings), deadline))
+        with self._credentials_named():
+            return api.parse_token(await self._call(api.token_request(self.settings), deadline))
 
     async def _token(self, *, fresh: bool = False, deadline: float | None = None) -> str:
         token, _ = await self._tokens.aget(self._token_key, lambda: self._grant(deadline), fresh=fresh)
-        return self._announce(token)
+        return await self._aannounce(token)
 
     # -- API: the twin of the sync client's (same arguments, same results) -----------------------------------
 

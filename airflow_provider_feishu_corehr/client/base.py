@@ -1,19 +1,22 @@
 """What the sync and the async client share besides the attempt loop: settings, policy, tokens, rate limiters, the
-rule that every token goes to ``on_token`` before it is first sent, and the rule that no rate-limiter wait outlasts
-the call's ``max_elapsed`` (:func:`paced_within_budget`)."""
+rule that every token goes to ``on_token`` (and, in async code, ``aon_token``) before it is first sent, the rule
+that a token fetch Feishu refused names the settings' connection (:meth:`ClientBase._credentials_named`), and the
+rule that no rate-limiter wait outlasts the call's ``max_elapsed`` (:func:`paced_within_budget`)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
+from airflow_provider_feishu_corehr.client.errors import FeishuError
 from airflow_provider_feishu_corehr.client.policy import RetryPolicy
 from airflow_provider_feishu_corehr.client.ratelimit import RateLimiter, rate_for, within
-from airflow_provider_feishu_corehr.client.tokens import TokenKey
+from airflow_provider_feishu_corehr.client.tokens import TokenKey, named_refusal
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Iterator
 
     from airflow_provider_feishu_corehr.client.codes import Endpoint
     from airflow_provider_feishu_corehr.client.models import ClientSettings
@@ -111,6 +114,8 @@ class ClientBase:
     :param random: source of randomness in ``[0, 1)`` for backoff jitter.
     :param clock: monotonic clock in seconds.
     :param token_cache: the token cache.
+    :param aon_token: awaited with every such token, before ``on_token``, by the async client
+        (:meth:`_aannounce`); ``None``: none.
     """
 
     def __init__(
@@ -121,9 +126,11 @@ class ClientBase:
         random: Callable[[], float],
         clock: Callable[[], float],
         token_cache: TokenCache,
+        aon_token: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings
         self._on_token = on_token
+        self._aon_token = aon_token
         self._clock = clock
         self._policy = RetryPolicy.from_settings(settings, random=random)
         self._tokens = token_cache
@@ -137,11 +144,36 @@ class ClientBase:
             self._limiters[endpoint] = limiter_for(self.settings, endpoint)
         return self._limiters[endpoint]
 
+    def _first_use(self, token: str) -> bool:
+        """The rule: ``token`` goes to the callbacks when this client is about to use it for the first time
+        (tokens fetched by another client of the process included), so a token is always masked before it is sent;
+        it counts as used once every callback returned."""
+        return token != self._announced
+
     def _announce(self, token: str) -> str:
-        """Tell ``on_token`` about a token this client is about to use for the first time (tokens fetched by
-        another client of the process included), so a token is always masked before it is sent."""
-        if token != self._announced:
+        """Tell ``on_token`` about ``token`` on its first use (:meth:`_first_use`); return it."""
+        if self._first_use(token):
             if self._on_token is not None:
                 self._on_token(token)
             self._announced = token
         return token
+
+    async def _aannounce(self, token: str) -> str:
+        """Async code's :meth:`_announce`: on its first use, ``aon_token`` is awaited with ``token`` before
+        ``on_token`` is told; return it."""
+        if self._aon_token is not None and self._first_use(token):
+            await self._aon_token(token)
+        return self._announce(token)
+
+    @contextlib.contextmanager
+    def _credentials_named(self) -> Iterator[None]:
+        """Around a token fetch (sync or async): Feishu refusing the credentials raises the
+        :class:`~.errors.FeishuCredentialsError` naming ``settings.conn_id`` (:func:`~.tokens.named_refusal`);
+        any other error passes unchanged."""
+        try:
+            yield
+        except FeishuError as error:
+            named = named_refusal(error, conn_id=self.settings.conn_id, app_id=self.settings.app_id)
+            if named is error:
+                raise
+            raise named from error

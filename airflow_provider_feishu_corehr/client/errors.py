@@ -80,6 +80,33 @@ class FeishuAuthError(FeishuError):
     """The tenant access token could not be obtained, or was refused after one refresh and replay."""
 
 
+class FeishuCredentialsError(FeishuAuthError):
+    """Feishu refused a connection's credentials: it answered the token request with an error code (a wrong App
+    Secret, an unknown App ID, an app not in use, ...). Raised by the clients' token fetch when the settings carry
+    a ``conn_id`` (:func:`.tokens.named_refusal`). The message names the connection and its App ID, never the
+    secret; the code, log id, advice and attempts are the client's error's, kept as :attr:`refused`.
+
+    :param refused: the client's error (the token endpoint's).
+    :param conn_id: the connection whose credentials were sent.
+    :param app_id: its App ID.
+    """
+
+    def __init__(self, refused: FeishuAuthError, *, conn_id: str | None, app_id: str) -> None:
+        super().__init__(
+            f"connection {conn_id!r} (App ID {app_id}): {refused.msg}",
+            code=refused.code,
+            log_id=refused.log_id,
+            http_status=refused.http_status,
+            endpoint=refused.endpoint,
+            advice=refused.advice,
+            attempts=refused.attempts,
+            elapsed=refused.elapsed,
+            outcome_unknown=refused.outcome_unknown,
+        )
+        self.refused = refused
+        self.conn_id = conn_id
+
+
 class FeishuRateLimitError(FeishuError):
     """Still rate limited (HTTP 429 / code 99991400) when the retry budget was spent."""
 

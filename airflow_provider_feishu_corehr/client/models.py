@@ -46,7 +46,9 @@ class ClientSettings:
     Every field but the first three is the connection extra of the same name, described (meaning, bounds, default)
     in ``hooks/connection_fields.py``; ``rate_limits`` maps an endpoint name to ``(requests, window seconds)`` or
     ``None`` (limiter off), and ``proxy`` ``None`` means "from the environment" (:mod:`.network`). Not an extra:
-    ``rate_limit_redis``, the server the ``rate_limit_redis_conn_id`` connection describes (scope ``redis`` only).
+    ``rate_limit_redis``, the server the ``rate_limit_redis_conn_id`` connection describes (scope ``redis`` only),
+    and ``conn_id``, the connection the settings were read from (``None``: none), which a refusal of the
+    credentials names (:class:`~.errors.FeishuCredentialsError`).
 
     :param base_url: origin only, e.g. ``https://open.feishu.cn`` (``http://`` only for loopback hosts).
     :param app_id: the App ID.
@@ -76,6 +78,7 @@ class ClientSettings:
     client_key: str | None = None
     proxy: str | None = field(default=None, repr=False)  # may carry proxy credentials
     privacy: bool = False  # privacy mode (client/privacy.py, docs/privacy.md)
+    conn_id: str | None = None  # not an extra: a label, the connection named when Feishu refuses the credentials
 
 
 @dataclass(frozen=True)

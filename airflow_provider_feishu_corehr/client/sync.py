@@ -153,7 +153,8 @@ class FeishuClient(ClientBase):
             return reply
 
     def _grant(self, deadline: float | None = None) -> api.TokenGrant:
-        return api.parse_token(self._call(api.token_request(self.settings), deadline))
+        with self._credentials_named():
+            return api.parse_token(self._call(api.token_request(self.settings), deadline))
 
     def _token(self, *, fresh: bool = False, deadline: float | None = None) -> str:
         token, _ = self._tokens.get(self._token_key, lambda: self._grant(deadline), fresh=fresh)

@@ -3,7 +3,8 @@
 Keyed by (base URL, app id, SHA-256 of the secret), so a wrong secret never reuses the right one's token. A token
 is replaced :func:`refresh_margin` before it expires (``docs/decisions.md``). One fetch at a time per key (a thread
 lock, and an asyncio lock per event loop); readers of a fresh token take no lock. :meth:`TokenCache.invalidate`
-drops exactly the refused token, so a caller holding an old token cannot throw away a fresh one."""
+drops exactly the refused token, so a caller holding an old token cannot throw away a fresh one.
+:func:`named_refusal` is the one rule that names the connection when Feishu refuses its credentials."""
 
 from __future__ import annotations
 
@@ -15,10 +16,14 @@ import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from airflow_provider_feishu_corehr.client.codes import Endpoint
+from airflow_provider_feishu_corehr.client.errors import FeishuAuthError, FeishuCredentialsError
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from airflow_provider_feishu_corehr.client.api import TokenGrant
+    from airflow_provider_feishu_corehr.client.errors import FeishuError
     from airflow_provider_feishu_corehr.client.models import ClientSettings
 
 REFRESH_MARGIN = 180.0
@@ -54,6 +59,22 @@ def refresh_margin(expire: float) -> float:
     :param expire: lifetime in seconds the server granted.
     """
     return min(REFRESH_MARGIN, expire * REFRESH_MARGIN_FRACTION)
+
+
+def named_refusal(error: FeishuError, *, conn_id: str | None, app_id: str) -> FeishuError:
+    """The error a token fetch raises for ``error``: a :class:`~.errors.FeishuCredentialsError` naming the
+    connection when Feishu answered the token request with an error code (decided on the error's type, endpoint and
+    code) and ``conn_id`` is known, else ``error`` itself (never named twice).
+
+    :param error: an error of a token fetch.
+    :param conn_id: the connection the settings came from (``ClientSettings.conn_id``); ``None``: not named.
+    :param app_id: the App ID.
+    """
+    if conn_id is None or isinstance(error, FeishuCredentialsError) or not isinstance(error, FeishuAuthError):
+        return error
+    if error.endpoint == Endpoint.TOKEN and error.code is not None:
+        return FeishuCredentialsError(error, conn_id=conn_id, app_id=app_id)
+    return error
 
 
 @dataclass(frozen=True)

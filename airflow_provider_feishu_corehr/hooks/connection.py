@@ -14,8 +14,7 @@ import re
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from airflow_provider_feishu_corehr.client.codes import Endpoint
-from airflow_provider_feishu_corehr.client.errors import FeishuAuthError, FeishuError, FeishuInvalidInputError
+from airflow_provider_feishu_corehr.client.errors import FeishuInvalidInputError
 from airflow_provider_feishu_corehr.client.models import ClientSettings, RedisServer
 from airflow_provider_feishu_corehr.hooks._extras import (
     FieldProblem,
@@ -60,48 +59,6 @@ class FeishuConnectionFieldError(FeishuInvalidInputError):
         super().__init__(msg)
         self.field = field
         self.rule = rule
-
-
-class FeishuCredentialsError(FeishuAuthError):
-    """Feishu refused a connection's credentials: it answered the token request with an error code (a wrong App
-    Secret, an unknown App ID, an app not in use, ...). The message names the connection and its App ID, never the
-    secret; the code, log id, advice and attempts are the client's error's, kept as :attr:`refused`.
-
-    :param refused: the client's error (the token endpoint's).
-    :param conn_id: the connection whose credentials were sent.
-    :param app_id: its App ID.
-    """
-
-    def __init__(self, refused: FeishuAuthError, *, conn_id: str | None, app_id: str) -> None:
-        super().__init__(
-            f"connection {conn_id!r} (App ID {app_id}): {refused.msg}",
-            code=refused.code,
-            log_id=refused.log_id,
-            http_status=refused.http_status,
-            endpoint=refused.endpoint,
-            advice=refused.advice,
-            attempts=refused.attempts,
-            elapsed=refused.elapsed,
-            outcome_unknown=refused.outcome_unknown,
-        )
-        self.refused = refused
-        self.conn_id = conn_id
-
-
-def name_connection(error: FeishuError, *, conn_id: str | None, app_id: str) -> FeishuError:
-    """The error a hook's client raises for ``error``: a :class:`FeishuCredentialsError` naming the connection when
-    Feishu answered the token request with an error code (decided on the error's type, endpoint and code), else
-    ``error`` itself.
-
-    :param error: an error of a token fetch.
-    :param conn_id: the hook's connection id.
-    :param app_id: the connection's App ID.
-    """
-    if isinstance(error, FeishuCredentialsError) or not isinstance(error, FeishuAuthError):
-        return error
-    if error.endpoint == Endpoint.TOKEN and error.code is not None:
-        return FeishuCredentialsError(error, conn_id=conn_id, app_id=app_id)
-    return error
 
 
 _HOSTNAME = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)(\.(?!-)[a-z0-9_-]{1,63}(?<!-))*\.?", re.IGNORECASE)
@@ -227,6 +184,7 @@ def _settings(conn: ConnectionLike) -> ClientSettings:
         app_id=app_id,
         app_secret=secret,
         **settings,
+        conn_id=conn.conn_id,  # named when Feishu refuses the credentials (client.errors.FeishuCredentialsError)
     )
 
 
@@ -253,7 +211,8 @@ def not_found(conn_id: str) -> FeishuInvalidInputError:
 
 
 def settings_from_connection(conn: ConnectionLike) -> ClientSettings:
-    """Build validated :class:`ClientSettings` from an Airflow connection (sync or async-fetched).
+    """Build validated :class:`ClientSettings` from an Airflow connection (sync or async-fetched); they carry its
+    ``conn_id``, which the client names when Feishu refuses the credentials (``client.errors.FeishuCredentialsError``).
 
     :param conn: an Airflow ``Connection`` (any object with its attributes).
     :raises FeishuConnectionFieldError: (a ``FeishuInvalidInputError``) naming the connection id and the field,

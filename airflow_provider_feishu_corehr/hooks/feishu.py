@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseHook
 
-from airflow_provider_feishu_corehr.client.errors import FeishuError
+from airflow_provider_feishu_corehr.client.errors import FeishuCredentialsError, FeishuError
 from airflow_provider_feishu_corehr.hooks.connection import (
     FeishuConnectionFieldError,
-    FeishuCredentialsError,
     check_conn_id,
     not_found,
     redis_not_found,
@@ -22,6 +21,7 @@ from airflow_provider_feishu_corehr.hooks.connection import (
     with_redis,
 )
 from airflow_provider_feishu_corehr.hooks.connection_fields import CONN_TYPE, DEFAULT_CONN_ID, HOOK_NAME
+from airflow_provider_feishu_corehr.hooks.masking import amask, mask
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -90,9 +90,6 @@ class FeishuHook(BaseHook):
             conn = self.get_connection(conn_id)
         except _not_found_error():
             raise not_found(conn_id) from None
-        # Imported here, not at the top: the masking module loads the async client, which DAG parsing must not pay.
-        from airflow_provider_feishu_corehr.hooks.masking import mask
-
         mask(conn.password or "")
         settings = settings_from_connection(conn)
         if settings.rate_limit_scope == "redis":  # the Redis server's connection, from the secrets backend too
@@ -106,10 +103,9 @@ class FeishuHook(BaseHook):
 
     @cached_property
     def _client(self) -> FeishuClient:
-        from airflow_provider_feishu_corehr.hooks.clients import ConnectionClient
-        from airflow_provider_feishu_corehr.hooks.masking import mask
+        from airflow_provider_feishu_corehr.client.sync import FeishuClient  # requests: on first use, not at parse
 
-        return ConnectionClient(self.settings, conn_id=self.feishu_conn_id, on_token=mask, guard=self.guard)
+        return FeishuClient(self.settings, on_token=mask, guard=self.guard)
 
     def get_conn(self) -> FeishuClient:
         """Return the (cached) :class:`FeishuClient` of this hook."""
@@ -202,8 +198,6 @@ class FeishuHook(BaseHook):
             return cached
         from airflow.providers.common.compat.connection import get_async_connection
 
-        from airflow_provider_feishu_corehr.hooks.masking import amask
-
         conn_id = check_conn_id(self.feishu_conn_id)
         try:
             conn = await get_async_connection(conn_id)
@@ -224,14 +218,14 @@ class FeishuHook(BaseHook):
         return settings
 
     def async_client(self, settings: ClientSettings) -> AsyncFeishuClient:
-        """An async client for ``settings`` that masks every token with the async masker before it is sent, and
-        names this hook's connection when Feishu refuses its credentials.
+        """An async client for ``settings`` that masks every token with the async masker before it is sent
+        (``aon_token``), and names the settings' connection when Feishu refuses its credentials.
 
         :param settings: settings from :meth:`aget_settings`.
         """
-        from airflow_provider_feishu_corehr.hooks.clients import ConnectionAsyncClient
+        from airflow_provider_feishu_corehr.client.aio import AsyncFeishuClient  # httpx: on first use, not at parse
 
-        return ConnectionAsyncClient(settings, conn_id=self.feishu_conn_id)
+        return AsyncFeishuClient(settings, aon_token=amask)
 
     async def aget_conn(self) -> AsyncFeishuClient:
         """A new async client of this connection (close it with ``aclose`` or ``async with``)."""

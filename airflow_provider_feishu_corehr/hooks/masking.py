@@ -1,13 +1,13 @@
 """The one masking rule of the provider: the App Secret and every tenant access token go to Airflow's secret masker.
 
 Sync code uses ``mask_secret``; async code uses ``amask_secret`` where Airflow has it (3.x), because the sync call
-blocks on the supervisor and must not run on the triggerer's event loop."""
+blocks on the supervisor and must not run on the triggerer's event loop. The hook gives :func:`mask` to its sync
+client as ``on_token`` and :func:`amask` to its async client as ``aon_token``: the client calls them with every
+token before it is first sent."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from airflow_provider_feishu_corehr.client.aio import AsyncFeishuClient
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -44,21 +44,3 @@ async def amask(secret: str) -> None:
         mask(secret)
     else:
         await masker(secret)
-
-
-class MaskingAsyncClient(AsyncFeishuClient):
-    """:class:`AsyncFeishuClient` that registers every token with :func:`amask` before it is first sent.
-
-    The base client's ``on_token`` callback is synchronous; this client awaits the async masker instead, for every
-    token it has not used yet (fetched by it or by another client of the process), before the token is sent.
-    """
-
-    _amasked: str | None = None
-
-    async def _token(self, **kwargs: Any) -> str:
-        # The base client hands the token back before sending it: masking here is masking before it is sent.
-        token: str = await super()._token(**kwargs)
-        if token != self._amasked:
-            await amask(token)
-            self._amasked = token
-        return token

@@ -22,9 +22,12 @@ EVENT_FAILURE = "failure"
 EVENT_ERROR = "error"
 
 _ERROR_TYPES: dict[str, type[FeishuError]] = {
-    cls.__name__: cls for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, FeishuError)
+    cls.__name__: cls
+    for cls in vars(errors).values()
+    if isinstance(cls, type) and issubclass(cls, FeishuError) and cls.__init__ is FeishuError.__init__
 }
-"""Every error type of :mod:`..client.errors` by name: what an ``error`` event can be rebuilt as."""
+"""Every error type of :mod:`..client.errors` built from the event's fields, by name: what an ``error`` event can be
+rebuilt as (one that wraps another error, e.g. ``FeishuCredentialsError``, is sent as its nearest such base)."""
 
 
 def end_event(watch: Watch, decision: Decision, key: bytes | None = None) -> dict[str, Any]:

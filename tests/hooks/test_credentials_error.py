@@ -9,8 +9,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from airflow_provider_feishu_corehr.client.errors import FeishuAuthError, FeishuBusinessError, FeishuError
-from airflow_provider_feishu_corehr.hooks.connection import FeishuCredentialsError, name_connection
+from airflow_provider_feishu_corehr.client.errors import (
+    FeishuAuthError,
+    FeishuBusinessError,
+    FeishuCredentialsError,
+    FeishuError,
+)
+from airflow_provider_feishu_corehr.client.tokens import named_refusal
 from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
 
 if TYPE_CHECKING:
@@ -87,11 +92,12 @@ def test_only_a_refusal_of_the_token_request_is_named() -> None:
     no_code = FeishuAuthError("HTTP 302 redirect", endpoint="token")
     business = FeishuBusinessError("parameter is illegal", code=1160102, endpoint="edit")
     for error in (scope, no_code, business):
-        assert name_connection(error, conn_id="c", app_id="cli_x") is error
+        assert named_refusal(error, conn_id="c", app_id="cli_x") is error
     refused = FeishuAuthError("app secret invalid", code=10014, endpoint="token", log_id="L", attempts=1)
-    named = name_connection(refused, conn_id="c", app_id="cli_x")
+    named = named_refusal(refused, conn_id="c", app_id="cli_x")
     assert isinstance(named, FeishuCredentialsError) and named.refused is refused
-    assert name_connection(named, conn_id="d", app_id="cli_x") is named  # never named twice
+    assert named_refusal(named, conn_id="d", app_id="cli_x") is named  # never named twice
+    assert named_refusal(refused, conn_id=None, app_id="cli_x") is refused  # no connection to name
     assert (
         str(named)
         == "[token] code 10014: connection 'c' (App ID cli_x): app secret invalid (log_id L, 1 attempt(s) over 0.0s)"

@@ -288,8 +288,8 @@ def test_a_list_trigger_with_any_ends_on_the_first_target(feishu: FeishuEmulator
 def test_the_hook_async_path_masks_the_secret_and_builds_the_masking_client(feishu: FeishuEmulator) -> None:
     from airflow.providers.common.compat.sdk import redact
 
+    from airflow_provider_feishu_corehr.client.aio import AsyncFeishuClient
     from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
-    from airflow_provider_feishu_corehr.hooks.masking import MaskingAsyncClient
 
     async def scenario() -> tuple[Any, str]:
         hook = FeishuHook()
@@ -300,7 +300,7 @@ def test_the_hook_async_path_masks_the_secret_and_builds_the_masking_client(feis
         return client, token
 
     client, token = asyncio.run(scenario())
-    assert isinstance(client, MaskingAsyncClient)
+    assert isinstance(client, AsyncFeishuClient)  # a plain client given the async masker (aon_token)
     assert feishu.app_secret not in str(redact(f"secret={feishu.app_secret}"))
     assert token not in str(redact(f"token={token}"))
 
