@@ -7,6 +7,12 @@ watcher's payload, version 2, and its bound: docs/events.md, "A burst in one pol
 seconds, and once after each reconnection, one search of the window (the polling watcher's :class:`~.event_poll.Sweep`
 and page cap, the app's search limiter) catches what no push brought. The memory is the polling watcher's
 (:mod:`.event_memory`, Airflow 3.3's asset state).
+
+On Airflow 3.3 the triggerer runs it as a shared stream in ack mode (:mod:`.event_producer`): the connection and the
+reconciliations yield :class:`Step` s, the watcher turns each into asset events, and its memory is written only once
+the triggerer confirmed those events stored. Written right after the yield instead, a triggerer killed in the second
+or two before it stored them would lose them: remembered as fired, never stored (docs/events.md, "Measured on a real
+deployment"). Before 3.3, :meth:`OffboardingPushTrigger.run` writes it right after the yield.
 """
 
 from __future__ import annotations
@@ -14,8 +20,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.triggers.base import TriggerEvent
 
@@ -32,11 +40,11 @@ from airflow_provider_feishu_corehr.triggers.event_poll import (
     connect,
     poll_page_cap,
 )
-from airflow_provider_feishu_corehr.triggers.event_push import apply_pushed, apply_reconciled, read_change
+from airflow_provider_feishu_corehr.triggers.event_push import Change, apply_pushed, apply_reconciled, read_change
 from airflow_provider_feishu_corehr.triggers.offboarding_events import poll_payload, take_records
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Collection
+    from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Hashable
 
     from airflow.triggers.base import BaseEventTrigger as _Base
 
@@ -69,6 +77,27 @@ def _seconds(name: str, value: Any, low: float, high: float) -> float:
 
 def _utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+@dataclass
+class Step:
+    """What the connection or a reconciliation brought, for the watchers to fire from.
+
+    :param taken_at: when the batch was received, or the reconciliation search started (UTC, ISO 8601).
+    :param key: privacy mode's hashing key, or ``None``.
+    :param changes: a batch of pushed changes (received together), or ``None`` for a reconciliation.
+    :param pushed: events received in the batch (duplicates and other event types included).
+    :param part: the reconciliation's part of a sweep of the window (``None`` for a batch).
+    :param commits: in ack mode (:mod:`.event_producer`), the memory writes the watchers leave here, run once their
+        events are stored; ``None``: each watcher writes its memory itself, right after its events.
+    """
+
+    taken_at: str
+    key: bytes | None
+    changes: list[Change] | None = None
+    pushed: int = 0
+    part: Snapshot | None = None
+    commits: list[Callable[[], Awaitable[None]]] | None = field(default=None, compare=False)
 
 
 class OffboardingPushTrigger(_Base):
@@ -148,8 +177,34 @@ class OffboardingPushTrigger(_Base):
             "window": [w.fields, w.days_back, w.days_ahead, w.timezone],
         }
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Hold the long connection and reconcile, forever; yield one event per batch that fired."""
+    def shared_stream_key(self) -> Hashable:
+        """Watchers with equal keys share one long connection and one reconciliation (Airflow 3.3), whatever their
+        statuses, fields or ``fire_existing``: the connection, the window, the interval and the batch time."""
+        w = self.window
+        key = (self.feishu_conn_id, w.fields, w.days_back, w.days_ahead, w.timezone)
+        return ("feishu_corehr.offboardings.push", *key, self.reconcile_interval, self.batch_seconds)
+
+    @classmethod
+    async def open_shared_stream(cls, kwargs: dict[str, Any]) -> AsyncIterator[Step]:
+        """The group's one connection and reconciliation (built from one member's arguments; key fields only).
+
+        :param kwargs: one member's constructor arguments.
+        """
+        async for step in cls(**kwargs).steps():
+            yield step
+
+    @classmethod
+    def create_shared_stream_producer(cls, kwargs: dict[str, Any]) -> Any:
+        """Ack mode (Airflow 3.3): the group's steps, with memory written only once their events are stored.
+
+        :param kwargs: one member's constructor arguments (key fields only).
+        """
+        from airflow_provider_feishu_corehr.triggers.event_producer import SnapshotProducer
+
+        return SnapshotProducer(cast("Any", cls(**kwargs).steps))  # its steps are snapshots to it: taken_at, commits
+
+    async def steps(self) -> AsyncIterator[Step]:
+        """Hold the long connection and reconcile, forever: one :class:`Step` per batch or reconciliation."""
         from airflow_provider_feishu_corehr.hooks.feishu import FeishuHook
 
         while True:  # the connection must be readable; a watcher never ends
@@ -161,29 +216,118 @@ class OffboardingPushTrigger(_Base):
                     "Push watcher on %s: %s; read again in %.0fs", self.feishu_conn_id, exc, self.reconcile_interval
                 )
                 await asyncio.sleep(self.reconcile_interval)
-        async for event in _Watch(self, settings).events():
+        async for step in _Watch(self, settings).steps():
+            yield step
+
+    async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
+        """Turn steps into this watcher's events (one per batch or reconciliation that fired, within the bound),
+        ``batch_seconds`` apart at least.
+
+        The stored memory is read before each step and the new one written after the step's events: by the
+        producer once they are stored (ack mode), else right away.
+
+        :param shared_stream: the steps of the shared connection.
+        """
+        memory = memory_for(getattr(self, "asset_state_store", None), self.memory_identity())
+        local: Remembered | None = None
+        last_event = float("-inf")
+        async for step in shared_stream:
+            before = newest(await self._load(memory), local)
+            records, after = self._apply(before, step)
+            for event in _events(self, records, step.taken_at, step.key):
+                wait = last_event + self.batch_seconds - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                last_event = time.monotonic()
+                yield event
+            if after == before:
+                continue
+            local = after
+            if step.commits is not None:
+                step.commits.append(functools.partial(self._save, memory, after))
+            else:
+                await self._save(memory, after)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Own connection (Airflow 3.0-3.2, or when the triggerer does not share streams)."""
+        async for event in self.filter_shared_stream(self.steps()):
             yield event
+
+    def _apply(self, before: Remembered | None, step: Step) -> tuple[list[dict[str, Any]], Remembered]:
+        now = time.time()
+        if step.changes is not None:
+            records, after = apply_pushed(before, step.changes, self.statuses, self.fields, step.taken_at, now)
+            self.log.info("Push watcher: %d event(s) received together, %d record(s) fire", step.pushed, len(records))
+            return records, after
+        part = step.part
+        assert part is not None
+        records, after = apply_reconciled(
+            before, part.records, self.statuses, part.ends_sweep, self.fire_existing, part.taken_at, now
+        )
+        self.log.info(
+            "Push watcher on %s: reconciliation read %d record(s) of %s in %d search(es), %d fire",
+            self.feishu_conn_id,
+            len(part.records),
+            part.window,
+            part.searches,
+            len(records),
+        )
+        return records, after
+
+    async def _load(self, memory: Memory) -> Remembered | None:
+        try:
+            return await memory.load()
+        except Exception as exc:  # the store is the triggerer's; a failed read must not end the watcher
+            self.log.warning("Could not read the push watcher's memory (%s); using this process's", type(exc).__name__)
+            return None
+
+    async def _save(self, memory: Memory, remembered: Remembered) -> None:
+        try:
+            await memory.save(remembered)
+        except Exception as exc:
+            self.log.warning(
+                "Could not store the push watcher's memory (%s); retried after the next batch", type(exc).__name__
+            )
+
+
+def _events(
+    trigger: OffboardingPushTrigger, records: list[dict[str, Any]], at: str, key: bytes | None
+) -> list[TriggerEvent]:
+    """The records as asset events of the polling watcher's payload (version 2), each within its bound.
+
+    :param trigger: the watcher (its log).
+    :param records: the records that fire.
+    :param at: the step's time.
+    :param key: privacy mode's hashing key, or ``None``.
+    """
+    payloads = [hide_payload(record, key) for record in records]
+    snapshot = Snapshot(at, "", (), 0, USER_ID_TYPE, at, 1, True)
+    events: list[TriggerEvent] = []
+    while payloads:
+        taken = take_records(payloads)
+        events.append(TriggerEvent(poll_payload(payloads[:taken], snapshot, len(payloads) - taken)))  # type: ignore[no-untyped-call]
+        payloads = payloads[taken:]
+    for record in records:
+        trigger.log.info("Offboarding %s: %s (%s)", record["offboarding_id"], record["status"], record["source"])
+    return events
 
 
 class _Watch:
-    """One run of a push watcher: the connection task, the memory, the reconciliation sweep and the pacing."""
+    """One run of a push watcher's connection: the connection task, the reconciliation sweep and its timing."""
 
     def __init__(self, trigger: OffboardingPushTrigger, settings: ClientSettings) -> None:
         self.trigger = trigger
         self.settings = settings
         self.log = trigger.log
-        self.memory: Memory = memory_for(getattr(trigger, "asset_state_store", None), trigger.memory_identity())
-        self.local: Remembered | None = None
         self.queue: asyncio.Queue[Happening] = asyncio.Queue()
         self.key = key_for(settings)
         self.sweep: Sweep | None = None
         self.client: AsyncFeishuClient | None = None
-        self.last_event = float("-inf")
         self.last_reconcile = float("-inf")
         self.due = 0.0
         self.down = False
 
-    async def events(self) -> AsyncIterator[TriggerEvent]:
+    async def steps(self) -> AsyncIterator[Step]:
         t = self.trigger
         connection = LongConnection(self.settings, self.queue.put_nowait, refused_wait=t.reconcile_interval)
         task: asyncio.Task[None] | None = None
@@ -199,13 +343,12 @@ class _Watch:
                 except TimeoutError:
                     self.last_reconcile = time.monotonic()
                     self.due = self.last_reconcile + t.reconcile_interval
-                    events, after = await self._reconcile()
+                    step = await self._reconcile()
                 else:
-                    events, after = await self._take(happening)
-                for event in events:
-                    yield await self._paced(event)
-                if after is not None:  # written once the events are handed over: at least once
-                    await self._remember(after)
+                    step = await self._batch(happening) if isinstance(happening, Pushed) else None
+                    self._note(happening)
+                if step is not None:
+                    yield step
         finally:
             if task is not None:
                 task.cancel()
@@ -225,39 +368,7 @@ class _Watch:
                 self.due = min(self.due, max(time.monotonic(), self.last_reconcile + gap))
             self.down = False
 
-    async def _take(self, happening: Happening) -> tuple[list[TriggerEvent], Remembered | None]:
-        """A connection change noted, or a batch of pushed events read."""
-        if isinstance(happening, Pushed):
-            return await self._batch(happening)
-        self._note(happening)
-        return [], None
-
-    async def _paced(self, event: TriggerEvent) -> TriggerEvent:
-        """``event`` once ``batch_seconds`` passed since the last one (docs/events.md, "A burst in one poll")."""
-        wait = self.last_event + self.trigger.batch_seconds - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        self.last_event = time.monotonic()
-        return event
-
-    async def _before(self) -> Remembered | None:
-        try:
-            stored = await self.memory.load()
-        except Exception as exc:  # the store is the triggerer's; a failed read must not end the watcher
-            self.log.warning("Could not read the push watcher's memory (%s); using this process's", type(exc).__name__)
-            stored = None
-        return newest(stored, self.local)
-
-    async def _remember(self, remembered: Remembered) -> None:
-        self.local = remembered
-        try:
-            await self.memory.save(remembered)
-        except Exception as exc:
-            self.log.warning(
-                "Could not store the push watcher's memory (%s); retried after the next batch", type(exc).__name__
-            )
-
-    async def _batch(self, first: Pushed) -> tuple[list[TriggerEvent], Remembered | None]:
+    async def _batch(self, first: Pushed) -> Step:
         """The events of ``first`` and every event received within ``batch_seconds`` after it."""
         pushed = [first]
         end = time.monotonic() + self.trigger.batch_seconds
@@ -270,15 +381,10 @@ class _Watch:
                 pushed.append(happening)
             else:
                 self._note(happening)
-        at = _utc_now()
         changes = [change for p in pushed if (change := read_change(p.event)) is not None]
-        t = self.trigger
-        before = await self._before()
-        records, after = apply_pushed(before, changes, t.statuses, t.fields, at, time.time())
-        self.log.info("Push watcher: %d event(s) received together, %d record(s) fire", len(pushed), len(records))
-        return self._events(records, at), (after if after != before else None)
+        return Step(taken_at=_utc_now(), key=self.key, changes=changes, pushed=len(pushed))
 
-    async def _reconcile(self) -> tuple[list[TriggerEvent], Remembered | None]:
+    async def _reconcile(self) -> Step | None:
         """One reconciliation: the next pages of the window (at most the polling watcher's page cap a time)."""
         t = self.trigger
         now = dt.datetime.now(dt.UTC)
@@ -298,32 +404,7 @@ class _Watch:
                 await self.client.aclose()
                 self.client, self.sweep = None, None
         if part is None:
-            return [], None
+            return None
         if part.ends_sweep:
             self.sweep = None
-        before = await self._before()
-        records, after = apply_reconciled(
-            before, part.records, t.statuses, part.ends_sweep, t.fire_existing, part.taken_at, time.time()
-        )
-        self.log.info(
-            "Push watcher on %s: reconciliation read %d record(s) of %s in %d search(es), %d fire",
-            t.feishu_conn_id,
-            len(part.records),
-            part.window,
-            part.searches,
-            len(records),
-        )
-        return self._events(records, part.taken_at), (after if after != before else None)
-
-    def _events(self, records: list[dict[str, Any]], at: str) -> list[TriggerEvent]:
-        """The records as asset events of the polling watcher's payload (version 2), each within its bound."""
-        payloads = [hide_payload(record, self.key) for record in records]
-        snapshot = Snapshot(at, "", (), 0, USER_ID_TYPE, at, 1, True)
-        events: list[TriggerEvent] = []
-        while payloads:
-            taken = take_records(payloads)
-            events.append(TriggerEvent(poll_payload(payloads[:taken], snapshot, len(payloads) - taken)))  # type: ignore[no-untyped-call]
-            payloads = payloads[taken:]
-        for record in records:
-            self.log.info("Offboarding %s: %s (%s)", record["offboarding_id"], record["status"], record["source"])
-        return events
+        return Step(taken_at=part.taken_at, key=self.key, part=part)
