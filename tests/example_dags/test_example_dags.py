@@ -43,8 +43,8 @@ DAG_IDS = {
 if AIRFLOW_V_3_1_PLUS:  # the plan/approve/apply example needs the human-in-the-loop ApprovalOperator
     DAG_IDS.add("example_feishu_plan_approve_apply")
 # Event-driven examples (Airflow 3 only): scheduled on an asset whose watcher talks to Feishu; their own tests
-# are in tests/events/.
-EVENT_DAG_IDS = {"example_feishu_on_offboarded"}
+# are in tests/triggers/ and tests/example_dags/test_push_example.py.
+EVENT_DAG_IDS = {"example_feishu_on_offboarded", "example_feishu_offboarding_push"}
 
 
 def _load(path: Path) -> ModuleType:

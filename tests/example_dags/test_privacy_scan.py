@@ -48,6 +48,7 @@ BATCH = EXAMPLES / "example_feishu_batch_corrections.py"
 WAIT = EXAMPLES / "example_feishu_wait_until_offboarded.py"
 PLAN = EXAMPLES / "example_feishu_plan_approve_apply.py"
 ON_OFFBOARDED = EXAMPLES / "example_feishu_on_offboarded.py"
+PUSH = EXAMPLES / "example_feishu_offboarding_push.py"
 AIRFLOW_V_3_1_PLUS = tuple(int(p) for p in airflow.__version__.split(".")[:2]) >= (3, 1)
 
 MIN_LENGTH = 6
@@ -393,3 +394,61 @@ def test_on_offboarded_watcher_payload_and_step_hold_no_hr_value(private: Feishu
     stored = json.dumps([payloads, done])
     assert [v for v in values if any(form in stored for form in _forms(v))] == []
     assert done[0]["offboarding_id"] == offboarding_id
+
+
+@pytest.mark.skipif(not AIRFLOW_V3, reason="event-driven scheduling (AssetWatcher) is Airflow 3")
+def test_offboarding_push_watcher_payload_and_step_hold_no_hr_value(
+    private: FeishuEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The push example's own watcher on the emulator's long connection: a pushed record and a reconciled one (a
+    change made while the watcher was stopped, found at its restart), the payloads as stored and what the DAG's
+    step returns from them hold hashes or nothing, not dates or reasons.
+
+    As for the polling example, the run itself is not driven here (``dag.test()`` runs no watcher)."""
+    event_helpers = _load(TESTS / "triggers" / "event_helpers.py", "privacy_push_event_helpers")
+    helpers = _load(TESTS / "example_dags" / "push_run.py", "privacy_push_run")
+    example = _load(PUSH, "privacy_offboarding_push")
+    (watcher,) = example.feishu_offboarded_pushed.watchers
+    _, kwargs = watcher.trigger.serialize()
+    store = event_helpers.StoreTable(monkeypatch)
+    private.set_time(time.time())  # the reconciliation window is on the real calendar
+    private.configure_long_connection(client_config=helpers.FAST)
+    # not today: the payload's observed_at (when the event was received, not an HR value) holds today's date
+    three_days_ago = (dt.date.fromisoformat(event_helpers.today_in_beijing()) - dt.timedelta(days=3)).isoformat()
+    pushed, reconciled = (
+        private.add_offboarding(
+            employment_id=employment_id,
+            status="Withdrawn",  # a past date: the tenant calendar would move an Approved one on its own
+            offboarding_date=three_days_ago,
+            reason_explanation="Moving abroad with the family",
+        )
+        for employment_id in ("6982509313466189998", "6982509313466189997")
+    )
+
+    async def scenario() -> list[dict[str, Any]]:
+        first = helpers.PushRun(type(watcher.trigger)(**kwargs), store.accessors(example.ASSET_NAME)).start()
+        await helpers.until(helpers.connected_and_reconciled(private))  # the first reconciliation only remembers
+        private.set_status(pushed, "Offboarded")
+        await helpers.until(lambda: len(first.records(pushed)) == 1)
+        await first.stop()
+        await helpers.until(lambda: not private.connections())
+        private.set_status(reconciled, "Offboarded")
+        second = helpers.PushRun(type(watcher.trigger)(**kwargs), store.accessors(example.ASSET_NAME)).start()
+        await helpers.until(lambda: len(second.records(reconciled)) == 1)
+        await second.stop()
+        return [*first.payloads, *second.payloads]
+
+    payloads = asyncio.run(scenario())
+    records = {r["offboarding_id"]: r for p in payloads for r in p["records"]}
+    assert (records[pushed]["source"], records[reconciled]["source"]) == ("push", "reconcile")
+    assert all(records[pushed][k] is None for k in DATE_KEYS), records[pushed]
+    assert is_digest(records[reconciled]["offboarding_date"]), records[reconciled]
+    assert all(r[k] is None or is_digest(r[k]) for r in records.values() for k in DATE_KEYS), records
+    values = _hr_values(_record_values(private, [pushed, reconciled], ["reason_explanation"]))
+    events = {
+        example.ASSET_NAME: [type("Event", (), {"extra": {"from_trigger": True, "payload": p}})() for p in payloads]
+    }
+    done = [example.deprovision(r) for r in example.records_from_asset_events(events)]
+    stored = json.dumps([payloads, done])
+    assert values and [v for v in values if any(form in stored for form in _forms(v))] == []
+    assert {d["offboarding_id"] for d in done} >= {pushed, reconciled}
