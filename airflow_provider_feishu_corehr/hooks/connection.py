@@ -1,7 +1,7 @@
 """Airflow connection -> :class:`ClientSettings`, with every field checked and typed (no Airflow import: any object
 with the attributes of an Airflow ``Connection`` will do).
 
-The fields are described once, in :mod:`.connection_fields` (and the README table generated from it); the extras
+The fields are described once, in :mod:`.connection_fields` (docs/connection.md's table comes from it); the extras
 are read by :mod:`._extras`. The ``extra`` text is parsed here, so broken JSON is an error rather than Airflow's
 ``{}``; a missing or bad field raises :class:`FeishuConnectionFieldError` naming the connection and the field."""
 

@@ -1,7 +1,7 @@
 """The one description of a ``feishu`` connection's fields: the standard fields it uses and every extra.
 
 The extras parser (:mod:`._extras`), the Airflow 3 form (:func:`conn_fields`, :func:`ui_field_behaviour`, in the
-provider info), the Airflow 2 form (:mod:`._form`) and the README table (``scripts/connection_doc.py``, checked by a
+provider info), the Airflow 2 form (:mod:`._form`) and docs/connection.md's table (``connection_doc.py``, checked by a
 test) are generated from the two tables here. Defaults are the :class:`ClientSettings` defaults. Help texts may use
 Markdown code spans; the forms drop the backticks. Imports only dependency-free client tables: ``get_provider_info``
 imports this module on every Airflow start."""
@@ -144,7 +144,7 @@ class Extra(NamedTuple):
     def description(self, *, code: bool = True) -> str:
         """The help text with choices, bounds and default, e.g. ``part of each limit ... (> 0 and <= 1; default 1)``.
 
-        :param code: keep the Markdown code spans (README) or drop them (forms).
+        :param code: keep the Markdown code spans (docs/connection.md) or drop them (forms).
         """
         text = self.help if code else plain(self.help[:1].upper() + self.help[1:])
         rule = self.rule(code=code)
