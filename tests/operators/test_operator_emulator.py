@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING, Any
 import pendulum
 import pytest
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
-from operator_seed import APPROVED, APPROVING, EMPLOYMENT, NO_NEED_APPROVAL, OFFBOARDED, REJECTED, UNKNOWN, WITHDRAWN
+from operator_seed import (
+    APPROVED,
+    APPROVING,
+    EDITABLE,
+    EMPLOYMENT,
+    NO_NEED_APPROVAL,
+    OFFBOARDED,
+    REJECTED,
+    UNKNOWN,
+    WITHDRAWN,
+)
 
 from airflow_provider_feishu_corehr.operators.offboarding import EditOffboardingOperator, RevokeOffboardingOperator
 
@@ -257,7 +267,7 @@ def test_edit_converts_python_values(fast_feishu: FeishuEmulator, ti: RecordingT
         "handover_note__c": "Handover to the data team",
     }
     result = EditOffboardingOperator(
-        task_id="e", offboarding_id=OFFBOARDED, update_data=update, timezone="Asia/Shanghai"
+        task_id="e", offboarding_id=EDITABLE, update_data=update, timezone="Asia/Shanghai"
     ).execute({"ti": ti})
     assert result["operation"] == "edit" and result["counts"] == _edit_counts(edited=1)
     record = _one(result)
@@ -277,7 +287,7 @@ def test_edit_converts_python_values(fast_feishu: FeishuEmulator, ti: RecordingT
     assert record["field_names"] == list(update)
     assert {f["field_name"]: f["value"] for f in record["fields"]} == expected
     assert record["log_id"] == _last_log_id(fast_feishu, "edit")
-    stored = fast_feishu.record(OFFBOARDED)
+    stored = fast_feishu.record(EDITABLE)
     for name, value in expected.items():
         assert json.loads(stored[name]) == json.loads(value) if name == "exit_tags__c" else stored[name] == value
 
@@ -314,7 +324,7 @@ def test_edit_business_error_is_permanent(fast_feishu: FeishuEmulator, ti: Recor
 
 
 def test_edit_same_change_on_many_records(fast_feishu: FeishuEmulator, ti: RecordingTI) -> None:
-    ids = [APPROVED, OFFBOARDED, NO_NEED_APPROVAL]
+    ids = [APPROVED, EDITABLE, NO_NEED_APPROVAL]
     report = EditOffboardingOperator(task_id="e", offboarding_id=ids, update_data={"retain_account": True}).execute(
         {"ti": ti}
     )
@@ -325,7 +335,7 @@ def test_edit_same_change_on_many_records(fast_feishu: FeishuEmulator, ti: Recor
 def test_edit_records_with_their_own_operator(fast_feishu: FeishuEmulator, ti: RecordingTI) -> None:
     records = [
         {"offboarding_id": APPROVED, "update_data": {"handover_note__c": "a"}, "operator_id": EMPLOYMENT},
-        {"offboarding_id": OFFBOARDED, "update_data": [{"field_name": "handover_note__c", "value": "b"}]},
+        {"offboarding_id": EDITABLE, "update_data": [{"field_name": "handover_note__c", "value": "b"}]},
         {"offboarding_id": APPROVED.replace("4", "9"), "update_data": {"handover_note__c": "c"}},
         {"offboarding_id": NO_NEED_APPROVAL, "update_data": {"handover_note__c": "d"}, "operator_id": "404"},
     ]
@@ -337,7 +347,7 @@ def test_edit_records_with_their_own_operator(fast_feishu: FeishuEmulator, ti: R
     assert report["records"][3]["error"]["code"] == 1160624
     assert "Edit failed for 2 of 4" in str(info.value)
     assert fast_feishu.record(APPROVED)["handover_note__c"] == "a"
-    assert fast_feishu.record(OFFBOARDED)["handover_note__c"] == "b"
+    assert fast_feishu.record(EDITABLE)["handover_note__c"] == "b"
 
 
 # -- a batch against an outage stops early; business errors never stop it ---------------------------------------

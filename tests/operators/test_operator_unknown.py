@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
-from operator_seed import APPROVED, NO_NEED_APPROVAL, OFFBOARDED
+from operator_seed import APPROVED, EDITABLE, NO_NEED_APPROVAL
 
 from airflow_provider_feishu_corehr.client.errors import FeishuTransientError
 from airflow_provider_feishu_corehr.operators.edit import Edit
@@ -101,14 +101,14 @@ def test_edit_with_an_unknown_outcome_is_unknown_not_failed(
     real_send = Edit.send
 
     def send(self: Edit, hook: FeishuHook, record: Record, user_id_type: str | None) -> dict[str, Any]:
-        if record.offboarding_id == OFFBOARDED:
+        if record.offboarding_id == EDITABLE:
             real_send(self, hook, record, user_id_type)
             raise _lost_answer("edit")
         return real_send(self, hook, record, user_id_type)
 
     monkeypatch.setattr(Edit, "send", send)
     operator = EditOffboardingOperator(
-        task_id="e", offboarding_id=[APPROVED, OFFBOARDED], update_data={"handover_note__c": "late"}
+        task_id="e", offboarding_id=[APPROVED, EDITABLE], update_data={"handover_note__c": "late"}
     )
     with pytest.raises(AirflowException) as info:
         operator.execute({"ti": ti})
@@ -120,7 +120,7 @@ def test_edit_with_an_unknown_outcome_is_unknown_not_failed(
     assert "Read the offboarding's fields back" in error["advice"]
     # no employment_id to read it back: sent again in each of the 3 settle rounds (every answer lost here)
     assert fast_feishu.request_count("edit") == 5
-    assert fast_feishu.record(OFFBOARDED)["handover_note__c"] == "late"
+    assert fast_feishu.record(EDITABLE)["handover_note__c"] == "late"
     assert json.loads(json.dumps(report)) == report
 
 
