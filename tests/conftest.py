@@ -22,6 +22,9 @@ _GIVEN_HOME = os.environ.get("FEISHU_TEST_AIRFLOW_HOME")
 _HOME = Path(_GIVEN_HOME or tempfile.mkdtemp(prefix="feishu-airflow-home-"))
 os.environ["AIRFLOW_HOME"] = str(_HOME)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+# Airflow 2.11's initdb adds its default connections (redis_default, ...); Airflow 3's adds none. Neither lane
+# has them, so a test that needs a connection undefined (or defined) does not depend on which test migrated first.
+os.environ["AIRFLOW__DATABASE__LOAD_DEFAULT_CONNECTIONS"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_HOME / "dags")
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
