@@ -295,6 +295,13 @@ def most_in(times: list[float], window: float) -> int:
     return most
 
 
+def fallbacks(work: Path, scope: str, run_id: str) -> int:
+    """Logs of the run (task logs, the scope's triggerer and workers) where a process fell back to pacing alone."""
+    home = work / "airflow" / "logs" / f"dag_id={DAG_ID}" / f"run_id={run_id}"
+    logs = [*home.rglob("*.log"), *(work / "logs").glob(f"{scope}-*.log")]
+    return sum(b"rate-limit store" in path.read_bytes() and b"cannot be used" in path.read_bytes() for path in logs)
+
+
 def figures(
     scope: str, emulator: Emulator, db: Path, run_id: str, mark: dict[str, float], edit_ids: list[str]
 ) -> dict[str, Any]:
@@ -367,6 +374,7 @@ def figures(
         "edit_workers": placement.get("edit", []),
         "tasks_per_worker": {w: sum(h == w for hosts in placement.values() for h in hosts) for w in WORKERS},
         "wall_s": round(mark["end"] - mark["trigger"], 1),
+        "logs_with_fallback": fallbacks(db.parent.parent, scope, run_id),
     }
 
 
@@ -524,6 +532,7 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
         ),
         ("edit batches per worker", lambda r: ", ".join(r["edit_workers"])),
         ("run state, wall time", lambda r: f"{r['run_state']}, {r['wall_s']} s"),
+        ("logs where a process paced alone (store unusable)", lambda r: str(r["logs_with_fallback"])),
     ]
     out = ["| | " + " | ".join(f"`rate_limit_scope: {r['scope']}`" for r in results) + " |"]
     out.append("|---" * (len(results) + 1) + "|")
