@@ -55,7 +55,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 REPO = Path(__file__).resolve().parent.parent
 VENV = REPO / ".build" / "e2e-celery"
@@ -509,7 +512,8 @@ def count(states: list[str]) -> dict[str, int]:
 
 
 def table(results: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
-    rows = [
+    """The figures of each scope as a Markdown table, one column per scope."""
+    rows: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
         ("HTTP 429 (search / edit)", lambda r: f"{r['http_429']['search']} / {r['http_429']['edit']}"),
         (
             "edits answered per second, edit phase (goal >= 95 % of 20/s)",
