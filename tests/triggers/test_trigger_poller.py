@@ -18,17 +18,35 @@ from airflow_provider_feishu_corehr.triggers._poller import Poller, Subscription
 from airflow_provider_feishu_corehr.triggers.offboarding import OffboardingStatusTrigger
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from airflow_provider_feishu_corehr.testing import FeishuEmulator
 
 POLL = 0.1
 
 
 @pytest.fixture
-def one_round(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Widen the poller's grouping window to 1 s, so every trigger a test starts together joins the same round
-    however long reading the connection takes (Airflow 2.11 reads it in one worker thread, trigger after trigger,
-    which spreads 250 triggers' first looks over more than the 25 ms window of a 0.1 s interval)."""
+def one_round(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+    """``one_round(n)``: the poller's first round starts only once ``n`` triggers subscribed, so all of them share it
+    however long starting them takes (Airflow 2.11 reads each trigger's connection in one worker thread, trigger
+    after trigger: on a busy machine 120 triggers take more than a second). Counted, not timed: the grouping window
+    is widened to 1 s only so that a trigger that subscribed late in that wait is due by the round's start too
+    (its first look is due at most the window minus one grid step before it subscribed)."""
     monkeypatch.setattr(_poller, "GROUP_FRACTION", 10.0)
+    expected = [0]
+    real_round = Poller._round
+
+    async def round_with_every_trigger(self: Poller) -> None:
+        while len(self.rounds) == 1 and len(self.subscriptions) < expected[0]:
+            await asyncio.sleep(0.005)
+        await real_round(self)
+
+    monkeypatch.setattr(Poller, "_round", round_with_every_trigger)
+
+    def set_expected(count: int) -> None:
+        expected[0] = count
+
+    return set_expected
 
 
 def _employments(emu: FeishuEmulator, count: int, status: str = "Approving", start: int = 0) -> list[str]:
@@ -59,9 +77,11 @@ async def _first_events(triggers: list[OffboardingStatusTrigger]) -> list[dict[s
     return list(await asyncio.gather(*(first(t) for t in triggers)))
 
 
-@pytest.mark.usefixtures("one_round")
-def test_many_triggers_share_one_search_per_hundred_employments(feishu: FeishuEmulator) -> None:
+def test_many_triggers_share_one_search_per_hundred_employments(
+    feishu: FeishuEmulator, one_round: Callable[[int], None]
+) -> None:
     ids = _employments(feishu, 250, status="Approved")
+    one_round(len(ids))
     payloads = asyncio.run(_first_events([_trigger(eid) for eid in ids]))
     assert [p["status"] for p in payloads] == ["success"] * 250
     assert [p["record"]["employment_id"] for p in payloads] == ids  # each trigger got its own record
@@ -69,9 +89,11 @@ def test_many_triggers_share_one_search_per_hundred_employments(feishu: FeishuEm
     assert feishu.request_count("token") == 1
 
 
-@pytest.mark.usefixtures("one_round")
-def test_waiting_triggers_keep_sharing_rounds_until_their_status_changes(feishu: FeishuEmulator) -> None:
+def test_waiting_triggers_keep_sharing_rounds_until_their_status_changes(
+    feishu: FeishuEmulator, one_round: Callable[[int], None]
+) -> None:
     ids = _employments(feishu, 150)
+    one_round(len(ids))
 
     async def scenario() -> list[dict[str, Any]]:
         triggers = [_trigger(eid) for eid in ids]
@@ -90,9 +112,11 @@ def test_waiting_triggers_keep_sharing_rounds_until_their_status_changes(feishu:
     assert searches <= 12
 
 
-@pytest.mark.usefixtures("one_round")
-def test_a_failed_search_counts_against_its_batch_only(feishu: FeishuEmulator, one_attempt_conn: str) -> None:
+def test_a_failed_search_counts_against_its_batch_only(
+    feishu: FeishuEmulator, one_attempt_conn: str, one_round: Callable[[int], None]
+) -> None:
     ids = _employments(feishu, 150, status="Approved")
+    one_round(len(ids))
     feishu.inject_fault("search", "http_500", count=1)  # the first search of the round: the first 100 triggers
     triggers = [_trigger(eid, feishu_conn_id=one_attempt_conn, max_consecutive_failures=1) for eid in ids]
     payloads = asyncio.run(_first_events(triggers))
@@ -101,11 +125,11 @@ def test_a_failed_search_counts_against_its_batch_only(feishu: FeishuEmulator, o
     assert feishu.request_count("search") == 2
 
 
-@pytest.mark.usefixtures("one_round")
 def test_a_failed_search_is_one_transient_error_and_the_next_round_recovers(
-    feishu: FeishuEmulator, one_attempt_conn: str
+    feishu: FeishuEmulator, one_attempt_conn: str, one_round: Callable[[int], None]
 ) -> None:
     ids = _employments(feishu, 120, status="Approved")
+    one_round(len(ids))
     feishu.inject_fault("search", "http_503", count=1)
     payloads = asyncio.run(_first_events([_trigger(eid, feishu_conn_id=one_attempt_conn) for eid in ids]))
     assert {p["status"] for p in payloads} == {"success"}
@@ -217,11 +241,13 @@ def test_cancelled_triggers_leave_and_the_last_one_stops_the_poller(feishu: Feis
     assert asyncio.run(scenario()) == (3, 2, 0, 0)  # all left, the poller stopped, nothing polls any more
 
 
-@pytest.mark.usefixtures("one_round")
-def test_one_pooled_client_per_connection_target(feishu: FeishuEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_pooled_client_per_connection_target(
+    feishu: FeishuEmulator, monkeypatch: pytest.MonkeyPatch, one_round: Callable[[int], None]
+) -> None:
     """Two connection ids of the same app share a poller and its connection pool."""
     monkeypatch.setenv("AIRFLOW_CONN_FEISHU_OTHER", json.dumps(json.loads(feishu.airflow_conn_json()) | {"extra": {}}))
     ids = _employments(feishu, 60, status="Approved")
+    one_round(len(ids))
     triggers = [
         _trigger(eid, feishu_conn_id="feishu_default" if i % 2 else "feishu_other") for i, eid in enumerate(ids)
     ]
