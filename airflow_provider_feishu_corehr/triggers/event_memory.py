@@ -194,3 +194,33 @@ def memory_for(store: Any, identity: Mapping[str, Any]) -> Memory:
         return ProcessMemory()
     text = json.dumps(identity, sort_keys=True, separators=(",", ":"))
     return AssetMemory(store, KEY_PREFIX + hashlib.sha256(text.encode("utf-8")).hexdigest()[:24])
+
+
+async def load_or_none(memory: Memory, log: Any, watcher: str) -> Remembered | None:
+    """What ``memory`` holds; ``None`` (with a warning) when the store cannot be read: a failed read of the
+    triggerer's store must not end the watcher, which then goes on with this process's memory.
+
+    :param memory: the watcher's memory.
+    :param log: the trigger's logger.
+    :param watcher: the watcher's name in the warning (``"watcher"``, ``"push watcher"``).
+    """
+    try:
+        return await memory.load()
+    except Exception as exc:
+        log.warning("Could not read the %s's memory (%s); using this process's", watcher, type(exc).__name__)
+        return None
+
+
+async def save_or_warn(memory: Memory, remembered: Remembered, log: Any, watcher: str, retry: str) -> None:
+    """Store ``remembered``; a failed write is a warning (the next write carries it).
+
+    :param memory: the watcher's memory.
+    :param remembered: the memory to store.
+    :param log: the trigger's logger.
+    :param watcher: the watcher's name in the warning.
+    :param retry: when the write is tried again (``"the next poll"``, ``"the next batch"``).
+    """
+    try:
+        await memory.save(remembered)
+    except Exception as exc:
+        log.warning("Could not store the %s's memory (%s); retried after %s", watcher, type(exc).__name__, retry)

@@ -27,7 +27,14 @@ from airflow_provider_feishu_corehr.client.validation import (
     require_id,
 )
 from airflow_provider_feishu_corehr.status.looks import check_poll_interval
-from airflow_provider_feishu_corehr.triggers.event_memory import Memory, Remembered, SweepMarks, memory_for, newest
+from airflow_provider_feishu_corehr.triggers.event_memory import (
+    Remembered,
+    SweepMarks,
+    load_or_none,
+    memory_for,
+    newest,
+    save_or_warn,
+)
 from airflow_provider_feishu_corehr.triggers.event_poll import DEFAULT_TIMEZONE, Snapshot, Window, poll_forever
 
 if TYPE_CHECKING:
@@ -323,7 +330,7 @@ class OffboardingStatusEventTrigger(_Base):
         marks = SweepMarks()
         held: set[str] = set()  # ids over the bound at the last poll: first in the next event
         async for snapshot in shared_stream:
-            before = newest(await self._load(memory), local)
+            before = newest(await load_or_none(memory, self.log, "watcher"), local)
             remembered = before.seen if before else {}
             ids = [record.offboarding_id for record in snapshot.records]
             keep = marks.keep(remembered, ids, snapshot.sweep, snapshot.part, snapshot.ends_sweep)
@@ -356,10 +363,11 @@ class OffboardingStatusEventTrigger(_Base):
             if before is not None and seen == before.seen and partial == before.partial:
                 continue  # nothing to remember anew
             local = Remembered(at=snapshot.taken_at, seen=seen, partial=partial)
-            if snapshot.commits is not None:
-                snapshot.commits.append(functools.partial(self._save, memory, local))
+            save = functools.partial(save_or_warn, memory, local, self.log, "watcher", "the next poll")
+            if snapshot.commits is not None:  # written once Airflow has stored the events
+                snapshot.commits.append(save)
             else:
-                await self._save(memory, local)
+                await save()
 
     def _fire(
         self, fired: list[OffboardingRecord], held: Collection[str], snapshot: Snapshot, key: bytes | None
@@ -415,18 +423,3 @@ class OffboardingStatusEventTrigger(_Base):
         """The window in both keys, field by field: a new ``Window`` field must not change deployed keys."""
         w = self.window
         return w.fields, w.days_back, w.days_ahead, w.timezone
-
-    async def _load(self, memory: Memory) -> Remembered | None:
-        try:
-            return await memory.load()
-        except Exception as exc:  # the store is the triggerer's; a failed read must not end the watcher
-            self.log.warning("Could not read the watcher's memory (%s); using this process's", type(exc).__name__)
-            return None
-
-    async def _save(self, memory: Memory, remembered: Remembered) -> None:
-        try:
-            await memory.save(remembered)
-        except Exception as exc:
-            self.log.warning(
-                "Could not store the watcher's memory (%s); retried after the next poll", type(exc).__name__
-            )

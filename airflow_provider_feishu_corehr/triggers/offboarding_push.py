@@ -31,7 +31,13 @@ from airflow_provider_feishu_corehr.client.errors import FeishuError, FeishuInva
 from airflow_provider_feishu_corehr.client.longconn_session import Connected, Disconnected, LongConnection, Pushed
 from airflow_provider_feishu_corehr.client.privacy import hide_payload, key_for
 from airflow_provider_feishu_corehr.client.validation import check_ids, check_statuses, require_id
-from airflow_provider_feishu_corehr.triggers.event_memory import Memory, Remembered, memory_for, newest
+from airflow_provider_feishu_corehr.triggers.event_memory import (
+    Remembered,
+    load_or_none,
+    memory_for,
+    newest,
+    save_or_warn,
+)
 from airflow_provider_feishu_corehr.triggers.event_poll import (
     DEFAULT_TIMEZONE,
     Snapshot,
@@ -232,7 +238,7 @@ class OffboardingPushTrigger(_Base):
         local: Remembered | None = None
         last_event = float("-inf")
         async for step in shared_stream:
-            before = newest(await self._load(memory), local)
+            before = newest(await load_or_none(memory, self.log, "push watcher"), local)
             records, after = self._apply(before, step)
             for event in _events(self, records, step.taken_at, step.key):
                 wait = last_event + self.batch_seconds - time.monotonic()
@@ -243,10 +249,11 @@ class OffboardingPushTrigger(_Base):
             if after == before:
                 continue
             local = after
-            if step.commits is not None:
-                step.commits.append(functools.partial(self._save, memory, after))
+            save = functools.partial(save_or_warn, memory, after, self.log, "push watcher", "the next batch")
+            if step.commits is not None:  # written once Airflow has stored the events
+                step.commits.append(save)
             else:
-                await self._save(memory, after)
+                await save()
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Own connection (Airflow 3.0-3.2, or when the triggerer does not share streams)."""
@@ -273,21 +280,6 @@ class OffboardingPushTrigger(_Base):
             len(records),
         )
         return records, after
-
-    async def _load(self, memory: Memory) -> Remembered | None:
-        try:
-            return await memory.load()
-        except Exception as exc:  # the store is the triggerer's; a failed read must not end the watcher
-            self.log.warning("Could not read the push watcher's memory (%s); using this process's", type(exc).__name__)
-            return None
-
-    async def _save(self, memory: Memory, remembered: Remembered) -> None:
-        try:
-            await memory.save(remembered)
-        except Exception as exc:
-            self.log.warning(
-                "Could not store the push watcher's memory (%s); retried after the next batch", type(exc).__name__
-            )
 
 
 def _events(
