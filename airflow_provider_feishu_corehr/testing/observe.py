@@ -10,7 +10,8 @@ from dataclasses import dataclass
 class RequestRecord:
     """One request and its outcome.
 
-    :param endpoint: ``token``, ``revoke``, ``edit``, ``search`` or ``unknown`` (a path the emulator lacks).
+    :param endpoint: ``token``, ``revoke``, ``edit``, ``search``, ``unknown`` (a path the emulator lacks) or
+        ``foreign`` (a token this emulator never issued).
     :param http_status: HTTP status sent, None when the connection was dropped (``reset`` fault).
     :param code: Feishu ``code`` of the JSON body, None when no JSON envelope was sent (HTML, bad JSON, reset).
     :param log_id: the ``X-Tt-Logid`` of the response.

@@ -1,6 +1,8 @@
 """The request pipeline behind the HTTP server: route, fault, authorize, rate-limit, handle, record.
 
-Order for a Feishu API request: an injected fault fires first (it stands for the network or the gateway; a
+Order for a Feishu API request: a token this emulator never issued is refused first (a leftover client of an
+emulator that ran before on the same port: it takes no fault and is counted apart, as ``foreign``); then an
+injected fault fires (it stands for the network or the gateway; a
 ``delay`` waits, then processing goes on), then the ``Authorization`` check (CoreHR paths only), then the rate
 limit of (app, endpoint), then the endpoint handler. Every response carries ``X-Tt-Logid``.
 """
@@ -95,6 +97,9 @@ class Service:
             response = wire.json_response(404, {"code": 404, "msg": "404 page not found", "error": {"log_id": log_id}})
             self.log.add(RequestRecord("unknown", 404, 404, log_id, False, at))
             return response
+        if self._foreign(request, endpoint):  # a client of another emulator: refused, takes no fault, not counted
+            self.log.add(RequestRecord("foreign", 400, INVALID_TOKEN, log_id, False, at))
+            return wire.error(endpoint, INVALID_TOKEN, log_id, http_status=self.token_invalid_http_status)
         call = Call(request, endpoint, log_id, self.store, self.tokens, self.apps, self.processing_time, self.stopping)
         fault = self.faults.take(endpoint.value)
         if wait_seconds(fault):
@@ -116,6 +121,14 @@ class Service:
             )
         )
         return response
+
+    def _foreign(self, request: wire.Request, endpoint: Endpoint) -> bool:
+        """A bearer token this emulator never issued: a client of an emulator that ran before on the same port
+        (a test's leftover thread) must not take this emulator's faults or count as one of its requests."""
+        if endpoint is Endpoint.TOKEN:
+            return False
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and bool(value.strip()) and not self.tokens.ever_issued(value.strip())
 
     def _limit(self, endpoint: Endpoint) -> int | None:
         limit = self.limiter.limits.get(endpoint.value)

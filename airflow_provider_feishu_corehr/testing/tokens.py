@@ -48,6 +48,7 @@ class TokenStore:
         self._by_token: dict[str, Grant] = {}
         self._current: dict[str, Grant] = {}
         self._issued = 0
+        self._ever: set[str] = set()  # every token handed out, expired and invalidated ones included
 
     @property
     def issued(self) -> int:
@@ -65,8 +66,17 @@ class TokenStore:
             fresh = Grant("t-" + secrets.token_hex(20), app_id, now + self.ttl)
             self._by_token[fresh.token] = fresh
             self._current[app_id] = fresh
+            self._ever.add(fresh.token)
             self._issued += 1
             return fresh.token, max(1, int(self.ttl))
+
+    def ever_issued(self, token: str) -> bool:
+        """Whether this emulator ever handed out ``token`` (a client of another emulator presents one it did not).
+
+        :param token: the bearer token.
+        """
+        with self._lock:
+            return token in self._ever
 
     def app_of(self, token: str) -> str | None:
         """The app a valid token belongs to, or None when it is unknown, expired or invalidated."""
