@@ -37,6 +37,7 @@ class RetriedTI(RecordingTI):
 
 
 def _edit(batch: Batch, ti: RecordingTI, count: int = 1, **kwargs: Any) -> dict[str, Any]:
+    kwargs.setdefault("max_workers", 1)  # records sent in order: an injected fault is taken by record 0
     operator = EditOffboardingOperator(task_id="e", offboardings=batch.records(WANTED, count=count), **kwargs)
     result: dict[str, Any] = operator.execute({"ti": ti})  # type: ignore[arg-type]
     return result
