@@ -7,6 +7,8 @@ an operator whether another task try could help. The text never contains a token
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class FeishuError(Exception):
     """Base of all errors of this package.
@@ -49,6 +51,12 @@ class FeishuError(Exception):
         self.elapsed = elapsed
         self.outcome_unknown = outcome_unknown
         super().__init__(msg)
+
+    def details(self) -> dict[str, Any]:
+        """Everything but the message, as keyword arguments: an error that wraps this one with a fuller message
+        keeps the code, log id, attempts and whether the write may have been applied."""
+        keys = ("code", "log_id", "http_status", "endpoint", "advice", "attempts", "elapsed", "outcome_unknown")
+        return {key: getattr(self, key) for key in keys}
 
     def __str__(self) -> str:
         parts = []
@@ -94,14 +102,7 @@ class FeishuCredentialsError(FeishuAuthError):
     def __init__(self, refused: FeishuAuthError, *, conn_id: str | None, app_id: str) -> None:
         super().__init__(
             f"connection {conn_id!r} (App ID {app_id}): {refused.msg}",
-            code=refused.code,
-            log_id=refused.log_id,
-            http_status=refused.http_status,
-            endpoint=refused.endpoint,
-            advice=refused.advice,
-            attempts=refused.attempts,
-            elapsed=refused.elapsed,
-            outcome_unknown=refused.outcome_unknown,
+            **refused.details(),
         )
         self.refused = refused
         self.conn_id = conn_id
@@ -172,14 +173,7 @@ class FeishuEditFieldsError(FeishuBusinessError):
         listed = f"{shown} and {more} more" if more > 0 else shown
         super().__init__(
             f"{cause.msg} (offboarding {offboarding_id}; the request carried the field(s) {listed})",
-            code=cause.code,
-            log_id=cause.log_id,
-            http_status=cause.http_status,
-            endpoint=cause.endpoint,
-            advice=cause.advice,
-            attempts=cause.attempts,
-            elapsed=cause.elapsed,
-            outcome_unknown=cause.outcome_unknown,
+            **cause.details(),
         )
         self.offboarding_id = offboarding_id
         self.field_names = field_names
