@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -166,3 +167,66 @@ class Driver:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+
+class AckTriggerer:
+    """What a 3.3 triggerer does with a watcher in ack mode: subscribe it to a ``SharedStreamManager``, bind each
+    event it yields, and confirm the events stored (``confirm()``; never called = killed before storing them).
+
+    :param watcher: the watcher trigger (shared-stream capable).
+    :param keys: the two record keys kept per record in ``records`` (e.g. ``("offboarding_id", "status")``).
+    """
+
+    def __init__(self, watcher: Any, keys: tuple[str, str]) -> None:
+        from airflow.triggers import shared_stream  # Airflow 3.3+; the tests that use it skip before
+
+        from airflow_provider_feishu_corehr.triggers.offboarding_events import payload_records
+
+        self.watcher = watcher
+        self.manager = shared_stream.SharedStreamManager()
+        self.key = watcher.shared_stream_key()
+        self.records: list[tuple[str, str]] = []
+        self.seqs: list[int] = []
+        self.task: asyncio.Task[None] | None = None
+        self._keys = keys
+        self._payload_records = payload_records
+
+    def start(self) -> AckTriggerer:
+        """Start consuming (inside a running event loop)."""
+
+        async def consume() -> None:
+            stream = self.manager.subscribe(trigger_id=1, trigger=self.watcher, key=self.key)
+            async for event in self.watcher.filter_shared_stream(stream):
+                seq = self.manager.bind_pending_event(trigger_id=1, key=self.key)
+                assert seq is not None  # ack mode: the event is bound to the step it came from
+                self.seqs.append(seq)
+                first, second = self._keys
+                self.records.extend((r[first], r[second]) for r in self._payload_records(event.payload))
+
+        self.task = asyncio.create_task(consume())
+        return self
+
+    def confirm(self) -> None:
+        """The supervisor's confirmation that the bound events are stored."""
+        self.manager.confirm_persisted(self.seqs)
+
+    async def stop(self) -> None:
+        """Cancel the consumer and stop the manager's streams."""
+        assert self.task is not None
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+        await self.manager.unsubscribe(1, self.key)
+        await self.manager.stop_all()
+
+
+async def until(what: str, check: Any, timeout: float = 30) -> None:
+    """Wait until ``check()`` holds; fail naming ``what`` after ``timeout`` seconds (a bound, not a measure).
+
+    :param what: what is awaited, for the failure message.
+    :param check: the condition.
+    :param timeout: the bound in seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)

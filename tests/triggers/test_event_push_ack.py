@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from airflow import __version__ as airflow_version
-from event_helpers import today_in_beijing
+from event_helpers import AckTriggerer, today_in_beijing, until
 from packaging.version import Version
 
 if TYPE_CHECKING:
@@ -45,48 +44,6 @@ def test_key_holds_the_connection_and_window_not_the_statuses() -> None:
     assert _watcher(batch_seconds=1).shared_stream_key() != offboarded.shared_stream_key()
 
 
-class Triggerer:
-    """What a 3.3 triggerer does with a watcher in ack mode: subscribe it to a ``SharedStreamManager``, bind each
-    event it yields, and confirm the events stored (``confirm()``; never called = killed before storing them)."""
-
-    def __init__(self, watcher: Any) -> None:
-        self.watcher = watcher
-        self.manager = shared_stream.SharedStreamManager()
-        self.key = watcher.shared_stream_key()
-        self.records: list[tuple[str, str]] = []
-        self.seqs: list[int] = []
-        self.task: asyncio.Task[None] | None = None
-
-    def start(self) -> Triggerer:
-        async def consume() -> None:
-            stream = self.manager.subscribe(trigger_id=1, trigger=self.watcher, key=self.key)
-            async for event in self.watcher.filter_shared_stream(stream):
-                seq = self.manager.bind_pending_event(trigger_id=1, key=self.key)
-                assert seq is not None  # ack mode: the event is bound to the step it came from
-                self.seqs.append(seq)
-                self.records.extend((r["offboarding_id"], r["source"]) for r in event.payload["records"])
-
-        self.task = asyncio.create_task(consume())
-        return self
-
-    def confirm(self) -> None:
-        self.manager.confirm_persisted(self.seqs)
-
-    async def stop(self) -> None:
-        assert self.task is not None
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
-        await self.manager.unsubscribe(1, self.key)
-        await self.manager.stop_all()
-
-
-async def _until(what: str, check: Any, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
-
-
 def test_ack_mode_remembers_a_pushed_change_only_once_its_event_is_stored(
     feishu_today: FeishuEmulator, store_table: StoreTable
 ) -> None:
@@ -113,30 +70,30 @@ def test_ack_mode_remembers_a_pushed_change_only_once_its_event_is_stored(
         return emu.request_count("search")
 
     async def scenario() -> list[list[tuple[str, str]]]:
-        killed = Triggerer(watcher()).start()
-        await _until("the baseline stored", lambda: remembered() == {} and emu.connections())
+        killed = AckTriggerer(watcher(), ("offboarding_id", "source")).start()
+        await until("the baseline stored", lambda: remembered() == {} and emu.connections())
         emu.set_status(oid, "Offboarded")
-        await _until("the pushed event", lambda: killed.records)
+        await until("the pushed event", lambda: killed.records)
         await asyncio.sleep(1.5)  # written right after the yield, the memory would hold it by now
         assert remembered() == {}  # the event was never confirmed stored: not remembered
         await killed.stop()  # the triggerer dies before its supervisor stored the event
-        await _until("the connection closed", lambda: not emu.connections())
+        await until("the connection closed", lambda: not emu.connections())
 
-        restarted = Triggerer(watcher()).start()
+        restarted = AckTriggerer(watcher(), ("offboarding_id", "source")).start()
         count = searches()
-        await _until("the reconciliation's event", lambda: restarted.records and searches() > count)
+        await until("the reconciliation's event", lambda: restarted.records and searches() > count)
         assert remembered() == {}
         restarted.confirm()  # this time the supervisor stores it
-        await _until("the change remembered", lambda: remembered() == {oid: "Offboarded"})
+        await until("the change remembered", lambda: remembered() == {oid: "Offboarded"})
         await restarted.stop()
-        await _until("the connection closed", lambda: not emu.connections())
+        await until("the connection closed", lambda: not emu.connections())
 
-        again = Triggerer(watcher()).start()
+        again = AckTriggerer(watcher(), ("offboarding_id", "source")).start()
         count = searches()
-        await _until("the reconciliation at start", lambda: searches() > count and emu.connections())
+        await until("the reconciliation at start", lambda: searches() > count and emu.connections())
         emu.inject_event_fault("duplicate")
         emu.set_status(oid, "Offboarded")  # the same status pushed again (a new event id): remembered, no fire
-        await _until("the push acknowledged", lambda: all(e["state"] == "acked" for e in emu.events()))
+        await until("the push acknowledged", lambda: all(e["state"] == "acked" for e in emu.events()))
         await asyncio.sleep(1.0)
         await again.stop()
         return [[r for r in t.records if r[0] == oid] for t in (killed, restarted, again)]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from airflow import __version__ as airflow_version
-from event_helpers import today_in_beijing
+from event_helpers import AckTriggerer, today_in_beijing, until
 from packaging.version import Version
 
 from airflow_provider_feishu_corehr.triggers.offboarding_events import OffboardingStatusEventTrigger, payload_records
@@ -109,47 +109,6 @@ def test_two_watchers_share_one_poll_and_fire_their_own_events(feishu_today: Fei
     assert len(longer) <= searches <= len(longer) + 1
 
 
-class Triggerer:
-    """The parts of a triggerer a watcher meets in ack mode: a SharedStreamManager, the binding of each yielded
-    event, and the supervisor's confirmation that it is stored (``confirm()``; never called = a crash first)."""
-
-    def __init__(self, watcher: Recording) -> None:
-        self.watcher = watcher
-        self.manager = shared_stream.SharedStreamManager()
-        self.key = watcher.shared_stream_key()
-        self.events: list[tuple[str, str]] = []
-        self.seqs: list[int] = []
-        self.task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        async def consume() -> None:
-            stream = self.manager.subscribe(trigger_id=1, trigger=self.watcher, key=self.key)
-            async for event in self.watcher.filter_shared_stream(stream):
-                seq = self.manager.bind_pending_event(trigger_id=1, key=self.key)
-                assert seq is not None  # ack mode: the event is bound to the snapshot it came from
-                self.seqs.append(seq)
-                self.events.extend((r["offboarding_id"], r["status"]) for r in payload_records(event.payload))
-
-        self.task = asyncio.create_task(consume())
-
-    def confirm(self) -> None:
-        self.manager.confirm_persisted(self.seqs)
-
-    async def stop(self) -> None:
-        assert self.task is not None
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
-        await self.manager.unsubscribe(1, self.key)
-        await self.manager.stop_all()
-
-
-async def _until(what: str, check: Any, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
-
-
 def test_ack_mode_remembers_a_transition_only_once_its_event_is_stored(
     feishu_today: FeishuEmulator, store_table: StoreTable
 ) -> None:
@@ -171,31 +130,28 @@ def test_ack_mode_remembers_a_transition_only_once_its_event_is_stored(
         return seen
 
     async def scenario() -> list[list[tuple[str, str]]]:
-        crashed = Triggerer(watcher())
-        await crashed.start()
-        await _until("the baseline stored", lambda: remembered() == {})
+        crashed = AckTriggerer(watcher(), ("offboarding_id", "status")).start()
+        await until("the baseline stored", lambda: remembered() == {})
         feishu_today.set_status(oid, "Offboarded")
-        await _until("the event", lambda: crashed.events)
+        await until("the event", lambda: crashed.records)
         polls = len(crashed.watcher.received)
-        await _until("two more polls", lambda: len(crashed.watcher.received) >= polls + 2)
+        await until("two more polls", lambda: len(crashed.watcher.received) >= polls + 2)
         assert remembered() == {}  # the event was never confirmed stored: not remembered
         await crashed.stop()  # the triggerer dies before the supervisor stored the event
 
-        restarted = Triggerer(watcher())
-        await restarted.start()
-        await _until("the event again", lambda: restarted.events)
+        restarted = AckTriggerer(watcher(), ("offboarding_id", "status")).start()
+        await until("the event again", lambda: restarted.records)
         assert remembered() == {}
         restarted.confirm()  # this time the supervisor stores it
-        await _until("the transition remembered", lambda: remembered() == {oid: "Offboarded"})
+        await until("the transition remembered", lambda: remembered() == {oid: "Offboarded"})
         polls = len(restarted.watcher.received)
-        await _until("two more polls", lambda: len(restarted.watcher.received) >= polls + 2)
+        await until("two more polls", lambda: len(restarted.watcher.received) >= polls + 2)
         await restarted.stop()
 
-        again = Triggerer(watcher())
-        await again.start()
-        await _until("three polls", lambda: len(again.watcher.received) >= 3)
+        again = AckTriggerer(watcher(), ("offboarding_id", "status")).start()
+        await until("three polls", lambda: len(again.watcher.received) >= 3)
         await again.stop()
-        return [crashed.events, restarted.events, again.events]
+        return [crashed.records, restarted.records, again.records]
 
     crashed, restarted, again = asyncio.run(scenario())
     assert crashed == [(oid, "Offboarded")]
